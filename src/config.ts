@@ -1,0 +1,96 @@
+/**
+ * Configuration: read from the environment once, validated, frozen. Nothing else reads process.env.
+ * A wrong value throws a ConfigError naming the variable; the entry point prints it as one line and exits.
+ */
+import { isValidZone } from './domain/schedule';
+
+/** Config is the validated settings of one process. */
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Queue key prefix in Redis, so several deployments (or test files) can share one server. */
+  redisPrefix: string;
+  /** SMTP server URL; when absent, emails are written as .eml files to `outboxDir`. */
+  smtpUrl: string | null;
+  outboxDir: string;
+  port: number;
+  host: string;
+  publicUrl: string;
+  adminKey: string | null;
+  secret: string | null;
+  defaultTimezone: string;
+  businessName: string;
+  /** The From address of every email. */
+  mailFrom: string;
+  graceDays: number;
+  logLevel: string;
+  workerConcurrency: number;
+}
+
+/** ConfigError names the environment variable that is wrong. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function url(env: Env, name: string, protocols: string[], fallback?: string): string {
+  const value = env[name] || fallback;
+  if (!value) throw new ConfigError(`${name} is required`);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${value}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function optionalSecret(env: Env, name: string, minLength: number): string | null {
+  const value = env[name];
+  if (value === undefined || value === '') return null;
+  if (value.length < minLength) throw new ConfigError(`${name} must be at least ${minLength} characters long`);
+  return value;
+}
+
+function zone(env: Env, name: string): string {
+  const value = env[name] || 'UTC';
+  if (!isValidZone(value)) throw new ConfigError(`${name} is not a known IANA time zone: "${value}"`);
+  return value;
+}
+
+/** loadConfig validates `env` and returns a frozen Config, or throws a ConfigError naming the bad variable. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port}`).replace(/\/$/, '');
+  const businessName = env.RAPPORT_BUSINESS_NAME || 'Rapport';
+  return Object.freeze({
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/rapport'),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+    redisPrefix: env.REDIS_PREFIX || 'rapport',
+    smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', ['smtp:', 'smtps:']) : null,
+    outboxDir: env.RAPPORT_OUTBOX_DIR || 'outbox',
+    port,
+    host: env.HOST || '0.0.0.0',
+    publicUrl,
+    adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 16),
+    secret: optionalSecret(env, 'RAPPORT_SECRET', 32),
+    defaultTimezone: zone(env, 'DEFAULT_TIMEZONE'),
+    businessName,
+    mailFrom: env.RAPPORT_MAIL_FROM || `${businessName} <hello@${new URL(publicUrl).hostname}>`,
+    graceDays: int(env, 'RAPPORT_GRACE_DAYS', 14, 0, 3650),
+    logLevel: env.LOG_LEVEL || 'info',
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 1000),
+  });
+}

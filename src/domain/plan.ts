@@ -1,0 +1,67 @@
+/**
+ * Plan computation: from a sale, its customer's contact points and the segment's steps to the list of touches with
+ * their due times and initial status. Pure: `now` is an argument.
+ */
+import { addOffset, fitSendWindow, nextBusinessDay } from './schedule';
+import { chooseMailChannel } from './channel';
+import type { ContactPoints, PlanStep, PlannedTouch, SendWindow } from './types';
+
+/** DEFAULT_GRACE_DAYS is how late a backfilled step may still go out; older ones are recorded as missed. */
+export const DEFAULT_GRACE_DAYS = 14;
+
+/** PlanInput is everything a plan depends on. */
+export interface PlanInput {
+  soldAt: Date;
+  now: Date;
+  /** The customer's IANA zone (else the business default). */
+  zone: string;
+  steps: PlanStep[];
+  sendWindow: SendWindow;
+  /** ISO weekdays the caller works; calls fall on these. */
+  callDays: number[];
+  callStart?: string;
+  contact: ContactPoints;
+  graceDays?: number;
+}
+
+/** stepDueAt is when a step falls due when all goes to plan: in the send window for mail, on a business day for calls. */
+export function stepDueAt(step: PlanStep, input: Pick<PlanInput, 'soldAt' | 'zone' | 'sendWindow' | 'callDays' | 'callStart'>): Date {
+  const nominal = addOffset(input.soldAt, input.zone, step.offset).toJSDate();
+  return step.channel === 'call'
+    ? nextBusinessDay(nominal, input.zone, input.callDays, input.callStart)
+    : fitSendWindow(nominal, input.zone, input.sendWindow);
+}
+
+/**
+ * computePlan returns one touch per step. Steps due more than the grace period before `now` are `missed`; steps due
+ * within it are brought forward to now (then into the send window or the next business day); a letter-or-email step
+ * for a customer with no usable address is `skipped` with the reason.
+ */
+export function computePlan(input: PlanInput): PlannedTouch[] {
+  const graceMs = (input.graceDays ?? DEFAULT_GRACE_DAYS) * 86_400_000;
+  return [...input.steps]
+    .sort((a, b) => a.step - b.step)
+    .map((step): PlannedTouch => {
+      const due = stepDueAt(step, input);
+      const base = { step: step.step, senderRole: step.sender ?? step.assignee };
+      const channel = step.channel === 'call' ? 'call' : chooseMailChannel(input.contact);
+      const resolved = typeof channel === 'string' ? channel : channel.channel;
+      if (input.contact.doNotContact) {
+        return { ...base, channel: resolved ?? 'email', dueAt: due, status: 'skipped', reason: 'do_not_contact' };
+      }
+      if (resolved === null) {
+        return { ...base, channel: 'email', dueAt: due, status: 'skipped', reason: (channel as { reason: string }).reason };
+      }
+      if (due.getTime() < input.now.getTime() - graceMs) {
+        return { ...base, channel: resolved, dueAt: due, status: 'missed', reason: 'past_grace_period' };
+      }
+      const dueAt = due < input.now ? catchUp(resolved, input) : due;
+      return { ...base, channel: resolved, dueAt, status: 'scheduled' };
+    });
+}
+
+function catchUp(channel: string, input: PlanInput): Date {
+  if (channel !== 'call') return fitSendWindow(input.now, input.zone, input.sendWindow);
+  const day = nextBusinessDay(input.now, input.zone, input.callDays, input.callStart);
+  return day < input.now ? input.now : day;
+}

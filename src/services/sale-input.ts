@@ -1,0 +1,121 @@
+/**
+ * The shape of a posted sale (POST /v1/sales, and each row of an import) and its checks beyond shape: one schema
+ * for the API's validation and OpenAPI document, and one function for everything that does not come through HTTP.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { isValidZone } from '../domain/schedule';
+import { ValidationError } from './errors';
+
+const Money = Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$', description: 'decimal amount, e.g. "1299.00"' });
+const Email = Type.String({ format: 'email', maxLength: 254 });
+const Text = (max = 200) => Type.String({ minLength: 1, maxLength: max });
+
+/** AddressSchema is a postal address. */
+export const AddressSchema = Type.Object(
+  {
+    lines: Type.Array(Text(200), { minItems: 1, maxItems: 4 }),
+    city: Type.Optional(Text(100)),
+    region: Type.Optional(Text(100)),
+    postalCode: Type.Optional(Text(20)),
+    country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+  },
+  { additionalProperties: false },
+);
+
+/** CustomerInputSchema is the customer as a point-of-sale system knows them. */
+export const CustomerInputSchema = Type.Object(
+  {
+    externalId: Type.Optional(Text(200)),
+    firstName: Text(100),
+    lastName: Type.Optional(Text(100)),
+    email: Type.Optional(Email),
+    phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ()./-]{5,30}$' })),
+    timezone: Type.Optional(Text(64)),
+    preferredChannel: Type.Optional(Type.Union([Type.Literal('email'), Type.Literal('letter')])),
+    address: Type.Optional(AddressSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** SaleInputSchema is the body of POST /v1/sales. */
+export const SaleInputSchema = Type.Object(
+  {
+    externalId: Text(200),
+    source: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
+    soldAt: Type.String({ format: 'date-time' }),
+    total: Type.Object(
+      { amount: Money, currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' }) },
+      { additionalProperties: false },
+    ),
+    items: Type.Array(
+      Type.Object(
+        {
+          sku: Type.Optional(Text(100)),
+          name: Text(200),
+          category: Type.Optional(Text(100)),
+          quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+          unitPrice: Money,
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 500 },
+    ),
+    customer: CustomerInputSchema,
+    salesperson: Type.Optional(
+      Type.Object({ email: Email, name: Text(200) }, { additionalProperties: false }),
+    ),
+    referralCode: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9-]{3,32}$' })),
+  },
+  { additionalProperties: false },
+);
+
+/** SaleInput is a posted sale after shape validation. */
+export type SaleInput = Static<typeof SaleInputSchema>;
+
+/** checkSaleSemantics checks what a schema cannot: a known time zone and a sale date that is not in the future. */
+export function checkSaleSemantics(sale: SaleInput, now: Date): void {
+  if (sale.customer.timezone && !isValidZone(sale.customer.timezone)) {
+    throw new ValidationError('customer.timezone', `unknown time zone "${sale.customer.timezone}"`);
+  }
+  const soldAt = Date.parse(sale.soldAt);
+  if (Number.isNaN(soldAt)) throw new ValidationError('soldAt', 'must be an ISO 8601 date-time');
+  if (soldAt > now.getTime() + 24 * 3600_000) throw new ValidationError('soldAt', 'is in the future');
+  if (!sale.customer.email && !sale.customer.phone && !sale.customer.address && !sale.customer.externalId) {
+    throw new ValidationError('customer', 'needs at least one of externalId, email, phone or address');
+  }
+}
+
+const compiled = TypeCompiler.Compile(SaleInputSchema);
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** formatCheck answers the string formats the schema uses, for validation outside Fastify. */
+function formatsHold(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') {
+    if (/(^|\.)email$/.test(path) && !EMAIL_RE.test(value)) return path;
+    if (path === 'soldAt' && !DATE_TIME_RE.test(value)) return path;
+    return null;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const bad = formatsHold(v, path ? `${path}.${k}` : k);
+      if (bad) return bad;
+    }
+  }
+  return null;
+}
+
+/** parseSaleInput validates an untrusted object (an import row) as a sale, or throws a ValidationError naming the field. */
+export function parseSaleInput(value: unknown, now: Date): SaleInput {
+  const first = compiled.Errors(value).First();
+  if (first) {
+    const field = first.path.replace(/^\//, '').replace(/\//g, '.') || 'body';
+    throw new ValidationError(field, first.message);
+  }
+  const badFormat = formatsHold(value);
+  if (badFormat) throw new ValidationError(badFormat, badFormat.endsWith('email') ? 'is not a valid email address' : 'is not a valid date-time');
+  const sale = value as SaleInput;
+  checkSaleSemantics(sale, now);
+  return sale;
+}
