@@ -1,0 +1,171 @@
+/**
+ * The email channel: the only module that imports nodemailer. It sends through a pooled SMTP transport, or, when no
+ * SMTP server is configured, writes each message as an .eml file to an outbox directory (development, demos).
+ * Expected failures (a refused recipient, a server that says "try later", a connection that fails) are returned as
+ * a SendResult value; an exception from `send` means a bug.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Clock } from '../clock';
+import { systemClock } from '../clock';
+import type { Logger } from '../logger';
+
+/** OutgoingEmail is one fully rendered email to one recipient. */
+export interface OutgoingEmail {
+  to: string;
+  replyTo?: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** A stable id chosen by the caller, such as `<touchId@host>`, so a resend carries the same Message-ID. */
+  messageId: string;
+  /** Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058). */
+  headers?: Record<string, string>;
+}
+
+/** SendResult is the outcome of one send: accepted, or refused permanently (do not retry) or transiently (retry). */
+export type SendResult =
+  | { ok: true; messageId: string; response: string }
+  | { ok: false; permanent: boolean; reason: string; code?: number };
+
+/** EmailChannel delivers emails; `close` releases its connections; `describe` names where mail goes, without secrets. */
+export interface EmailChannel {
+  send(msg: OutgoingEmail): Promise<SendResult>;
+  close(): Promise<void>;
+  describe(): string;
+}
+
+/** EmailChannelOptions configure one channel; the composition root builds them from Config. */
+export interface EmailChannelOptions {
+  smtpUrl: string | null;
+  outboxDir: string;
+  /** The From header, e.g. `Shop <hello@shop.example>`. */
+  from: string;
+  /** Pool SMTP connections (default true); a pool reuses connections across sends. */
+  pool?: boolean;
+  maxConnections?: number;
+  /** Connection, greeting and socket timeouts in ms (default 10 s, 10 s, 60 s). */
+  timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number };
+  log?: Logger;
+  /** Names outbox files; defaults to the system clock. */
+  clock?: Clock;
+}
+
+/** SmtpLikeError is the subset of a nodemailer error the classification reads. */
+interface SmtpLikeError {
+  message?: string;
+  code?: string;
+  responseCode?: number;
+  response?: string;
+}
+
+// Errors about our own setup (wrong credentials, TLS) are not the message's fault: retrying after a fix must work.
+const SETUP_ERROR_CODES = new Set(['EAUTH', 'ETLS', 'ENOAUTH', 'EOAUTH2', 'ECONFIG']);
+
+/**
+ * classifySendError maps a transport error to a refusal: SMTP 5xx is permanent, 4xx transient, and connection
+ * problems (refused, reset, timed out, DNS) or our own setup errors are transient.
+ */
+export function classifySendError(err: unknown): Extract<SendResult, { ok: false }> {
+  const e = (err ?? {}) as SmtpLikeError;
+  const reason = (e.response || e.message || String(err)).trim();
+  const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  if (e.code && SETUP_ERROR_CODES.has(e.code)) return { ok: false, permanent: false, reason, code };
+  if (code !== undefined) return { ok: false, permanent: code >= 500, reason, code };
+  // An envelope nodemailer refuses before talking to the server (no or malformed recipient) will never succeed.
+  if (e.code === 'EENVELOPE') return { ok: false, permanent: true, reason };
+  return { ok: false, permanent: false, reason };
+}
+
+/** safeFileName keeps letters, digits, dots, dashes and underscores of a Message-ID, so it is safe as a file name. */
+export function safeFileName(id: string): string {
+  const cleaned = id.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '');
+  return cleaned.slice(0, 120) || 'message';
+}
+
+/** describeSmtpUrl shows scheme, host and port of an SMTP URL and never its credentials. */
+export function describeSmtpUrl(smtpUrl: string): string {
+  try {
+    const u = new URL(smtpUrl);
+    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}`;
+  } catch {
+    return 'smtp (unparseable URL)';
+  }
+}
+
+function mailOptions(from: string, msg: OutgoingEmail): nodemailer.SendMailOptions {
+  return {
+    from,
+    to: msg.to,
+    replyTo: msg.replyTo,
+    subject: msg.subject,
+    text: msg.text,
+    html: msg.html,
+    messageId: msg.messageId,
+    headers: msg.headers,
+  };
+}
+
+function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): EmailChannel {
+  const pooled = opts.pool ?? true;
+  const t = opts.timeouts ?? {};
+  const common = {
+    connectionTimeout: t.connectionMs ?? 10_000,
+    greetingTimeout: t.greetingMs ?? 10_000,
+    socketTimeout: t.socketMs ?? 60_000,
+  };
+  const transport: Transporter = pooled
+    ? nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: opts.maxConnections ?? 5, ...common } as never)
+    : nodemailer.createTransport({ url: opts.smtpUrl, ...common } as never);
+  const where = `${describeSmtpUrl(opts.smtpUrl)}${pooled ? ' (pooled)' : ''}`;
+  return {
+    async send(msg) {
+      try {
+        const info = await transport.sendMail(mailOptions(opts.from, msg));
+        return { ok: true, messageId: info.messageId, response: String(info.response ?? '') };
+      } catch (err) {
+        const result = classifySendError(err);
+        // The recipient address stays out of the log: the Message-ID is enough to find the touch.
+        opts.log?.warn({ messageId: msg.messageId, code: result.code, permanent: result.permanent, reason: result.reason }, 'email refused');
+        return result;
+      }
+    },
+    async close() {
+      transport.close();
+    },
+    describe: () => `smtp ${where}`,
+  };
+}
+
+function createOutboxChannel(opts: EmailChannelOptions): EmailChannel {
+  const clock = opts.clock ?? systemClock;
+  const dir = path.resolve(opts.outboxDir);
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async send(msg) {
+      const stamp = clock.now().toISOString().replace(/[-:]/g, '').replace('.', '');
+      const file = path.join(dir, `${stamp}-${safeFileName(msg.messageId)}.eml`);
+      try {
+        const info = await transport.sendMail(mailOptions(opts.from, msg));
+        await mkdir(dir, { recursive: true });
+        await writeFile(file, info.message as Buffer);
+        return { ok: true, messageId: info.messageId, response: `written to ${file}` };
+      } catch (err) {
+        // A full disk or a read-only directory may pass; the message itself is not at fault.
+        const reason = `outbox write failed: ${(err as Error).message}`;
+        opts.log?.error({ err, messageId: msg.messageId }, 'outbox write failed');
+        return { ok: false, permanent: false, reason };
+      }
+    },
+    async close() {
+      transport.close();
+    },
+    describe: () => `outbox ${dir}`,
+  };
+}
+
+/** createEmailChannel returns an SMTP channel when `smtpUrl` is set, else one that writes .eml files to `outboxDir`. */
+export function createEmailChannel(opts: EmailChannelOptions): EmailChannel {
+  return opts.smtpUrl ? createSmtpChannel({ ...opts, smtpUrl: opts.smtpUrl }) : createOutboxChannel(opts);
+}

@@ -1,0 +1,234 @@
+/**
+ * Message content: manager-written Liquid templates rendered into a subject, a plain-text body and a minimal HTML
+ * body, each ending with the signature and the preference footer. Liquid here cannot read files (templates come
+ * from an in-memory map that is empty) and is bounded in time and memory, because templates are written by users.
+ */
+import { Liquid, type Template } from 'liquidjs';
+
+/** MessageContext is every variable a letter, email or talking point may use. */
+export interface MessageContext {
+  customer: {
+    firstName: string;
+    lastName: string;
+    /** Computed from the first and last name when not given. */
+    fullName?: string;
+    referralCode: string | null;
+  };
+  sale: {
+    mainItem: string;
+    items: Array<{ name: string; quantity: number; sku?: string; category?: string }>;
+    /** Already formatted for the customer, e.g. "AUD 1,299.00". */
+    total: string;
+    /** Already formatted in the customer's zone, e.g. "1 November 2026". */
+    soldAt: string;
+  };
+  sender: { name: string; title?: string | null };
+  business: { name: string };
+  links: {
+    preferences: string;
+    /** One-click unsubscribe page; present for emails only, so letters carry no unsubscribe line. */
+    unsubscribe?: string | null;
+  };
+}
+
+/** MessageTemplate is what a manager writes: a subject and a plain-text body with blank-line paragraphs. */
+export interface MessageTemplate {
+  subject: string;
+  body: string;
+}
+
+/** RenderedMessage is a template rendered for one customer. */
+export interface RenderedMessage {
+  /** One line, whitespace collapsed, ready for a Subject header or a letter's subject line. */
+  subject: string;
+  /** The full plain-text email: body, signature, footer. */
+  text: string;
+  /** The full HTML email: the same content, escaped and inline-styled. */
+  html: string;
+  /** Only the rendered body paragraphs, for a letter, which draws its own signature and footer. */
+  body: string;
+  /** Only the footer lines (preference link, referral code, unsubscribe when an email). */
+  footer: string;
+}
+
+/** TemplateError says which part of a template is wrong and why, in words a manager can act on. */
+export class TemplateError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
+// Bounds for user-written templates: a loop over a huge range or a giant string must fail fast, not stall a worker.
+const LIMITS = { parseLimit: 100_000, renderLimit: 1_000, memoryLimit: 10_000_000 };
+const CACHE_SIZE = 500;
+
+function createEngine(strictVariables: boolean): Liquid {
+  return new Liquid({
+    ...LIMITS,
+    strictFilters: true,
+    strictVariables,
+    lenientIf: true,
+    ownPropertyOnly: true,
+    // An empty in-memory map replaces the file system, so {% include %} and {% render %} can never read a file.
+    templates: {},
+    relativeReference: false,
+    dynamicPartials: false,
+  });
+}
+
+// The engine holds no configuration and no connection, only parsing rules; sharing it is what makes the cache work.
+const engine = createEngine(false);
+const strictEngine = createEngine(true);
+const parsed = new Map<string, Template[]>();
+
+/** parseCached parses `source` once and keeps the most recently used CACHE_SIZE results. */
+function parseCached(source: string): Template[] {
+  const hit = parsed.get(source);
+  if (hit) {
+    // Re-inserting moves the entry to the end, so eviction below drops the least recently used one.
+    parsed.delete(source);
+    parsed.set(source, hit);
+    return hit;
+  }
+  const templates = engine.parse(source);
+  parsed.set(source, templates);
+  if (parsed.size > CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
+  return templates;
+}
+
+function scope(ctx: MessageContext): Record<string, unknown> {
+  const fullName = ctx.customer.fullName ?? `${ctx.customer.firstName} ${ctx.customer.lastName}`.trim();
+  return { ...ctx, customer: { ...ctx.customer, fullName } };
+}
+
+function renderSource(field: string, source: string, vars: Record<string, unknown>): string {
+  try {
+    return engine.renderSync(parseCached(source), vars) as string;
+  } catch (err) {
+    throw new TemplateError(field, `${field}: ${(err as Error).message}`);
+  }
+}
+
+/** normalizeBody turns line endings into \n, trims line ends, and keeps at most one blank line between paragraphs. */
+function normalizeBody(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.replace(/[ \t]+$/, ''))
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/** oneLine collapses all whitespace, newlines included, so a subject can never inject a header line. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function signatureLines(ctx: MessageContext): string[] {
+  return ['Kind regards,', ctx.sender.name, ctx.sender.title ?? '', ctx.business.name].filter((l) => l !== '');
+}
+
+interface FooterLine {
+  label: string;
+  url?: string;
+  value?: string;
+}
+
+function footerLines(ctx: MessageContext): FooterLine[] {
+  const lines: FooterLine[] = [{ label: 'Manage your details and preferences', url: ctx.links.preferences }];
+  if (ctx.customer.referralCode) lines.push({ label: 'Your referral code', value: ctx.customer.referralCode });
+  if (ctx.links.unsubscribe) lines.push({ label: 'Unsubscribe from these emails', url: ctx.links.unsubscribe });
+  return lines;
+}
+
+function footerText(ctx: MessageContext): string {
+  return footerLines(ctx).map((l) => `${l.label}: ${l.url ?? l.value}`).join('\n');
+}
+
+/** escapeHtml makes text safe inside HTML element content and double-quoted attributes. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const P_STYLE = 'margin:0 0 1em 0;';
+const FOOTER_STYLE = 'margin:2em 0 0 0;padding-top:1em;border-top:1px solid #ddd;font-size:12px;color:#666;';
+
+function paragraphHtml(paragraph: string, style = P_STYLE): string {
+  return `<p style="${style}">${paragraph.split('\n').map(escapeHtml).join('<br>')}</p>`;
+}
+
+function footerHtml(ctx: MessageContext): string {
+  const items = footerLines(ctx).map((l) =>
+    l.url
+      ? `<a href="${escapeHtml(l.url)}" style="color:#666;">${escapeHtml(l.label)}</a>`
+      : `${escapeHtml(l.label)}: <strong>${escapeHtml(l.value ?? '')}</strong>`,
+  );
+  return `<p style="${FOOTER_STYLE}">${items.join('<br>')}</p>`;
+}
+
+function toHtml(subject: string, body: string, ctx: MessageContext): string {
+  const paragraphs = body === '' ? [] : body.split(/\n\n+/).map((p) => paragraphHtml(p));
+  return [
+    '<!DOCTYPE html>',
+    `<html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
+    '<body style="margin:0;padding:0;background:#ffffff;">',
+    '<div style="max-width:600px;margin:0 auto;padding:24px;font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;color:#222;">',
+    ...paragraphs,
+    paragraphHtml(signatureLines(ctx).join('\n'), 'margin:1.5em 0 0 0;'),
+    footerHtml(ctx),
+    '</div></body></html>',
+  ].join('\n');
+}
+
+/** renderMessage renders `template` for one customer into a subject, a plain-text and an HTML version. */
+export function renderMessage(template: MessageTemplate, ctx: MessageContext): RenderedMessage {
+  const vars = scope(ctx);
+  const subject = oneLine(renderSource('subject', template.subject, vars));
+  const body = normalizeBody(renderSource('body', template.body, vars));
+  const footer = footerText(ctx);
+  const text = [body, signatureLines(ctx).join('\n'), `--\n${footer}`].filter((s) => s !== '').join('\n\n') + '\n';
+  return { subject, text, html: toHtml(subject, body, ctx), body, footer };
+}
+
+/** renderTalkingPoints renders each talking point of a call step, dropping points that render empty. */
+export function renderTalkingPoints(points: string[], ctx: MessageContext): string[] {
+  const vars = scope(ctx);
+  return points
+    .map((point, i) => oneLine(renderSource(`talkingPoints[${i}]`, point, vars)))
+    .filter((point) => point !== '');
+}
+
+/** SAMPLE_CONTEXT is a complete context used to check that a template only names variables that exist. */
+export const SAMPLE_CONTEXT: Readonly<MessageContext> = Object.freeze({
+  customer: { firstName: 'Ann', lastName: 'Lee', fullName: 'Ann Lee', referralCode: 'ANN-7Q2' },
+  sale: {
+    mainItem: '3-seat sofa',
+    items: [{ name: '3-seat sofa', quantity: 1, sku: 'SOFA-3', category: 'furniture' }],
+    total: 'AUD 1,299.00',
+    soldAt: '1 November 2026',
+  },
+  sender: { name: 'Sam Shaw', title: 'Sales consultant' },
+  business: { name: 'Example Furniture' },
+  links: { preferences: 'https://example.com/p/token', unsubscribe: 'https://example.com/u/token' },
+});
+
+function validateSource(field: string, source: string): void {
+  try {
+    // Rendering against a complete sample with strict variables also catches typos such as {{ customer.frstName }}.
+    strictEngine.parseAndRenderSync(source, scope(SAMPLE_CONTEXT as MessageContext));
+  } catch (err) {
+    throw new TemplateError(field, `${field}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * validateTemplate throws a TemplateError naming the field when a template has a Liquid syntax error, an unknown
+ * filter or an unknown variable; it is called when a manager saves a template, so sends never meet these errors.
+ */
+export function validateTemplate(template: { subject: string; body: string; talkingPoints?: string[] }): void {
+  validateSource('subject', template.subject);
+  validateSource('body', template.body);
+  (template.talkingPoints ?? []).forEach((point, i) => validateSource(`talkingPoints[${i}]`, point));
+}
