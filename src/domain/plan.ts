@@ -2,6 +2,7 @@
  * Plan computation: from a sale, its customer's contact points and the segment's steps to the list of touches with
  * their due times and initial status. Pure: `now` is an argument.
  */
+import { DateTime } from 'luxon';
 import { addOffset, fitSendWindow, nextBusinessDay } from './schedule';
 import { chooseMailChannel } from './channel';
 import type { ContactPoints, PlanStep, PlannedTouch, SendWindow } from './types';
@@ -38,7 +39,8 @@ export function stepDueAt(step: PlanStep, input: Pick<PlanInput, 'soldAt' | 'zon
  * for a customer with no usable address is `skipped` with the reason.
  */
 export function computePlan(input: PlanInput): PlannedTouch[] {
-  const graceMs = (input.graceDays ?? DEFAULT_GRACE_DAYS) * 86_400_000;
+  // The grace period counts calendar days in the customer's zone, so a DST change does not shift it by an hour.
+  const cutoff = DateTime.fromJSDate(input.now, { zone: input.zone }).minus({ days: input.graceDays ?? DEFAULT_GRACE_DAYS }).toJSDate();
   return [...input.steps]
     .sort((a, b) => a.step - b.step)
     .map((step): PlannedTouch => {
@@ -52,7 +54,7 @@ export function computePlan(input: PlanInput): PlannedTouch[] {
       if (resolved === null) {
         return { ...base, channel: 'email', dueAt: due, status: 'skipped', reason: (channel as { reason: string }).reason };
       }
-      if (due.getTime() < input.now.getTime() - graceMs) {
+      if (due < cutoff) {
         return { ...base, channel: resolved, dueAt: due, status: 'missed', reason: 'past_grace_period' };
       }
       const dueAt = due < input.now ? catchUp(resolved, input) : due;

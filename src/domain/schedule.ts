@@ -2,7 +2,7 @@
  * Calendar arithmetic in a customer's or staff member's own time zone: send windows, business days and
  * anniversaries. Every function is pure: the instant and the zone come in, an instant goes out.
  */
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import type { SendWindow, StepOffset } from './types';
 
 /** DEFAULT_SEND_WINDOW is Monday to Friday, 09:00 to 17:00 local. */
@@ -10,7 +10,7 @@ export const DEFAULT_SEND_WINDOW: SendWindow = { days: [1, 2, 3, 4, 5], start: '
 
 /** isValidZone tells whether an IANA zone name is known to the runtime. */
 export function isValidZone(zone: string): boolean {
-  return DateTime.local().setZone(zone).isValid;
+  return IANAZone.isValidZone(zone);
 }
 
 /** parseClock turns "HH:mm" into minutes after midnight, or null when malformed. */
@@ -50,7 +50,10 @@ export function fitSendWindow(at: Date, zone: string, window: SendWindow): Date 
     if (!window.days.includes(day.weekday)) continue;
     const open = atMinutes(day, start);
     const close = atMinutes(day, end);
-    if (i === 0 && local >= open && local < close) return at;
+    // Inside by instant, or by wall clock: an opening in a DST gap moves past the gap (02:30 -> 03:30), yet 03:00
+    // is already after the window's start on the clock.
+    const wall = local.hour * 60 + local.minute;
+    if (i === 0 && ((local >= open && local < close) || (wall >= start && wall < end))) return at;
     if (local < open) return open.toJSDate();
   }
   throw new Error('send window has no open day');

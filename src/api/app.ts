@@ -1,0 +1,71 @@
+/**
+ * Builds the Fastify application: plugins in a fixed order (docs, errors, auth, idempotency), then the routes.
+ * It never listens; src/main does, and tests use app.inject().
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ServiceContext } from '../services/context';
+import type { Logger } from '../logger';
+import { authPlugin } from './plugins/auth';
+import { errorsPlugin } from './plugins/errors';
+import { idempotencyPlugin } from './plugins/idempotency';
+import type { ApiMetrics } from './metrics';
+import { customerRoutes } from './routes/customers.routes';
+import { healthRoutes, type ReadinessCheck } from './routes/health.routes';
+import { salesRoutes } from './routes/sales.routes';
+import { segmentRoutes } from './routes/segments.routes';
+import { staffRoutes } from './routes/staff.routes';
+
+/** AppDeps is what the API needs from its composition root. */
+export interface AppDeps {
+  ctx: ServiceContext;
+  redisPing: ReadinessCheck;
+  metrics: ApiMetrics;
+  /** A logger to use for requests; tests pass none (silent). */
+  logger?: Logger;
+}
+
+/** BODY_LIMIT is the largest JSON body accepted (imports stream and are not bound by it). */
+export const BODY_LIMIT = 1024 * 1024;
+
+/** buildApp returns a ready Fastify instance with every route registered. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    bodyLimit: BODY_LIMIT,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    disableRequestLogging: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Rapport API', version: '1.0.0', description: 'Follow-up contact cadence scheduler' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { db: deps.ctx.db });
+  await app.register(idempotencyPlugin, { db: deps.ctx.db });
+
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
+  await app.register(healthRoutes, { db: deps.ctx.db, redisPing: deps.redisPing });
+  await app.register(salesRoutes, { ctx: deps.ctx });
+  await app.register(segmentRoutes, { ctx: deps.ctx });
+  await app.register(staffRoutes, { ctx: deps.ctx });
+  await app.register(customerRoutes, { ctx: deps.ctx });
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}

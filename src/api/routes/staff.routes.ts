@@ -1,0 +1,71 @@
+/** Staff and API keys (admin): POST/GET /v1/staff, PATCH /v1/staff/:id, POST/GET /v1/keys, DELETE /v1/keys/:id. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import * as staff from '../../services/staff.service';
+import { createApiKey } from '../../services/auth.service';
+import { listApiKeys, revokeApiKey } from '../../db/repositories/access.repository';
+import { NotFoundError } from '../../services/errors';
+import type { ServiceContext } from '../../services/context';
+import { IdParams, Nullable, errors } from '../schemas';
+
+const Role = Type.Union([Type.Literal('salesperson'), Type.Literal('executive'), Type.Literal('manager')]);
+const Clock = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
+const StaffFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  title: Type.Optional(Type.String({ maxLength: 200 })),
+  role: Role,
+  managerId: Type.Optional(Type.String({ format: 'uuid' })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  workingDays: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7, uniqueItems: true })),
+  workStart: Type.Optional(Clock),
+  workEnd: Type.Optional(Clock),
+};
+const StaffBody = Type.Object({ email: Type.String({ format: 'email', maxLength: 254 }), ...StaffFields }, { additionalProperties: false });
+const StaffPatch = Type.Partial(Type.Object({ ...StaffFields, active: Type.Boolean() }, { additionalProperties: false }));
+const StaffSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  title: Nullable(Type.String()),
+  role: Type.String(),
+  managerId: Nullable(Type.String()),
+  timezone: Nullable(Type.String()),
+  workingDays: Type.Array(Type.Integer()),
+  workStart: Type.String(),
+  workEnd: Type.String(),
+  active: Type.Boolean(),
+});
+const KeyBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), role: Type.Union([Type.Literal('pos'), Type.Literal('staff'), Type.Literal('admin')]), staffId: Type.Optional(Type.String({ format: 'uuid' })) },
+  { additionalProperties: false },
+);
+const KeySchema = Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), prefix: Type.String(), staffId: Nullable(Type.String()), createdAt: Type.String({ format: 'date-time' }) });
+
+/** staffRoutes lets admins manage staff and API keys. */
+export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
+  const admin = { roles: ['admin' as const] };
+  app.post('/v1/staff', { config: { ...admin, idempotent: true }, schema: { tags: ['staff'], body: StaffBody, response: { 201: StaffSchema, ...errors(400, 401, 403, 409) } } }, async (req, reply) =>
+    reply.status(201).send(await staff.createStaff(ctx, req.body, `key:${req.apiKey?.id}`)),
+  );
+  app.get('/v1/staff', { config: admin, schema: { tags: ['staff'], response: { 200: Type.Object({ staff: Type.Array(StaffSchema) }), ...errors(401, 403) } } }, async () => ({
+    staff: await staff.listStaff(ctx),
+  }));
+  app.patch('/v1/staff/:id', { config: admin, schema: { tags: ['staff'], params: IdParams, body: StaffPatch, response: { 200: StaffSchema, ...errors(400, 401, 403, 404) } } }, async (req) =>
+    staff.updateStaff(ctx, req.params.id, req.body, `key:${req.apiKey?.id}`),
+  );
+  app.post(
+    '/v1/keys',
+    { config: { ...admin, idempotent: true }, schema: { tags: ['keys'], summary: 'Create an API key; the key is shown only in this answer', body: KeyBody, response: { 201: Type.Intersect([KeySchema, Type.Object({ key: Type.String() })]), ...errors(400, 401, 403) } } },
+    async (req, reply) => {
+      const { key, apiKey } = await createApiKey(ctx.db, req.body);
+      return reply.status(201).send({ ...apiKey, createdAt: apiKey.createdAt.toISOString(), key });
+    },
+  );
+  app.get('/v1/keys', { config: admin, schema: { tags: ['keys'], response: { 200: Type.Object({ keys: Type.Array(KeySchema) }), ...errors(401, 403) } } }, async () => ({
+    keys: (await listApiKeys(ctx.db)).map((k) => ({ ...k, createdAt: k.createdAt.toISOString() })),
+  }));
+  app.delete('/v1/keys/:id', { config: admin, schema: { tags: ['keys'], params: IdParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } } }, async (req, reply) => {
+    if (!(await revokeApiKey(ctx.db, req.params.id, ctx.clock.now()))) throw new NotFoundError('key', req.params.id);
+    return reply.status(204).send(null);
+  });
+};

@@ -1,0 +1,118 @@
+/** API keys (stored as hashes), idempotency records, settings and the audit trail. */
+import type { Database } from '../database';
+import type { ApiRole } from '../../domain/types';
+
+/** ApiKey is a key's identity and role, never its secret. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: ApiRole;
+  prefix: string;
+  staffId: string | null;
+  createdAt: Date;
+}
+
+/** insertApiKey stores a key by its hash. */
+export async function insertApiKey(
+  db: Database,
+  k: { name: string; role: ApiRole; keyHash: string; prefix: string; staffId?: string | null },
+): Promise<ApiKey> {
+  const row = await db
+    .insertInto('apiKeys')
+    .values({ name: k.name, role: k.role, keyHash: k.keyHash, prefix: k.prefix, staffId: k.staffId ?? null })
+    .onConflict((oc) => oc.column('keyHash').doUpdateSet({ revokedAt: null }))
+    .returning(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt'])
+    .executeTakeFirstOrThrow();
+  return { ...row, role: row.role as ApiRole };
+}
+
+/** findApiKeyByHash returns the live key with this hash, or null. */
+export async function findApiKeyByHash(db: Database, keyHash: string): Promise<ApiKey | null> {
+  const row = await db
+    .selectFrom('apiKeys')
+    .select(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt'])
+    .where('keyHash', '=', keyHash)
+    .where('revokedAt', 'is', null)
+    .executeTakeFirst();
+  return row ? { ...row, role: row.role as ApiRole } : null;
+}
+
+/** countAdminKeys counts live admin keys. */
+export async function countAdminKeys(db: Database): Promise<number> {
+  const rows = await db.selectFrom('apiKeys').select('id').where('role', '=', 'admin').where('revokedAt', 'is', null).limit(1).execute();
+  return rows.length;
+}
+
+/** listApiKeys returns every key's identity. */
+export async function listApiKeys(db: Database): Promise<ApiKey[]> {
+  const rows = await db.selectFrom('apiKeys').select(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt']).where('revokedAt', 'is', null).orderBy('createdAt').execute();
+  return rows.map((r) => ({ ...r, role: r.role as ApiRole }));
+}
+
+/** revokeApiKey revokes a key; false when no live key has this id. */
+export async function revokeApiKey(db: Database, id: string, at: Date): Promise<boolean> {
+  const rows = await db.updateTable('apiKeys').set({ revokedAt: at }).where('id', '=', id).where('revokedAt', 'is', null).returning('id').execute();
+  return rows.length > 0;
+}
+
+/** StoredResponse is the first answer given to an idempotent request. */
+export interface StoredResponse {
+  requestHash: string;
+  statusCode: number;
+  response: unknown;
+}
+
+/** findIdempotentResponse returns the answer stored for (key, route, Idempotency-Key), or null. */
+export async function findIdempotentResponse(db: Database, apiKeyId: string, route: string, key: string): Promise<StoredResponse | null> {
+  const row = await db
+    .selectFrom('idempotencyKeys')
+    .select(['requestHash', 'statusCode', 'response'])
+    .where('apiKeyId', '=', apiKeyId)
+    .where('route', '=', route)
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return row ?? null;
+}
+
+/** storeIdempotentResponse records the first answer; a concurrent duplicate keeps the first. */
+export async function storeIdempotentResponse(
+  db: Database,
+  r: { apiKeyId: string; route: string; key: string } & StoredResponse,
+): Promise<void> {
+  await db
+    .insertInto('idempotencyKeys')
+    .values({ ...r, response: JSON.stringify(r.response) })
+    .onConflict((oc) => oc.columns(['apiKeyId', 'route', 'key']).doNothing())
+    .execute();
+}
+
+/** getSetting reads one stored setting. */
+export async function getSetting(db: Database, key: string): Promise<string | null> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+  return row?.value ?? null;
+}
+
+/** setSettingOnce stores a setting unless one exists, and returns the stored value (the first writer wins). */
+export async function setSettingOnce(db: Database, key: string, value: string): Promise<string> {
+  await db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  return (await getSetting(db, key)) as string;
+}
+
+/** AuditEntry is one change to remember: who did what to which thing. */
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  entity: string;
+  entityId?: string | null;
+  detail?: Record<string, unknown>;
+  at: Date;
+}
+
+/** audit appends entries to the audit trail. */
+export async function audit(db: Database, ...entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insertInto('auditLog')
+    .values(entries.map((e) => ({ actor: e.actor, action: e.action, entity: e.entity, entityId: e.entityId ?? null, detail: JSON.stringify(e.detail ?? {}), at: e.at })))
+    .execute();
+}

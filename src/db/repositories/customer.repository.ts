@@ -1,0 +1,173 @@
+/** Customers: contact points, preferences and program. */
+import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { Database } from '../database';
+import type { Customers } from '../types';
+import type { Address } from '../../domain/types';
+
+/** Customer is a person who bought, with how they may be contacted. */
+export interface Customer {
+  id: string;
+  source: string;
+  externalId: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  emailStatus: 'ok' | 'bounced';
+  phone: string | null;
+  timezone: string | null;
+  preferredChannel: 'email' | 'letter' | null;
+  address: Address | null;
+  emailOptOut: boolean;
+  newsletterOptOut: boolean;
+  doNotContact: boolean;
+  needsCleanup: boolean;
+  paused: boolean;
+  referralCode: string;
+  referredBy: string | null;
+  segmentId: string | null;
+  program: 'first_year' | 'later_years' | 'none';
+  erasedAt: Date | null;
+  createdAt: Date;
+}
+
+/** ContactFields are what a sale or the customer can set about a customer. */
+export interface ContactFields {
+  firstName?: string | null;
+  lastName?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  timezone?: string | null;
+  preferredChannel?: 'email' | 'letter' | null;
+  address?: Address | null;
+}
+
+/** toCustomer maps a row to the domain type. */
+export function toCustomer(row: Selectable<Customers>): Customer {
+  return {
+    id: row.id,
+    source: row.source,
+    externalId: row.externalId,
+    firstName: row.firstName,
+    lastName: row.lastName,
+    email: row.email,
+    emailStatus: row.emailStatus as Customer['emailStatus'],
+    phone: row.phone,
+    timezone: row.timezone,
+    preferredChannel: row.preferredChannel as Customer['preferredChannel'],
+    address: row.address as unknown as Address | null,
+    emailOptOut: row.emailOptOut,
+    newsletterOptOut: row.newsletterOptOut,
+    doNotContact: row.doNotContact,
+    needsCleanup: row.needsCleanup,
+    paused: row.paused,
+    referralCode: row.referralCode,
+    referredBy: row.referredBy,
+    segmentId: row.segmentId,
+    program: row.program as Customer['program'],
+    erasedAt: row.erasedAt,
+    createdAt: row.createdAt,
+  };
+}
+
+const REFERRAL_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** newReferralCode returns a short code without look-alike characters, e.g. "R7K2-MQ4P". */
+export function newReferralCode(): string {
+  const bytes = randomBytes(8);
+  const chars = Array.from(bytes, (b) => REFERRAL_ALPHABET[b % REFERRAL_ALPHABET.length]);
+  return `${chars.slice(0, 4).join('')}-${chars.slice(4).join('')}`;
+}
+
+function contactValues(c: ContactFields) {
+  const values: Record<string, unknown> = {};
+  for (const key of ['firstName', 'lastName', 'email', 'phone', 'timezone', 'preferredChannel'] as const) {
+    if (c[key] !== undefined) values[key] = c[key];
+  }
+  if (c.address !== undefined) values.address = c.address === null ? null : JSON.stringify(c.address);
+  return values;
+}
+
+/**
+ * findCustomerForSale matches a sale's customer: by (source, externalId), else by email, else by phone.
+ * Erased customers never match. Locks the row so concurrent sales of one customer serialise.
+ */
+export async function findCustomerForSale(
+  db: Database,
+  m: { source: string; externalId?: string; email?: string; phone?: string },
+): Promise<Customer | null> {
+  const base = () => db.selectFrom('customers').selectAll().where('erasedAt', 'is', null).forUpdate().limit(1);
+  if (m.externalId) {
+    const row = await base().where('source', '=', m.source).where('externalId', '=', m.externalId).executeTakeFirst();
+    if (row) return toCustomer(row);
+  }
+  if (m.email) {
+    const row = await base().where((eb) => eb(eb.fn('lower', ['email']), '=', m.email!.toLowerCase())).orderBy('createdAt').executeTakeFirst();
+    if (row) return toCustomer(row);
+  }
+  if (m.phone) {
+    const row = await base().where('phone', '=', m.phone).orderBy('createdAt').executeTakeFirst();
+    if (row) return toCustomer(row);
+  }
+  return null;
+}
+
+/** insertCustomer creates a customer with a fresh referral code. */
+export async function insertCustomer(
+  db: Database,
+  c: ContactFields & { source: string; externalId?: string | null; segmentId: string; referredBy?: string | null },
+): Promise<Customer> {
+  const row = await db
+    .insertInto('customers')
+    .values({
+      ...contactValues(c),
+      source: c.source,
+      externalId: c.externalId ?? null,
+      segmentId: c.segmentId,
+      referredBy: c.referredBy ?? null,
+      referralCode: newReferralCode(),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toCustomer(row);
+}
+
+/** updateCustomer sets the given fields (contact details, flags, program) and returns the customer. */
+export async function updateCustomer(
+  db: Database,
+  id: string,
+  patch: ContactFields & Partial<Pick<Customer, 'emailStatus' | 'emailOptOut' | 'newsletterOptOut' | 'doNotContact' | 'needsCleanup' | 'paused' | 'segmentId' | 'program' | 'referredBy' | 'externalId'>>,
+): Promise<Customer> {
+  const { firstName, lastName, email, phone, timezone, preferredChannel, address, ...flags } = patch;
+  const row = await db
+    .updateTable('customers')
+    .set({ ...contactValues({ firstName, lastName, email, phone, timezone, preferredChannel, address }), ...flags, updatedAt: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toCustomer(row);
+}
+
+/** findCustomer returns one customer or null. */
+export async function findCustomer(db: Database, id: string): Promise<Customer | null> {
+  const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toCustomer(row) : null;
+}
+
+/** findCustomerByReferralCode returns the customer owning a referral code, or null. */
+export async function findCustomerByReferralCode(db: Database, code: string): Promise<Customer | null> {
+  const row = await db.selectFrom('customers').selectAll().where('referralCode', '=', code.toUpperCase()).executeTakeFirst();
+  return row ? toCustomer(row) : null;
+}
+
+/** findCustomersByEmail returns the customers with this email, case-insensitively. */
+export async function findCustomersByEmail(db: Database, email: string): Promise<Customer[]> {
+  const rows = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .orderBy('createdAt')
+    .limit(100)
+    .execute();
+  return rows.map(toCustomer);
+}

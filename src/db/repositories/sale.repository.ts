@@ -1,0 +1,98 @@
+/** Sales and their items; the stored first answer makes a replayed sale idempotent. */
+import type { Database } from '../database';
+
+/** StoredSaleKey is what a replay check needs of an existing sale. */
+export interface StoredSaleKey {
+  id: string;
+  requestHash: string;
+  response: unknown;
+}
+
+/** SaleRecord is a sale on a customer's timeline. */
+export interface SaleRecord {
+  id: string;
+  source: string;
+  externalId: string;
+  soldAt: Date;
+  total: { amount: string; currency: string };
+  salespersonId: string | null;
+  segmentId: string;
+  referralCode: string | null;
+  items: { sku: string | null; name: string | null; category: string | null; quantity: number; unitPrice: string }[];
+}
+
+/** NewSale is a sale to store. */
+export interface NewSale {
+  source: string;
+  externalId: string;
+  customerId: string;
+  salespersonId: string | null;
+  segmentId: string;
+  soldAt: Date;
+  totalAmount: string;
+  currency: string;
+  referralCode: string | null;
+  requestHash: string;
+  items: { sku?: string; name: string; category?: string; quantity: number; unitPrice: string }[];
+}
+
+/** findSaleByKey returns the stored sale with this (source, externalId), or null. */
+export async function findSaleByKey(db: Database, source: string, externalId: string): Promise<StoredSaleKey | null> {
+  const row = await db
+    .selectFrom('sales')
+    .select(['id', 'requestHash', 'response'])
+    .where('source', '=', source)
+    .where('externalId', '=', externalId)
+    .executeTakeFirst();
+  return row ?? null;
+}
+
+/** insertSale stores a sale and its items; the (source, externalId) key raises a unique violation on a race. */
+export async function insertSale(db: Database, s: NewSale): Promise<string> {
+  const { id } = await db
+    .insertInto('sales')
+    .values({
+      source: s.source,
+      externalId: s.externalId,
+      customerId: s.customerId,
+      salespersonId: s.salespersonId,
+      segmentId: s.segmentId,
+      soldAt: s.soldAt,
+      totalAmount: s.totalAmount,
+      currency: s.currency,
+      referralCode: s.referralCode,
+      requestHash: s.requestHash,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('saleItems')
+    .values(s.items.map((i) => ({ saleId: id, sku: i.sku ?? null, name: i.name, category: i.category ?? null, quantity: i.quantity, unitPrice: i.unitPrice })))
+    .execute();
+  return id;
+}
+
+/** setSaleResponse stores the answer given for a sale, returned as-is to replays. */
+export async function setSaleResponse(db: Database, saleId: string, response: unknown): Promise<void> {
+  await db.updateTable('sales').set({ response: JSON.stringify(response) }).where('id', '=', saleId).execute();
+}
+
+/** listSalesOfCustomer returns a customer's sales with items, oldest first. */
+export async function listSalesOfCustomer(db: Database, customerId: string): Promise<SaleRecord[]> {
+  const sales = await db.selectFrom('sales').selectAll().where('customerId', '=', customerId).orderBy('soldAt').execute();
+  if (sales.length === 0) return [];
+  const items = await db.selectFrom('saleItems').selectAll().where('saleId', 'in', sales.map((s) => s.id)).orderBy('id').execute();
+  return sales.map((s) => ({
+    id: s.id,
+    source: s.source,
+    externalId: s.externalId,
+    soldAt: s.soldAt,
+    total: { amount: s.totalAmount, currency: s.currency },
+    salespersonId: s.salespersonId,
+    segmentId: s.segmentId,
+    referralCode: s.referralCode,
+    items: items
+      .filter((i) => i.saleId === s.id)
+      .map((i) => ({ sku: i.sku, name: i.name, category: i.category, quantity: i.quantity, unitPrice: i.unitPrice })),
+  }));
+}

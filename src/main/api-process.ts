@@ -1,0 +1,26 @@
+/** Starting and stopping the HTTP API inside a process (used by the API-only and all-in-one entry points). */
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { ServiceContext } from '../services/context';
+import { buildApp } from '../api/app';
+import { createApiMetrics } from '../api/metrics';
+import { createProducerRedis } from './services';
+
+/** startApi builds the app, listens on the configured port and returns a function that closes it. */
+export async function startApi(config: Config, ctx: ServiceContext, log: Logger): Promise<() => Promise<void>> {
+  const redis = createProducerRedis(config);
+  const app = await buildApp({
+    ctx,
+    logger: log,
+    metrics: createApiMetrics(ctx.db),
+    redisPing: async () => {
+      await redis.ping();
+    },
+  });
+  await app.listen({ port: config.port, host: config.host });
+  log.info({ url: config.publicUrl, docs: `${config.publicUrl}/docs` }, 'API listening');
+  return async () => {
+    await app.close();
+    redis.disconnect();
+  };
+}

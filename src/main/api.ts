@@ -1,0 +1,17 @@
+/** `npm run start:api`: the HTTP API alone (run any number behind a load balancer). */
+import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } from './startup';
+import { announceAdminKey, buildContext, onShutdown } from './services';
+import { startApi } from './api-process';
+
+runMain(async () => {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.logLevel);
+  const db = await connectPostgres(config, log, true);
+  await checkRedis(config);
+  await announceAdminKey(config, db);
+  const closeApi = await startApi(config, buildContext(config, db, log), log);
+  onShutdown(log, async () => {
+    await closeApi();
+    await db.destroy();
+  });
+});

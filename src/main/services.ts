@@ -1,0 +1,59 @@
+/** Building the shared parts of a process: the service context, the admin key and secret, and a Redis client. */
+import IORedis, { type Redis } from 'ioredis';
+import type { Config } from '../config';
+import { systemClock, type Clock } from '../clock';
+import type { Database } from '../db/database';
+import type { Logger } from '../logger';
+import type { ServiceContext } from '../services/context';
+import { ensureAdminKey } from '../services/auth.service';
+
+/** buildContext assembles the ServiceContext of a process. */
+export function buildContext(config: Config, db: Database, log: Logger, clock: Clock = systemClock): ServiceContext {
+  return {
+    db,
+    clock,
+    log,
+    settings: {
+      defaultTimezone: config.defaultTimezone,
+      graceDays: config.graceDays,
+      publicUrl: config.publicUrl,
+      businessName: config.businessName,
+    },
+  };
+}
+
+/** createProducerRedis returns a client that fails fast when Redis is down (for enqueueing and health checks). */
+export function createProducerRedis(config: Config): Redis {
+  const redis = new IORedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined); // reconnects by itself; readiness reports the outage
+  return redis;
+}
+
+/** announceAdminKey stores the configured admin key, or creates the first one and prints it once. */
+export async function announceAdminKey(config: Config, db: Database): Promise<void> {
+  const created = await ensureAdminKey(db, config.adminKey);
+  if (created) {
+    process.stdout.write(
+      `\nRapport created the first admin API key. It is shown only this once; keep it safe:\n\n    ${created}\n\n` +
+        'Use it as "Authorization: Bearer <key>", and create other keys with POST /v1/keys.\n\n',
+    );
+  }
+}
+
+/** onShutdown runs `close` once on SIGTERM or SIGINT, then exits. */
+export function onShutdown(log: Logger, close: () => Promise<void>): void {
+  let closing = false;
+  const handler = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    close()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}

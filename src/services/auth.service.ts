@@ -1,0 +1,58 @@
+/** API keys: created with a role, shown once, stored as a SHA-256 hash; the first admin key from the environment. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { ApiRole } from '../domain/types';
+import * as access from '../db/repositories/access.repository';
+import { findStaffById } from '../db/repositories/staff.repository';
+import type { Database } from '../db/database';
+import { AppError, ValidationError } from './errors';
+
+/** hashKey is how keys are stored and looked up. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** generateKey returns a new random key whose prefix shows its role, e.g. "rk_admin_…". */
+export function generateKey(role: ApiRole): string {
+  return `rk_${role}_${randomBytes(24).toString('base64url')}`;
+}
+
+/** authenticate returns the live key matching a bearer token, or throws `unauthorized`. */
+export async function authenticate(db: Database, header: string | undefined): Promise<access.ApiKey> {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!match) throw new AppError('unauthorized', 'Authorization: a "Bearer <key>" header is required', { field: 'Authorization' });
+  const key = await access.findApiKeyByHash(db, hashKey(match[1]));
+  if (!key) throw new AppError('unauthorized', 'Authorization: the key is unknown or revoked', { field: 'Authorization' });
+  return key;
+}
+
+/** createApiKey makes a key for `role` (a staff key belongs to one staff member) and returns it with its secret, once. */
+export async function createApiKey(
+  db: Database,
+  input: { name: string; role: ApiRole; staffId?: string },
+): Promise<{ key: string; apiKey: access.ApiKey }> {
+  if (input.role === 'staff') {
+    if (!input.staffId) throw new ValidationError('staffId', 'is required for a staff key');
+    if (!(await findStaffById(db, input.staffId))) throw new ValidationError('staffId', 'no such staff member');
+  }
+  const key = generateKey(input.role);
+  const apiKey = await access.insertApiKey(db, { name: input.name, role: input.role, keyHash: hashKey(key), prefix: key.slice(0, 12), staffId: input.staffId });
+  return { key, apiKey };
+}
+
+/**
+ * ensureAdminKey makes sure an admin key exists: the configured one is stored (by hash) when given; with none
+ * configured and none stored, a new key is created and returned so the caller can print it once.
+ */
+export async function ensureAdminKey(db: Database, configured: string | null): Promise<string | null> {
+  if (configured) {
+    await access.insertApiKey(db, { name: 'RAPPORT_ADMIN_KEY', role: 'admin', keyHash: hashKey(configured), prefix: configured.slice(0, 12) });
+    return null;
+  }
+  if ((await access.countAdminKeys(db)) > 0) return null;
+  return (await createApiKey(db, { name: 'first admin key', role: 'admin' })).key;
+}
+
+/** ensureSecret returns the configured secret, else the one kept in the database, generating it the first time. */
+export async function ensureSecret(db: Database, configured: string | null): Promise<string> {
+  return configured ?? access.setSettingOnce(db, 'rapport_secret', randomBytes(32).toString('base64url'));
+}

@@ -1,0 +1,26 @@
+/** The dependencies every service takes, built once per process by its composition root (src/main). */
+import type { Clock } from '../clock';
+import type { Database } from '../db/database';
+import type { Logger } from '../logger';
+
+/** ServiceSettings are the parts of the configuration that business rules depend on. */
+export interface ServiceSettings {
+  defaultTimezone: string;
+  graceDays: number;
+  publicUrl: string;
+  businessName: string;
+}
+
+/** ServiceContext is what a use case needs: the database, the clock, settings and a logger. */
+export interface ServiceContext {
+  db: Database;
+  clock: Clock;
+  settings: ServiceSettings;
+  log: Logger;
+}
+
+/** isUniqueViolation tells whether a Postgres error is a unique-constraint violation (optionally of one constraint). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}

@@ -1,0 +1,55 @@
+/** Reading customers: the profile, preferences and the whole timeline of sales, touches, tasks and notes. */
+import * as customers from '../db/repositories/customer.repository';
+import * as plans from '../db/repositories/plan.repository';
+import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
+import { listNotesOfCustomer, listTasksOfCustomer, type NoteEntry, type TaskEntry } from '../db/repositories/timeline.repository';
+import { NotFoundError } from './errors';
+import type { ServiceContext } from './context';
+
+/** TouchWithHistory is a touch and every status change it went through. */
+export type TouchWithHistory = plans.Touch & { history: { at: Date; status: string; reason: string | null }[] };
+
+/** CustomerProfile is a customer with their whole timeline. */
+export interface CustomerProfile {
+  customer: customers.Customer;
+  sales: SaleRecord[];
+  touches: TouchWithHistory[];
+  tasks: TaskEntry[];
+  notes: NoteEntry[];
+}
+
+/** getCustomer returns a customer or throws not_found. */
+export async function getCustomer(ctx: ServiceContext, id: string): Promise<customers.Customer> {
+  const customer = await customers.findCustomer(ctx.db, id);
+  if (!customer) throw new NotFoundError('customer', id);
+  return customer;
+}
+
+/** getTouchesWithHistory returns a customer's touches by due time, each with its status history. */
+export async function getTouchesWithHistory(ctx: ServiceContext, customerId: string): Promise<TouchWithHistory[]> {
+  const [touches, events] = await Promise.all([plans.listTouchesOfCustomer(ctx.db, customerId), plans.listEventsOfCustomer(ctx.db, customerId)]);
+  const byTouch = new Map<string, TouchWithHistory['history']>();
+  for (const e of events) {
+    const list = byTouch.get(e.touchId) ?? [];
+    list.push({ at: e.at, status: e.status, reason: e.reason });
+    byTouch.set(e.touchId, list);
+  }
+  return touches.map((t) => ({ ...t, history: byTouch.get(t.id) ?? [] }));
+}
+
+/** getCustomerProfile returns the customer with sales, touches (with history), tasks and notes. */
+export async function getCustomerProfile(ctx: ServiceContext, id: string): Promise<CustomerProfile> {
+  const customer = await getCustomer(ctx, id);
+  const [sales, touches, tasks, notes] = await Promise.all([
+    listSalesOfCustomer(ctx.db, id),
+    getTouchesWithHistory(ctx, id),
+    listTasksOfCustomer(ctx.db, id),
+    listNotesOfCustomer(ctx.db, id),
+  ]);
+  return { customer, sales, touches, tasks, notes };
+}
+
+/** findCustomersByEmail looks customers up by email address. */
+export function findCustomersByEmail(ctx: ServiceContext, email: string): Promise<customers.Customer[]> {
+  return customers.findCustomersByEmail(ctx.db, email);
+}

@@ -1,0 +1,97 @@
+/**
+ * Segments: validating and saving match rules, plans and send windows. Saving a plan never touches plans already
+ * running: each run keeps the snapshot of steps it started with.
+ */
+import type { Database } from '../db/database';
+import * as repo from '../db/repositories/segment.repository';
+import { audit } from '../db/repositories/access.repository';
+import { parseClock } from '../domain/schedule';
+import type { PlanStep, Segment, SendWindow } from '../domain/types';
+import { validateTemplate } from '../channels/templates';
+import { ConflictError, NotFoundError, ValidationError } from './errors';
+import { isUniqueViolation, type ServiceContext } from './context';
+
+/** SegmentInput is a segment as a manager writes it; omitted parts take the defaults. */
+export type SegmentInput = Partial<Omit<Segment, 'id' | 'isDefault' | 'name'>> & { name: string };
+
+function checkWindow(w: SendWindow): void {
+  if (w.days.length === 0 || new Set(w.days).size !== w.days.length) throw new ValidationError('sendWindow.days', 'must list distinct weekdays 1 to 7');
+  const start = parseClock(w.start);
+  const end = parseClock(w.end);
+  if (start === null) throw new ValidationError('sendWindow.start', 'must be HH:mm');
+  if (end === null) throw new ValidationError('sendWindow.end', 'must be HH:mm');
+  if (start >= end) throw new ValidationError('sendWindow.end', 'must be after sendWindow.start');
+}
+
+function checkPlan(plan: PlanStep[]): void {
+  const seen = new Set<number>();
+  plan.forEach((step, i) => {
+    const at = `plan.${i}`;
+    if (seen.has(step.step)) throw new ValidationError(`${at}.step`, `step ${step.step} appears twice`);
+    seen.add(step.step);
+    const { years = 0, months = 0, weeks = 0, days = 0 } = step.offset;
+    if (years + months + weeks + days <= 0) throw new ValidationError(`${at}.offset`, 'must be after the sale');
+    if (step.channel === 'mail' && !step.template) throw new ValidationError(`${at}.template`, 'is required for a letter or email step');
+    if (step.channel === 'call' && !step.talkingPoints?.length) throw new ValidationError(`${at}.talkingPoints`, 'a call needs at least one talking point');
+    try {
+      validateTemplate({ subject: step.template?.subject ?? '', body: step.template?.body ?? '', talkingPoints: step.talkingPoints });
+    } catch (err) {
+      throw new ValidationError(`${at}.template`, (err as Error).message);
+    }
+  });
+}
+
+/** checkSegment validates a segment's plan, window and rules, throwing a ValidationError naming the field. */
+export function checkSegment(s: repo.SegmentFields): void {
+  checkWindow(s.sendWindow);
+  checkPlan(s.plan);
+  const { minTotal, maxTotal } = s.match;
+  if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal)) throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
+}
+
+async function withDefaults(db: Database, input: SegmentInput, base: Segment | null): Promise<repo.SegmentFields> {
+  const fallback = base ?? (await repo.listSegments(db)).find((s) => s.isDefault)!;
+  return {
+    name: input.name,
+    priority: input.priority ?? base?.priority ?? 100,
+    match: input.match ?? base?.match ?? {},
+    plan: input.plan ?? fallback.plan,
+    sendWindow: input.sendWindow ?? fallback.sendWindow,
+    laterYears: input.laterYears ?? fallback.laterYears,
+  };
+}
+
+async function saved<T>(work: Promise<T>, name: string): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(`name: a segment named "${name}" already exists`, { field: 'name' });
+    throw err;
+  }
+}
+
+/** createSegment validates and stores a new segment; an omitted plan or window copies the default segment's. */
+export async function createSegment(ctx: ServiceContext, input: SegmentInput, actor: string): Promise<Segment> {
+  const fields = await withDefaults(ctx.db, input, null);
+  checkSegment(fields);
+  const segment = await saved(repo.insertSegment(ctx.db, fields), input.name);
+  await audit(ctx.db, { actor, action: 'segment.created', entity: 'segment', entityId: segment.id, at: ctx.clock.now() });
+  return segment;
+}
+
+/** updateSegment validates and replaces a segment's fields; running plans keep their steps. */
+export async function updateSegment(ctx: ServiceContext, id: string, input: SegmentInput, actor: string): Promise<Segment> {
+  const current = await repo.findSegment(ctx.db, id);
+  if (!current) throw new NotFoundError('segment', id);
+  const fields = await withDefaults(ctx.db, input, current);
+  checkSegment(fields);
+  const segment = await saved(repo.updateSegment(ctx.db, id, fields), input.name);
+  if (!segment) throw new NotFoundError('segment', id);
+  await audit(ctx.db, { actor, action: 'segment.updated', entity: 'segment', entityId: id, detail: { planChanged: JSON.stringify(current.plan) !== JSON.stringify(fields.plan) }, at: ctx.clock.now() });
+  return segment;
+}
+
+/** listSegments returns every segment by priority. */
+export function listSegments(ctx: ServiceContext): Promise<Segment[]> {
+  return repo.listSegments(ctx.db);
+}

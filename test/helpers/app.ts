@@ -1,0 +1,81 @@
+/** The API against a fresh database of its own and the real Redis, with an admin and a pos key, for app.inject(). */
+import IORedis from 'ioredis';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app';
+import { createApiMetrics } from '../../src/api/metrics';
+import { fixedClock, type Clock } from '../../src/clock';
+import { createLogger } from '../../src/logger';
+import { createApiKey } from '../../src/services/auth.service';
+import type { ServiceContext } from '../../src/services/context';
+import { createTestDatabase, type TestDatabase } from './database';
+
+/** TestApp is a running app with keys to call it. */
+export interface TestApp {
+  app: FastifyInstance;
+  ctx: ServiceContext;
+  database: TestDatabase;
+  clock: ReturnType<typeof fixedClock>;
+  adminKey: string;
+  posKey: string;
+  auth(key: string): { authorization: string };
+  close(): Promise<void>;
+}
+
+/** TEST_SETTINGS are the settings tests run with. */
+export const TEST_SETTINGS = { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'http://rapport.test', businessName: 'Test Shop' };
+
+/** testContext builds a service context on a test database with a fixed clock. */
+export function testContext(database: TestDatabase, clock: Clock): ServiceContext {
+  return { db: database.db, clock, settings: TEST_SETTINGS, log: createLogger('silent') };
+}
+
+/** createTestApp starts the app on its own database with the clock at `now`. */
+export async function createTestApp(label: string, now = new Date('2026-11-02T10:00:00Z')): Promise<TestApp> {
+  const database = await createTestDatabase(label);
+  const clock = fixedClock(now);
+  const ctx = testContext(database, clock);
+  const redis = new IORedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  const app = await buildApp({ ctx, metrics: createApiMetrics(database.db), redisPing: async () => void (await redis.ping()) });
+  const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
+  const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;
+  return {
+    app,
+    ctx,
+    database,
+    clock,
+    adminKey,
+    posKey,
+    auth: (key) => ({ authorization: `Bearer ${key}` }),
+    async close() {
+      await app.close();
+      redis.disconnect();
+      await database.drop();
+    },
+  };
+}
+
+/** saleBody returns a valid sale body, with fields overridden by `patch` (deep for customer). */
+export function saleBody(patch: Record<string, unknown> = {}, customer: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    externalId: 'INV-1001',
+    source: 'shop-pos',
+    soldAt: '2026-11-01T14:03:00Z',
+    total: { amount: '1299.00', currency: 'AUD' },
+    items: [{ sku: 'SOFA-3', name: '3-seat sofa', category: 'furniture', quantity: 1, unitPrice: '1299.00' }],
+    customer: {
+      externalId: 'C-77',
+      firstName: 'Ann',
+      lastName: 'Lee',
+      email: 'ann@example.com',
+      phone: '+61 2 5550 1234',
+      timezone: 'Australia/Sydney',
+      preferredChannel: 'email',
+      address: { lines: ['1 Main St'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' },
+      ...customer,
+    },
+    salesperson: { email: 'sam@shop.example', name: 'Sam Shaw' },
+    ...patch,
+  };
+}
