@@ -25,6 +25,8 @@ export interface Config {
   graceDays: number;
   logLevel: string;
   workerConcurrency: number;
+  /** Paper size of letters. */
+  paper: 'A4' | 'Letter';
 }
 
 /** ConfigError names the environment variable that is wrong. */
@@ -70,6 +72,12 @@ function zone(env: Env, name: string): string {
   return value;
 }
 
+function paper(env: Env, name: string): 'A4' | 'Letter' {
+  const value = env[name] || 'A4';
+  if (value !== 'A4' && value !== 'Letter') throw new ConfigError(`${name} must be A4 or Letter, got "${value}"`);
+  return value;
+}
+
 /** loadConfig validates `env` and returns a frozen Config, or throws a ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const port = int(env, 'PORT', 3000, 0, 65535);
@@ -92,5 +100,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     graceDays: int(env, 'RAPPORT_GRACE_DAYS', 14, 0, 3650),
     logLevel: env.LOG_LEVEL || 'info',
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 1000),
+    paper: paper(env, 'RAPPORT_PAPER'),
   });
 }

@@ -17,6 +17,12 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.routes';
 import { salesRoutes } from './routes/sales.routes';
 import { segmentRoutes } from './routes/segments.routes';
 import { staffRoutes } from './routes/staff.routes';
+import { lettersRoutes } from './routes/letters.routes';
+import { tasksRoutes } from './routes/tasks.routes';
+import { importsRoutes } from './routes/imports.routes';
+import { newslettersRoutes } from './routes/newsletters.routes';
+import { customerPagesRoutes } from './routes/customer-pages.routes';
+import { reportsRoutes } from './routes/reports.routes';
 
 /** AppDeps is what the API needs from its composition root. */
 export interface AppDeps {
@@ -36,7 +42,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
-    disableRequestLogging: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(swagger, {
@@ -66,6 +71,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(segmentRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });
   await app.register(customerRoutes, { ctx: deps.ctx });
+  await app.register(tasksRoutes, { ctx: deps.ctx });
+  await app.register(lettersRoutes, { ctx: deps.ctx });
+  await app.register(newslettersRoutes, { ctx: deps.ctx });
+  await app.register(importsRoutes, { ctx: deps.ctx });
+  await app.register(customerPagesRoutes, { ctx: deps.ctx });
+  await app.register(reportsRoutes, { ctx: deps.ctx });
   await app.ready();
   return app as unknown as FastifyInstance;
 }

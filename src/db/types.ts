@@ -84,6 +84,16 @@ export interface IdempotencyKeys {
   statusCode: number;
 }
 
+export interface LetterBatches {
+  businessDate: Timestamp;
+  createdAt: Generated<Timestamp>;
+  id: Generated<string>;
+  mailedAt: Timestamp | null;
+  paper: Generated<string>;
+  seq: Generated<number>;
+  status: Generated<string>;
+}
+
 export interface Notes {
   body: string;
   complaint: Generated<boolean>;
@@ -156,6 +166,8 @@ export interface Staff {
   createdAt: Generated<Timestamp>;
   email: string;
   id: Generated<string>;
+  lastDigestOn: Timestamp | null;
+  lastReminderAt: Timestamp | null;
   managerId: string | null;
   name: string;
   role: Generated<string>;
@@ -175,6 +187,7 @@ export interface Tasks {
   customerId: string;
   dueAt: Timestamp;
   escalatedAt: Timestamp | null;
+  escalatedTo: string | null;
   id: Generated<string>;
   kind: Generated<string>;
   notes: string | null;
@@ -190,10 +203,14 @@ export interface Touches {
   attempts: Generated<number>;
   channel: string;
   completedAt: Timestamp | null;
+  content: Json | null;
   createdAt: Generated<Timestamp>;
   customerId: string;
   dueAt: Timestamp;
   id: Generated<string>;
+  leaseUntil: Timestamp | null;
+  letterBatchId: string | null;
+  letterPdf: Buffer | null;
   messageId: string | null;
   planRunId: string | null;
   queuedAt: Timestamp | null;
@@ -218,6 +235,7 @@ export interface DB {
   auditLog: AuditLog;
   customers: Customers;
   idempotencyKeys: IdempotencyKeys;
+  letterBatches: LetterBatches;
   notes: Notes;
   planRuns: PlanRuns;
   saleItems: SaleItems;

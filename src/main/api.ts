@@ -2,6 +2,7 @@
 import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } from './startup';
 import { announceAdminKey, buildContext, onShutdown } from './services';
 import { startApi } from './api-process';
+import { ensureSecret } from '../services/auth.service';
 
 runMain(async () => {
   const config = loadConfigOrExit();
@@ -9,7 +10,8 @@ runMain(async () => {
   const db = await connectPostgres(config, log, true);
   await checkRedis(config);
   await announceAdminKey(config, db);
-  const closeApi = await startApi(config, buildContext(config, db, log), log);
+  const secret = await ensureSecret(db, config.secret);
+  const closeApi = await startApi(config, buildContext(config, db, log, secret), log);
   onShutdown(log, async () => {
     await closeApi();
     await db.destroy();

@@ -8,7 +8,7 @@ import type { ServiceContext } from '../services/context';
 import { ensureAdminKey } from '../services/auth.service';
 
 /** buildContext assembles the ServiceContext of a process. */
-export function buildContext(config: Config, db: Database, log: Logger, clock: Clock = systemClock): ServiceContext {
+export function buildContext(config: Config, db: Database, log: Logger, secret: string, clock: Clock = systemClock): ServiceContext {
   return {
     db,
     clock,
@@ -18,6 +18,7 @@ export function buildContext(config: Config, db: Database, log: Logger, clock: C
       graceDays: config.graceDays,
       publicUrl: config.publicUrl,
       businessName: config.businessName,
+      secret,
     },
   };
 }

@@ -9,6 +9,8 @@ export interface ServiceSettings {
   graceDays: number;
   publicUrl: string;
   businessName: string;
+  /** Signs customer links (preference page, one-click unsubscribe). */
+  secret: string;
 }
 
 /** ServiceContext is what a use case needs: the database, the clock, settings and a logger. */

@@ -22,7 +22,7 @@ export interface TestApp {
 }
 
 /** TEST_SETTINGS are the settings tests run with. */
-export const TEST_SETTINGS = { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'http://rapport.test', businessName: 'Test Shop' };
+export const TEST_SETTINGS = { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'http://rapport.test', businessName: 'Test Shop', secret: 'test-secret-0123456789abcdef0123456789' };
 
 /** testContext builds a service context on a test database with a fixed clock. */
 export function testContext(database: TestDatabase, clock: Clock): ServiceContext {

@@ -208,3 +208,9 @@ export async function countRows(db: Database, table: 'sales' | 'touches' | 'cust
   const { n } = await db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
   return n;
 }
+
+/** findPlanRun returns one plan run, or null. */
+export async function findPlanRun(db: Database, id: string): Promise<PlanRun | null> {
+  const row = await db.selectFrom('planRuns').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? ({ ...row, plan: row.plan as unknown as PlanStep[] } as PlanRun) : null;
+}

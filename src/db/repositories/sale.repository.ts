@@ -1,5 +1,7 @@
 /** Sales and their items; the stored first answer makes a replayed sale idempotent. */
+import type { Selectable } from 'kysely';
 import type { Database } from '../database';
+import type { Sales } from '../types';
 
 /** StoredSaleKey is what a replay check needs of an existing sale. */
 export interface StoredSaleKey {
@@ -79,7 +81,16 @@ export async function setSaleResponse(db: Database, saleId: string, response: un
 
 /** listSalesOfCustomer returns a customer's sales with items, oldest first. */
 export async function listSalesOfCustomer(db: Database, customerId: string): Promise<SaleRecord[]> {
-  const sales = await db.selectFrom('sales').selectAll().where('customerId', '=', customerId).orderBy('soldAt').execute();
+  return salesWithItems(db, await db.selectFrom('sales').selectAll().where('customerId', '=', customerId).orderBy('soldAt').execute());
+}
+
+/** findSale returns one sale with its items, or null. */
+export async function findSale(db: Database, id: string): Promise<SaleRecord | null> {
+  const [sale] = await salesWithItems(db, await db.selectFrom('sales').selectAll().where('id', '=', id).execute());
+  return sale ?? null;
+}
+
+async function salesWithItems(db: Database, sales: Selectable<Sales>[]): Promise<SaleRecord[]> {
   if (sales.length === 0) return [];
   const items = await db.selectFrom('saleItems').selectAll().where('saleId', 'in', sales.map((s) => s.id)).orderBy('id').execute();
   return sales.map((s) => ({

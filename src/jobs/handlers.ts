@@ -1,0 +1,30 @@
+/** The handler table: every queue and periodic task of the worker, each mapped to exactly one handler. */
+import * as dispatch from '../services/dispatch.service';
+import type { HandlerDeps } from './handler-deps';
+import type { HandlerTable } from './worker';
+import { runTouchJob } from './touch-job';
+import { createEmailDelivery } from './email.handler';
+import { createLetterDelivery } from './letter.handler';
+import { createCallDelivery, createCallMaintenance } from './call.handler';
+import { createNewsletterDelivery, createNewsletterMaintenance } from './newsletter.handler';
+import { createImportProcessor } from './import.handler';
+
+/** createHandlerTable builds every handler over the given dependencies. */
+export function createHandlerTable(deps: HandlerDeps): HandlerTable {
+  const { ctx } = deps;
+  return {
+    queues: {
+      email: runTouchJob(ctx, createEmailDelivery(deps)),
+      letter: runTouchJob(ctx, createLetterDelivery(deps)),
+      call: runTouchJob(ctx, createCallDelivery(deps)),
+      newsletter: runTouchJob(ctx, createNewsletterDelivery(deps)),
+      import: createImportProcessor(deps),
+    },
+    maintenance: {
+      dispatch: () => dispatch.dispatchDueTouches(ctx, deps.queues, deps.dispatch),
+      reconcile: () => dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
+      ...createCallMaintenance(deps),
+      ...createNewsletterMaintenance(deps),
+    },
+  };
+}

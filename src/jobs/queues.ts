@@ -1,0 +1,57 @@
+/** The producer side of the queues: one BullMQ Queue per name, and handing claimed touches to their channel queue. */
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Channel } from '../domain/types';
+import type { ClaimedTouch } from '../db/repositories/dispatch.repository';
+import { MAINTENANCE_EVERY_MS, MAINTENANCE_JOB_OPTIONS, QUEUES, TOUCH_JOB_OPTIONS, touchJobId, type MaintenanceTask, type QueueName, type TouchJob } from './contract';
+
+/** Queues holds one Queue per name. */
+export type Queues = Record<QueueName, Queue>;
+
+/** QUEUE_OF_CHANNEL says which queue delivers a channel. */
+export const QUEUE_OF_CHANNEL: Record<Channel, QueueName> = {
+  email: QUEUES.email,
+  letter: QUEUES.letter,
+  call: QUEUES.call,
+  newsletter: QUEUES.newsletter,
+};
+
+/** createQueues opens every queue on `connection` under `prefix`. */
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  const entries = Object.values(QUEUES).map((name) => [name, new Queue(name, { connection, prefix })] as const);
+  return Object.fromEntries(entries) as Queues;
+}
+
+/** closeQueues closes every queue's connection. */
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}
+
+/**
+ * enqueueTouches adds one job per touch to its channel's queue, delayed until the touch is due. The touch id is the
+ * job id, so a touch already in Redis is not added twice.
+ */
+export async function enqueueTouches(queues: Queues, touches: ClaimedTouch[], now: Date): Promise<void> {
+  const byQueue = new Map<QueueName, ClaimedTouch[]>();
+  for (const t of touches) {
+    const name = QUEUE_OF_CHANNEL[t.channel];
+    byQueue.set(name, [...(byQueue.get(name) ?? []), t]);
+  }
+  await Promise.all(
+    [...byQueue].map(([name, list]) =>
+      queues[name].addBulk(
+        list.map((t) => ({
+          name: 'deliver',
+          data: { touchId: t.id } satisfies TouchJob,
+          opts: { ...TOUCH_JOB_OPTIONS, jobId: touchJobId(t.id), delay: Math.max(0, t.dueAt.getTime() - now.getTime()) },
+        })),
+      ),
+    ),
+  );
+}
+
+/** scheduleMaintenance registers (or updates) the repeating maintenance jobs; idempotent across processes. */
+export async function scheduleMaintenance(queue: Queue, tasks: MaintenanceTask[]): Promise<void> {
+  for (const task of tasks) {
+    await queue.upsertJobScheduler(task, { every: MAINTENANCE_EVERY_MS[task] }, { name: task, data: { task }, opts: MAINTENANCE_JOB_OPTIONS });
+  }
+}

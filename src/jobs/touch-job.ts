@@ -1,0 +1,42 @@
+/**
+ * Running a touch job: take the send lease, deliver, record. The lease makes concurrent workers and re-run jobs
+ * harmless: a touch that is already finished, or held by another worker, is left alone.
+ */
+import type { Job } from 'bullmq';
+import { acquireLease, finishTouch, releaseLease } from '../db/repositories/dispatch.repository';
+import type { ServiceContext } from '../services/context';
+import type { TouchJob } from './contract';
+import type { Deliver } from './handler-deps';
+
+/** LEASE_MS is how long a worker may take to deliver one touch before another may take it over. */
+export const LEASE_MS = 120_000;
+
+/** TransientDeliveryError makes BullMQ retry the job with backoff. */
+export class TransientDeliveryError extends Error {}
+
+function isLastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/** runTouchJob wraps a Deliver function as a BullMQ processor. */
+export function runTouchJob(ctx: ServiceContext, deliver: Deliver): (job: Job<TouchJob>) => Promise<void> {
+  return async (job) => {
+    const started = ctx.clock.now();
+    const touch = await acquireLease(ctx.db, job.data.touchId, started, new Date(started.getTime() + LEASE_MS));
+    if (!touch) return;
+    let outcome;
+    try {
+      outcome = await deliver(touch);
+    } catch (err) {
+      const reason = `error: ${(err as Error).message}`;
+      // After the last attempt the job stays in Redis as failed, so the touch must not stay queued behind it.
+      if (isLastAttempt(job)) await finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason });
+      else await releaseLease(ctx.db, touch.id, ctx.clock.now(), reason);
+      throw err;
+    }
+    if (outcome.status !== 'retry') return finishTouch(ctx.db, touch.id, ctx.clock.now(), outcome);
+    if (isLastAttempt(job)) return finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason: outcome.reason });
+    await releaseLease(ctx.db, touch.id, ctx.clock.now(), outcome.reason);
+    throw new TransientDeliveryError(outcome.reason);
+  };
+}

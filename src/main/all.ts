@@ -1,0 +1,22 @@
+/** `npm start`: migrate, then the API and the workers in one process (the simple start). */
+import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } from './startup';
+import { announceAdminKey, buildContext, onShutdown } from './services';
+import { startApi } from './api-process';
+import { startWorkerProcess } from './worker-process';
+import { ensureSecret } from '../services/auth.service';
+
+runMain(async () => {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.logLevel);
+  const db = await connectPostgres(config, log, true);
+  await checkRedis(config);
+  await announceAdminKey(config, db);
+  const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
+  const closeWorkers = await startWorkerProcess(config, ctx, log);
+  const closeApi = await startApi(config, ctx, log);
+  onShutdown(log, async () => {
+    await closeApi(); // stop taking requests first
+    await closeWorkers();
+    await db.destroy();
+  });
+});

@@ -1,0 +1,43 @@
+/** Starting and stopping the workers inside a process (used by the worker-only and all-in-one entry points). */
+import IORedis from 'ioredis';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { ServiceContext } from '../services/context';
+import { createEmailChannel } from '../channels/email.channel';
+import { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from '../services/dispatch.service';
+import { closeQueues, createQueues } from '../jobs/queues';
+import { createHandlerTable } from '../jobs/handlers';
+import { startWorkers } from '../jobs/worker';
+
+/** WorkerProcessOptions override defaults, for tests and benchmarks. */
+export interface WorkerProcessOptions {
+  dispatch?: Partial<DispatchSettings>;
+  scheduleMaintenance?: boolean;
+}
+
+/** startWorkerProcess starts every worker and returns a function that shuts them down in order. */
+export async function startWorkerProcess(config: Config, ctx: ServiceContext, log: Logger, opts: WorkerProcessOptions = {}): Promise<() => Promise<void>> {
+  // Workers block on Redis: they need a connection that retries forever rather than failing commands.
+  const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  const queues = createQueues(connection, config.redisPrefix);
+  const email = createEmailChannel({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir, from: config.mailFrom, log, clock: ctx.clock });
+  log.info({ mail: email.describe() }, 'email channel ready');
+  const table = createHandlerTable({ ctx, queues, email, paper: config.paper, dispatch: { ...DEFAULT_DISPATCH_SETTINGS, ...opts.dispatch } });
+  const runtime = await startWorkers({
+    connection,
+    prefix: config.redisPrefix,
+    concurrency: config.workerConcurrency,
+    queues,
+    table,
+    log,
+    scheduleMaintenance: opts.scheduleMaintenance,
+  });
+  log.info({ concurrency: config.workerConcurrency, prefix: config.redisPrefix }, 'workers running');
+  return async () => {
+    await runtime.close(); // stop taking jobs; in-flight ones finish
+    await closeQueues(queues);
+    await email.close();
+    connection.disconnect();
+  };
+}

@@ -1,0 +1,18 @@
+/** `npm run start:worker`: the scheduler and channel workers alone (run any number; they never deliver twice). */
+import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } from './startup';
+import { buildContext, onShutdown } from './services';
+import { startWorkerProcess } from './worker-process';
+import { ensureSecret } from '../services/auth.service';
+
+runMain(async () => {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.logLevel);
+  const db = await connectPostgres(config, log, true);
+  await checkRedis(config);
+  const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
+  const closeWorkers = await startWorkerProcess(config, ctx, log);
+  onShutdown(log, async () => {
+    await closeWorkers();
+    await db.destroy();
+  });
+});

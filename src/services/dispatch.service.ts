@@ -1,0 +1,51 @@
+/**
+ * The scheduler's two periodic duties: hand touches that fall due within a short horizon to the queues, and queue
+ * again the touches whose job was lost (Redis flushed or restarted). Redis only ever holds the near-term work.
+ */
+import * as dispatch from '../db/repositories/dispatch.repository';
+import { enqueueTouches, type Queues } from '../jobs/queues';
+import type { ServiceContext } from './context';
+
+/** DispatchSettings tune the scheduler. */
+export interface DispatchSettings {
+  /** Touches due within this many ms are queued now, with a delay. */
+  horizonMs: number;
+  /** Claims per transaction. */
+  batchSize: number;
+  /** Most batches per run, so one run stays short. */
+  maxBatches: number;
+  /** A queued touch older than this, with no live lease, is assumed lost from Redis. */
+  lostAfterMs: number;
+}
+
+/** DEFAULT_DISPATCH_SETTINGS suit a production deployment. */
+export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = { horizonMs: 60_000, batchSize: 1000, maxBatches: 50, lostAfterMs: 5 * 60_000 };
+
+/** dispatchDueTouches claims due touches batch by batch and adds them to their queues; returns how many. */
+export async function dispatchDueTouches(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < s.maxBatches; i++) {
+    const now = ctx.clock.now();
+    const claimed = await ctx.db.transaction().execute((trx) => dispatch.claimDueTouches(trx, now, new Date(now.getTime() + s.horizonMs), s.batchSize));
+    if (claimed.length === 0) break;
+    await enqueueTouches(queues, claimed, now);
+    total += claimed.length;
+    if (claimed.length < s.batchSize) break;
+  }
+  return total;
+}
+
+/** requeueLostTouches adds the jobs of touches left queued too long back to their queues; returns how many. */
+export async function requeueLostTouches(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < s.maxBatches; i++) {
+    const now = ctx.clock.now();
+    const lost = await ctx.db.transaction().execute((trx) => dispatch.findLostTouches(trx, now, new Date(now.getTime() - s.lostAfterMs), s.batchSize));
+    if (lost.length === 0) break;
+    await enqueueTouches(queues, lost, now);
+    total += lost.length;
+    if (lost.length < s.batchSize) break;
+  }
+  if (total > 0) ctx.log.warn({ count: total }, 'queued again touches whose jobs were lost');
+  return total;
+}
