@@ -12,11 +12,11 @@ runMain(async () => {
   await checkRedis(config);
   await announceAdminKey(config, db);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
-  const closeWorkers = await startWorkerProcess(config, ctx, log);
+  const workers = await startWorkerProcess(config, ctx, log);
   const closeApi = await startApi(config, ctx, log);
   onShutdown(log, async () => {
     await closeApi(); // stop taking requests first
-    await closeWorkers();
+    await workers.close();
     await db.destroy();
   });
 });

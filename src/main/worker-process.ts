@@ -5,9 +5,9 @@ import type { Logger } from '../logger';
 import type { ServiceContext } from '../services/context';
 import { createEmailChannel } from '../channels/email.channel';
 import { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from '../services/dispatch.service';
-import { closeQueues, createQueues } from '../jobs/queues';
+import { closeQueues, createQueues, type Queues } from '../jobs/queues';
 import { createHandlerTable } from '../jobs/handlers';
-import { startWorkers } from '../jobs/worker';
+import { startWorkers, type HandlerTable } from '../jobs/worker';
 
 /** WorkerProcessOptions override defaults, for tests and benchmarks. */
 export interface WorkerProcessOptions {
@@ -15,8 +15,15 @@ export interface WorkerProcessOptions {
   scheduleMaintenance?: boolean;
 }
 
-/** startWorkerProcess starts every worker and returns a function that shuts them down in order. */
-export async function startWorkerProcess(config: Config, ctx: ServiceContext, log: Logger, opts: WorkerProcessOptions = {}): Promise<() => Promise<void>> {
+/** WorkerProcess is the running workers, their queues and handlers, and an ordered shutdown. */
+export interface WorkerProcess {
+  queues: Queues;
+  table: HandlerTable;
+  close(): Promise<void>;
+}
+
+/** startWorkerProcess starts every worker and returns them with a function that shuts them down in order. */
+export async function startWorkerProcess(config: Config, ctx: ServiceContext, log: Logger, opts: WorkerProcessOptions = {}): Promise<WorkerProcess> {
   // Workers block on Redis: they need a connection that retries forever rather than failing commands.
   const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
@@ -34,10 +41,14 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
     scheduleMaintenance: opts.scheduleMaintenance,
   });
   log.info({ concurrency: config.workerConcurrency, prefix: config.redisPrefix }, 'workers running');
-  return async () => {
-    await runtime.close(); // stop taking jobs; in-flight ones finish
-    await closeQueues(queues);
-    await email.close();
-    connection.disconnect();
+  return {
+    queues,
+    table,
+    async close() {
+      await runtime.close(); // stop taking jobs; in-flight ones finish
+      await closeQueues(queues);
+      await email.close();
+      connection.disconnect();
+    },
   };
 }

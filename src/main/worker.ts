@@ -10,9 +10,9 @@ runMain(async () => {
   const db = await connectPostgres(config, log, true);
   await checkRedis(config);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
-  const closeWorkers = await startWorkerProcess(config, ctx, log);
+  const workers = await startWorkerProcess(config, ctx, log);
   onShutdown(log, async () => {
-    await closeWorkers();
+    await workers.close();
     await db.destroy();
   });
 });
