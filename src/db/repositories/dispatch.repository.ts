@@ -93,7 +93,8 @@ export async function releaseLease(db: Database, touchId: string, now: Date, rea
 
 /** TouchResult is how a delivery attempt ended. */
 export interface TouchResult {
-  status: Extract<TouchStatus, 'sent' | 'done' | 'failed' | 'skipped' | 'cancelled' | 'queued'>;
+  /** `scheduled` puts the touch back for later (e.g. its customer is paused); the scheduler claims it again. */
+  status: Extract<TouchStatus, 'sent' | 'done' | 'failed' | 'skipped' | 'cancelled' | 'queued' | 'scheduled'>;
   reason?: string | null;
   messageId?: string | null;
   content?: unknown;
@@ -110,7 +111,7 @@ export async function finishTouch(db: Database, touchId: string, now: Date, r: T
       statusReason: r.reason ?? null,
       leaseUntil: null,
       updatedAt: now,
-      ...(r.status === 'queued' ? { queuedAt: now } : { completedAt: now }),
+      ...(r.status === 'queued' ? { queuedAt: now } : r.status === 'scheduled' ? { queuedAt: null } : { completedAt: now }),
       ...(r.messageId ? { messageId: r.messageId } : {}),
       ...(r.content !== undefined ? { content: JSON.stringify(r.content) } : {}),
       ...(r.channel ? { channel: r.channel } : {}),
