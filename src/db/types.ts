@@ -192,7 +192,9 @@ export interface Tasks {
   kind: Generated<string>;
   notes: string | null;
   outcome: string | null;
+  purpose: string | null;
   remindedAt: Timestamp | null;
+  sourceTaskId: string | null;
   status: Generated<string>;
   talkingPoints: Generated<Json>;
   touchId: string | null;
