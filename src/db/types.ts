@@ -133,6 +133,7 @@ export interface Sales {
   externalId: string;
   id: Generated<string>;
   referralCode: string | null;
+  referrerId: string | null;
   requestHash: string;
   response: Json | null;
   salespersonId: string | null;
