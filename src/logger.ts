@@ -15,7 +15,36 @@ export const REDACT_PATHS = [
   'customer', 'body',
 ];
 
+/**
+ * redactUrl keeps a URL's path and query keys but drops query values (an email searched for) and the signed token
+ * of customer links (/p/:token, /u/:token), which works like a password.
+ */
+export function redactUrl(url: string): string {
+  const [path, query] = url.split('?', 2);
+  const safePath = path.replace(/^\/(p|u)\/[^/]+/, '/$1/[redacted]');
+  if (query === undefined) return safePath;
+  const keys = [...new URLSearchParams(query).keys()];
+  return `${safePath}?${keys.map((k) => `${encodeURIComponent(k)}=[redacted]`).join('&')}`;
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  routeOptions?: { url?: string };
+  ip?: string;
+}
+
 /** createLogger returns a JSON logger at `level` with redaction on. */
-export function createLogger(level: string, name = 'rapport'): Logger {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+export function createLogger(level: string, name = 'rapport', destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      name,
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: LoggedRequest) => ({ method: req.method, url: redactUrl(req.url ?? ''), route: req.routeOptions?.url, remoteAddress: req.ip }),
+      },
+    },
+    destination,
+  );
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { createApiKey } from '../../src/services/auth.service';
 import type { ServiceContext } from '../../src/services/context';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -30,14 +30,14 @@ export function testContext(database: TestDatabase, clock: Clock): ServiceContex
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
-export async function createTestApp(label: string, now = new Date('2026-11-02T10:00:00Z')): Promise<TestApp> {
+export async function createTestApp(label: string, now = new Date('2026-11-02T10:00:00Z'), logger?: Logger): Promise<TestApp> {
   const database = await createTestDatabase(label);
   const clock = fixedClock(now);
   const ctx = testContext(database, clock);
   const redis = new IORedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', () => undefined);
   await redis.connect();
-  const app = await buildApp({ ctx, metrics: createApiMetrics(database.db), redisPing: async () => void (await redis.ping()) });
+  const app = await buildApp({ ctx, logger, metrics: createApiMetrics(database.db), redisPing: async () => void (await redis.ping()) });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
   const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;
   return {
