@@ -41,7 +41,9 @@ export function stepDueAt(step: PlanStep, input: Pick<PlanInput, 'soldAt' | 'zon
 export function computePlan(input: PlanInput): PlannedTouch[] {
   // The grace period counts calendar days in the customer's zone, so a DST change does not shift it by an hour.
   const cutoff = DateTime.fromJSDate(input.now, { zone: input.zone }).minus({ days: input.graceDays ?? DEFAULT_GRACE_DAYS }).toJSDate();
-  return [...input.steps]
+  // A step with a trigger (a referral thank-you) is timed from its own event, never from the sale.
+  return input.steps
+    .filter((step) => !step.trigger)
     .sort((a, b) => a.step - b.step)
     .map((step): PlannedTouch => {
       const due = stepDueAt(step, input);

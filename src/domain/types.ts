@@ -32,6 +32,11 @@ export interface PlanStep {
   purpose: string;
   template?: { subject: string; body: string };
   talkingPoints?: string[];
+  /**
+   * What starts the step's clock: absent means the sale that started the plan; `referral` means each sale credited
+   * to this customer's referral code (a thank-you), so the step is not part of the plan computed from the sale.
+   */
+  trigger?: 'referral';
 }
 
 /** SendWindow is when letters and emails may go out: ISO weekdays (1 = Monday) and local hours. */

@@ -3,6 +3,7 @@ import * as customers from '../db/repositories/customer.repository';
 import * as plans from '../db/repositories/plan.repository';
 import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
 import { listNotesOfCustomer, listTasksOfCustomer, type NoteEntry, type TaskEntry } from '../db/repositories/timeline.repository';
+import { listReferralsOf, type ReferralCredit } from '../db/repositories/referral.repository';
 import { NotFoundError } from './errors';
 import type { ServiceContext } from './context';
 
@@ -16,6 +17,8 @@ export interface CustomerProfile {
   touches: TouchWithHistory[];
   tasks: TaskEntry[];
   notes: NoteEntry[];
+  /** The sales credited to this customer's referral code. */
+  referrals: ReferralCredit[];
 }
 
 /** getCustomer returns a customer or throws not_found. */
@@ -40,13 +43,14 @@ export async function getTouchesWithHistory(ctx: ServiceContext, customerId: str
 /** getCustomerProfile returns the customer with sales, touches (with history), tasks and notes. */
 export async function getCustomerProfile(ctx: ServiceContext, id: string): Promise<CustomerProfile> {
   const customer = await getCustomer(ctx, id);
-  const [sales, touches, tasks, notes] = await Promise.all([
+  const [sales, touches, tasks, notes, referrals] = await Promise.all([
     listSalesOfCustomer(ctx.db, id),
     getTouchesWithHistory(ctx, id),
     listTasksOfCustomer(ctx.db, id),
     listNotesOfCustomer(ctx.db, id),
+    listReferralsOf(ctx.db, id),
   ]);
-  return { customer, sales, touches, tasks, notes };
+  return { customer, sales, touches, tasks, notes, referrals };
 }
 
 /** findCustomersByEmail looks customers up by email address. */

@@ -51,6 +51,7 @@ const ProfileSchema = Type.Object({
   touches: Type.Array(TouchSchema),
   tasks: Type.Array(Type.Unknown()),
   notes: Type.Array(Type.Unknown()),
+  referrals: Type.Array(Type.Object({ customerId: Type.String(), saleId: Type.String(), at: DateTime })),
 });
 
 function present(c: Awaited<ReturnType<typeof customers.getCustomer>>) {

@@ -27,6 +27,7 @@ const PlanStepSchema = Type.Object(
     purpose: Type.String({ minLength: 1, maxLength: 500 }),
     template: Type.Optional(Type.Object({ subject: Type.String({ minLength: 1, maxLength: 300 }), body: Type.String({ minLength: 1, maxLength: 20000 }) }, { additionalProperties: false })),
     talkingPoints: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { maxItems: 20 })),
+    trigger: Type.Optional(Type.Literal('referral', { description: 'referral = due `offset` after each sale credited to the customer\'s referral code (a thank-you)' })),
   },
   { additionalProperties: false },
 );
