@@ -94,6 +94,24 @@ export interface LetterBatches {
   status: Generated<string>;
 }
 
+export interface Newsletters {
+  body: string;
+  cancelledAt: Timestamp | null;
+  capped: Generated<number>;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  fannedOutAt: Timestamp | null;
+  fanoutCursor: string | null;
+  id: Generated<string>;
+  recipients: Generated<number>;
+  segmentId: string | null;
+  sendAt: Timestamp;
+  sentAt: Timestamp | null;
+  status: Generated<string>;
+  subject: string;
+  updatedAt: Generated<Timestamp>;
+}
+
 export interface Notes {
   body: string;
   complaint: Generated<boolean>;
@@ -215,6 +233,7 @@ export interface Touches {
   letterBatchId: string | null;
   letterPdf: Buffer | null;
   messageId: string | null;
+  newsletterId: string | null;
   planRunId: string | null;
   queuedAt: Timestamp | null;
   senderRole: string | null;
@@ -239,6 +258,7 @@ export interface DB {
   customers: Customers;
   idempotencyKeys: IdempotencyKeys;
   letterBatches: LetterBatches;
+  newsletters: Newsletters;
   notes: Notes;
   planRuns: PlanRuns;
   saleItems: SaleItems;
