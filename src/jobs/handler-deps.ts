@@ -20,7 +20,14 @@ export interface HandlerDeps {
  * Delivery is how delivering a touch ended: a final TouchResult, or `retry` for a transient failure (the job is
  * retried with backoff; after the last attempt the touch is recorded failed with the reason).
  */
-export type Delivery = TouchResult | { status: 'retry'; reason: string };
+export type Delivery = (TouchResult & { afterRecord?: AfterRecord }) | { status: 'retry'; reason: string };
+
+/**
+ * AfterRecord runs once the result is recorded and the lease dropped: work that must not race the recording, such
+ * as handing the touch to another channel's queue (whose worker would find the lease still held) or filing a letter
+ * into a print batch (which marking the batch mailed must not overwrite). If it throws, the job is retried.
+ */
+export type AfterRecord = () => Promise<void>;
 
 /** Deliver delivers one leased touch. Expected failures are returned as values; a throw means a bug. */
 export type Deliver = (touch: LeasedTouch) => Promise<Delivery>;

@@ -1,7 +1,69 @@
-/** PLACEHOLDER: being written; replaced before this lands. */
+/**
+ * Delivering a letter touch: decide whether a letter can (still) go, render it to a one-page PDF, and file it into
+ * today's print batch. The touch stays `queued` in the batch until the batch is marked mailed; the reconciler leaves
+ * filed letters alone. A customer who can only be emailed now gets the step by email instead.
+ */
+import { LetterTooLongError } from '../channels/letter.channel';
+import { TemplateError } from '../channels/templates';
+import { chooseMailChannel } from '../domain/channel';
+import { updateCustomer } from '../db/repositories/customer.repository';
+import { loadTouchContext } from '../services/touch-context.service';
+import * as letters from '../services/letter.service';
+import { enqueueTouches } from './queues';
 import type { Deliver, HandlerDeps } from './handler-deps';
 
-/** createLetterDelivery delivers letter touches. */
-export function createLetterDelivery(_deps: HandlerDeps): Deliver {
-  return async () => ({ status: 'retry', reason: 'not implemented yet' });
+/** createLetterDelivery delivers letter touches: render, store the PDF, file into the day's print batch. */
+export function createLetterDelivery(deps: HandlerDeps): Deliver {
+  const { ctx } = deps;
+  return async (touch) => {
+    // A job run again for a letter already in a batch (a duplicate job) must not render or file it twice.
+    const filed = await letters.filedIn(ctx, touch.id);
+    if (filed) return { status: 'queued', reason: `in ${letters.batchLabel(filed)}` };
+    const tc = await loadTouchContext(ctx, touch);
+    if (!tc || tc.customer.erasedAt) return { status: 'skipped', reason: 'customer_gone' };
+    const { customer } = tc;
+    const choice = chooseMailChannel({
+      email: customer.email,
+      emailBounced: customer.emailStatus === 'bounced',
+      emailOptOut: customer.emailOptOut,
+      address: customer.address,
+      preferredChannel: customer.preferredChannel,
+      doNotContact: customer.doNotContact,
+    });
+    if (choice.channel === null && choice.reason === 'do_not_contact') return { status: 'cancelled', reason: 'do_not_contact' };
+    if (choice.channel === null) {
+      await updateCustomer(ctx.db, customer.id, { needsCleanup: true });
+      return { status: 'skipped', reason: 'no_address' };
+    }
+    if (choice.channel === 'email') {
+      // Handed to the email queue only once recorded: before that the email worker would find this lease held.
+      const reason = customer.address?.lines.length ? 'customer now prefers email' : 'no postal address: sent by email';
+      return {
+        status: 'queued',
+        channel: 'email',
+        reason,
+        afterRecord: () => enqueueTouches(deps.queues, [{ id: touch.id, channel: 'email', dueAt: ctx.clock.now() }], ctx.clock.now()),
+      };
+    }
+    if (!tc.step?.template) return { status: 'failed', reason: `step ${touch.step} has no letter template` };
+    let rendered;
+    try {
+      rendered = await letters.renderTouchLetter(ctx, tc, deps.paper);
+    } catch (err) {
+      // Templates are checked when saved, but a long real name or address can still overflow: no retry will fix it.
+      if (err instanceof LetterTooLongError || err instanceof TemplateError) return { status: 'failed', reason: `letter: ${err.message}` };
+      throw err;
+    }
+    await letters.storeLetter(ctx, touch.id, rendered.pdf);
+    return {
+      status: 'queued',
+      reason: 'letter rendered; waiting for its print batch',
+      content: rendered.content,
+      // Filed only once recorded, so marking the batch mailed cannot be overwritten by this job's own recording.
+      afterRecord: async () => {
+        const batch = await letters.fileLetter(ctx, touch.id, deps.paper);
+        if (batch) ctx.log.debug({ touchId: touch.id, batchId: batch.id }, 'letter filed into print batch');
+      },
+    };
+  };
 }

@@ -19,10 +19,10 @@ function isLastAttempt(job: Job): boolean {
 }
 
 /** runTouchJob wraps a Deliver function as a BullMQ processor. */
-export function runTouchJob(ctx: ServiceContext, deliver: Deliver): (job: Job<TouchJob>) => Promise<void> {
+export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs = LEASE_MS): (job: Job<TouchJob>) => Promise<void> {
   return async (job) => {
     const started = ctx.clock.now();
-    const touch = await acquireLease(ctx.db, job.data.touchId, started, new Date(started.getTime() + LEASE_MS));
+    const touch = await acquireLease(ctx.db, job.data.touchId, started, new Date(started.getTime() + leaseMs));
     if (!touch) return;
     let outcome;
     try {
@@ -34,7 +34,11 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver): (job: Job<To
       else await releaseLease(ctx.db, touch.id, ctx.clock.now(), reason);
       throw err;
     }
-    if (outcome.status !== 'retry') return finishTouch(ctx.db, touch.id, ctx.clock.now(), outcome);
+    if (outcome.status !== 'retry') {
+      const { afterRecord, ...result } = outcome;
+      await finishTouch(ctx.db, touch.id, ctx.clock.now(), result);
+      return afterRecord?.();
+    }
     if (isLastAttempt(job)) return finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason: outcome.reason });
     await releaseLease(ctx.db, touch.id, ctx.clock.now(), outcome.reason);
     throw new TransientDeliveryError(outcome.reason);

@@ -8,6 +8,8 @@ import { audit } from '../db/repositories/access.repository';
 import { parseClock } from '../domain/schedule';
 import type { PlanStep, Segment, SendWindow } from '../domain/types';
 import { validateTemplate } from '../channels/templates';
+import { LetterTooLongError } from '../channels/letter.channel';
+import { checkLetterTemplate } from './letter.service';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 
@@ -23,9 +25,9 @@ function checkWindow(w: SendWindow): void {
   if (start >= end) throw new ValidationError('sendWindow.end', 'must be after sendWindow.start');
 }
 
-function checkPlan(plan: PlanStep[]): void {
+async function checkPlan(plan: PlanStep[]): Promise<void> {
   const seen = new Set<number>();
-  plan.forEach((step, i) => {
+  for (const [i, step] of plan.entries()) {
     const at = `plan.${i}`;
     if (seen.has(step.step)) throw new ValidationError(`${at}.step`, `step ${step.step} appears twice`);
     seen.add(step.step);
@@ -38,13 +40,22 @@ function checkPlan(plan: PlanStep[]): void {
     } catch (err) {
       throw new ValidationError(`${at}.template`, (err as Error).message);
     }
-  });
+    // A mail step may go out as a letter, which must fit one page: refused now rather than when it is due.
+    if (step.channel === 'mail' && step.template) {
+      try {
+        await checkLetterTemplate(step.template);
+      } catch (err) {
+        if (err instanceof LetterTooLongError) throw new ValidationError(`${at}.template`, `as a letter: ${err.message}`);
+        throw err;
+      }
+    }
+  }
 }
 
 /** checkSegment validates a segment's plan, window and rules, throwing a ValidationError naming the field. */
-export function checkSegment(s: repo.SegmentFields): void {
+export async function checkSegment(s: repo.SegmentFields): Promise<void> {
   checkWindow(s.sendWindow);
-  checkPlan(s.plan);
+  await checkPlan(s.plan);
   const { minTotal, maxTotal } = s.match;
   if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal)) throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
 }
@@ -73,7 +84,7 @@ async function saved<T>(work: Promise<T>, name: string): Promise<T> {
 /** createSegment validates and stores a new segment; an omitted plan or window copies the default segment's. */
 export async function createSegment(ctx: ServiceContext, input: SegmentInput, actor: string): Promise<Segment> {
   const fields = await withDefaults(ctx.db, input, null);
-  checkSegment(fields);
+  await checkSegment(fields);
   const segment = await saved(repo.insertSegment(ctx.db, fields), input.name);
   await audit(ctx.db, { actor, action: 'segment.created', entity: 'segment', entityId: segment.id, at: ctx.clock.now() });
   return segment;
@@ -84,7 +95,7 @@ export async function updateSegment(ctx: ServiceContext, id: string, input: Segm
   const current = await repo.findSegment(ctx.db, id);
   if (!current) throw new NotFoundError('segment', id);
   const fields = await withDefaults(ctx.db, input, current);
-  checkSegment(fields);
+  await checkSegment(fields);
   const segment = await saved(repo.updateSegment(ctx.db, id, fields), input.name);
   if (!segment) throw new NotFoundError('segment', id);
   await audit(ctx.db, { actor, action: 'segment.updated', entity: 'segment', entityId: id, detail: { planChanged: JSON.stringify(current.plan) !== JSON.stringify(fields.plan) }, at: ctx.clock.now() });

@@ -1,0 +1,226 @@
+/**
+ * Letters: composing a letter from a rendered template, filing it into its business day's print batch, and the
+ * print room's side: listing batches, the merged PDF, the CSV of addresses, and marking a batch mailed.
+ */
+import { DateTime } from 'luxon';
+import type { Address } from '../domain/types';
+import * as repo from '../db/repositories/letter.repository';
+import {
+  addressesCsv,
+  checkLetterFits,
+  mergeLetters,
+  renderLetter,
+  type AddressRow,
+  type LetterContent,
+  type LetterRecipient,
+  type Paper,
+} from '../channels/letter.channel';
+import { renderMessage, SAMPLE_CONTEXT, type MessageContext, type MessageTemplate, type RenderedMessage } from '../channels/templates';
+import type { TouchContext } from './touch-context.service';
+import { ConflictError, NotFoundError } from './errors';
+import { isUniqueViolation, type ServiceContext } from './context';
+
+/** PAPERS are the sheet sizes a letter may be printed on; a template must fit every one of them. */
+export const PAPERS: readonly Paper[] = ['A4', 'Letter'];
+
+/** businessDay is the calendar date (YYYY-MM-DD) of `now` in the business's zone: the day whose batch a letter joins. */
+export function businessDay(now: Date, zone: string): string {
+  return DateTime.fromJSDate(now, { zone }).toISODate()!;
+}
+
+/** letterDate formats the date line of a letter in the customer's zone, month-first for US addresses. */
+export function letterDate(now: Date, zone: string, country: string | null | undefined): string {
+  const format = country?.trim().toUpperCase() === 'US' ? 'MMMM d, yyyy' : 'd MMMM yyyy';
+  return DateTime.fromJSDate(now, { zone }).setLocale('en').toFormat(format);
+}
+
+/** letterMessageContext is the message context of a letter: the same variables, but no unsubscribe link (that is for email). */
+export function letterMessageContext(ctx: MessageContext): MessageContext {
+  return { ...ctx, links: { ...ctx.links, unsubscribe: null } };
+}
+
+/** composeLetter lays out what is printed on one letter from a rendered template and the recipient. */
+export function composeLetter(m: {
+  rendered: RenderedMessage;
+  message: MessageContext;
+  recipientName: string;
+  address: Address;
+  date: string;
+}): LetterContent {
+  const recipient: LetterRecipient = {
+    name: m.recipientName,
+    lines: m.address.lines,
+    city: m.address.city ?? null,
+    region: m.address.region ?? null,
+    postalCode: m.address.postalCode ?? null,
+    country: m.address.country,
+  };
+  return {
+    businessName: m.message.business.name,
+    date: m.date,
+    recipient,
+    subject: m.rendered.subject,
+    body: m.rendered.body,
+    sender: { name: m.message.sender.name, title: m.message.sender.title ?? null },
+    footer: m.rendered.footer,
+  };
+}
+
+// A long but real address: four envelope lines, so a template that passes here leaves room for most addresses.
+const SAMPLE_ADDRESS: Address = { lines: ['Unit 12, Level 3', '145 Example Parade'], city: 'North Sydney', region: 'NSW', postalCode: '2060', country: 'AU' };
+
+/**
+ * checkLetterTemplate renders a template for the sample customer and throws LetterTooLongError when the letter
+ * would not fit one page of every paper size (or a TemplateError when it does not render).
+ */
+export async function checkLetterTemplate(template: MessageTemplate): Promise<void> {
+  const message = letterMessageContext(SAMPLE_CONTEXT as MessageContext);
+  const letter = composeLetter({
+    rendered: renderMessage(template, message),
+    message,
+    recipientName: 'Ann Lee',
+    address: SAMPLE_ADDRESS,
+    date: '30 September 2026',
+  });
+  for (const paper of PAPERS) await checkLetterFits(letter, paper);
+}
+
+/** RenderedLetter is a letter drawn for one touch: its PDF and what is kept as the touch's content. */
+export interface RenderedLetter {
+  pdf: Uint8Array;
+  content: LetterContent & { paper: Paper };
+}
+
+/**
+ * renderTouchLetter renders a letter touch for its customer (who must have a postal address) on `paper`; throws
+ * LetterTooLongError when it does not fit, or TemplateError when the step's template does not render.
+ */
+export async function renderTouchLetter(ctx: ServiceContext, tc: TouchContext, paper: Paper): Promise<RenderedLetter> {
+  if (!tc.customer.address) throw new RangeError('renderTouchLetter needs a postal address');
+  if (!tc.step?.template) throw new RangeError(`touch ${tc.touch.id}: its step has no template`);
+  const message = letterMessageContext(tc.message);
+  const { firstName, lastName } = tc.customer;
+  const letter = composeLetter({
+    rendered: renderMessage(tc.step.template, message),
+    message,
+    recipientName: [firstName, lastName].filter(Boolean).join(' '),
+    address: tc.customer.address,
+    date: letterDate(ctx.clock.now(), tc.zone, tc.customer.address.country),
+  });
+  return { pdf: await renderLetter(letter, paper), content: { ...letter, paper } };
+}
+
+/** storeLetter keeps a rendered letter's PDF on its touch (the content goes with the touch's result). */
+export function storeLetter(ctx: ServiceContext, touchId: string, pdf: Uint8Array): Promise<void> {
+  return repo.storeLetterPdf(ctx.db, touchId, pdf, ctx.clock.now());
+}
+
+/** batchLabel names a batch for people and for a touch's history: its business day and number. */
+export function batchLabel(b: { businessDate: string; seq: number }): string {
+  return `print batch ${b.businessDate} #${b.seq}`;
+}
+
+/** filedIn returns the batch a letter touch already sits in, or null. */
+export function filedIn(ctx: ServiceContext, touchId: string): Promise<{ id: string; businessDate: string; seq: number } | null> {
+  return repo.findLetterBatchOfTouch(ctx.db, touchId);
+}
+
+const FILE_ATTEMPTS = 5;
+
+/**
+ * fileLetter puts a rendered, queued letter touch into the open print batch of today's business day (in the
+ * business's default zone), opening one when none is: the first of the day, or the next after one was mailed.
+ * Returns the batch, or null when the touch is no longer queued. Safe when many workers file letters at once.
+ */
+export async function fileLetter(ctx: ServiceContext, touchId: string, paper: Paper): Promise<{ id: string; businessDate: string; seq: number } | null> {
+  const now = ctx.clock.now();
+  const businessDate = businessDay(now, ctx.settings.defaultTimezone);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.db.transaction().execute(async (trx) => {
+        const batch = (await repo.lockOpenBatch(trx, businessDate)) ?? (await repo.insertOpenBatch(trx, businessDate, paper, now));
+        const filed = await repo.fileTouchIntoBatch(trx, touchId, batch.id, now, `in ${batchLabel({ businessDate, seq: batch.seq })}`);
+        return filed ? { id: batch.id, businessDate, seq: batch.seq } : null;
+      });
+    } catch (err) {
+      // Another worker opened the day's batch first: the next attempt finds and joins it.
+      if (!isUniqueViolation(err) || attempt >= FILE_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** listBatches returns print batches, newest day first. */
+export function listBatches(ctx: ServiceContext, f: { status?: repo.BatchStatus; date?: string; limit?: number } = {}): Promise<repo.LetterBatch[]> {
+  return repo.listLetterBatches(ctx.db, { status: f.status, businessDate: f.date, limit: f.limit ?? 100 });
+}
+
+/** getBatch returns one batch, or throws NotFoundError. */
+export async function getBatch(ctx: ServiceContext, id: string): Promise<repo.LetterBatch> {
+  const batch = await repo.findLetterBatch(ctx.db, id);
+  if (!batch) throw new NotFoundError('letter batch', id);
+  return batch;
+}
+
+/** BatchLetterSummary is one letter as the print room sees it. */
+export interface BatchLetterSummary {
+  touchId: string;
+  customerId: string;
+  customerName: string;
+  step: number;
+  status: string;
+  subject: string | null;
+}
+
+function storedContent(content: unknown): Partial<LetterContent> | null {
+  return content && typeof content === 'object' ? (content as Partial<LetterContent>) : null;
+}
+
+/** getBatchLetters returns a batch and its letters in print order. */
+export async function getBatchLetters(ctx: ServiceContext, id: string): Promise<{ batch: repo.LetterBatch; letters: BatchLetterSummary[] }> {
+  const batch = await getBatch(ctx, id);
+  const rows = await repo.listBatchLetters(ctx.db, id);
+  const letters = rows.map((r) => ({
+    touchId: r.touchId,
+    customerId: r.customerId,
+    customerName: [r.firstName, r.lastName].filter(Boolean).join(' ') || storedContent(r.content)?.recipient?.name || '',
+    step: r.step,
+    status: r.status,
+    subject: storedContent(r.content)?.subject ?? null,
+  }));
+  return { batch, letters };
+}
+
+/** batchPdf merges a batch's letters into one PDF for printing, one page per letter in print order. */
+export async function batchPdf(ctx: ServiceContext, id: string): Promise<Uint8Array> {
+  await getBatch(ctx, id);
+  const pdfs = await repo.listBatchPdfs(ctx.db, id);
+  if (pdfs.length === 0) throw new ConflictError(`letter batch ${id} has no letters to print`, { id });
+  return mergeLetters(pdfs.map((p) => p.pdf));
+}
+
+/** batchAddressesCsv returns the addresses the batch's letters were printed with, as CSV in print order. */
+export async function batchAddressesCsv(ctx: ServiceContext, id: string): Promise<string> {
+  await getBatch(ctx, id);
+  const rows: AddressRow[] = [];
+  for (const letter of await repo.listBatchLetters(ctx.db, id)) {
+    // The address printed on the letter, not today's: the CSV must match the envelopes.
+    const r = storedContent(letter.content)?.recipient;
+    if (!r) continue;
+    rows.push({ touchId: letter.touchId, name: r.name, lines: r.lines, city: r.city, region: r.region, postalCode: r.postalCode, country: r.country });
+  }
+  return addressesCsv(rows);
+}
+
+/**
+ * markMailed closes a batch and marks its letters sent, each with an event naming who marked it. Marking a batch
+ * that is already mailed changes nothing and returns it as it is.
+ */
+export async function markMailed(ctx: ServiceContext, id: string, actor: string): Promise<repo.LetterBatch> {
+  const batch = await getBatch(ctx, id);
+  if (batch.status === 'mailed') return batch;
+  const sent = await ctx.db
+    .transaction()
+    .execute((trx) => repo.markBatchMailed(trx, id, ctx.clock.now(), actor, `mailed with ${batchLabel(batch)}`));
+  if (sent) ctx.log.info({ batchId: id, letters: sent.length }, 'letter batch mailed');
+  return getBatch(ctx, id);
+}
