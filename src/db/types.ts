@@ -84,6 +84,42 @@ export interface IdempotencyKeys {
   statusCode: number;
 }
 
+export interface ImportChunks {
+  data: Buffer;
+  importId: string;
+  seq: number;
+}
+
+export interface ImportRejections {
+  externalId: string | null;
+  field: string;
+  importId: string;
+  line: number;
+  reason: string;
+}
+
+export interface Imports {
+  bytes: Generated<Int8>;
+  chunks: Generated<number>;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  duplicates: Generated<number>;
+  error: string | null;
+  fileName: string | null;
+  finishedAt: Timestamp | null;
+  format: string;
+  id: Generated<string>;
+  imported: Generated<number>;
+  lastLine: Generated<number>;
+  options: Generated<Json>;
+  rejected: Generated<number>;
+  rowsRead: Generated<number>;
+  salesDone: Generated<number>;
+  startedAt: Timestamp | null;
+  status: Generated<string>;
+  updatedAt: Generated<Timestamp>;
+}
+
 export interface LetterBatches {
   businessDate: Timestamp;
   createdAt: Generated<Timestamp>;
@@ -257,6 +293,9 @@ export interface DB {
   auditLog: AuditLog;
   customers: Customers;
   idempotencyKeys: IdempotencyKeys;
+  importChunks: ImportChunks;
+  importRejections: ImportRejections;
+  imports: Imports;
   letterBatches: LetterBatches;
   newsletters: Newsletters;
   notes: Notes;
