@@ -1,12 +1,21 @@
-/** PLACEHOLDER: being written; replaced before this lands. */
+/**
+ * Call touches and the periodic call duties. A due call becomes a task on the assignee's list (the touch is then
+ * `sent`; it is `done` once an outcome is recorded); reminders, digests and escalations run as maintenance tasks.
+ */
+import { openCallTask } from '../services/task.service';
+import { escalateOverdueTasks, sendReminders } from '../services/call-reminder.service';
+import type { MaintenanceTask } from './contract';
 import type { Deliver, HandlerDeps } from './handler-deps';
 
-/** createCallDelivery turns a due call touch into a task. */
-export function createCallDelivery(_deps: HandlerDeps): Deliver {
-  return async () => ({ status: 'retry', reason: 'not implemented yet' });
+/** createCallDelivery turns a due call touch into a task for the person the step names. */
+export function createCallDelivery(deps: HandlerDeps): Deliver {
+  return (touch) => openCallTask(deps.ctx, touch);
 }
 
 /** createCallMaintenance returns the periodic call tasks: reminders and digests, and escalation. */
-export function createCallMaintenance(_deps: HandlerDeps) {
-  return { 'call-reminders': async () => undefined, escalate: async () => undefined };
+export function createCallMaintenance(deps: HandlerDeps): Record<Extract<MaintenanceTask, 'call-reminders' | 'escalate'>, () => Promise<unknown>> {
+  return {
+    'call-reminders': () => sendReminders(deps.ctx, deps.email),
+    escalate: () => escalateOverdueTasks(deps.ctx),
+  };
 }
