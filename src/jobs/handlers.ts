@@ -14,10 +14,10 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
   const { ctx } = deps;
   return {
     queues: {
-      email: runTouchJob(ctx, createEmailDelivery(deps)),
-      letter: runTouchJob(ctx, createLetterDelivery(deps)),
-      call: runTouchJob(ctx, createCallDelivery(deps)),
-      newsletter: runTouchJob(ctx, createNewsletterDelivery(deps)),
+      email: runTouchJob(ctx, createEmailDelivery(deps), deps.dispatch.leaseMs),
+      letter: runTouchJob(ctx, createLetterDelivery(deps), deps.dispatch.leaseMs),
+      call: runTouchJob(ctx, createCallDelivery(deps), deps.dispatch.leaseMs),
+      newsletter: runTouchJob(ctx, createNewsletterDelivery(deps), deps.dispatch.leaseMs),
       import: createImportProcessor(deps),
     },
     maintenance: {

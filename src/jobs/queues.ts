@@ -49,9 +49,18 @@ export async function enqueueTouches(queues: Queues, touches: ClaimedTouch[], no
   );
 }
 
-/** scheduleMaintenance registers (or updates) the repeating maintenance jobs; idempotent across processes. */
-export async function scheduleMaintenance(queue: Queue, tasks: MaintenanceTask[]): Promise<void> {
+/**
+ * scheduleMaintenance registers (or updates) the repeating maintenance jobs; idempotent across processes. `every`
+ * overrides intervals of MAINTENANCE_EVERY_MS; `onlyMissing` re-registers only schedulers that are gone (Redis flushed).
+ */
+export async function scheduleMaintenance(
+  queue: Queue,
+  tasks: MaintenanceTask[],
+  every: Partial<Record<MaintenanceTask, number>> = {},
+  onlyMissing = false,
+): Promise<void> {
   for (const task of tasks) {
-    await queue.upsertJobScheduler(task, { every: MAINTENANCE_EVERY_MS[task] }, { name: task, data: { task }, opts: MAINTENANCE_JOB_OPTIONS });
+    if (onlyMissing && (await queue.getJobScheduler(task))) continue;
+    await queue.upsertJobScheduler(task, { every: every[task] ?? MAINTENANCE_EVERY_MS[task] }, { name: task, data: { task }, opts: MAINTENANCE_JOB_OPTIONS });
   }
 }

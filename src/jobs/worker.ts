@@ -35,7 +35,14 @@ export interface WorkerRuntimeOptions {
   log: Logger;
   /** Register the repeating maintenance jobs (off in tests that drive maintenance by hand). */
   scheduleMaintenance?: boolean;
+  /** Overrides of MAINTENANCE_EVERY_MS. */
+  maintenanceEveryMs?: Partial<Record<MaintenanceTask, number>>;
+  /** BullMQ job lock: a job whose worker died is handed to another worker after about this long (default 30 s). */
+  lockMs?: number;
 }
+
+/** ENSURE_MAINTENANCE_EVERY_MS is how often a worker checks that the repeating jobs still exist (a Redis flush drops them). */
+export const ENSURE_MAINTENANCE_EVERY_MS = 5000;
 
 /** WorkerRuntime is the running workers; `close` stops taking jobs and waits for the ones in flight. */
 export interface WorkerRuntime {
@@ -53,17 +60,28 @@ export async function startWorkers(o: WorkerRuntimeOptions): Promise<WorkerRunti
       name === QUEUES.maintenance
         ? async (job: Job<MaintenanceJob>) => o.table.maintenance[job.data.task]!()
         : o.table.queues[name]!;
-    const worker = new Worker(name, processor, { connection: o.connection, prefix: o.prefix, concurrency: concurrency[name] ?? o.concurrency, autorun: true });
+    const lock = o.lockMs ? { lockDuration: o.lockMs, stalledInterval: o.lockMs } : {};
+    const worker = new Worker(name, processor, { connection: o.connection, prefix: o.prefix, concurrency: concurrency[name] ?? o.concurrency, autorun: true, ...lock });
     worker.on('error', (err) => o.log.error({ err, queue: name }, 'worker error'));
     worker.on('failed', (job, err) => {
       if (job && !(err.name === 'TransientDeliveryError')) o.log.warn({ queue: name, jobId: job.id, attempts: job.attemptsMade, err }, 'job failed');
     });
     workers.push(worker);
   }
-  if (o.scheduleMaintenance !== false) await scheduleMaintenance(o.queues.maintenance, ALL_MAINTENANCE_TASKS);
+  let ensure: NodeJS.Timeout | undefined;
+  if (o.scheduleMaintenance !== false) {
+    await scheduleMaintenance(o.queues.maintenance, ALL_MAINTENANCE_TASKS, o.maintenanceEveryMs);
+    // Without its repeating jobs no scheduler or reconciler would ever run again, so a lost one is put back.
+    ensure = setInterval(() => {
+      scheduleMaintenance(o.queues.maintenance, ALL_MAINTENANCE_TASKS, o.maintenanceEveryMs, true).catch((err) =>
+        o.log.warn({ err }, 'could not check the maintenance schedule'),
+      );
+    }, ENSURE_MAINTENANCE_EVERY_MS);
+  }
   return {
     workers,
     async close() {
+      clearInterval(ensure);
       await Promise.all(workers.map((w) => w.close()));
     },
   };

@@ -8,6 +8,7 @@ import { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from '../services/di
 import { closeQueues, createQueues, type Queues } from '../jobs/queues';
 import { createHandlerTable } from '../jobs/handlers';
 import { startWorkers, type HandlerTable } from '../jobs/worker';
+import { MAINTENANCE_EVERY_MS } from '../jobs/contract';
 
 /** WorkerProcessOptions override defaults, for tests and benchmarks. */
 export interface WorkerProcessOptions {
@@ -30,7 +31,8 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
   const queues = createQueues(connection, config.redisPrefix);
   const email = createEmailChannel({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir, from: config.mailFrom, log, clock: ctx.clock });
   log.info({ mail: email.describe() }, 'email channel ready');
-  const table = createHandlerTable({ ctx, queues, email, paper: config.paper, dispatch: { ...DEFAULT_DISPATCH_SETTINGS, ...opts.dispatch } });
+  const dispatch: DispatchSettings = { ...DEFAULT_DISPATCH_SETTINGS, lostAfterMs: config.requeueAfterMs, leaseMs: config.leaseMs, ...opts.dispatch };
+  const table = createHandlerTable({ ctx, queues, email, paper: config.paper, dispatch });
   const runtime = await startWorkers({
     connection,
     prefix: config.redisPrefix,
@@ -39,6 +41,9 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
     table,
     log,
     scheduleMaintenance: opts.scheduleMaintenance,
+    lockMs: Math.min(dispatch.leaseMs, 30_000),
+    // The reconciler looks at least twice per requeue period, so a lost touch waits at most 1.5 periods.
+    maintenanceEveryMs: { reconcile: Math.min(MAINTENANCE_EVERY_MS.reconcile, Math.max(1000, Math.floor(dispatch.lostAfterMs / 2))) },
   });
   log.info({ concurrency: config.workerConcurrency, prefix: config.redisPrefix }, 'workers running');
   return {

@@ -16,10 +16,12 @@ export interface DispatchSettings {
   maxBatches: number;
   /** A queued touch older than this, with no live lease, is assumed lost from Redis. */
   lostAfterMs: number;
+  /** How long a worker holds a touch (send lease and BullMQ job lock) before another may take it over. */
+  leaseMs: number;
 }
 
 /** DEFAULT_DISPATCH_SETTINGS suit a production deployment. */
-export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = { horizonMs: 60_000, batchSize: 1000, maxBatches: 50, lostAfterMs: 5 * 60_000 };
+export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = { horizonMs: 60_000, batchSize: 1000, maxBatches: 50, lostAfterMs: 5 * 60_000, leaseMs: 120_000 };
 
 /** dispatchDueTouches claims due touches batch by batch and adds them to their queues; returns how many. */
 export async function dispatchDueTouches(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
