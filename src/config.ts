@@ -7,6 +7,8 @@ import { isValidZone } from './domain/schedule';
 /** Config is the validated settings of one process. */
 export interface Config {
   databaseUrl: string;
+  /** Connections in this process's Postgres pool. */
+  databasePoolSize: number;
   redisUrl: string;
   /** Queue key prefix in Redis, so several deployments (or test files) can share one server. */
   redisPrefix: string;
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const businessName = env.RAPPORT_BUSINESS_NAME || 'Rapport';
   return Object.freeze({
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/rapport'),
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     redisPrefix: env.REDIS_PREFIX || 'rapport',
     smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', ['smtp:', 'smtps:']) : null,

@@ -8,7 +8,7 @@ import { ensureSecret } from '../services/auth.service';
 runMain(async () => {
   const config = loadConfigOrExit();
   const log = createLogger(config.logLevel);
-  const db = await connectPostgres(config, log, true);
+  const db = await connectPostgres(config, log, true, config.databasePoolSize);
   await checkRedis(config);
   await announceAdminKey(config, db);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));

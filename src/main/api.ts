@@ -7,7 +7,7 @@ import { ensureSecret } from '../services/auth.service';
 runMain(async () => {
   const config = loadConfigOrExit();
   const log = createLogger(config.logLevel);
-  const db = await connectPostgres(config, log, true);
+  const db = await connectPostgres(config, log, true, config.databasePoolSize);
   await checkRedis(config);
   await announceAdminKey(config, db);
   const secret = await ensureSecret(db, config.secret);
