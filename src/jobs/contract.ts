@@ -28,7 +28,7 @@ export interface MaintenanceJob {
 }
 
 /** MaintenanceTask are the periodic tasks; each has exactly one handler (checked when the worker boots). */
-export type MaintenanceTask = 'dispatch' | 'reconcile' | 'call-reminders' | 'escalate' | 'newsletters';
+export type MaintenanceTask = 'dispatch' | 'reconcile' | 'call-reminders' | 'escalate' | 'newsletters' | 'later-years';
 
 /** MAINTENANCE_EVERY_MS is how often each periodic task runs. */
 export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
@@ -37,6 +37,8 @@ export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
   'call-reminders': 60_000,
   escalate: 15 * 60_000,
   newsletters: 10_000,
+  // Anniversaries are a day's matter and each later-year contact is planned a year ahead: every 10 minutes is plenty.
+  'later-years': 10 * 60_000,
 };
 
 /** touchJobId is the deterministic job id of a touch: one job per touch, however often it is enqueued. */

@@ -7,6 +7,7 @@ import { createEmailDelivery } from './email.handler';
 import { createLetterDelivery } from './letter.handler';
 import { createCallDelivery, createCallMaintenance } from './call.handler';
 import { createNewsletterDelivery, createNewsletterMaintenance } from './newsletter.handler';
+import { createLaterYearsMaintenance } from './later-years.handler';
 import { createImportProcessor } from './import.handler';
 
 /** createHandlerTable builds every handler over the given dependencies. */
@@ -25,6 +26,7 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
       reconcile: () => dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
       ...createCallMaintenance(deps),
       ...createNewsletterMaintenance(deps),
+      ...createLaterYearsMaintenance(deps),
     },
   };
 }

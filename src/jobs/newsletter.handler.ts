@@ -1,12 +1,69 @@
-/** PLACEHOLDER: being written; replaced before this lands. */
+/**
+ * Newsletters in the worker: the periodic fan-out of editions whose send time has come, and the delivery of each
+ * recipient's touch by email with the same unsubscribe headers and preference footer as every email. Whether the
+ * customer may still get it is checked again at delivery: they may have opted out since the fan-out.
+ */
+import { renderMessage, TemplateError } from '../channels/templates';
+import { findCustomer, updateCustomer } from '../db/repositories/customer.repository';
+import { findNewsletterOfTouch } from '../db/repositories/newsletter.repository';
+import { listUnsubscribeHeaders } from '../services/email-headers';
+import { fanOutDueNewsletters, newsletterContext } from '../services/newsletter.service';
+import { emailMessageId } from './email.handler';
 import type { Deliver, HandlerDeps } from './handler-deps';
 
-/** createNewsletterDelivery delivers newsletter touches. */
-export function createNewsletterDelivery(_deps: HandlerDeps): Deliver {
-  return async () => ({ status: 'retry', reason: 'not implemented yet' });
+/** NewsletterContent is what is kept of a sent newsletter: the edition holds the body, so only the subject. */
+export interface NewsletterContent {
+  newsletterId: string;
+  subject: string;
+  smtpResponse?: string;
+}
+
+/** createNewsletterDelivery returns the Deliver function of the newsletter queue. */
+export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
+  const { ctx } = deps;
+  return async (touch) => {
+    const newsletter = await findNewsletterOfTouch(ctx.db, touch.id);
+    if (!newsletter) return { status: 'failed', reason: 'newsletter_missing' };
+    if (newsletter.status === 'cancelled') return { status: 'cancelled', reason: 'newsletter_cancelled' };
+    const customer = await findCustomer(ctx.db, touch.customerId);
+    if (!customer) return { status: 'skipped', reason: 'customer_missing' };
+    if (customer.erasedAt) return { status: 'skipped', reason: 'customer_erased' };
+    if (customer.doNotContact) return { status: 'cancelled', reason: 'do_not_contact' };
+    if (customer.newsletterOptOut) return { status: 'cancelled', reason: 'newsletter_opt_out' };
+    if (customer.emailOptOut) return { status: 'cancelled', reason: 'email_opt_out' };
+    // A newsletter held until a complaint is settled would arrive stale: it is skipped instead.
+    if (customer.paused) return { status: 'skipped', reason: 'customer_paused' };
+    if (!customer.email || customer.emailStatus === 'bounced') return { status: 'skipped', reason: 'no_email' };
+
+    const message = await newsletterContext(ctx, customer);
+    let rendered;
+    try {
+      rendered = renderMessage({ subject: newsletter.subject, body: newsletter.body }, message);
+    } catch (err) {
+      // Validated when published; a render-time limit (a huge loop over data) still lands here.
+      if (err instanceof TemplateError) return { status: 'failed', reason: `template: ${err.message}` };
+      throw err;
+    }
+    const messageId = emailMessageId(touch.id, ctx.settings.publicUrl);
+    const result = await deps.email.send({
+      to: customer.email,
+      subject: rendered.subject,
+      text: rendered.text,
+      html: rendered.html,
+      messageId,
+      headers: listUnsubscribeHeaders(message.links.unsubscribe),
+    });
+    const content: NewsletterContent = { newsletterId: newsletter.id, subject: rendered.subject };
+    if (result.ok) return { status: 'sent', messageId, reason: result.response || null, content: { ...content, smtpResponse: result.response } };
+    const reason = result.code !== undefined && !result.reason.startsWith(String(result.code)) ? `smtp ${result.code}: ${result.reason}` : `smtp ${result.reason}`;
+    if (!result.permanent) return { status: 'retry', reason };
+    // A permanent refusal means the address is bad: nothing more goes to it until a new one is given.
+    await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced' });
+    return { status: 'failed', messageId, reason, content };
+  };
 }
 
 /** createNewsletterMaintenance returns the periodic newsletter fan-out. */
-export function createNewsletterMaintenance(_deps: HandlerDeps) {
-  return { newsletters: async () => undefined };
+export function createNewsletterMaintenance(deps: HandlerDeps) {
+  return { newsletters: () => fanOutDueNewsletters(deps.ctx) };
 }

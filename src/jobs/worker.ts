@@ -14,7 +14,7 @@ export interface HandlerTable {
 }
 
 /** ALL_MAINTENANCE_TASKS lists every periodic task a worker must handle. */
-export const ALL_MAINTENANCE_TASKS: MaintenanceTask[] = ['dispatch', 'reconcile', 'call-reminders', 'escalate', 'newsletters'];
+export const ALL_MAINTENANCE_TASKS: MaintenanceTask[] = ['dispatch', 'reconcile', 'call-reminders', 'escalate', 'newsletters', 'later-years'];
 
 /** checkHandlerTable refuses to boot when a queue or periodic task has no handler. */
 export function checkHandlerTable(table: HandlerTable): void {

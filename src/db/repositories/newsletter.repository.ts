@@ -1,0 +1,218 @@
+/**
+ * Newsletter editions and their fan-out: each recipient becomes a touch (channel `newsletter`, no plan run) with a
+ * unique (newsletter_id, customer_id) key; the cap of 3 per customer in any rolling year is checked here under a
+ * lock on the customer rows and enforced by a trigger on touches (see the migration).
+ */
+import { sql, type Selectable } from 'kysely';
+import type { Database } from '../database';
+import type { Newsletters } from '../types';
+import { insertTouchEvents } from './plan.repository';
+
+/** NewsletterStatus is the life cycle of an edition. */
+export type NewsletterStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled';
+
+/** Newsletter is one edition. */
+export interface Newsletter {
+  id: string;
+  subject: string;
+  body: string;
+  segmentId: string | null;
+  sendAt: Date;
+  status: NewsletterStatus;
+  fanoutCursor: string | null;
+  recipients: number;
+  capped: number;
+  fannedOutAt: Date | null;
+  sentAt: Date | null;
+  cancelledAt: Date | null;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+/** NEWSLETTER_CAP is how many newsletters a customer may get in any rolling year (the trigger holds the same 3). */
+export const NEWSLETTER_CAP = 3;
+
+function toNewsletter(row: Selectable<Newsletters>): Newsletter {
+  return {
+    id: row.id,
+    subject: row.subject,
+    body: row.body,
+    segmentId: row.segmentId,
+    sendAt: row.sendAt,
+    status: row.status as NewsletterStatus,
+    fanoutCursor: row.fanoutCursor,
+    recipients: row.recipients,
+    capped: row.capped,
+    fannedOutAt: row.fannedOutAt,
+    sentAt: row.sentAt,
+    cancelledAt: row.cancelledAt,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+  };
+}
+
+/** insertNewsletter stores a scheduled edition. */
+export async function insertNewsletter(
+  db: Database,
+  n: { subject: string; body: string; segmentId: string | null; sendAt: Date; createdBy: string; at: Date },
+): Promise<Newsletter> {
+  const row = await db
+    .insertInto('newsletters')
+    .values({ subject: n.subject, body: n.body, segmentId: n.segmentId, sendAt: n.sendAt, status: 'scheduled', createdBy: n.createdBy, createdAt: n.at, updatedAt: n.at })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toNewsletter(row);
+}
+
+/** findNewsletter returns one edition, or null. */
+export async function findNewsletter(db: Database, id: string): Promise<Newsletter | null> {
+  const row = await db.selectFrom('newsletters').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toNewsletter(row) : null;
+}
+
+/** lockNewsletter returns an edition locked for the rest of the transaction, so fan-out batches and a cancel serialise. */
+export async function lockNewsletter(db: Database, id: string): Promise<Newsletter | null> {
+  const row = await db.selectFrom('newsletters').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  return row ? toNewsletter(row) : null;
+}
+
+/** listNewsletters returns editions, latest send time first. */
+export async function listNewsletters(db: Database, f: { status?: NewsletterStatus; limit: number }): Promise<Newsletter[]> {
+  let q = db.selectFrom('newsletters').selectAll().orderBy('sendAt', 'desc').orderBy('id').limit(f.limit);
+  if (f.status) q = q.where('status', '=', f.status);
+  return (await q.execute()).map(toNewsletter);
+}
+
+/** countTouchesByStatus returns, per edition, how many of its touches are in each status. */
+export async function countTouchesByStatus(db: Database, ids: string[]): Promise<Map<string, Record<string, number>>> {
+  const result = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
+  if (ids.length === 0) return result;
+  const rows = await db
+    .selectFrom('touches')
+    .select(['newsletterId', 'status', sql<number>`count(*)::int`.as('n')])
+    .where('newsletterId', 'in', ids)
+    .groupBy(['newsletterId', 'status'])
+    .execute();
+  for (const r of rows) result.get(r.newsletterId!)![r.status] = r.n;
+  return result;
+}
+
+/** listDueNewsletterIds returns the editions whose send time has come and whose fan-out or delivery is not over. */
+export async function listDueNewsletterIds(db: Database, now: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('newsletters')
+    .select('id')
+    .where('status', 'in', ['scheduled', 'sending'])
+    .where('sendAt', '<=', now)
+    .orderBy('sendAt')
+    .limit(100)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** updateNewsletter sets fields of an edition. */
+export async function updateNewsletter(
+  db: Database,
+  id: string,
+  patch: Partial<Pick<Newsletter, 'status' | 'fanoutCursor' | 'fannedOutAt' | 'sentAt' | 'cancelledAt'>> & { addRecipients?: number; addCapped?: number },
+  at: Date,
+): Promise<void> {
+  const { addRecipients = 0, addCapped = 0, ...fields } = patch;
+  await db
+    .updateTable('newsletters')
+    .set((eb) => ({ ...fields, recipients: eb('recipients', '+', addRecipients), capped: eb('capped', '+', addCapped), updatedAt: at }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * lockRecipientPage locks the next `limit` customers after `after` (by id) who may receive the edition: in the
+ * later-years program (of its segment, when it has one), not opted out of newsletters, email or all contact, not
+ * paused or erased, with an email address that has not bounced. Locking in id order means two fan-outs never deadlock.
+ */
+export async function lockRecipientPage(db: Database, n: Pick<Newsletter, 'segmentId'>, after: string | null, limit: number): Promise<string[]> {
+  let q = db
+    .selectFrom('customers')
+    .select('id')
+    .where('program', '=', 'later_years')
+    .where('newsletterOptOut', '=', false)
+    .where('emailOptOut', '=', false)
+    .where('doNotContact', '=', false)
+    .where('paused', '=', false)
+    .where('erasedAt', 'is', null)
+    .where('email', 'is not', null)
+    .where('email', '<>', '')
+    .where('emailStatus', '=', 'ok')
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate();
+  if (n.segmentId) q = q.where('segmentId', '=', n.segmentId);
+  if (after) q = q.where('id', '>', after);
+  return (await q.execute()).map((r) => r.id);
+}
+
+/**
+ * insertNewsletterTouches adds the edition's touch, due at its send time, for each of `customerIds` (already locked
+ * by this transaction) that has fewer than NEWSLETTER_CAP counting newsletters within a year either side; an
+ * existing touch of this edition is left alone. Returns the ids of the touches added.
+ */
+export async function insertNewsletterTouches(db: Database, n: Pick<Newsletter, 'id' | 'sendAt'>, customerIds: string[], at: Date): Promise<string[]> {
+  if (customerIds.length === 0) return [];
+  // A statement of its own, after the lock: READ COMMITTED gives it a snapshot that sees what a transaction we
+  // waited for has committed.
+  const { rows } = await sql<{ id: string }>`
+    insert into touches (customer_id, newsletter_id, step, channel, due_at, status, created_at, updated_at)
+    select c.id, ${n.id}::uuid, 0, 'newsletter', ${n.sendAt}::timestamptz, 'scheduled', ${at}::timestamptz, ${at}::timestamptz
+    from unnest(${customerIds}::uuid[]) as c(id)
+    where (
+      select count(*) from touches t
+      where t.customer_id = c.id and t.channel = 'newsletter' and t.status in ('scheduled', 'queued', 'sent')
+        and t.due_at > ${n.sendAt}::timestamptz - interval '1 year'
+        and t.due_at < ${n.sendAt}::timestamptz + interval '1 year'
+    ) < ${NEWSLETTER_CAP}
+    on conflict (newsletter_id, customer_id) where newsletter_id is not null do nothing
+    returning id`.execute(db);
+  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: null, actor: 'newsletter' })));
+  return rows.map((r) => r.id);
+}
+
+/** countOpenTouches counts an edition's touches not yet delivered (scheduled or queued). */
+export async function countOpenTouches(db: Database, id: string): Promise<number> {
+  const { n } = await db
+    .selectFrom('touches')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('newsletterId', '=', id)
+    .where('status', 'in', ['scheduled', 'queued'])
+    .executeTakeFirstOrThrow();
+  return n;
+}
+
+/** cancelOpenTouches cancels an edition's touches not yet delivered and returns how many. */
+export async function cancelOpenTouches(db: Database, id: string, at: Date, reason: string): Promise<number> {
+  const rows = await db
+    .updateTable('touches')
+    .set({ status: 'cancelled', statusReason: reason, completedAt: at, updatedAt: at })
+    .where('newsletterId', '=', id)
+    .where('status', 'in', ['scheduled', 'queued'])
+    .returning('id')
+    .execute();
+  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: 'newsletter' })));
+  return rows.length;
+}
+
+/** findNewsletterOfTouch returns the edition a newsletter touch belongs to, or null. */
+export async function findNewsletterOfTouch(db: Database, touchId: string): Promise<Newsletter | null> {
+  const row = await db
+    .selectFrom('touches as t')
+    .innerJoin('newsletters as n', 'n.id', 't.newsletterId')
+    .selectAll('n')
+    .where('t.id', '=', touchId)
+    .executeTakeFirst();
+  return row ? toNewsletter(row) : null;
+}
+
+/** findLatestSaleId returns the id of a customer's most recent sale, or null (templates may name the purchase). */
+export async function findLatestSaleId(db: Database, customerId: string): Promise<string | null> {
+  const row = await db.selectFrom('sales').select('id').where('customerId', '=', customerId).orderBy('soldAt', 'desc').limit(1).executeTakeFirst();
+  return row?.id ?? null;
+}

@@ -1,0 +1,239 @@
+/**
+ * Newsletters: a manager publishes an edition (subject and Liquid body, a segment or all, a send time); at its send
+ * time it fans out, in batches of customers each in its own transaction, to every later-years customer who may get
+ * it and is under the cap of 3 in any rolling year; each recipient becomes a touch the dispatcher hands to the
+ * newsletter queue. Cancelling before the end stops the fan-out and cancels what is not yet sent.
+ */
+import { renderMessage, SAMPLE_CONTEXT, TemplateError, validateTemplate, type MessageContext, type RenderedMessage } from '../channels/templates';
+import type { Customer } from '../db/repositories/customer.repository';
+import { findCustomer } from '../db/repositories/customer.repository';
+import { findSale } from '../db/repositories/sale.repository';
+import { findSegment } from '../db/repositories/segment.repository';
+import { audit } from '../db/repositories/access.repository';
+import * as repo from '../db/repositories/newsletter.repository';
+import { buildMessageContext } from './touch-context.service';
+import { ConflictError, NotFoundError, ValidationError } from './errors';
+import type { ServiceContext } from './context';
+
+/** NewsletterInput is an edition as a manager writes it. */
+export interface NewsletterInput {
+  subject: string;
+  body: string;
+  segmentId?: string | null;
+  sendAt: string;
+}
+
+/** NewsletterCounts are how many customers an edition reached, was held back from, and where its touches are. */
+export interface NewsletterCounts {
+  recipients: number;
+  capped: number;
+  scheduled: number;
+  queued: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+}
+
+/** NewsletterView is an edition as the API shows it. */
+export interface NewsletterView {
+  id: string;
+  subject: string;
+  body: string;
+  segmentId: string | null;
+  sendAt: Date;
+  status: repo.NewsletterStatus;
+  counts: NewsletterCounts;
+  fannedOutAt: Date | null;
+  sentAt: Date | null;
+  cancelledAt: Date | null;
+  createdAt: Date;
+}
+
+/** NewsletterSettings tune the fan-out. */
+export interface NewsletterSettings {
+  /** Customers per transaction. */
+  batchSize: number;
+  /** Most batches per edition in one run of the task; the next run continues from the stored cursor. */
+  maxBatches: number;
+}
+
+/** DEFAULT_NEWSLETTER_SETTINGS suit a production deployment: 1,000 customers per transaction. */
+export const DEFAULT_NEWSLETTER_SETTINGS: NewsletterSettings = { batchSize: 1000, maxBatches: 200 };
+
+/** PAST_TOLERANCE_MS is how far in the past a send time may be and still be accepted as "now". */
+const PAST_TOLERANCE_MS = 5 * 60_000;
+
+function view(n: repo.Newsletter, byStatus: Record<string, number>): NewsletterView {
+  const c = (s: string) => byStatus[s] ?? 0;
+  return {
+    id: n.id,
+    subject: n.subject,
+    body: n.body,
+    segmentId: n.segmentId,
+    sendAt: n.sendAt,
+    status: n.status,
+    counts: {
+      recipients: n.recipients,
+      capped: n.capped,
+      scheduled: c('scheduled'),
+      queued: c('queued'),
+      sent: c('sent'),
+      failed: c('failed'),
+      skipped: c('skipped'),
+      cancelled: c('cancelled'),
+    },
+    fannedOutAt: n.fannedOutAt,
+    sentAt: n.sentAt,
+    cancelledAt: n.cancelledAt,
+    createdAt: n.createdAt,
+  };
+}
+
+async function viewOf(ctx: ServiceContext, n: repo.Newsletter): Promise<NewsletterView> {
+  return view(n, (await repo.countTouchesByStatus(ctx.db, [n.id])).get(n.id) ?? {});
+}
+
+/** publishNewsletter validates and schedules an edition. */
+export async function publishNewsletter(ctx: ServiceContext, input: NewsletterInput, actor: string): Promise<NewsletterView> {
+  const now = ctx.clock.now();
+  try {
+    validateTemplate({ subject: input.subject, body: input.body });
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ValidationError(err.field, err.message.replace(`${err.field}: `, ''));
+    throw err;
+  }
+  const sendAt = new Date(input.sendAt);
+  if (Number.isNaN(sendAt.getTime())) throw new ValidationError('sendAt', 'must be an ISO 8601 date-time');
+  if (sendAt.getTime() < now.getTime() - PAST_TOLERANCE_MS) throw new ValidationError('sendAt', 'must not be in the past');
+  const segmentId = input.segmentId ?? null;
+  if (segmentId && !(await findSegment(ctx.db, segmentId))) throw new ValidationError('segmentId', `no segment ${segmentId}`);
+  const n = await ctx.db.transaction().execute(async (trx) => {
+    const created = await repo.insertNewsletter(trx, { subject: input.subject, body: input.body, segmentId, sendAt, createdBy: actor, at: now });
+    await audit(trx, { actor, action: 'newsletter.published', entity: 'newsletter', entityId: created.id, detail: { segmentId, sendAt }, at: now });
+    return created;
+  });
+  return view(n, {});
+}
+
+/** listNewsletters returns editions, latest send time first, optionally of one status. */
+export async function listNewsletters(ctx: ServiceContext, f: { status?: repo.NewsletterStatus; limit?: number } = {}): Promise<NewsletterView[]> {
+  const list = await repo.listNewsletters(ctx.db, { status: f.status, limit: f.limit ?? 50 });
+  const counts = await repo.countTouchesByStatus(ctx.db, list.map((n) => n.id));
+  return list.map((n) => view(n, counts.get(n.id) ?? {}));
+}
+
+/** getNewsletter returns one edition with its counts. */
+export async function getNewsletter(ctx: ServiceContext, id: string): Promise<NewsletterView> {
+  const n = await repo.findNewsletter(ctx.db, id);
+  if (!n) throw new NotFoundError('newsletter', id);
+  return viewOf(ctx, n);
+}
+
+/** newsletterContext is the template variables of a newsletter for one customer: their latest purchase, signed by the business. */
+export async function newsletterContext(ctx: ServiceContext, customer: Customer): Promise<MessageContext> {
+  const saleId = await repo.findLatestSaleId(ctx.db, customer.id);
+  const sale = saleId ? await findSale(ctx.db, saleId) : null;
+  return buildMessageContext(ctx, customer, sale, null, customer.timezone ?? ctx.settings.defaultTimezone);
+}
+
+/** NewsletterPreview is an edition rendered for one customer (or the sample customer). */
+export interface NewsletterPreview {
+  customerId: string | null;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** previewNewsletter renders an edition for `customerId`, or for the sample customer when none is given. */
+export async function previewNewsletter(ctx: ServiceContext, id: string, customerId?: string): Promise<NewsletterPreview> {
+  const n = await repo.findNewsletter(ctx.db, id);
+  if (!n) throw new NotFoundError('newsletter', id);
+  let message: MessageContext = SAMPLE_CONTEXT as MessageContext;
+  if (customerId) {
+    const customer = await findCustomer(ctx.db, customerId);
+    if (!customer || customer.erasedAt) throw new NotFoundError('customer', customerId);
+    message = await newsletterContext(ctx, customer);
+  }
+  const rendered: RenderedMessage = renderMessage({ subject: n.subject, body: n.body }, message);
+  return { customerId: customerId ?? null, subject: rendered.subject, text: rendered.text, html: rendered.html };
+}
+
+/** cancelNewsletter stops an edition that is not yet fully sent and cancels its touches not yet delivered. */
+export async function cancelNewsletter(ctx: ServiceContext, id: string, actor: string): Promise<NewsletterView> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    // The lock makes a running fan-out batch finish first; the next one sees `cancelled` and stops.
+    const n = await repo.lockNewsletter(trx, id);
+    if (!n) throw new NotFoundError('newsletter', id);
+    if (n.status === 'cancelled') throw new ConflictError(`newsletter ${id} is already cancelled`, { field: 'status' });
+    if (n.status === 'sent' || (n.fannedOutAt && (await repo.countOpenTouches(trx, id)) === 0)) {
+      throw new ConflictError(`newsletter ${id} has already been sent`, { field: 'status' });
+    }
+    const cancelled = await repo.cancelOpenTouches(trx, id, now, 'newsletter_cancelled');
+    await repo.updateNewsletter(trx, id, { status: 'cancelled', cancelledAt: now }, now);
+    await audit(trx, { actor, action: 'newsletter.cancelled', entity: 'newsletter', entityId: id, detail: { touchesCancelled: cancelled, wasStatus: n.status }, at: now });
+  });
+  return getNewsletter(ctx, id);
+}
+
+/** FanOutReport is what one fan-out pass over an edition did. */
+export interface FanOutReport {
+  added: number;
+  capped: number;
+  /** The fan-out has considered every customer. */
+  complete: boolean;
+}
+
+/**
+ * fanOutNewsletter adds the touches of one edition whose send time has come, a batch of customers per transaction
+ * (keyset on customer id, the cursor stored with the edition), and marks it sent once fanned out and delivered.
+ * Safe to run from several workers at once: each batch locks the edition, and touches are unique per customer.
+ */
+export async function fanOutNewsletter(ctx: ServiceContext, id: string, s: NewsletterSettings = DEFAULT_NEWSLETTER_SETTINGS): Promise<FanOutReport> {
+  const report: FanOutReport = { added: 0, capped: 0, complete: false };
+  for (let i = 0; i <= s.maxBatches; i++) {
+    const now = ctx.clock.now();
+    const more = await ctx.db.transaction().execute(async (trx) => {
+      const n = await repo.lockNewsletter(trx, id);
+      if (!n || n.sendAt > now || (n.status !== 'scheduled' && n.status !== 'sending')) return false;
+      if (n.fannedOutAt) {
+        report.complete = true;
+        if ((await repo.countOpenTouches(trx, id)) === 0) await repo.updateNewsletter(trx, id, { status: 'sent', sentAt: now }, now);
+        return false;
+      }
+      const page = await repo.lockRecipientPage(trx, n, n.fanoutCursor, s.batchSize);
+      const added = await repo.insertNewsletterTouches(trx, n, page, now);
+      const done = page.length < s.batchSize;
+      await repo.updateNewsletter(
+        trx,
+        id,
+        {
+          status: 'sending',
+          fanoutCursor: page.at(-1) ?? n.fanoutCursor,
+          addRecipients: added.length,
+          addCapped: page.length - added.length,
+          ...(done ? { fannedOutAt: now } : {}),
+        },
+        now,
+      );
+      report.added += added.length;
+      report.capped += page.length - added.length;
+      // One more pass after the last page checks whether everything is already delivered (or there was nobody).
+      return true;
+    });
+    if (!more) break;
+  }
+  return report;
+}
+
+/** fanOutDueNewsletters fans out every edition whose send time has come; returns how many touches it added. */
+export async function fanOutDueNewsletters(ctx: ServiceContext, s: NewsletterSettings = DEFAULT_NEWSLETTER_SETTINGS): Promise<number> {
+  let added = 0;
+  for (const id of await repo.listDueNewsletterIds(ctx.db, ctx.clock.now())) {
+    const r = await fanOutNewsletter(ctx, id, s);
+    added += r.added;
+    if (r.added || r.capped) ctx.log.info({ newsletterId: id, ...r }, 'newsletter fanned out');
+  }
+  return added;
+}
