@@ -1,0 +1,417 @@
+/**
+ * The customer's own controls, reached through their signed link: see the data held, correct contact details,
+ * choose letter or email, opt out of email, newsletters or everything, download the data, and erase it. Each
+ * change is one transaction that also cancels or re-routes what it affects at once, and is audited (actor
+ * `customer`, never with the personal data itself in the detail).
+ */
+import { chooseMailChannel } from '../domain/channel';
+import type { Address, ContactPoints } from '../domain/types';
+import type { Database } from '../db/database';
+import { audit } from '../db/repositories/access.repository';
+import * as control from '../db/repositories/customer-control.repository';
+import { findCustomer, updateCustomer, type Customer } from '../db/repositories/customer.repository';
+import { cancelScheduledTouches } from '../db/repositories/plan.repository';
+import { listReferralsOf } from '../db/repositories/referral.repository';
+import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
+import { listNotesOfCustomer, listTasksOfCustomer, type NoteEntry, type TaskEntry } from '../db/repositories/timeline.repository';
+import { getTouchesWithHistory, type TouchWithHistory } from './customer.service';
+import { verifyCustomerToken } from './customer-link';
+import { NotFoundError, ValidationError } from './errors';
+import type { ServiceContext } from './context';
+
+/** CUSTOMER_ACTOR names the customer in the audit trail and in touch histories. */
+export const CUSTOMER_ACTOR = 'customer';
+
+/** Effects counts what a change cancelled or re-routed. */
+export interface Effects {
+  cancelled: number;
+  rerouted: number;
+  tasksCancelled: number;
+}
+
+/** customerIdOfToken returns the customer a link names, or throws not_found for a forged, altered or malformed one. */
+export function customerIdOfToken(ctx: ServiceContext, token: string): string {
+  const id = verifyCustomerToken(ctx.settings.secret, token);
+  // The same answer for a bad signature and an unknown customer, so a link reveals nothing about who exists.
+  if (!id) throw new NotFoundError('customer link', 'given');
+  return id;
+}
+
+async function lockedCustomer(trx: Database, id: string): Promise<Customer> {
+  const customer = await control.lockCustomer(trx, id);
+  if (!customer) throw new NotFoundError('customer link', 'given');
+  return customer;
+}
+
+function contactPointsOf(c: Customer): ContactPoints {
+  return {
+    email: c.email,
+    emailBounced: c.emailStatus === 'bounced',
+    emailOptOut: c.emailOptOut,
+    address: c.address,
+    preferredChannel: c.preferredChannel,
+    doNotContact: c.doNotContact,
+  };
+}
+
+/** usable tells whether a touch may still go out on `channel` to this customer. */
+function usable(c: Customer, channel: 'email' | 'letter'): boolean {
+  return chooseMailChannel({ ...contactPointsOf(c), preferredChannel: channel }).channel === channel;
+}
+
+/**
+ * applyEffects brings the customer's future contacts in line with their current preferences: "do not contact"
+ * cancels every future touch and open call task; an email or newsletter opt-out cancels newsletters; every
+ * letter-or-email touch not yet handed to a queue is re-routed to the channel chosen now (or cancelled when none
+ * is left). A touch already queued keeps its channel while it stays usable (its job is already in that channel's
+ * queue), and is cancelled otherwise.
+ */
+async function applyEffects(trx: Database, c: Customer, now: Date, cause: string): Promise<Effects> {
+  const effects: Effects = { cancelled: 0, rerouted: 0, tasksCancelled: 0 };
+  if (c.doNotContact) {
+    effects.cancelled += await cancelScheduledTouches(trx, { customerId: c.id }, now, cause);
+    effects.tasksCancelled += await control.cancelOpenTasks(trx, c.id, ['call', 'escalation'], now);
+    return effects;
+  }
+  if (c.emailOptOut || c.newsletterOptOut) {
+    effects.cancelled += await cancelScheduledTouches(trx, { customerId: c.id, channels: ['newsletter'] }, now, cause);
+  }
+  const choice = chooseMailChannel(contactPointsOf(c)).channel;
+  const toCancel: string[] = [];
+  const toMove: string[] = [];
+  for (const t of await control.listReroutableMailTouches(trx, c.id, now)) {
+    const channel = t.channel as 'email' | 'letter';
+    if (t.status === 'skipped') {
+      if (choice) toMove.push(t.id);
+    } else if (t.status === 'queued') {
+      if (!usable(c, channel)) toCancel.push(t.id);
+    } else if (!choice) {
+      toCancel.push(t.id);
+    } else if (channel !== choice) {
+      toMove.push(t.id);
+    }
+  }
+  effects.cancelled += await control.cancelTouchesById(trx, toCancel, now, cause);
+  if (choice) effects.rerouted += await control.rerouteTouches(trx, toMove, choice, now, `rerouted_${choice}:${cause}`);
+  return effects;
+}
+
+/** CustomerPage is what the preference page shows. */
+export interface CustomerPage {
+  customer: Customer;
+  /** The customer's zone (else the business default), for showing dates. */
+  zone: string;
+  sales: SaleRecord[];
+  upcoming: control.TouchView[];
+  past: control.TouchView[];
+  referrals: number;
+}
+
+/** loadCustomerPage returns the data held about the customer a link names, for their preference page. */
+export async function loadCustomerPage(ctx: ServiceContext, token: string): Promise<CustomerPage> {
+  const id = customerIdOfToken(ctx, token);
+  const customer = await findCustomer(ctx.db, id);
+  if (!customer) throw new NotFoundError('customer link', 'given');
+  const [sales, touches, referrals] = await Promise.all([listSalesOfCustomer(ctx.db, id), control.listTouchViews(ctx.db, id), listReferralsOf(ctx.db, id)]);
+  const pending = (t: control.TouchView) => t.status === 'scheduled' || t.status === 'queued';
+  return {
+    customer,
+    zone: customer.timezone ?? ctx.settings.defaultTimezone,
+    sales,
+    upcoming: touches.filter(pending),
+    past: touches.filter((t) => !pending(t)).reverse(),
+    referrals: referrals.length,
+  };
+}
+
+/** CustomerDataExport is everything held about a customer, as they download it. */
+export interface CustomerDataExport {
+  exportedAt: Date;
+  customer: Customer;
+  sales: SaleRecord[];
+  touches: (TouchWithHistory & { content: unknown; hasLetterPdf: boolean })[];
+  tasks: TaskEntry[];
+  notes: NoteEntry[];
+  referrals: { saleId: string; at: Date }[];
+  auditTrail: control.AuditView[];
+}
+
+/** exportCustomerData returns everything held about the customer a link names, and records the download. */
+export async function exportCustomerData(ctx: ServiceContext, token: string): Promise<CustomerDataExport> {
+  const id = customerIdOfToken(ctx, token);
+  const now = ctx.clock.now();
+  const customer = await findCustomer(ctx.db, id);
+  if (!customer) throw new NotFoundError('customer link', 'given');
+  const [sales, touches, contents, tasks, notes, referrals, auditTrail] = await Promise.all([
+    listSalesOfCustomer(ctx.db, id),
+    getTouchesWithHistory(ctx, id),
+    control.listTouchContents(ctx.db, id),
+    listTasksOfCustomer(ctx.db, id),
+    listNotesOfCustomer(ctx.db, id),
+    listReferralsOf(ctx.db, id),
+    control.listAuditOfCustomer(ctx.db, id),
+  ]);
+  const contentOf = new Map(contents.map((c) => [c.touchId, c]));
+  await audit(ctx.db, { actor: CUSTOMER_ACTOR, action: 'customer.data_exported', entity: 'customer', entityId: id, at: now });
+  return {
+    exportedAt: now,
+    customer,
+    sales,
+    touches: touches.map((t) => ({ ...t, content: contentOf.get(t.id)?.content ?? null, hasLetterPdf: contentOf.get(t.id)?.hasLetterPdf ?? false })),
+    tasks,
+    notes,
+    referrals: referrals.map((r) => ({ saleId: r.saleId, at: r.at })),
+    auditTrail,
+  };
+}
+
+/** PreferenceChange is the outcome of a change: the customer as now stored and what it cancelled or re-routed. */
+export interface PreferenceChange {
+  customer: Customer;
+  effects: Effects;
+  changed: boolean;
+}
+
+/**
+ * unsubscribeFromEmail is the one-click unsubscribe (RFC 8058) and the page's "stop emails": no more emails or
+ * newsletters. Future letter-or-email steps become letters where a postal address is known, else are cancelled.
+ * Repeating it changes nothing.
+ */
+export async function unsubscribeFromEmail(ctx: ServiceContext, token: string, via: 'one_click' | 'preference_page'): Promise<PreferenceChange> {
+  const id = customerIdOfToken(ctx, token);
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const before = await lockedCustomer(trx, id);
+    if (before.erasedAt || (before.emailOptOut && before.newsletterOptOut)) {
+      return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+    }
+    // Newsletters are emails, so leaving email leaves them too.
+    const customer = await updateCustomer(trx, id, { emailOptOut: true, newsletterOptOut: true });
+    const effects = await applyEffects(trx, customer, now, 'email_opt_out');
+    await audit(trx, { actor: CUSTOMER_ACTOR, action: 'customer.opt_out.email', entity: 'customer', entityId: id, detail: { via, ...effects }, at: now });
+    return { customer, effects, changed: true };
+  });
+}
+
+/** Preferences are the page's switches: receive emails, receive newsletters, be contacted at all. */
+export interface Preferences {
+  email: boolean;
+  newsletters: boolean;
+  contact: boolean;
+}
+
+/**
+ * savePreferences stores the page's switches and applies what they stop at once. Switching something back on
+ * applies to contacts planned from now on; contacts already cancelled stay cancelled.
+ */
+export async function savePreferences(ctx: ServiceContext, token: string, p: Preferences): Promise<PreferenceChange> {
+  const id = customerIdOfToken(ctx, token);
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const before = await lockedCustomer(trx, id);
+    if (before.erasedAt) return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+    const next = { emailOptOut: !p.email, newsletterOptOut: !p.newsletters || !p.email, doNotContact: !p.contact };
+    const flips: [keyof typeof next, string][] = [
+      ['emailOptOut', 'email'],
+      ['newsletterOptOut', 'newsletter'],
+      ['doNotContact', 'all'],
+    ];
+    const changes = flips.filter(([flag]) => before[flag] !== next[flag]);
+    if (changes.length === 0) return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+    const customer = await updateCustomer(trx, id, next);
+    const cause = next.doNotContact ? 'do_not_contact' : next.emailOptOut ? 'email_opt_out' : next.newsletterOptOut ? 'newsletter_opt_out' : 'preferences_changed';
+    const effects = await applyEffects(trx, customer, now, cause);
+    await audit(
+      trx,
+      ...changes.map(([flag, what]) => ({
+        actor: CUSTOMER_ACTOR,
+        action: `customer.${next[flag] ? 'opt_out' : 'opt_in'}.${what}`,
+        entity: 'customer',
+        entityId: id,
+        detail: { via: 'preference_page', ...effects },
+        at: now,
+      })),
+    );
+    return { customer, effects, changed: true };
+  });
+}
+
+/** ContactCorrection is the page's contact form; an empty field clears the value, an absent one keeps it. */
+export interface ContactCorrection {
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  phone?: string;
+  addressLines?: string;
+  city?: string;
+  region?: string;
+  postalCode?: string;
+  country?: string;
+  preferredChannel?: string;
+}
+
+const EMAIL_RE = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
+const PHONE_RE = /^\+?[0-9 ()./-]{5,30}$/;
+
+function cleaned(value: string | undefined, field: string, max: number): string | null | undefined {
+  if (value === undefined) return undefined;
+  const v = value.replace(/\s+/g, ' ').trim();
+  if (v.length > max) throw new ValidationError(field, `must be at most ${max} characters`);
+  return v === '' ? null : v;
+}
+
+function addressOf(input: ContactCorrection, current: Address | null): Address | null | undefined {
+  const parts = [input.addressLines, input.city, input.region, input.postalCode, input.country];
+  if (parts.every((p) => p === undefined)) return undefined;
+  const lines = (input.addressLines ?? current?.lines.join('\n') ?? '')
+    .split(/\r?\n/)
+    .map((l) => l.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
+  if (lines.length > 5) throw new ValidationError('addressLines', 'must be at most 5 lines');
+  if (lines.some((l) => l.length > 100)) throw new ValidationError('addressLines', 'each line must be at most 100 characters');
+  const city = cleaned(input.city, 'city', 100) ?? (input.city === undefined ? current?.city : undefined);
+  const region = cleaned(input.region, 'region', 100) ?? (input.region === undefined ? current?.region : undefined);
+  const postalCode = cleaned(input.postalCode, 'postalCode', 20) ?? (input.postalCode === undefined ? current?.postalCode : undefined);
+  const country = (cleaned(input.country, 'country', 2) ?? (input.country === undefined ? current?.country : undefined))?.toUpperCase();
+  if (lines.length === 0) {
+    if (city || postalCode) throw new ValidationError('addressLines', 'is required for a postal address');
+    return null;
+  }
+  if (!country || !/^[A-Z]{2}$/.test(country)) throw new ValidationError('country', 'must be a two-letter country code (ISO 3166-1), e.g. AU');
+  return { lines, ...(city ? { city } : {}), ...(region ? { region } : {}), ...(postalCode ? { postalCode } : {}), country };
+}
+
+/** checkCorrection validates the contact form and returns the fields to store (only those given). */
+function checkCorrection(input: ContactCorrection, current: Customer) {
+  const email = cleaned(input.email, 'email', 254);
+  if (email && !EMAIL_RE.test(email)) throw new ValidationError('email', 'is not a valid email address');
+  const phone = cleaned(input.phone, 'phone', 30);
+  if (phone && !PHONE_RE.test(phone)) throw new ValidationError('phone', 'may hold only digits, spaces, + ( ) . / -');
+  const preferred = cleaned(input.preferredChannel, 'preferredChannel', 10);
+  if (preferred != null && preferred !== 'email' && preferred !== 'letter') throw new ValidationError('preferredChannel', 'must be email or letter');
+  return {
+    firstName: cleaned(input.firstName, 'firstName', 100),
+    lastName: cleaned(input.lastName, 'lastName', 100),
+    email,
+    phone,
+    address: addressOf(input, current.address),
+    preferredChannel: preferred as 'email' | 'letter' | null | undefined,
+  };
+}
+
+/**
+ * correctContactDetails stores corrected names, email, phone, postal address and the choice of letter or email;
+ * a new email address is no longer marked bounced, a customer who can be reached again leaves the clean-up list,
+ * and future letter-or-email steps are re-routed to the channel chosen now (bringing back those skipped for want
+ * of an address).
+ */
+export async function correctContactDetails(ctx: ServiceContext, token: string, input: ContactCorrection): Promise<PreferenceChange> {
+  const id = customerIdOfToken(ctx, token);
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const before = await lockedCustomer(trx, id);
+    if (before.erasedAt) throw new NotFoundError('customer link', 'given');
+    const patch = checkCorrection(input, before);
+    const fields = (Object.keys(patch) as (keyof typeof patch)[]).filter(
+      (k) => patch[k] !== undefined && !same(patch[k], before[k] ?? null),
+    );
+    if (fields.length === 0) return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+    const given = Object.fromEntries(fields.map((k) => [k, patch[k]]));
+    const emailChanged = fields.includes('email');
+    let customer = await updateCustomer(trx, id, { ...given, ...(emailChanged ? { emailStatus: 'ok' as const } : {}) });
+    const reachable = chooseMailChannel(contactPointsOf(customer)).channel !== null;
+    if (customer.needsCleanup && reachable) customer = await updateCustomer(trx, id, { needsCleanup: false });
+    const effects = await applyEffects(trx, customer, now, 'contact_corrected');
+    // The audit names the fields, never their values: the trail must not become a copy of the personal data.
+    await audit(trx, { actor: CUSTOMER_ACTOR, action: 'customer.contact_corrected', entity: 'customer', entityId: id, detail: { fields, ...effects }, at: now });
+    return { customer, effects, changed: true };
+  });
+}
+
+const ERASED = '[erased]';
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canonical(x)]));
+  }
+  return v;
+}
+
+/** same compares two JSON-like values regardless of key order (jsonb does not keep it). */
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** personalNeedles are the strings that identify a customer, to be wiped wherever they were quoted. */
+export function personalNeedles(c: Customer): string[] {
+  const fullName = [c.firstName, c.lastName].filter(Boolean).join(' ');
+  const digits = c.phone?.replace(/\D/g, '') ?? '';
+  const values = [fullName, c.firstName, c.lastName, c.email, c.phone, digits.length >= 6 ? digits : null, c.externalId, ...(c.address?.lines ?? [])];
+  const unique = [...new Set(values.filter((v): v is string => Boolean(v && v.trim().length >= 2)).map((v) => v.trim()))];
+  // Longest first, so a full name is replaced whole before its parts.
+  return unique.sort((a, b) => b.length - a.length);
+}
+
+/** scrubValue replaces every quoted needle (whole words, any case) in the strings of a JSON value. */
+export function scrubValue(value: unknown, needles: string[]): unknown {
+  if (needles.length === 0) return value;
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${needles.map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'giu');
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(pattern, ERASED);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value);
+}
+
+/** ErasureResult says what erasure did; the counts hold no personal data. */
+export interface ErasureResult {
+  erased: boolean;
+  effects: Effects;
+}
+
+/**
+ * eraseCustomerData wipes the customer's personal data: the customer row (names, contacts, address, external id,
+ * referral code), the referral codes on sales, rendered messages and letter PDFs, note and task texts, and every
+ * quote of their details in reasons, talking points, stored answers and the audit trail. Every future contact is
+ * cancelled. The rows stay, so anonymous counts (sales, contacts made, referrals) are unchanged.
+ */
+export async function eraseCustomerData(ctx: ServiceContext, token: string): Promise<ErasureResult> {
+  const id = customerIdOfToken(ctx, token);
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const customer = await lockedCustomer(trx, id);
+    if (customer.erasedAt) return { erased: false, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 } };
+    const needles = personalNeedles(customer);
+    const effects: Effects = {
+      cancelled: await cancelScheduledTouches(trx, { customerId: id }, now, 'erased'),
+      rerouted: 0,
+      tasksCancelled: await control.cancelOpenTasks(trx, id, null, now),
+    };
+    await control.endAllActiveRuns(trx, id);
+    await control.wipeCustomerRow(trx, id, now);
+    await control.wipeSaleReferralCodes(trx, id);
+    await control.wipeRenderedContent(trx, id);
+    await control.wipeNotes(trx, id);
+    for (const f of await control.listFreeText(trx, id)) {
+      const value = scrubValue(f.value, needles);
+      if (!same(value, f.value)) await control.updateFreeText(trx, { ...f, value });
+    }
+    for (const entry of await control.listAuditOfCustomer(trx, id)) {
+      const detail = scrubValue(entry.detail, needles);
+      if (!same(detail, entry.detail)) await control.updateAuditDetail(trx, entry.id, detail);
+    }
+    for (const stored of await control.findIdempotentResponsesQuoting(trx, needles)) {
+      const response = scrubValue(stored.response, needles);
+      if (!same(response, stored.response)) await control.updateIdempotentResponse(trx, { ...stored, response });
+    }
+    await audit(trx, { actor: CUSTOMER_ACTOR, action: 'customer.erased', entity: 'customer', entityId: id, detail: { ...effects }, at: now });
+    return { erased: true, effects };
+  });
+}
