@@ -29,6 +29,8 @@ export interface AppDeps {
   ctx: ServiceContext;
   redisPing: ReadinessCheck;
   metrics: ApiMetrics;
+  /** Hands a stored import to the workers (POST /v1/imports answers 503 without it). */
+  enqueueImport?: (importId: string) => Promise<void>;
   /** A logger to use for requests; tests pass none (silent). */
   logger?: Logger;
 }
@@ -74,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tasksRoutes, { ctx: deps.ctx });
   await app.register(lettersRoutes, { ctx: deps.ctx });
   await app.register(newslettersRoutes, { ctx: deps.ctx });
-  await app.register(importsRoutes, { ctx: deps.ctx });
+  await app.register(importsRoutes, { ctx: deps.ctx, enqueueImport: deps.enqueueImport });
   await app.register(customerPagesRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
   await app.ready();

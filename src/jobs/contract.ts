@@ -22,6 +22,22 @@ export interface TouchJob {
   touchId: string;
 }
 
+/** ImportJob asks a worker to process one stored import; its job id is the import id. */
+export interface ImportJob {
+  importId: string;
+}
+
+/**
+ * IMPORT_JOB_OPTIONS: a failed run resumes from the import's committed progress, so retrying is safe; the import
+ * row (not the job) keeps the result, so finished jobs leave Redis.
+ */
+export const IMPORT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
 /** MaintenanceJob names one periodic task of the maintenance queue. */
 export interface MaintenanceJob {
   task: MaintenanceTask;

@@ -1,8 +1,46 @@
-/** PLACEHOLDER: being written; replaced before this lands. */
-import type { Job } from 'bullmq';
+/**
+ * The import queue: producers add one job per stored upload (job id = import id); the worker runs the import from
+ * its committed progress, so a retried or stalled-and-restarted job resumes where the last batch ended.
+ */
+import { Queue, type ConnectionOptions, type Job } from 'bullmq';
+import { failImport, processImport } from '../services/import.service';
+import { IMPORT_JOB_OPTIONS, QUEUES, type ImportJob } from './contract';
 import type { HandlerDeps } from './handler-deps';
 
-/** createImportProcessor runs import jobs. */
-export function createImportProcessor(_deps: HandlerDeps): (job: Job) => Promise<void> {
-  return async () => undefined;
+/** ImportEnqueuer hands a stored import to the workers. */
+export interface ImportEnqueuer {
+  enqueue(importId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** enqueueImport adds the job of an import; adding it again while it exists does nothing. */
+export async function enqueueImport(queue: Queue, importId: string): Promise<void> {
+  await queue.add('import', { importId } satisfies ImportJob, { ...IMPORT_JOB_OPTIONS, jobId: importId });
+}
+
+/** createImportEnqueuer opens a producer on the import queue (for processes that run no workers, like the API). */
+export function createImportEnqueuer(connection: ConnectionOptions, prefix: string): ImportEnqueuer {
+  const queue = new Queue(QUEUES.import, { connection, prefix });
+  return {
+    enqueue: (importId) => enqueueImport(queue, importId),
+    close: () => queue.close(),
+  };
+}
+
+/** createImportProcessor runs import jobs; after the last attempt the import is marked failed with the reason. */
+export function createImportProcessor(deps: HandlerDeps): (job: Job<ImportJob>) => Promise<void> {
+  return async (job) => {
+    const { importId } = job.data;
+    try {
+      await processImport(deps.ctx, importId, {
+        onProgress: (p) => {
+          job.updateProgress({ salesDone: p.salesDone, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }).catch(() => undefined);
+        },
+      });
+    } catch (err) {
+      const attempts = job.opts.attempts ?? 1;
+      if (job.attemptsMade + 1 >= attempts) await failImport(deps.ctx, importId, (err as Error).message);
+      throw err;
+    }
+  };
 }

@@ -5,12 +5,15 @@ import type { ServiceContext } from '../services/context';
 import { buildApp } from '../api/app';
 import { createApiMetrics } from '../api/metrics';
 import { createProducerRedis } from './services';
+import { createImportEnqueuer } from '../jobs/import.handler';
 
 /** startApi builds the app, listens on the configured port and returns a function that closes it. */
 export async function startApi(config: Config, ctx: ServiceContext, log: Logger): Promise<() => Promise<void>> {
   const redis = createProducerRedis(config);
+  const imports = createImportEnqueuer(redis, config.redisPrefix);
   const app = await buildApp({
     ctx,
+    enqueueImport: imports.enqueue,
     logger: log,
     metrics: createApiMetrics(ctx.db),
     redisPing: async () => {
@@ -21,6 +24,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   log.info({ url: config.publicUrl, docs: `${config.publicUrl}/docs` }, 'API listening');
   return async () => {
     await app.close();
+    await imports.close();
     redis.disconnect();
   };
 }

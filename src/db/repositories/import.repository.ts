@@ -1,0 +1,527 @@
+/**
+ * Imports: the stored upload, progress and rejected rows, and the batched writes of a batch of imported sales
+ * (customers, sales, items, plan runs, touches and their first events) as multi-row INSERT ... SELECT FROM unnest(),
+ * one statement per table however many rows, so a batch of thousands of sales costs a handful of round trips.
+ */
+import { sql } from 'kysely';
+import type { Database } from '../database';
+import type { Address } from '../../domain/types';
+
+/** ImportStatus is the life cycle of an import. */
+export type ImportStatus = 'uploading' | 'queued' | 'running' | 'completed' | 'failed';
+
+/** ImportRecord is an import with its progress counts. */
+export interface ImportRecord {
+  id: string;
+  format: 'csv' | 'ndjson';
+  options: Record<string, unknown>;
+  status: ImportStatus;
+  fileName: string | null;
+  bytes: number;
+  chunks: number;
+  salesDone: number;
+  rowsRead: number;
+  lastLine: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+  error: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** Rejection is one rejected sale: its line, the field at fault and why. */
+export interface Rejection {
+  line: number;
+  field: string;
+  reason: string;
+  externalId?: string | null;
+}
+
+function toImport(row: Record<string, unknown>): ImportRecord {
+  return {
+    id: row.id as string,
+    format: row.format as ImportRecord['format'],
+    options: (row.options ?? {}) as Record<string, unknown>,
+    status: row.status as ImportStatus,
+    fileName: (row.fileName as string | null) ?? null,
+    bytes: Number(row.bytes),
+    chunks: row.chunks as number,
+    salesDone: row.salesDone as number,
+    rowsRead: row.rowsRead as number,
+    lastLine: row.lastLine as number,
+    imported: row.imported as number,
+    duplicates: row.duplicates as number,
+    rejected: row.rejected as number,
+    error: (row.error as string | null) ?? null,
+    createdAt: row.createdAt as Date,
+    startedAt: (row.startedAt as Date | null) ?? null,
+    finishedAt: (row.finishedAt as Date | null) ?? null,
+  };
+}
+
+/** createImport records a new import, still uploading. */
+export async function createImport(
+  db: Database,
+  i: { format: ImportRecord['format']; options: Record<string, unknown>; fileName: string | null; createdBy: string; at: Date },
+): Promise<ImportRecord> {
+  const row = await db
+    .insertInto('imports')
+    .values({ format: i.format, options: JSON.stringify(i.options), fileName: i.fileName, createdBy: i.createdBy, createdAt: i.at, updatedAt: i.at })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toImport(row);
+}
+
+/** appendChunk stores the next chunk of an upload. */
+export async function appendChunk(db: Database, importId: string, seq: number, data: Buffer): Promise<void> {
+  await db.insertInto('importChunks').values({ importId, seq, data }).execute();
+}
+
+/** finishUpload marks an upload complete (queued for processing) with its size. */
+export async function finishUpload(db: Database, importId: string, bytes: number, chunks: number, at: Date): Promise<void> {
+  await db.updateTable('imports').set({ status: 'queued', bytes: String(bytes), chunks, updatedAt: at }).where('id', '=', importId).execute();
+}
+
+/** readChunk returns one stored chunk of an upload, or null past the end. */
+export async function readChunk(db: Database, importId: string, seq: number): Promise<Buffer | null> {
+  const row = await db.selectFrom('importChunks').select('data').where('importId', '=', importId).where('seq', '=', seq).executeTakeFirst();
+  return row?.data ?? null;
+}
+
+/** findImport returns one import, or null. */
+export async function findImport(db: Database, id: string): Promise<ImportRecord | null> {
+  const row = await db.selectFrom('imports').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toImport(row) : null;
+}
+
+/** markRunning moves a queued (or interrupted) import to running. */
+export async function markRunning(db: Database, id: string, at: Date): Promise<void> {
+  await db
+    .updateTable('imports')
+    .set((eb) => ({ status: 'running', startedAt: eb.fn.coalesce('startedAt', sql<Date>`${at}`), updatedAt: at }))
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .execute();
+}
+
+/** lockProgress locks an import's row for one batch and returns how many sales are done. */
+export async function lockProgress(db: Database, id: string): Promise<{ salesDone: number; status: ImportStatus }> {
+  const row = await db.selectFrom('imports').select(['salesDone', 'status']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+  return { salesDone: row.salesDone, status: row.status as ImportStatus };
+}
+
+/** BatchProgress is what one committed batch adds to an import's counts. */
+export interface BatchProgress {
+  sales: number;
+  rows: number;
+  lastLine: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/** advanceProgress adds a batch's counts; run in the batch's transaction so progress and rows commit together. */
+export async function advanceProgress(db: Database, id: string, p: BatchProgress, at: Date): Promise<void> {
+  await db
+    .updateTable('imports')
+    .set((eb) => ({
+      salesDone: eb('salesDone', '+', p.sales),
+      rowsRead: eb('rowsRead', '+', p.rows),
+      lastLine: p.lastLine,
+      imported: eb('imported', '+', p.imported),
+      duplicates: eb('duplicates', '+', p.duplicates),
+      rejected: eb('rejected', '+', p.rejected),
+      updatedAt: at,
+    }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** insertRejections records rejected sales; a line already recorded (a re-run batch) is kept once. */
+export async function insertRejections(db: Database, importId: string, rejections: Rejection[]): Promise<void> {
+  if (rejections.length === 0) return;
+  await db
+    .insertInto('importRejections')
+    .values(rejections.map((r) => ({ importId, line: r.line, field: r.field.slice(0, 200), reason: r.reason.slice(0, 1000), externalId: r.externalId?.slice(0, 200) ?? null })))
+    .onConflict((oc) => oc.columns(['importId', 'line']).doNothing())
+    .execute();
+}
+
+/** finishImport records the end of an import and drops its stored upload, which is no longer needed. */
+export async function finishImport(db: Database, id: string, status: 'completed' | 'failed', error: string | null, at: Date): Promise<void> {
+  await db.updateTable('imports').set({ status, error, finishedAt: at, updatedAt: at }).where('id', '=', id).execute();
+  await db.deleteFrom('importChunks').where('importId', '=', id).execute();
+}
+
+/** listRejections returns the first `limit` rejected rows of an import, by line. */
+export async function listRejections(db: Database, importId: string, limit: number): Promise<Rejection[]> {
+  const rows = await db
+    .selectFrom('importRejections')
+    .select(['line', 'field', 'reason', 'externalId'])
+    .where('importId', '=', importId)
+    .orderBy('line')
+    .limit(limit)
+    .execute();
+  return rows;
+}
+
+// ---- batched sale writes ----------------------------------------------------------------------------------------
+
+/** ExistingSale is a stored sale's key and body hash, for the duplicate check. */
+export interface ExistingSale {
+  source: string;
+  externalId: string;
+  requestHash: string;
+}
+
+/** findSalesByKeys returns the stored sales among (source, externalId) keys. */
+export async function findSalesByKeys(db: Database, keys: { source: string; externalId: string }[]): Promise<ExistingSale[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<{ source: string; external_id: string; request_hash: string }>`
+    select s.source, s.external_id, s.request_hash
+      from sales s
+      join unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.externalId)}::text[]) as k(source, external_id)
+        on s.source = k.source and s.external_id = k.external_id`.execute(db);
+  return rows.map((r) => ({ source: r.source, externalId: (r.external_id ?? (r as unknown as { externalId: string }).externalId), requestHash: (r.request_hash ?? (r as unknown as { requestHash: string }).requestHash) }));
+}
+
+/** MatchedCustomer is a stored customer a sale may match, with what the import needs to update and plan for it. */
+export interface MatchedCustomer {
+  id: string;
+  source: string;
+  externalId: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  emailStatus: 'ok' | 'bounced';
+  phone: string | null;
+  timezone: string | null;
+  preferredChannel: 'email' | 'letter' | null;
+  address: Address | null;
+  emailOptOut: boolean;
+  doNotContact: boolean;
+  needsCleanup: boolean;
+  referredBy: string | null;
+  segmentId: string | null;
+  program: 'first_year' | 'later_years' | 'none';
+}
+
+/**
+ * findCustomersForSales returns (locked) the live customers matching any of the keys, oldest first: by
+ * (source, externalId), by email (case-insensitive) or by phone, the three ways a sale finds its customer.
+ */
+export async function findCustomersForSales(
+  db: Database,
+  m: { keys: { source: string; externalId: string }[]; emails: string[]; phones: string[] },
+): Promise<MatchedCustomer[]> {
+  if (m.keys.length + m.emails.length + m.phones.length === 0) return [];
+  const rows = await db
+    .selectFrom('customers')
+    .select([
+      'id', 'source', 'externalId', 'firstName', 'lastName', 'email', 'emailStatus', 'phone', 'timezone', 'preferredChannel',
+      'address', 'emailOptOut', 'doNotContact', 'needsCleanup', 'referredBy', 'segmentId', 'program',
+    ])
+    .where('erasedAt', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb(
+          sql`(source, external_id)`,
+          'in',
+          sql`(select * from unnest(${m.keys.map((k) => k.source)}::text[], ${m.keys.map((k) => k.externalId)}::text[]))`,
+        ),
+        eb(eb.fn('lower', ['email']), '=', sql<string>`any(${m.emails}::text[])`),
+        eb('phone', '=', sql<string>`any(${m.phones}::text[])`),
+      ]),
+    )
+    .orderBy('createdAt')
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return rows.map((r) => ({ ...r, address: r.address as unknown as Address | null }) as MatchedCustomer);
+}
+
+/** RunTouch is a touch of a running plan, as a sale's answer lists it. */
+export interface RunTouch {
+  id: string;
+  step: number;
+  channel: string;
+  dueAt: Date;
+  status: string;
+}
+
+/** findActiveFirstYearRuns returns the running first-year plans of these customers with their touches. */
+export async function findActiveFirstYearRuns(db: Database, customerIds: string[]): Promise<Map<string, { id: string; touches: RunTouch[] }>> {
+  const result = new Map<string, { id: string; touches: RunTouch[] }>();
+  if (customerIds.length === 0) return result;
+  const runs = await db
+    .selectFrom('planRuns')
+    .select(['id', 'customerId'])
+    .where('customerId', '=', sql<string>`any(${customerIds}::uuid[])`)
+    .where('kind', '=', 'first_year')
+    .where('status', '=', 'active')
+    .execute();
+  if (runs.length === 0) return result;
+  const touches = await db
+    .selectFrom('touches')
+    .select(['id', 'planRunId', 'step', 'channel', 'dueAt', 'status'])
+    .where('planRunId', '=', sql<string>`any(${runs.map((r) => r.id)}::uuid[])`)
+    .orderBy('step')
+    .execute();
+  for (const r of runs) result.set(r.customerId, { id: r.id, touches: touches.filter((t) => t.planRunId === r.id) });
+  return result;
+}
+
+/** findCustomersWithActiveLaterYearRuns returns which of these customers have a later-years plan running. */
+export async function findCustomersWithActiveLaterYearRuns(db: Database, customerIds: string[]): Promise<Set<string>> {
+  if (customerIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('planRuns')
+    .select('customerId')
+    .where('customerId', '=', sql<string>`any(${customerIds}::uuid[])`)
+    .where('kind', '=', 'later_year')
+    .where('status', '=', 'active')
+    .execute();
+  return new Set(rows.map((r) => r.customerId));
+}
+
+/** findReferrers returns the customers owning these referral codes (upper-cased), by code. */
+export async function findReferrers(db: Database, codes: string[]): Promise<Map<string, { id: string; erased: boolean }>> {
+  if (codes.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('customers')
+    .select(['id', 'referralCode', 'erasedAt'])
+    .where('referralCode', '=', sql<string>`any(${codes}::text[])`)
+    .execute();
+  return new Map(rows.map((r) => [r.referralCode, { id: r.id, erased: r.erasedAt !== null }]));
+}
+
+/** StaffForPlan is what planning needs of a staff member. */
+export interface StaffForPlan {
+  id: string;
+  email: string;
+  workingDays: number[];
+  workStart: string;
+}
+
+/** findOrCreateSalespeople returns the staff members with these emails, creating the unknown ones as salespeople. */
+export async function findOrCreateSalespeople(db: Database, people: { email: string; name: string }[]): Promise<Map<string, StaffForPlan>> {
+  const result = new Map<string, StaffForPlan>();
+  if (people.length === 0) return result;
+  await sql`
+    insert into staff (email, name, role)
+    select email, name, 'salesperson' from unnest(${people.map((p) => p.email)}::text[], ${people.map((p) => p.name)}::text[]) as p(email, name)
+    on conflict ((lower(email))) do nothing`.execute(db);
+  const rows = await db
+    .selectFrom('staff')
+    .select(['id', 'email', 'workingDays', 'workStart'])
+    .where(sql<string>`lower(email)`, '=', sql<string>`any(${people.map((p) => p.email.toLowerCase())}::text[])`)
+    .execute();
+  for (const r of rows) result.set(r.email.toLowerCase(), r);
+  return result;
+}
+
+/** NewCustomerRow is a customer to insert, with its id chosen by the caller. */
+export interface CustomerRow {
+  id: string;
+  source: string;
+  externalId: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  emailStatus: 'ok' | 'bounced';
+  phone: string | null;
+  timezone: string | null;
+  preferredChannel: 'email' | 'letter' | null;
+  address: Address | null;
+  needsCleanup: boolean;
+  referralCode: string;
+  referredBy: string | null;
+  segmentId: string | null;
+  program: 'first_year' | 'later_years' | 'none';
+}
+
+const col = <T, V>(rows: T[], f: (r: T) => V): V[] => rows.map(f);
+const json = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));
+
+/** insertCustomers stores new customers in one statement. */
+export async function insertCustomers(db: Database, rows: CustomerRow[], at: Date): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    insert into customers (id, source, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel,
+                           address, needs_cleanup, referral_code, referred_by, segment_id, program, created_at, updated_at)
+    select id, source, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel,
+           address::jsonb, needs_cleanup, referral_code, referred_by, segment_id, program, ${at}, ${at}
+      from unnest(${col(rows, (r) => r.id)}::uuid[], ${col(rows, (r) => r.source)}::text[], ${col(rows, (r) => r.externalId)}::text[],
+                  ${col(rows, (r) => r.firstName)}::text[], ${col(rows, (r) => r.lastName)}::text[], ${col(rows, (r) => r.email)}::text[],
+                  ${col(rows, (r) => r.emailStatus)}::text[], ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.timezone)}::text[],
+                  ${col(rows, (r) => r.preferredChannel)}::text[], ${col(rows, (r) => json(r.address))}::text[],
+                  ${col(rows, (r) => r.needsCleanup)}::boolean[], ${col(rows, (r) => r.referralCode)}::text[],
+                  ${col(rows, (r) => r.referredBy)}::uuid[], ${col(rows, (r) => r.segmentId)}::uuid[], ${col(rows, (r) => r.program)}::text[])
+        as c(id, source, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel,
+             address, needs_cleanup, referral_code, referred_by, segment_id, program)`.execute(db);
+}
+
+/** updateCustomers writes the final state of matched customers (contact data, flags, program) in one statement. */
+export async function updateCustomers(db: Database, rows: Omit<CustomerRow, 'referralCode' | 'source'>[], at: Date): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update customers c
+       set external_id = v.external_id, first_name = v.first_name, last_name = v.last_name, email = v.email,
+           email_status = v.email_status, phone = v.phone, timezone = v.timezone, preferred_channel = v.preferred_channel,
+           address = v.address::jsonb, needs_cleanup = v.needs_cleanup, referred_by = v.referred_by, segment_id = v.segment_id,
+           program = v.program, updated_at = ${at}
+      from unnest(${col(rows, (r) => r.id)}::uuid[], ${col(rows, (r) => r.externalId)}::text[], ${col(rows, (r) => r.firstName)}::text[],
+                  ${col(rows, (r) => r.lastName)}::text[], ${col(rows, (r) => r.email)}::text[], ${col(rows, (r) => r.emailStatus)}::text[],
+                  ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.timezone)}::text[], ${col(rows, (r) => r.preferredChannel)}::text[],
+                  ${col(rows, (r) => json(r.address))}::text[], ${col(rows, (r) => r.needsCleanup)}::boolean[],
+                  ${col(rows, (r) => r.referredBy)}::uuid[], ${col(rows, (r) => r.segmentId)}::uuid[], ${col(rows, (r) => r.program)}::text[])
+        as v(id, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel, address,
+             needs_cleanup, referred_by, segment_id, program)
+     where c.id = v.id`.execute(db);
+}
+
+/** SaleRow is a sale to insert, with its id chosen by the caller and the answer a replay of it returns. */
+export interface SaleRow {
+  id: string;
+  source: string;
+  externalId: string;
+  customerId: string;
+  salespersonId: string | null;
+  segmentId: string;
+  soldAt: Date;
+  totalAmount: string;
+  currency: string;
+  referralCode: string | null;
+  referrerId: string | null;
+  requestHash: string;
+  response: string;
+}
+
+/** ItemRow is one item of a sale. */
+export interface ItemRow {
+  saleId: string;
+  sku: string | null;
+  name: string;
+  category: string | null;
+  quantity: number;
+  unitPrice: string;
+}
+
+/**
+ * insertSales stores sales and their items; a sale whose (source, externalId) was stored meanwhile is left out, and
+ * the number stored is returned so the caller can tell.
+ */
+export async function insertSales(db: Database, rows: SaleRow[], items: ItemRow[], at: Date): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { rows: inserted } = await sql<{ n: number }>`
+    with ins as (
+      insert into sales (id, source, external_id, customer_id, salesperson_id, segment_id, sold_at, total_amount, currency,
+                         referral_code, referrer_id, request_hash, response, created_at)
+      select id, source, external_id, customer_id, salesperson_id, segment_id, sold_at, total_amount, currency,
+             referral_code, referrer_id, request_hash, response::jsonb, ${at}
+        from unnest(${col(rows, (r) => r.id)}::uuid[], ${col(rows, (r) => r.source)}::text[], ${col(rows, (r) => r.externalId)}::text[],
+                    ${col(rows, (r) => r.customerId)}::uuid[], ${col(rows, (r) => r.salespersonId)}::uuid[], ${col(rows, (r) => r.segmentId)}::uuid[],
+                    ${col(rows, (r) => r.soldAt.toISOString())}::timestamptz[], ${col(rows, (r) => r.totalAmount)}::numeric[],
+                    ${col(rows, (r) => r.currency)}::text[], ${col(rows, (r) => r.referralCode)}::text[], ${col(rows, (r) => r.referrerId)}::uuid[],
+                    ${col(rows, (r) => r.requestHash)}::text[], ${col(rows, (r) => r.response)}::text[])
+          as s(id, source, external_id, customer_id, salesperson_id, segment_id, sold_at, total_amount, currency,
+               referral_code, referrer_id, request_hash, response)
+      on conflict (source, external_id) do nothing
+      returning 1)
+    select count(*)::int as n from ins`.execute(db);
+  const n = inserted[0].n;
+  if (n !== rows.length) return n; // the caller rolls the batch back and retries; items would miss their sale
+  await sql`
+    insert into sale_items (sale_id, sku, name, category, quantity, unit_price)
+    select * from unnest(${col(items, (i) => i.saleId)}::uuid[], ${col(items, (i) => i.sku)}::text[], ${col(items, (i) => i.name)}::text[],
+                         ${col(items, (i) => i.category)}::text[], ${col(items, (i) => i.quantity)}::int[], ${col(items, (i) => i.unitPrice)}::numeric[])`.execute(db);
+  return n;
+}
+
+/** RunRow is a first-year plan run to insert. */
+export interface RunRow {
+  id: string;
+  customerId: string;
+  saleId: string;
+  segmentId: string;
+  status: 'active' | 'completed';
+  /** The plan snapshot, as JSON; runs of one segment share the string. */
+  plan: string;
+  startedAt: Date;
+}
+
+/** TouchRow is a planned touch to insert. */
+export interface TouchRow {
+  id: string;
+  planRunId: string;
+  customerId: string;
+  step: number;
+  channel: string;
+  senderRole: string | null;
+  assigneeId: string | null;
+  dueAt: Date;
+  status: string;
+  reason: string | null;
+}
+
+/** insertRunsAndTouches stores plan runs, their touches and each touch's first event (at `at`). */
+export async function insertRunsAndTouches(db: Database, runs: RunRow[], touches: TouchRow[], at: Date): Promise<void> {
+  if (runs.length === 0) return;
+  await sql`
+    insert into plan_runs (id, customer_id, sale_id, segment_id, kind, year, status, plan, started_at, created_at)
+    select id, customer_id, sale_id, segment_id, 'first_year', 1, status, plan::jsonb, started_at, ${at}
+      from unnest(${col(runs, (r) => r.id)}::uuid[], ${col(runs, (r) => r.customerId)}::uuid[], ${col(runs, (r) => r.saleId)}::uuid[],
+                  ${col(runs, (r) => r.segmentId)}::uuid[], ${col(runs, (r) => r.status)}::text[], ${col(runs, (r) => r.plan)}::text[],
+                  ${col(runs, (r) => r.startedAt.toISOString())}::timestamptz[])
+        as r(id, customer_id, sale_id, segment_id, status, plan, started_at)`.execute(db);
+  if (touches.length === 0) return;
+  await sql`
+    with t as (
+      insert into touches (id, plan_run_id, customer_id, step, channel, sender_role, assignee_id, due_at, status, status_reason,
+                           completed_at, created_at, updated_at)
+      select id, plan_run_id, customer_id, step, channel, sender_role, assignee_id, due_at, status, reason,
+             case when status = 'scheduled' then null else ${at}::timestamptz end, ${at}, ${at}
+        from unnest(${col(touches, (t) => t.id)}::uuid[], ${col(touches, (t) => t.planRunId)}::uuid[], ${col(touches, (t) => t.customerId)}::uuid[],
+                    ${col(touches, (t) => t.step)}::int[], ${col(touches, (t) => t.channel)}::text[], ${col(touches, (t) => t.senderRole)}::text[],
+                    ${col(touches, (t) => t.assigneeId)}::uuid[], ${col(touches, (t) => t.dueAt.toISOString())}::timestamptz[],
+                    ${col(touches, (t) => t.status)}::text[], ${col(touches, (t) => t.reason)}::text[])
+          as t(id, plan_run_id, customer_id, step, channel, sender_role, assignee_id, due_at, status, reason)
+      returning id, status, status_reason)
+    insert into touch_events (touch_id, at, status, reason)
+    select id, ${at}, status, status_reason from t`.execute(db);
+}
+
+/** CheckSummary is a fingerprint of the imported data, to compare two imports of one file. */
+export interface CheckSummary {
+  customers: number;
+  sales: number;
+  items: number;
+  runs: number;
+  touches: number;
+  events: number;
+  checksum: string;
+}
+
+/**
+ * summariseData counts the rows an import writes and hashes their business content (no generated ids or times),
+ * so two databases that imported the same file can be compared.
+ */
+export async function summariseData(db: Database): Promise<CheckSummary> {
+  const { rows } = await sql<CheckSummary>`
+    select (select count(*)::int from customers) as customers,
+           (select count(*)::int from sales) as sales,
+           (select count(*)::int from sale_items) as items,
+           (select count(*)::int from plan_runs) as runs,
+           (select count(*)::int from touches) as touches,
+           (select count(*)::int from touch_events) as events,
+           md5(coalesce((select string_agg(x, '|' order by x) from (
+             select concat_ws(',', s.source, s.external_id, s.sold_at, s.total_amount, c.source, c.external_id, c.email, c.program,
+                              c.needs_cleanup, s.request_hash,
+                              (select string_agg(concat_ws(':', t.step, t.channel, t.due_at, t.status, t.status_reason), ';' order by t.step)
+                                 from plan_runs r join touches t on t.plan_run_id = r.id where r.sale_id = s.id),
+                              (select string_agg(r.status, ';') from plan_runs r where r.sale_id = s.id)) as x
+               from sales s join customers c on c.id = s.customer_id) q), '')) as checksum`.execute(db);
+  return rows[0];
+}

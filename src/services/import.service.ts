@@ -1,0 +1,653 @@
+/**
+ * Importing sales history. An upload is stored in Postgres as chunks (so it is never held whole in memory and any
+ * worker can process it), then processed in batches: each batch of sales is validated like POST /v1/sales, matched
+ * to customers and salespeople, planned with computePlan, and written with a handful of multi-row statements in
+ * one transaction that also advances the import's progress. A crash therefore resumes after the last committed
+ * batch, and nothing is written twice. Per sale the rules are those of recordSale: a (source, externalId) already
+ * stored is a duplicate (skipped and counted) or, with another body, rejected; the customer is found by
+ * (source, externalId), then email, then phone, within the batch too; a customer with a running first-year plan gets
+ * no second one; a customer whose first anniversary has passed moves to the later-years program.
+ */
+import { randomUUID } from 'node:crypto';
+import { IANAZone } from 'luxon';
+import { computePlan } from '../domain/plan';
+import { addOffset } from '../domain/schedule';
+import { chooseSegment } from '../domain/segment-match';
+import type { Address, PlanStep, Segment, StaffRole } from '../domain/types';
+import type { Database } from '../db/database';
+import * as repo from '../db/repositories/import.repository';
+import { newReferralCode } from '../db/repositories/customer.repository';
+import { endActiveRuns } from '../db/repositories/plan.repository';
+import { listSegments } from '../db/repositories/segment.repository';
+import { findFirstActiveByRole } from '../db/repositories/staff.repository';
+import { audit } from '../db/repositories/access.repository';
+import { AppError, NotFoundError, ValidationError } from './errors';
+import { isUniqueViolation, type ServiceContext } from './context';
+import { parseSaleInput, type SaleInput } from './sale-input';
+import { hashSale, type SaleResponse } from './sale.service';
+import { csvFieldOf, ImportFileError, readSales, type DateOrder, type ImportFormat, type ImportOptions, type RawSale } from './import-format';
+
+/** CHUNK_BYTES is the size of the stored pieces of an upload. */
+export const CHUNK_BYTES = 1024 * 1024;
+
+/** MAX_IMPORT_BYTES is the largest file accepted (2 GiB). */
+export const MAX_IMPORT_BYTES = 2 * 1024 ** 3;
+
+/** DEFAULT_BATCH_SIZE is how many sales one transaction writes. */
+export const DEFAULT_BATCH_SIZE = 2000;
+
+/** REJECTIONS_SHOWN caps the rejected rows listed in a report; the rest are counted. */
+export const REJECTIONS_SHOWN = 1000;
+
+/** ImportSettings are the reading options an upload declares. */
+export interface ImportSettings {
+  format: ImportFormat;
+  dateFormat?: DateOrder;
+  source?: string;
+  currency?: string;
+  fileName?: string | null;
+}
+
+/** ImportReport is the state of an import as GET /v1/imports/:id and the command line show it. */
+export interface ImportReport {
+  id: string;
+  status: repo.ImportStatus;
+  format: ImportFormat;
+  fileName: string | null;
+  bytes: number;
+  rowsRead: number;
+  salesRead: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  rejections: repo.Rejection[];
+  moreRejections: number;
+}
+
+/** ImportProgress is reported after each committed batch. */
+export interface ImportProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  salesDone: number;
+  rowsRead: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+}
+
+let zoneCacheInstalled = false;
+
+/**
+ * installZoneOffsetCache makes luxon remember each zone's UTC offset per UTC day. Luxon asks Intl for the offset
+ * of every instant it handles, which makes a plan cost about a millisecond; an offset is constant through a day
+ * except on the day of a transition, and those days (where the day's first and last offsets differ) are never
+ * cached, so results are exactly the same, about six times faster.
+ */
+export function installZoneOffsetCache(): void {
+  if (zoneCacheInstalled) return;
+  zoneCacheInstalled = true;
+  const proto = IANAZone.prototype as unknown as { offset(ts: number): number; name: string };
+  const original = proto.offset;
+  const DAY = 86_400_000;
+  const cache = new Map<string, Map<number, number | null>>();
+  proto.offset = function offset(this: { name: string }, ts: number): number {
+    if (!Number.isFinite(ts)) return original.call(this, ts);
+    const day = Math.floor(ts / DAY);
+    let zone = cache.get(this.name);
+    if (!zone) cache.set(this.name, (zone = new Map()));
+    let value = zone.get(day);
+    if (value === undefined) {
+      const first = original.call(this, day * DAY);
+      value = first === original.call(this, day * DAY + DAY - 1) ? first : null;
+      if (zone.size > 100_000) zone.clear();
+      zone.set(day, value);
+    }
+    return value === null ? original.call(this, ts) : value;
+  };
+}
+
+function checkSettings(s: ImportSettings): ImportOptions & { format: ImportFormat } {
+  if (s.format !== 'csv' && s.format !== 'ndjson') throw new ValidationError('Content-Type', 'must be text/csv or application/x-ndjson');
+  if (s.dateFormat !== undefined && s.dateFormat !== 'dmy' && s.dateFormat !== 'mdy') throw new ValidationError('dateFormat', 'must be dmy or mdy');
+  if (s.source !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(s.source)) throw new ValidationError('source', 'must be 1 to 100 of A-Z a-z 0-9 . _ : -');
+  if (s.currency !== undefined && !/^[A-Z]{3}$/.test(s.currency)) throw new ValidationError('currency', 'must be an ISO 4217 code such as AUD');
+  return { format: s.format, dateFormat: s.dateFormat ?? 'dmy', source: s.source, currency: s.currency, defaultTimezone: '' };
+}
+
+/**
+ * createImport stores an uploaded file as chunks while it streams in and returns the queued import. Nothing is
+ * processed yet: the caller enqueues the import job (or runs processImport itself).
+ */
+export async function createImport(
+  ctx: ServiceContext,
+  settings: ImportSettings,
+  body: AsyncIterable<Buffer | string>,
+  actor: string,
+  onBytes?: (bytes: number) => void,
+): Promise<repo.ImportRecord> {
+  const opts = checkSettings(settings);
+  const { format, defaultTimezone: _zone, ...options } = opts;
+  const record = await repo.createImport(ctx.db, { format, options, fileName: settings.fileName ?? null, createdBy: actor, at: ctx.clock.now() });
+  let bytes = 0;
+  let seq = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    await repo.appendChunk(ctx.db, record.id, seq++, Buffer.concat(pending, pendingBytes));
+    pending = [];
+    pendingBytes = 0;
+  };
+  for await (const part of body) {
+    const buf = typeof part === 'string' ? Buffer.from(part) : part;
+    bytes += buf.length;
+    if (bytes > MAX_IMPORT_BYTES) {
+      await repo.finishImport(ctx.db, record.id, 'failed', 'file larger than 2 GiB', ctx.clock.now());
+      throw new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, { field: 'body' });
+    }
+    pending.push(buf);
+    pendingBytes += buf.length;
+    if (pendingBytes >= CHUNK_BYTES) await flush();
+    onBytes?.(bytes);
+  }
+  await flush();
+  if (bytes === 0) {
+    await repo.finishImport(ctx.db, record.id, 'failed', 'empty file', ctx.clock.now());
+    throw new ValidationError('body', 'is empty');
+  }
+  await repo.finishUpload(ctx.db, record.id, bytes, seq, ctx.clock.now());
+  return { ...record, status: 'queued', bytes, chunks: seq };
+}
+
+/** getImportReport returns an import's state and its first rejected rows. */
+export async function getImportReport(ctx: ServiceContext, id: string, limit = REJECTIONS_SHOWN): Promise<ImportReport> {
+  const imp = await repo.findImport(ctx.db, id);
+  if (!imp) throw new NotFoundError('import', id);
+  const rejections = await repo.listRejections(ctx.db, id, limit);
+  return {
+    id: imp.id,
+    status: imp.status,
+    format: imp.format,
+    fileName: imp.fileName,
+    bytes: imp.bytes,
+    rowsRead: imp.rowsRead,
+    salesRead: imp.salesDone,
+    imported: imp.imported,
+    duplicates: imp.duplicates,
+    rejected: imp.rejected,
+    error: imp.error,
+    createdAt: imp.createdAt.toISOString(),
+    startedAt: imp.startedAt?.toISOString() ?? null,
+    finishedAt: imp.finishedAt?.toISOString() ?? null,
+    rejections: rejections.map((r) => ({ line: r.line, field: r.field, reason: r.reason, externalId: r.externalId ?? null })),
+    moreRejections: Math.max(0, imp.rejected - rejections.length),
+  };
+}
+
+/** storedFile reads an upload back chunk by chunk, counting the bytes handed out. */
+async function* storedFile(db: Database, importId: string, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  for (let seq = 0; ; seq++) {
+    const chunk = await repo.readChunk(db, importId, seq);
+    if (!chunk) return;
+    counter.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
+/** ImportInterrupted means another run of the same import committed a batch first; this run stops. */
+class ImportInterrupted extends Error {}
+
+/** ProcessOptions tune a run of processImport. */
+export interface ProcessOptions {
+  batchSize?: number;
+  onProgress?: (p: ImportProgress) => void;
+}
+
+/**
+ * processImport reads a stored upload and imports it batch by batch from where the last committed batch left off.
+ * Running it again on a finished import does nothing; two runs at once never write a batch twice.
+ */
+export async function processImport(ctx: ServiceContext, importId: string, o: ProcessOptions = {}): Promise<ImportReport> {
+  installZoneOffsetCache();
+  const imp = await repo.findImport(ctx.db, importId);
+  if (!imp) throw new NotFoundError('import', importId);
+  if (imp.status === 'completed' || imp.status === 'failed' || imp.status === 'uploading') return getImportReport(ctx, importId);
+  await repo.markRunning(ctx.db, importId, ctx.clock.now());
+  const options: ImportOptions = {
+    dateFormat: (imp.options.dateFormat as DateOrder) ?? 'dmy',
+    source: imp.options.source as string | undefined,
+    currency: imp.options.currency as string | undefined,
+    defaultTimezone: ctx.settings.defaultTimezone,
+  };
+  const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
+  const counter = { bytes: 0 };
+  const totals = { salesDone: imp.salesDone, rowsRead: imp.rowsRead, imported: imp.imported, duplicates: imp.duplicates, rejected: imp.rejected };
+  const planCache = new Map<string, string>();
+  let ordinal = 0;
+  let batch: RawSale[] = [];
+  const commit = async () => {
+    const p = await commitBatch(ctx, importId, totals.salesDone, batch, planCache);
+    totals.salesDone += p.sales;
+    totals.rowsRead += p.rows;
+    totals.imported += p.imported;
+    totals.duplicates += p.duplicates;
+    totals.rejected += p.rejected;
+    batch = [];
+    o.onProgress?.({ bytesDone: counter.bytes, bytesTotal: imp.bytes, ...totals });
+  };
+  try {
+    for await (const sale of readSales(storedFile(ctx.db, importId, counter), imp.format, options)) {
+      // Sales up to the committed progress were written by an earlier run (before a crash): skip them.
+      if (++ordinal <= imp.salesDone) continue;
+      batch.push(sale);
+      if (batch.length >= batchSize) await commit();
+    }
+    if (batch.length) await commit();
+  } catch (err) {
+    if (err instanceof ImportInterrupted) {
+      ctx.log.warn({ importId }, 'import progressed in another run; this run stops');
+      return getImportReport(ctx, importId);
+    }
+    if (err instanceof ImportFileError) {
+      await repo.finishImport(ctx.db, importId, 'failed', err.message, ctx.clock.now());
+      return getImportReport(ctx, importId);
+    }
+    throw err;
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    await repo.finishImport(trx, importId, 'completed', null, ctx.clock.now());
+    await audit(trx, { actor: `import:${importId}`, action: 'import.completed', entity: 'import', entityId: importId, detail: { ...totals }, at: ctx.clock.now() });
+  });
+  const report = await getImportReport(ctx, importId);
+  ctx.log.info({ importId, imported: report.imported, duplicates: report.duplicates, rejected: report.rejected }, 'import completed');
+  return report;
+}
+
+/** failImport records that an import cannot go on (after its job exhausted its attempts). */
+export async function failImport(ctx: ServiceContext, importId: string, reason: string): Promise<void> {
+  await repo.finishImport(ctx.db, importId, 'failed', reason, ctx.clock.now());
+}
+
+interface ValidSale {
+  raw: RawSale;
+  input: SaleInput;
+  hash: string;
+}
+
+/** validate checks each read sale as POST /v1/sales would, turning failures into rejections on the right line. */
+function validate(batch: RawSale[], now: Date): { valid: ValidSale[]; rejections: repo.Rejection[] } {
+  const valid: ValidSale[] = [];
+  const rejections: repo.Rejection[] = [];
+  for (const raw of batch) {
+    if (raw.error) {
+      rejections.push({ line: raw.line, field: raw.error.field, reason: raw.error.reason, externalId: raw.externalId });
+      continue;
+    }
+    try {
+      const input = parseSaleInput(raw.value, now);
+      valid.push({ raw, input, hash: hashSale(input) });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const reason = err.message.slice(err.field.length + 2);
+      const where = raw.itemLines ? csvFieldOf(err.field, raw) : { field: err.field, line: raw.line };
+      rejections.push({ line: where.line, field: where.field, reason, externalId: raw.externalId });
+    }
+  }
+  return { valid, rejections };
+}
+
+/** commitBatch writes one batch and its progress in one transaction, retrying it on a lost race. */
+async function commitBatch(ctx: ServiceContext, importId: string, expectedDone: number, batch: RawSale[], planCache: Map<string, string>): Promise<repo.BatchProgress> {
+  const now = ctx.clock.now();
+  const { valid, rejections } = validate(batch, now);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.db.transaction().execute(async (trx) => {
+        const progress = await repo.lockProgress(trx, importId);
+        if (progress.salesDone !== expectedDone || progress.status !== 'running') throw new ImportInterrupted();
+        const written = await writeSales(trx, ctx, valid, now, planCache);
+        const allRejections = [...rejections, ...written.rejections];
+        await repo.insertRejections(trx, importId, allRejections);
+        const p: repo.BatchProgress = {
+          sales: batch.length,
+          rows: batch.reduce((n, s) => n + s.rows, 0),
+          lastLine: batch[batch.length - 1].lastLine,
+          imported: written.imported,
+          duplicates: written.duplicates,
+          rejected: allRejections.length,
+        };
+        await repo.advanceProgress(trx, importId, p, now);
+        return p;
+      });
+    } catch (err) {
+      // A new referral code that collided, or a sale or customer stored concurrently by the API: do the batch again.
+      if (attempt < 5 && (isUniqueViolation(err) || (err as Error).message === RACE)) continue;
+      throw err;
+    }
+  }
+}
+
+const RACE = 'import batch lost a race with a concurrent write';
+
+/** CustomerState is a customer as the batch sees it: stored or new, with the changes this batch makes. */
+interface CustomerState extends repo.CustomerRow {
+  isNew: boolean;
+  emailOptOut: boolean;
+  doNotContact: boolean;
+  activeRun: { id: string; touches: { id: string; step: number; channel: string; dueAt: Date; status: string }[] } | null;
+  hasLaterYearRun: boolean;
+  endLaterYear: boolean;
+  order: number;
+}
+
+/** Index finds customers by the three keys, preferring the oldest customer like findCustomerForSale. */
+class CustomerIndex {
+  private byKey = new Map<string, CustomerState>();
+  private byEmail = new Map<string, CustomerState>();
+  private byPhone = new Map<string, CustomerState>();
+
+  find(source: string, c: SaleInput['customer']): CustomerState | undefined {
+    return (
+      (c.externalId ? this.byKey.get(`${source}\u0000${c.externalId}`) : undefined) ??
+      (c.email ? this.byEmail.get(c.email.toLowerCase()) : undefined) ??
+      (c.phone ? this.byPhone.get(c.phone) : undefined)
+    );
+  }
+
+  add(c: CustomerState, previous?: { email: string | null; phone: string | null }): void {
+    if (c.externalId) this.byKey.set(`${c.source}\u0000${c.externalId}`, c);
+    if (previous?.email && previous.email.toLowerCase() !== c.email?.toLowerCase() && this.byEmail.get(previous.email.toLowerCase()) === c) {
+      this.byEmail.delete(previous.email.toLowerCase());
+    }
+    if (previous?.phone && previous.phone !== c.phone && this.byPhone.get(previous.phone) === c) this.byPhone.delete(previous.phone);
+    const older = (m: Map<string, CustomerState>, k: string) => {
+      const cur = m.get(k);
+      if (!cur || cur.order > c.order) m.set(k, c);
+    };
+    if (c.email) older(this.byEmail, c.email.toLowerCase());
+    if (c.phone) older(this.byPhone, c.phone);
+  }
+}
+
+function dedupe<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/**
+ * writeSales imports validated sales in order within a transaction: duplicates and conflicting re-uses of an id
+ * are set aside, then customers, sales, items, plan runs, touches and events are written in bulk.
+ */
+async function writeSales(
+  trx: Database,
+  ctx: ServiceContext,
+  sales: ValidSale[],
+  now: Date,
+  planCache: Map<string, string>,
+): Promise<{ imported: number; duplicates: number; rejections: repo.Rejection[] }> {
+  const rejections: repo.Rejection[] = [];
+  let duplicates = 0;
+  if (sales.length === 0) return { imported: 0, duplicates, rejections };
+
+  // 1. Duplicates: within the batch, and against what is stored. The same body is a duplicate; another is a conflict.
+  const keyOf = (s: SaleInput) => `${s.source}\u0000${s.externalId}`;
+  const stored = new Map(
+    (await repo.findSalesByKeys(trx, dedupe(sales.map((s) => keyOf(s.input))).map((k) => {
+      const [source, externalId] = k.split('\u0000');
+      return { source, externalId };
+    }))).map((s) => [`${s.source}\u0000${s.externalId}`, s.requestHash]),
+  );
+  const firstLine = new Map<string, ValidSale>();
+  const fresh: ValidSale[] = [];
+  for (const s of sales) {
+    const key = keyOf(s.input);
+    const hash = stored.get(key) ?? firstLine.get(key)?.hash;
+    if (hash === undefined) {
+      firstLine.set(key, s);
+      fresh.push(s);
+    } else if (hash === s.hash) {
+      duplicates++;
+    } else {
+      const earlier = firstLine.get(key);
+      rejections.push({
+        line: s.raw.line,
+        field: s.raw.itemLines ? 'external_id' : 'externalId',
+        reason: earlier ? `repeats the id of line ${earlier.raw.line} with a different sale` : 'was already recorded with a different sale',
+        externalId: s.input.externalId,
+      });
+    }
+  }
+  if (fresh.length === 0) return { imported: 0, duplicates, rejections };
+
+  // 2. What the batch refers to: segments, salespeople (created when unknown), callers by role, referrers, customers.
+  const segments = await listSegments(trx);
+  const people = new Map<string, { email: string; name: string }>();
+  for (const s of fresh) if (s.input.salesperson) people.set(s.input.salesperson.email.toLowerCase(), s.input.salesperson);
+  const staff = await repo.findOrCreateSalespeople(trx, [...people.values()]);
+  const byRole = new Map<StaffRole, repo.StaffForPlan | null>();
+  for (const seg of segments) {
+    for (const step of seg.plan) {
+      const role = step.channel === 'call' ? step.assignee ?? 'salesperson' : 'salesperson';
+      if (role !== 'salesperson' && !byRole.has(role)) byRole.set(role, await findFirstActiveByRole(trx, role));
+    }
+  }
+  const referrers = await repo.findReferrers(trx, dedupe(fresh.flatMap((s) => (s.input.referralCode ? [s.input.referralCode.toUpperCase()] : []))));
+  const matched = await repo.findCustomersForSales(trx, {
+    keys: dedupe(fresh.flatMap((s) => (s.input.customer.externalId ? [`${s.input.source}\u0000${s.input.customer.externalId}`] : []))).map((k) => {
+      const [source, externalId] = k.split('\u0000');
+      return { source, externalId };
+    }),
+    emails: dedupe(fresh.flatMap((s) => (s.input.customer.email ? [s.input.customer.email.toLowerCase()] : []))),
+    phones: dedupe(fresh.flatMap((s) => (s.input.customer.phone ? [s.input.customer.phone] : []))),
+  });
+  const matchedIds = matched.map((c) => c.id);
+  const activeRuns = await repo.findActiveFirstYearRuns(trx, matchedIds);
+  const laterYear = await repo.findCustomersWithActiveLaterYearRuns(trx, matchedIds);
+  const index = new CustomerIndex();
+  let order = 0;
+  for (const c of matched) {
+    const run = activeRuns.get(c.id);
+    index.add({
+      ...c,
+      referralCode: '',
+      isNew: false,
+      activeRun: run ? { id: run.id, touches: run.touches } : null,
+      hasLaterYearRun: laterYear.has(c.id),
+      endLaterYear: false,
+      order: order++,
+    });
+  }
+
+  // 3. Each sale in order, in memory: customer, segment, sale, and the plan when one starts.
+  const touched = new Map<string, CustomerState>();
+  const saleRows: repo.SaleRow[] = [];
+  const itemRows: repo.ItemRow[] = [];
+  const runRows: repo.RunRow[] = [];
+  const touchRows: repo.TouchRow[] = [];
+  for (const s of fresh) {
+    const input = s.input;
+    const segment = chooseSegment(segments, { source: input.source, totalAmount: input.total.amount, items: input.items });
+    const salesperson = input.salesperson ? staff.get(input.salesperson.email.toLowerCase()) ?? null : null;
+    const referrer = input.referralCode ? referrers.get(input.referralCode.toUpperCase()) : undefined;
+    const customer = applyCustomer(index, input, segment, referrer, order++);
+    touched.set(customer.id, customer);
+    const saleId = randomUUID();
+    const soldAt = new Date(input.soldAt);
+    let responseTouches: SaleResponse['touches'];
+    if (customer.activeRun) {
+      responseTouches = customer.activeRun.touches.map(summary);
+    } else {
+      const planned = planFor(ctx, { customer, segment, salesperson, byRole, saleId, soldAt, now });
+      // A customer whose first anniversary is behind them is in the later-years program: the first-year plan is
+      // recorded (its steps missed or due per the grace period) and complete.
+      const zone = customer.timezone ?? ctx.settings.defaultTimezone;
+      const pastFirstYear = addOffset(soldAt, zone, { years: 1 }).toMillis() <= now.getTime();
+      if (customer.hasLaterYearRun) customer.endLaterYear = true;
+      customer.program = pastFirstYear ? 'later_years' : 'first_year';
+      customer.segmentId = segment.id;
+      if (planned.touches.some((t) => t.reason === 'no_address')) customer.needsCleanup = true;
+      let plan = planCache.get(segment.id);
+      if (plan === undefined) planCache.set(segment.id, (plan = JSON.stringify(segment.plan)));
+      const runId = planned.runId;
+      runRows.push({ id: runId, customerId: customer.id, saleId, segmentId: segment.id, status: pastFirstYear ? 'completed' : 'active', plan, startedAt: soldAt });
+      touchRows.push(...planned.touches);
+      customer.activeRun = pastFirstYear ? null : { id: runId, touches: planned.touches };
+      responseTouches = planned.touches.map(summary);
+    }
+    const response: SaleResponse = {
+      sale: { id: saleId },
+      customer: { id: customer.id },
+      segment: { id: segment.id, name: segment.name },
+      touches: responseTouches,
+    };
+    saleRows.push({
+      id: saleId,
+      source: input.source,
+      externalId: input.externalId,
+      customerId: customer.id,
+      salespersonId: salesperson?.id ?? null,
+      segmentId: segment.id,
+      soldAt,
+      totalAmount: input.total.amount,
+      currency: input.total.currency,
+      referralCode: input.referralCode ?? null,
+      referrerId: referrer && !referrer.erased && referrer.id !== customer.id ? referrer.id : null,
+      requestHash: s.hash,
+      response: JSON.stringify(response),
+    });
+    for (const i of input.items) {
+      itemRows.push({ saleId, sku: i.sku ?? null, name: i.name, category: i.category ?? null, quantity: i.quantity, unitPrice: i.unitPrice });
+    }
+  }
+
+  // 4. Writes, parents first.
+  const states = [...touched.values()];
+  await repo.insertCustomers(trx, states.filter((c) => c.isNew), now);
+  await repo.updateCustomers(trx, states.filter((c) => !c.isNew), now);
+  for (const c of states.filter((c) => c.endLaterYear)) {
+    // A sale by a customer in the later-years program starts a fresh first year (recordSale does the same).
+    await endActiveRuns(trx, c.id, 'later_year', 'completed', now, 'new_first_year_plan');
+  }
+  const inserted = await repo.insertSales(trx, saleRows, itemRows, now);
+  if (inserted !== saleRows.length) throw new Error(RACE);
+  await repo.insertRunsAndTouches(trx, runRows, touchRows, now);
+  return { imported: saleRows.length, duplicates, rejections };
+}
+
+function summary(t: { id: string; step: number; channel: string; dueAt: Date; status: string }): SaleResponse['touches'][number] {
+  return { id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status };
+}
+
+/** applyCustomer finds the sale's customer (or makes a new one) and applies the sale's contact data to it. */
+function applyCustomer(
+  index: CustomerIndex,
+  input: SaleInput,
+  segment: Segment,
+  referrer: { id: string; erased: boolean } | undefined,
+  order: number,
+): CustomerState {
+  const c = input.customer;
+  const found = index.find(input.source, c);
+  if (!found) {
+    const created: CustomerState = {
+      id: randomUUID(),
+      source: input.source,
+      externalId: c.externalId ?? null,
+      firstName: c.firstName,
+      lastName: c.lastName ?? null,
+      email: c.email ?? null,
+      emailStatus: 'ok',
+      phone: c.phone ?? null,
+      timezone: c.timezone ?? null,
+      preferredChannel: c.preferredChannel ?? null,
+      address: (c.address as Address | undefined) ?? null,
+      needsCleanup: false,
+      referralCode: newReferralCode(),
+      referredBy: referrer?.id ?? null,
+      segmentId: segment.id,
+      program: 'first_year',
+      isNew: true,
+      emailOptOut: false,
+      doNotContact: false,
+      activeRun: null,
+      hasLaterYearRun: false,
+      endLaterYear: false,
+      order,
+    };
+    index.add(created);
+    return created;
+  }
+  const previous = { email: found.email, phone: found.phone };
+  // What the point-of-sale system sends now is the freshest contact data; a bounced address is fixed by a new one.
+  if (c.email !== undefined && c.email.toLowerCase() !== found.email?.toLowerCase()) found.emailStatus = 'ok';
+  if (c.firstName !== undefined) found.firstName = c.firstName;
+  if (c.lastName !== undefined) found.lastName = c.lastName;
+  if (c.email !== undefined) found.email = c.email;
+  if (c.phone !== undefined) found.phone = c.phone;
+  if (c.timezone !== undefined) found.timezone = c.timezone;
+  if (c.preferredChannel !== undefined) found.preferredChannel = c.preferredChannel;
+  if (c.address !== undefined) found.address = c.address as Address;
+  if (found.externalId == null && c.externalId) found.externalId = c.externalId;
+  if (found.referredBy == null && referrer && referrer.id !== found.id) found.referredBy = referrer.id;
+  index.add(found, previous);
+  return found;
+}
+
+/** planFor computes a first-year plan for a sale with computePlan, with the assignees recordSale would give. */
+function planFor(
+  ctx: ServiceContext,
+  p: {
+    customer: CustomerState;
+    segment: Segment;
+    salesperson: repo.StaffForPlan | null;
+    byRole: Map<StaffRole, repo.StaffForPlan | null>;
+    saleId: string;
+    soldAt: Date;
+    now: Date;
+  },
+): { runId: string; touches: repo.TouchRow[] } {
+  const { customer, segment, salesperson } = p;
+  const runId = randomUUID();
+  const planned = computePlan({
+    soldAt: p.soldAt,
+    now: p.now,
+    zone: customer.timezone ?? ctx.settings.defaultTimezone,
+    steps: segment.plan,
+    sendWindow: segment.sendWindow,
+    callDays: salesperson?.workingDays ?? [1, 2, 3, 4, 5],
+    callStart: salesperson?.workStart,
+    graceDays: ctx.settings.graceDays,
+    contact: {
+      email: customer.email,
+      emailBounced: customer.emailStatus === 'bounced',
+      emailOptOut: customer.emailOptOut,
+      address: customer.address,
+      preferredChannel: customer.preferredChannel,
+      doNotContact: customer.doNotContact,
+    },
+  });
+  const callerOf = (step: PlanStep | undefined): string | null => {
+    const role = step?.assignee ?? 'salesperson';
+    const person = role === 'salesperson' ? null : p.byRole.get(role) ?? null;
+    return (person ?? salesperson)?.id ?? null;
+  };
+  const steps = new Map(segment.plan.map((s) => [s.step, s]));
+  return {
+    runId,
+    touches: planned.map((t) => ({
+      id: randomUUID(),
+      planRunId: runId,
+      customerId: customer.id,
+      step: t.step,
+      channel: t.channel,
+      senderRole: t.senderRole ?? null,
+      assigneeId: t.channel === 'call' ? callerOf(steps.get(t.step)) : salesperson?.id ?? null,
+      dueAt: t.dueAt,
+      status: t.status,
+      reason: t.reason ?? null,
+    })),
+  };
+}
