@@ -27,6 +27,8 @@ export interface ReminderRun {
   reminders: number;
   digests: number;
   failed: number;
+  /** Open tasks cancelled because their customer may no longer be contacted. */
+  cancelled: number;
   reassigned: number;
 }
 
@@ -98,8 +100,10 @@ function messageHost(ctx: ServiceContext): string {
  * slot is claimed in Postgres before sending, so any number of workers send one email; a failed send gives it back.
  */
 export async function sendReminders(ctx: ServiceContext, email: EmailChannel): Promise<ReminderRun> {
-  const run: ReminderRun = { reminders: 0, digests: 0, failed: 0, reassigned: await reassignTasksOfInactiveStaff(ctx) };
   const now = ctx.clock.now();
+  // "Do not contact" covers calls already on someone's list: those tasks go before anyone is reminded of them.
+  const cancelled = await tasks.cancelTasksOfUncontactable(ctx.db, now);
+  const run: ReminderRun = { reminders: 0, digests: 0, failed: 0, cancelled: cancelled.length, reassigned: await reassignTasksOfInactiveStaff(ctx) };
   // A day ahead covers the end of "today" in every zone; each person's own today is cut below.
   const people = await tasks.listReminderCandidates(ctx.db, new Date(now.getTime() + 36 * 3600_000), SWEEP_LIMIT);
   for (const person of people) {

@@ -514,3 +514,31 @@ export async function closeCallTouch(db: Database, touchId: string, status: 'don
   await db.insertInto('touchEvents').values({ touchId, at, status, reason, actor }).execute();
   return true;
 }
+
+/**
+ * cancelTasksOfUncontactable cancels the open tasks of customers who asked not to be contacted (or were erased)
+ * and the call touches behind them; returns the cancelled task ids.
+ */
+export async function cancelTasksOfUncontactable(db: Database, at: Date): Promise<string[]> {
+  const rows = await db
+    .updateTable('tasks')
+    .set({ status: 'cancelled', notes: 'do_not_contact', completedAt: at })
+    .where('status', '=', 'open')
+    .where('customerId', 'in', (eb) => eb.selectFrom('customers').select('id').where((w) => w.or([w('doNotContact', '=', true), w('erasedAt', 'is not', null)])))
+    .returning(['id', 'touchId'])
+    .execute();
+  const touchIds = [...new Set(rows.map((r) => r.touchId).filter((id): id is string => !!id))];
+  if (touchIds.length > 0) {
+    const touches = await db
+      .updateTable('touches')
+      .set({ status: 'cancelled', statusReason: 'do_not_contact', completedAt: at, updatedAt: at })
+      .where('id', 'in', touchIds)
+      .where('status', '=', 'sent')
+      .returning('id')
+      .execute();
+    if (touches.length > 0) {
+      await db.insertInto('touchEvents').values(touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason: 'do_not_contact', actor: 'worker' }))).execute();
+    }
+  }
+  return rows.map((r) => r.id);
+}

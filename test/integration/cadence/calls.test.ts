@@ -297,6 +297,15 @@ describe('customers who may not be contacted', () => {
     expect((await touchRow(s.callTouchId)).statusReason).toBe('do_not_contact');
     expect(await listTasksOfTouch(t.database.db, s.callTouchId)).toHaveLength(0);
   });
+
+  it('cancels an open call task when the customer asks not to be contacted', async () => {
+    const s = await callSale('pat', 'Ola');
+    const task = await dispatchCall(s.callTouchId);
+    await updateCustomer(t.database.db, s.customerId, { doNotContact: true });
+    expect((await remind()).cancelled).toBe(1);
+    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({ id: task.id, status: 'cancelled' });
+    expect(await touchRow(s.callTouchId)).toMatchObject({ status: 'cancelled', statusReason: 'do_not_contact' });
+  });
 });
 
 describe('staff keys see their own tasks only', () => {
