@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { computePlan } from '../domain/plan';
 import { chooseSegment } from '../domain/segment-match';
-import type { PlanStep, Segment } from '../domain/types';
+import type { PlanStep, Segment, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import * as customers from '../db/repositories/customer.repository';
 import * as plans from '../db/repositories/plan.repository';
 import * as sales from '../db/repositories/sale.repository';
+import * as intake from '../db/repositories/sale-intake.repository';
 import * as segmentsRepo from '../db/repositories/segment.repository';
 import * as staffRepo from '../db/repositories/staff.repository';
-import { audit } from '../db/repositories/access.repository';
 import * as referrals from '../db/repositories/referral.repository';
 import { ConflictError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
@@ -74,6 +74,29 @@ function replayOf(existing: sales.StoredSaleKey, requestHash: string, input: Sal
   return { created: false, response: existing.response as SaleResponse };
 }
 
+/**
+ * segmentCache keeps each database's segment list with the version it was read at; every sale reads the version
+ * in the same round trip as its replay check, so an edited segment is seen by the very next sale, in any process.
+ */
+const segmentCache = new WeakMap<Database, { version: string; segments: Segment[] }>();
+
+async function segmentsAt(ctx: ServiceContext, trx: Database, version: string): Promise<Segment[]> {
+  const cached = segmentCache.get(ctx.db);
+  if (cached && cached.version === version) return cached.segments;
+  const segments = await segmentsRepo.listSegments(trx);
+  segmentCache.set(ctx.db, { version, segments });
+  return segments;
+}
+
+/** callRoles are the staff roles, other than the salesperson, that a plan's call steps are assigned to. */
+function callRoles(steps: PlanStep[]): StaffRole[] {
+  const roles = new Set<StaffRole>();
+  for (const step of steps) if (step.channel === 'call' && step.assignee && step.assignee !== 'salesperson') roles.add(step.assignee);
+  return [...roles];
+}
+
+// The intake is the hottest path: every read and write below is counted in round trips (see BENCHMARKS.md).
+// A new customer's sale takes four: replay check with the segments' version, staff, customer match, and one write.
 async function recordSaleIn(
   trx: Database,
   ctx: ServiceContext,
@@ -82,58 +105,73 @@ async function recordSaleIn(
   now: Date,
   actor: string,
 ): Promise<SaleOutcome> {
-  const existing = await sales.findSaleByKey(trx, input.source, input.externalId);
+  const { existing, segmentsVersion } = await intake.findSaleKeyAndSegmentsVersion(trx, input.source, input.externalId);
   if (existing) return replayOf(existing, requestHash, input);
 
-  const segment = chooseSegment(await segmentsRepo.listSegments(trx), {
+  const segment = chooseSegment(await segmentsAt(ctx, trx, segmentsVersion), {
     source: input.source,
     totalAmount: input.total.amount,
     items: input.items,
   });
-  const salesperson = input.salesperson
-    ? await staffRepo.findOrCreateSalesperson(trx, input.salesperson.email, input.salesperson.name)
-    : null;
-  const customer = await upsertCustomer(trx, input, segment);
+  const staff = await intake.findStaffForSale(trx, input.salesperson ?? null, callRoles(segment.plan));
+  const salesperson = staff.salesperson;
+  const customer = await upsertCustomer(trx, input, segment, now);
+  const saleId = intake.newId();
   const soldAt = new Date(input.soldAt);
-  const saleId = await sales.insertSale(trx, {
-    source: input.source,
-    externalId: input.externalId,
-    customerId: customer.id,
-    salespersonId: salesperson?.id ?? null,
-    segmentId: segment.id,
-    soldAt,
-    totalAmount: input.total.amount,
-    currency: input.total.currency,
-    referralCode: input.referralCode ?? null,
-    requestHash,
-    items: input.items,
-  });
-  if (input.referralCode) await creditReferral(trx, ctx, { saleId, buyerId: customer.id, code: input.referralCode, at: soldAt, now, actor });
 
-  const running = await plans.findActiveFirstYearRun(trx, customer.id);
-  const touches = running
-    ? await plans.listTouchesOfRun(trx, running.id)
-    : await startFirstYearPlan(trx, ctx, { customer, segment, salesperson, saleId, soldAt, now });
+  const running = customer.isNew ? null : await plans.findActiveFirstYearRun(trx, customer.record.id);
+  const plan = running
+    ? { touches: await plans.listTouchesOfRun(trx, running.id) }
+    : await planFirstYear(trx, ctx, { customer, segment, salesperson, staff, saleId, soldAt, now });
 
   const response: SaleResponse = {
     sale: { id: saleId },
-    customer: { id: customer.id },
+    customer: { id: customer.record.id },
     segment: { id: segment.id, name: segment.name },
-    touches: touches.map((t) => ({ id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status })),
+    touches: plan.touches
+      .slice()
+      .sort((a, b) => a.step - b.step)
+      .map((t) => ({ id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status })),
   };
-  await sales.setSaleResponse(trx, saleId, response);
-  await audit(trx, {
-    actor,
-    action: running ? 'sale.recorded_repeat' : 'sale.recorded',
-    entity: 'sale',
-    entityId: saleId,
-    detail: { customerId: customer.id, segmentId: segment.id },
+  await intake.writeSale(trx, {
+    customer: customer.isNew ? customer.record : undefined,
+    sale: {
+      id: saleId,
+      source: input.source,
+      externalId: input.externalId,
+      customerId: customer.record.id,
+      salespersonId: salesperson?.id ?? null,
+      segmentId: segment.id,
+      soldAt,
+      totalAmount: input.total.amount,
+      currency: input.total.currency,
+      referralCode: input.referralCode ?? null,
+      requestHash,
+      items: input.items,
+      response,
+    },
+    run: 'run' in plan ? plan.run : undefined,
+    touches: 'run' in plan ? plan.newTouches : undefined,
+    audit: {
+      actor,
+      action: running ? 'sale.recorded_repeat' : 'sale.recorded',
+      entity: 'sale',
+      entityId: saleId,
+      detail: { customerId: customer.record.id, segmentId: segment.id },
+      at: now,
+    },
     at: now,
   });
   return { created: true, response };
 }
 
-async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment): Promise<customers.Customer> {
+/** MatchedCustomer is the sale's customer: an existing one (already updated) or a new one not yet written. */
+interface MatchedCustomer {
+  record: customers.Customer;
+  isNew: boolean;
+}
+
+async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment, now: Date): Promise<MatchedCustomer> {
   const c = input.customer;
   const contact: customers.ContactFields = {
     firstName: c.firstName,
@@ -147,46 +185,52 @@ async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment)
   const referrer = input.referralCode ? await customers.findCustomerByReferralCode(trx, input.referralCode) : null;
   const found = await customers.findCustomerForSale(trx, { source: input.source, externalId: c.externalId, email: c.email, phone: c.phone });
   if (!found) {
-    return customers.insertCustomer(trx, { ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id });
+    const record = intake.newCustomerRecord({ ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id }, now);
+    return { record, isNew: true };
   }
   // What the point-of-sale system sends now is the freshest contact data; a bounced address is fixed by a new one.
   const emailChanged = c.email !== undefined && c.email.toLowerCase() !== found.email?.toLowerCase();
-  return customers.updateCustomer(trx, found.id, {
+  const record = await customers.updateCustomer(trx, found.id, {
     ...contact,
     ...(emailChanged ? { emailStatus: 'ok' as const } : {}),
     ...(found.externalId == null && c.externalId ? { externalId: c.externalId } : {}),
     ...(found.referredBy == null && referrer && referrer.id !== found.id ? { referredBy: referrer.id } : {}),
   });
+  return { record, isNew: false };
 }
 
 /** PlanStart is what starting a customer's first-year plan needs. */
 interface PlanStart {
-  customer: customers.Customer;
+  customer: MatchedCustomer;
   segment: Segment;
   salesperson: staffRepo.StaffMember | null;
+  staff: intake.StaffForSale;
   saleId: string;
   soldAt: Date;
   now: Date;
 }
 
-/** startFirstYearPlan ends any later-years run, then stores a first-year run and its touches. */
-async function startFirstYearPlan(trx: Database, ctx: ServiceContext, p: PlanStart): Promise<plans.Touch[]> {
-  const { customer, segment, soldAt, now } = p;
-  // A sale by a customer in the later-years program starts them on a fresh first year.
-  await plans.endActiveRuns(trx, customer.id, 'later_year', 'completed', now, 'new_first_year_plan');
-  if (customer.program !== 'first_year' || customer.segmentId !== segment.id) {
-    await customers.updateCustomer(trx, customer.id, { program: 'first_year', segmentId: segment.id });
+/** PlannedFirstYear is a first-year run and its touches, computed and ready for writeSale to store. */
+interface PlannedFirstYear {
+  run: NonNullable<intake.SaleWrite['run']>;
+  newTouches: NonNullable<intake.SaleWrite['touches']>;
+  touches: { id: string; step: number; channel: string; dueAt: Date; status: string }[];
+}
+
+/**
+ * planFirstYear ends any later-years run and computes a first-year run with its touches; a new customer needs no
+ * statement at all here, as everything it gets is written with the sale.
+ */
+async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): Promise<PlannedFirstYear> {
+  const { segment, soldAt, now } = p;
+  const customer = p.customer.record;
+  if (!p.customer.isNew) {
+    // A sale by a customer in the later-years program starts them on a fresh first year.
+    await plans.endActiveRuns(trx, customer.id, 'later_year', 'completed', now, 'new_first_year_plan');
+    if (customer.program !== 'first_year' || customer.segmentId !== segment.id) {
+      await customers.updateCustomer(trx, customer.id, { program: 'first_year', segmentId: segment.id });
+    }
   }
-  const runId = await plans.insertPlanRun(trx, {
-    customerId: customer.id,
-    saleId: p.saleId,
-    segmentId: segment.id,
-    kind: 'first_year',
-    year: 1,
-    plan: segment.plan,
-    startedAt: soldAt,
-  });
-  const assignees = await resolveAssignees(trx, segment.plan, p.salesperson);
   const planned = computePlan({
     soldAt,
     now,
@@ -206,78 +250,36 @@ async function startFirstYearPlan(trx: Database, ctx: ServiceContext, p: PlanSta
     },
   });
   if (planned.some((t) => t.reason === 'no_address') && !customer.needsCleanup) {
-    await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
+    if (p.customer.isNew) customer.needsCleanup = true;
+    else await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
   }
-  return plans.insertTouches(
-    trx,
-    { id: runId, customerId: customer.id },
-    planned.map((t) => ({ ...t, assigneeId: t.channel === 'call' ? assignees.get(t.step) ?? null : p.salesperson?.id ?? null })),
-    now,
-  );
+  const assignees = resolveAssignees(segment.plan, p.salesperson, p.staff.byRole);
+  const newTouches = planned.map((t) => ({
+    ...t,
+    id: intake.newId(),
+    assigneeId: t.channel === 'call' ? assignees.get(t.step) ?? null : p.salesperson?.id ?? null,
+  }));
+  return {
+    run: { id: intake.newId(), customerId: customer.id, saleId: p.saleId, segmentId: segment.id, kind: 'first_year', year: 1, plan: segment.plan, startedAt: soldAt },
+    newTouches,
+    touches: newTouches,
+  };
 }
 
 /**
  * resolveAssignees names who makes each call step: the role the step asks for (an executive for the anniversary),
  * else the salesperson; a salesperson who left is replaced by their manager.
  */
-async function resolveAssignees(trx: Database, steps: PlanStep[], salesperson: staffRepo.StaffMember | null): Promise<Map<number, string>> {
-  const byRole = new Map<string, staffRepo.StaffMember | null>();
+function resolveAssignees(
+  steps: PlanStep[],
+  salesperson: staffRepo.StaffMember | null,
+  byRole: Map<StaffRole, staffRepo.StaffMember | null>,
+): Map<number, string> {
   const result = new Map<number, string>();
   for (const step of steps.filter((s) => s.channel === 'call')) {
     const role = step.assignee ?? 'salesperson';
-    if (!byRole.has(role)) byRole.set(role, role === 'salesperson' ? null : await staffRepo.findFirstActiveByRole(trx, role));
-    const person = byRole.get(role) ?? salesperson;
+    const person = (role === 'salesperson' ? null : byRole.get(role)) ?? salesperson;
     if (person) result.set(step.step, person.id);
   }
   return result;
-}
-
-/** ReferralEvent is a sale posted with a referral code. */
-interface ReferralEvent {
-  saleId: string;
-  buyerId: string;
-  code: string;
-  at: Date;
-  now: Date;
-  actor: string;
-}
-
-/**
- * creditReferral credits a sale to the owner of its referral code (never the buyer themselves) and gives the
- * referrer a thank-you touch for each `trigger: 'referral'` step of their segment's plan, due that step's offset
- * after the referred sale. An unknown code credits nobody and does not fail the sale.
- */
-async function creditReferral(trx: Database, ctx: ServiceContext, e: ReferralEvent): Promise<void> {
-  const referrer = await customers.findCustomerByReferralCode(trx, e.code);
-  if (!referrer || referrer.id === e.buyerId || referrer.erasedAt) return;
-  await referrals.setSaleReferrer(trx, e.saleId, referrer.id);
-  await audit(trx, { actor: e.actor, action: 'referral.credited', entity: 'customer', entityId: referrer.id, detail: { saleId: e.saleId, customerId: e.buyerId }, at: e.now });
-  const segment = referrer.segmentId ? await segmentsRepo.findSegment(trx, referrer.segmentId) : null;
-  const steps = (segment?.plan ?? []).filter((s) => s.trigger === 'referral');
-  if (!segment || steps.length === 0) return;
-  const salespersonId = await referrals.latestSalespersonOf(trx, referrer.id);
-  const salesperson = salespersonId ? await staffRepo.findStaffById(trx, salespersonId) : null;
-  for (const step of steps) {
-    const caller = step.channel === 'call' && step.assignee && step.assignee !== 'salesperson' ? await staffRepo.findFirstActiveByRole(trx, step.assignee) : null;
-    const [planned] = computePlan({
-      soldAt: e.at,
-      now: e.now,
-      zone: referrer.timezone ?? ctx.settings.defaultTimezone,
-      steps: [{ ...step, trigger: undefined }],
-      sendWindow: segment.sendWindow,
-      callDays: (caller ?? salesperson)?.workingDays ?? [1, 2, 3, 4, 5],
-      callStart: (caller ?? salesperson)?.workStart,
-      graceDays: ctx.settings.graceDays,
-      contact: {
-        email: referrer.email,
-        emailBounced: referrer.emailStatus === 'bounced',
-        emailOptOut: referrer.emailOptOut,
-        address: referrer.address,
-        preferredChannel: referrer.preferredChannel,
-        doNotContact: referrer.doNotContact,
-      },
-    });
-    const runId = await referrals.insertReferralRun(trx, { customerId: referrer.id, segmentId: segment.id, step, startedAt: e.at });
-    await plans.insertTouches(trx, { id: runId, customerId: referrer.id }, [{ ...planned, assigneeId: (caller ?? salesperson)?.id ?? null }], e.now);
-  }
 }

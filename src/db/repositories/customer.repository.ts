@@ -1,6 +1,6 @@
 /** Customers: contact points, preferences and program. */
 import { randomBytes } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
 import type { Database } from '../database';
 import type { Customers } from '../types';
 import type { Address } from '../../domain/types';
@@ -96,20 +96,25 @@ export async function findCustomerForSale(
   db: Database,
   m: { source: string; externalId?: string; email?: string; phone?: string },
 ): Promise<Customer | null> {
-  const base = () => db.selectFrom('customers').selectAll().where('erasedAt', 'is', null).forUpdate().limit(1);
-  if (m.externalId) {
-    const row = await base().where('source', '=', m.source).where('externalId', '=', m.externalId).executeTakeFirst();
-    if (row) return toCustomer(row);
-  }
-  if (m.email) {
-    const row = await base().where((eb) => eb(eb.fn('lower', ['email']), '=', m.email!.toLowerCase())).orderBy('createdAt').executeTakeFirst();
-    if (row) return toCustomer(row);
-  }
-  if (m.phone) {
-    const row = await base().where('phone', '=', m.phone).orderBy('createdAt').executeTakeFirst();
-    if (row) return toCustomer(row);
-  }
-  return null;
+  // One statement: the three ways of matching are alternatives, ranked so the first that matches wins, and only
+  // the row returned is locked (rows are locked as the limit takes them).
+  const ways: { rank: number; match: Expression<SqlBool> }[] = [];
+  const lowerEmail = m.email?.toLowerCase();
+  if (m.externalId) ways.push({ rank: 0, match: sql<SqlBool>`(source = ${m.source} and external_id = ${m.externalId})` });
+  if (lowerEmail) ways.push({ rank: 1, match: sql<SqlBool>`lower(email) = ${lowerEmail}` });
+  if (m.phone) ways.push({ rank: 2, match: sql<SqlBool>`phone = ${m.phone}` });
+  if (ways.length === 0) return null;
+  const row = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('erasedAt', 'is', null)
+    .where(sql<SqlBool>`(${sql.join(ways.map((w) => w.match), sql` or `)})`)
+    .orderBy(sql`case ${sql.join(ways.map((w) => sql`when ${w.match} then ${sql.lit(w.rank)}`), sql` `)} end`)
+    .orderBy('createdAt')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ? toCustomer(row) : null;
 }
 
 /** insertCustomer creates a customer with a fresh referral code. */

@@ -23,7 +23,8 @@ export interface StaffMember {
 export type NewStaff = Omit<StaffMember, 'id' | 'active' | 'title' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'> &
   Partial<Pick<StaffMember, 'title' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'>>;
 
-function toStaff(row: Selectable<StaffRow>): StaffMember {
+/** toStaff maps a staff row to the domain type. */
+export function toStaff(row: Selectable<StaffRow>): StaffMember {
   return {
     id: row.id,
     email: row.email,
