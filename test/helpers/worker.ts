@@ -34,6 +34,8 @@ export interface TestWorkerOptions {
   dispatch?: Partial<DispatchSettings>;
   scheduleMaintenance?: boolean;
   concurrency?: number;
+  /** Letter paper size (RAPPORT_PAPER); A4 when not given. */
+  paper?: 'A4' | 'Letter';
 }
 
 /** startTestWorker starts the workers of src/main/worker-process with test settings. */
@@ -49,6 +51,7 @@ export async function startTestWorker(o: TestWorkerOptions): Promise<TestWorker>
     RAPPORT_BUSINESS_NAME: TEST_SETTINGS.businessName,
     RAPPORT_MAIL_FROM: 'Test Shop <hello@shop.test>',
     WORKER_CONCURRENCY: String(o.concurrency ?? 8),
+    RAPPORT_PAPER: o.paper,
   });
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const ctx: ServiceContext = { db: o.database.db, clock: o.clock, settings: TEST_SETTINGS, log };
