@@ -11,7 +11,8 @@ import type { Logger } from '../logger';
 import { authPlugin } from './plugins/auth';
 import { errorsPlugin } from './plugins/errors';
 import { idempotencyPlugin } from './plugins/idempotency';
-import type { ApiMetrics } from './metrics';
+import { registerQueueMetrics, type ApiMetrics } from './metrics';
+import type { Queues } from '../jobs/queues';
 import { customerRoutes } from './routes/customers.routes';
 import { healthRoutes, type ReadinessCheck } from './routes/health.routes';
 import { salesRoutes } from './routes/sales.routes';
@@ -29,6 +30,8 @@ export interface AppDeps {
   ctx: ServiceContext;
   redisPing: ReadinessCheck;
   metrics: ApiMetrics;
+  /** The queues, to report their depths in /metrics; absent in tests that need no Redis queues. */
+  queues?: Queues;
   /** Hands a stored import to the workers (POST /v1/imports answers 503 without it). */
   enqueueImport?: (importId: string) => Promise<void>;
   /** A logger to use for requests; tests pass none (silent). */
@@ -64,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
   });
+  if (deps.queues) registerQueueMetrics(deps.metrics, deps.queues);
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );

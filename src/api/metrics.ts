@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../db/database';
+import type { Queues } from '../jobs/queues';
 
 /** ApiMetrics are the instruments the API records into. */
 export interface ApiMetrics {
@@ -34,5 +35,55 @@ export function createApiMetrics(db: Database): ApiMetrics {
       for (const r of rows.rows) this.set({ channel: r.channel, status: r.status }, r.n);
     },
   });
+  // Deliveries are read from Postgres at scrape time (the workers run in other processes): each scrape observes the
+  // touches completed since the last one, so the histogram accumulates like one recorded at delivery. Rows younger
+  // than a few seconds wait for the next scrape, so a delivery committed late is not skipped.
+  let seen: { at: Date; id: string } | null = null;
+  new Histogram({
+    name: 'rapport_delivery_latency_seconds',
+    help: 'Time from a contact falling due to its delivery (sent or done), by channel',
+    labelNames: ['channel'] as const,
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600],
+    registers: [registry],
+    async collect() {
+      // Keyset on (completed_at, id): a letter batch marks thousands of touches with one completion time.
+      const rows = await sql<{ id: string; channel: string; latency: number; completedAt: Date }>`
+        select id, channel, greatest(0, extract(epoch from completed_at - due_at))::float8 as latency, completed_at as "completedAt"
+        from touches
+        where status in ('sent', 'done') and completed_at is not null
+          and completed_at <= now() - interval '5 seconds'
+          ${seen ? sql`and (completed_at, id) > (${seen.at}, ${seen.id}::uuid)` : sql``}
+        order by completed_at, id
+        limit 50000`.execute(db);
+      for (const r of rows.rows) this.observe({ channel: r.channel }, r.latency);
+      const last = rows.rows[rows.rows.length - 1];
+      if (last) seen = { at: last.completedAt, id: last.id };
+    },
+  });
   return { registry, httpDuration, salesRecorded };
+}
+
+/** registerQueueMetrics adds the depth of every queue, by job state, read from Redis at scrape time. */
+export function registerQueueMetrics(metrics: ApiMetrics, queues: Queues): void {
+  if (metrics.registry.getSingleMetric('rapport_queue_jobs')) return;
+  new Gauge({
+    name: 'rapport_queue_jobs',
+    help: 'Jobs in each queue by state (waiting, active, delayed, prioritized, failed)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      this.reset();
+      // Redis being down must not fail the whole scrape: the queue series are simply absent until it is back.
+      await Promise.all(
+        Object.entries(queues).map(async ([name, queue]) => {
+          try {
+            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
+            for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n);
+          } catch {
+            // absent series say "unknown"
+          }
+        }),
+      );
+    },
+  });
 }

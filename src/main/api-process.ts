@@ -6,14 +6,18 @@ import { buildApp } from '../api/app';
 import { createApiMetrics } from '../api/metrics';
 import { createProducerRedis } from './services';
 import { createImportEnqueuer } from '../jobs/import.handler';
+import { closeQueues, createQueues } from '../jobs/queues';
 
 /** startApi builds the app, listens on the configured port and returns a function that closes it. */
 export async function startApi(config: Config, ctx: ServiceContext, log: Logger): Promise<() => Promise<void>> {
   const redis = createProducerRedis(config);
   const imports = createImportEnqueuer(redis, config.redisPrefix);
+  // Producer-side queues on the fail-fast connection, so /metrics can report their depths.
+  const queues = createQueues(redis, config.redisPrefix);
   const app = await buildApp({
     ctx,
     enqueueImport: imports.enqueue,
+    queues,
     logger: log,
     metrics: createApiMetrics(ctx.db),
     redisPing: async () => {
@@ -25,6 +29,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   return async () => {
     await app.close();
     await imports.close();
+    await closeQueues(queues);
     redis.disconnect();
   };
 }
