@@ -15,6 +15,7 @@ import * as intake from '../db/repositories/sale-intake.repository';
 import * as segmentsRepo from '../db/repositories/segment.repository';
 import * as staffRepo from '../db/repositories/staff.repository';
 import * as referrals from '../db/repositories/referral.repository';
+import { audit } from '../db/repositories/access.repository';
 import { ConflictError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 import { checkSaleSemantics, type SaleInput } from './sale-input';
@@ -162,6 +163,7 @@ async function recordSaleIn(
     },
     at: now,
   });
+  if (input.referralCode) await creditReferral(trx, ctx, { saleId, buyerId: customer.record.id, code: input.referralCode, at: soldAt, now, actor });
   return { created: true, response };
 }
 
@@ -282,4 +284,55 @@ function resolveAssignees(
     if (person) result.set(step.step, person.id);
   }
   return result;
+}
+
+/** ReferralEvent is a sale posted with a referral code. */
+interface ReferralEvent {
+  saleId: string;
+  buyerId: string;
+  code: string;
+  at: Date;
+  now: Date;
+  actor: string;
+}
+
+/**
+ * creditReferral credits a stored sale to the owner of its referral code (never the buyer themselves) and gives the
+ * referrer a thank-you touch for each `trigger: 'referral'` step of their segment's plan, due that step's offset
+ * after the referred sale. An unknown code credits nobody and does not fail the sale. Kept apart from the intake's
+ * counted round trips: only sales that carry a code pay for it.
+ */
+async function creditReferral(trx: Database, ctx: ServiceContext, e: ReferralEvent): Promise<void> {
+  const referrer = await customers.findCustomerByReferralCode(trx, e.code);
+  if (!referrer || referrer.id === e.buyerId || referrer.erasedAt) return;
+  await referrals.setSaleReferrer(trx, e.saleId, referrer.id);
+  await audit(trx, { actor: e.actor, action: 'referral.credited', entity: 'customer', entityId: referrer.id, detail: { saleId: e.saleId, customerId: e.buyerId }, at: e.now });
+  const segment = referrer.segmentId ? await segmentsRepo.findSegment(trx, referrer.segmentId) : null;
+  const steps = (segment?.plan ?? []).filter((s) => s.trigger === 'referral');
+  if (!segment || steps.length === 0) return;
+  const salespersonId = await referrals.latestSalespersonOf(trx, referrer.id);
+  const salesperson = salespersonId ? await staffRepo.findStaffById(trx, salespersonId) : null;
+  for (const step of steps) {
+    const caller = step.channel === 'call' && step.assignee && step.assignee !== 'salesperson' ? await staffRepo.findFirstActiveByRole(trx, step.assignee) : null;
+    const [planned] = computePlan({
+      soldAt: e.at,
+      now: e.now,
+      zone: referrer.timezone ?? ctx.settings.defaultTimezone,
+      steps: [{ ...step, trigger: undefined }],
+      sendWindow: segment.sendWindow,
+      callDays: (caller ?? salesperson)?.workingDays ?? [1, 2, 3, 4, 5],
+      callStart: (caller ?? salesperson)?.workStart,
+      graceDays: ctx.settings.graceDays,
+      contact: {
+        email: referrer.email,
+        emailBounced: referrer.emailStatus === 'bounced',
+        emailOptOut: referrer.emailOptOut,
+        address: referrer.address,
+        preferredChannel: referrer.preferredChannel,
+        doNotContact: referrer.doNotContact,
+      },
+    });
+    const runId = await referrals.insertReferralRun(trx, { customerId: referrer.id, segmentId: segment.id, step, startedAt: e.at });
+    await plans.insertTouches(trx, { id: runId, customerId: referrer.id }, [{ ...planned, assigneeId: (caller ?? salesperson)?.id ?? null }], e.now);
+  }
 }
