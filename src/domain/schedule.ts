@@ -8,9 +8,15 @@ import type { SendWindow, StepOffset } from './types';
 /** DEFAULT_SEND_WINDOW is Monday to Friday, 09:00 to 17:00 local. */
 export const DEFAULT_SEND_WINDOW: SendWindow = { days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' };
 
+const KNOWN_ZONES = new Set<string>();
+
 /** isValidZone tells whether an IANA zone name is known to the runtime. */
 export function isValidZone(zone: string): boolean {
-  return IANAZone.isValidZone(zone);
+  // Luxon builds an Intl.DateTimeFormat for every check, a cost paid on each sale; the runtime's zones never change.
+  if (KNOWN_ZONES.has(zone)) return true;
+  const valid = IANAZone.isValidZone(zone);
+  if (valid && KNOWN_ZONES.size < 1000) KNOWN_ZONES.add(zone);
+  return valid;
 }
 
 /** parseClock turns "HH:mm" into minutes after midnight, or null when malformed. */
