@@ -70,7 +70,7 @@ async function applyEffects(trx: Database, c: Customer, now: Date, cause: string
   const effects: Effects = { cancelled: 0, rerouted: 0, tasksCancelled: 0 };
   if (c.doNotContact) {
     effects.cancelled += await cancelScheduledTouches(trx, { customerId: c.id }, now, cause);
-    effects.tasksCancelled += await control.cancelOpenTasks(trx, c.id, ['call', 'escalation'], now);
+    effects.tasksCancelled += await control.cancelOpenTasks(trx, c.id, ['call', 'escalation'], now, cause);
     return effects;
   }
   if (c.emailOptOut || c.newsletterOptOut) {
@@ -392,7 +392,7 @@ export async function eraseCustomerData(ctx: ServiceContext, token: string): Pro
     const effects: Effects = {
       cancelled: await cancelScheduledTouches(trx, { customerId: id }, now, 'erased'),
       rerouted: 0,
-      tasksCancelled: await control.cancelOpenTasks(trx, id, null, now),
+      tasksCancelled: await control.cancelOpenTasks(trx, id, null, now, 'erased'),
     };
     await control.endAllActiveRuns(trx, id);
     await control.wipeCustomerRow(trx, id, now);

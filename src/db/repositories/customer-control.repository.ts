@@ -143,11 +143,26 @@ export async function cancelTouchesById(db: Database, ids: string[], at: Date, r
   return rows.length;
 }
 
-/** cancelOpenTasks cancels a customer's open tasks of the given kinds, noting why; returns how many. */
-export async function cancelOpenTasks(db: Database, customerId: string, kinds: string[] | null, at: Date): Promise<number> {
+/**
+ * cancelOpenTasks cancels a customer's open tasks of the given kinds (all kinds when null), and the call touches
+ * behind them (a call touch is `sent` while its task is on someone's list); returns how many tasks it cancelled.
+ */
+export async function cancelOpenTasks(db: Database, customerId: string, kinds: string[] | null, at: Date, reason: string): Promise<number> {
   let q = db.updateTable('tasks').set({ status: 'cancelled', completedAt: at }).where('customerId', '=', customerId).where('status', '=', 'open');
   if (kinds) q = q.where('kind', 'in', kinds);
-  const rows = await q.returning('id').execute();
+  const rows = await q.returning(['id', 'touchId']).execute();
+  const touchIds = [...new Set(rows.map((r) => r.touchId).filter((id): id is string => id !== null))];
+  if (touchIds.length > 0) {
+    const touches = await db
+      .updateTable('touches')
+      .set({ status: 'cancelled', statusReason: reason, completedAt: at, updatedAt: at })
+      .where('id', 'in', touchIds)
+      .where('channel', '=', 'call')
+      .where('status', '=', 'sent')
+      .returning('id')
+      .execute();
+    await insertTouchEvents(db, touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason, actor: 'customer' })));
+  }
   return rows.length;
 }
 

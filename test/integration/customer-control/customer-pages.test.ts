@@ -1,0 +1,284 @@
+/**
+ * The customer's pages through real HTTP, with the real worker runtime and SMTP server: forged links change
+ * nothing, one-click unsubscribe stops the next email and newsletter, "do not contact" cancels calls on staff lists,
+ * corrections re-route future letters and emails, and the export holds everything held.
+ */
+import { signCustomerToken } from '../../../src/services/customer-link';
+import { updateCustomer } from '../../../src/db/repositories/customer.repository';
+import { createTestApp, type TestApp } from '../../helpers/app';
+import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
+import { startTestWorker, type TestWorker } from '../../helpers/worker';
+import { waitFor } from '../../helpers/wait';
+import { addNewsletterTouch, auditOf, form, sell, snapshot, touchesOf } from './helpers';
+
+// Monday 10:00 UTC, inside the default send window; sales made on 29 October have their first email due now.
+const NOW = new Date('2026-11-02T10:00:00Z');
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+let t: TestApp;
+let smtp: TestSmtpServer;
+let worker: TestWorker;
+
+beforeAll(async () => {
+  t = await createTestApp('custpages', NOW);
+  smtp = await startSmtpServer();
+  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+});
+afterAll(async () => {
+  await worker?.close();
+  await smtp?.close();
+  await t?.close();
+});
+
+const emailOnly = (tag: string) => ({ firstName: tag, email: `${tag.toLowerCase()}@example.com`, phone: undefined, address: undefined, preferredChannel: undefined });
+const mailedTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
+
+describe('links', () => {
+  it('refuses a forged, altered or malformed token with 404 on every page and changes nothing', async () => {
+    const victim = await sell(t, { firstName: 'Fern', email: 'fern@example.com', phone: '+1 555 0101' });
+    const other = await sell(t, { firstName: 'Olly', email: 'olly@example.com', phone: '+1 555 0102' });
+    const [version, id, mac] = victim.token.split('.');
+    const forged = [
+      `${version}.${id}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`, // one character of the signature changed
+      `${version}.${other.customerId}.${mac}`, // another customer's id under this signature
+      signCustomerToken('another-secret-0123456789abcdef012345', id), // signed with a key that is not ours
+      `v2.${id}.${mac}`,
+      victim.token.slice(0, -4),
+      id,
+      'garbage',
+    ];
+    const before = [await snapshot(t, victim.customerId), await snapshot(t, other.customerId)];
+    for (const token of forged) {
+      const p = `/p/${encodeURIComponent(token)}`;
+      const answers: [string, Awaited<ReturnType<typeof form>>][] = [
+        ['GET page', await t.app.inject({ method: 'GET', url: p })],
+        ['GET export', await t.app.inject({ method: 'GET', url: `${p}/export` })],
+        ['GET erase', await t.app.inject({ method: 'GET', url: `${p}/erase` })],
+        ['POST contact', await form(t, `${p}/contact`, { email: 'evil@example.com', firstName: 'Mallory' })],
+        ['POST preferences', await form(t, `${p}/preferences`, { form: 'preferences' })],
+        ['POST erase', await form(t, `${p}/erase`, { confirm: 'erase' })],
+        ['GET unsubscribe', await t.app.inject({ method: 'GET', url: `/u/${encodeURIComponent(token)}` })],
+        ['POST unsubscribe', await form(t, `/u/${encodeURIComponent(token)}`, 'List-Unsubscribe=One-Click')],
+      ];
+      for (const [what, res] of answers) {
+        expect({ token, what, status: res.statusCode }).toEqual({ token, what, status: 404 });
+        expect(res.body).toContain('This link is not valid');
+        expect(res.body).not.toContain('fern@example.com');
+      }
+    }
+    expect([await snapshot(t, victim.customerId), await snapshot(t, other.customerId)]).toEqual(before);
+  });
+
+  it('shows the data held, escaped, on a private page that works without scripts', async () => {
+    const c = await sell(t, {
+      firstName: '<b>Zed</b>',
+      lastName: "O'Hara & Co",
+      email: 'page@example.com',
+      phone: '+1 555 0103',
+      address: { lines: ['9 Elm Rd'], city: 'Hobart', region: 'TAS', postalCode: '7000', country: 'AU' },
+    });
+    const res = await t.app.inject({ method: 'GET', url: `/p/${c.token}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    const code = (await snapshot(t, c.customerId)).customer.referralCode;
+    for (const shown of ['&#60;b&#62;Zed&#60;/b&#62;', 'O&#39;Hara &#38; Co', 'page@example.com', '+1 555 0103', '9 Elm Rd', 'Hobart', code, '3-seat sofa', 'AUD 1299.00']) {
+      expect(res.body).toContain(shown);
+    }
+    expect(res.body).not.toContain('<b>Zed');
+    expect(res.body).not.toMatch(/<script/i);
+    // Upcoming contacts: the plan's future steps are listed with their purpose.
+    expect(res.body).toContain('Getting the most out of the purchase');
+    for (const action of ['contact', 'preferences']) expect(res.body).toContain(`action="/p/${c.token}/${action}"`);
+    expect(res.body).toContain(`href="/p/${c.token}/export"`);
+  });
+});
+
+describe('one-click unsubscribe', () => {
+  it('stops the next email and newsletter: the touches are cancelled and the worker sends nothing', async () => {
+    const leaving = await sell(t, emailOnly('Una'));
+    await sell(t, emailOnly('Stan'));
+    const newsletter = await addNewsletterTouch(t, leaving.customerId, new Date(NOW.getTime() + HOUR));
+    const firstEmail = leaving.touches.find((x) => x.step === 1)!;
+    expect(firstEmail).toMatchObject({ channel: 'email', status: 'scheduled' });
+    expect(new Date(firstEmail.dueAt).getTime()).toBeLessThanOrEqual(NOW.getTime());
+
+    // A GET (a mail client or link scanner) only shows the confirm button.
+    const page = await t.app.inject({ method: 'GET', url: `/u/${leaving.token}` });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(`action="/u/${leaving.token}"`);
+    expect((await snapshot(t, leaving.customerId)).customer.emailOptOut).toBe(false);
+
+    const res = await form(t, `/u/${leaving.token}`, 'List-Unsubscribe=One-Click');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.body).toContain('You are unsubscribed');
+
+    const { customer } = await snapshot(t, leaving.customerId);
+    expect(customer).toMatchObject({ emailOptOut: true, newsletterOptOut: true, doNotContact: false });
+    const touches = await touchesOf(t, leaving.customerId);
+    for (const x of touches.filter((x) => x.channel === 'email' || x.channel === 'newsletter')) {
+      expect(x).toMatchObject({ status: 'cancelled', statusReason: 'email_opt_out' });
+    }
+    expect(touches.find((x) => x.id === newsletter)?.status).toBe('cancelled');
+    // Calls are not email: they stay planned.
+    expect(touches.filter((x) => x.channel === 'call').map((x) => x.status)).toEqual(['scheduled', 'scheduled']);
+    expect((await auditOf(t, leaving.customerId)).map((a) => [a.actor, a.action])).toContainEqual(['customer', 'customer.opt_out.email']);
+
+    // The scheduler and the email worker run: the customer who stayed gets their email, the one who left nothing.
+    await worker.runMaintenance('dispatch');
+    await waitFor(() => mailedTo('stan@example.com').length === 1 || null, 'the staying customer mailed');
+    expect(mailedTo('una@example.com')).toHaveLength(0);
+    expect((await touchesOf(t, leaving.customerId)).find((x) => x.step === 1)?.status).toBe('cancelled');
+
+    // Unsubscribing again is harmless and records nothing new.
+    const auditBefore = (await auditOf(t, leaving.customerId)).length;
+    expect((await form(t, `/u/${leaving.token}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(200);
+    expect(await auditOf(t, leaving.customerId)).toHaveLength(auditBefore);
+  });
+
+  it('turns future emails into letters for a customer with a postal address, and accepts a multipart body', async () => {
+    const c = await sell(t, { firstName: 'Lena', email: 'lena@example.com', phone: undefined, preferredChannel: 'email' });
+    const boundary = 'rapportboundary';
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/u/${c.token}`,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`,
+    });
+    expect(res.statusCode).toBe(200);
+    const mail = (await touchesOf(t, c.customerId)).filter((x) => x.channel !== 'call');
+    expect(mail).toHaveLength(5);
+    for (const x of mail) expect(x).toMatchObject({ channel: 'letter', status: 'scheduled', statusReason: 'rerouted_letter:email_opt_out' });
+  });
+});
+
+describe('do not contact', () => {
+  it('cancels every future contact, including a call already on the salesperson list', async () => {
+    // Sold 7 days and an hour ago: the thank-you email and the 7-day call are both due now.
+    const c = await sell(t, { firstName: 'Dora', email: 'dora@example.com', phone: '+1 555 0104' }, { soldAt: new Date(NOW.getTime() - 7 * DAY - HOUR).toISOString() });
+    const call = c.touches.find((x) => x.step === 2)!;
+    await worker.runMaintenance('dispatch');
+    await waitFor(async () => (await touchesOf(t, c.customerId)).find((x) => x.id === call.id)?.status === 'sent' || null, 'the call task opened');
+    await waitFor(() => mailedTo('dora@example.com').length === 1 || null, 'the first email sent');
+    const [task] = (await snapshot(t, c.customerId)).tasks;
+    expect(task.status).toBe('open');
+
+    // The preference form with "contact me at all" unticked (unticked boxes are not sent).
+    const res = await form(t, `/p/${c.token}/preferences`, { form: 'preferences', email: 'yes', newsletters: 'yes' });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe(`/p/${c.token}?m=preferences`);
+
+    const after = await snapshot(t, c.customerId);
+    expect(after.customer.doNotContact).toBe(true);
+    expect(after.tasks.map((x) => x.status)).toEqual(['cancelled']);
+    const touches = await touchesOf(t, c.customerId);
+    expect(touches.find((x) => x.id === call.id)).toMatchObject({ status: 'cancelled', statusReason: 'do_not_contact' });
+    expect(touches.find((x) => x.step === 1)?.status).toBe('sent'); // what was already sent stays in the history
+    expect(touches.filter((x) => x.step > 2).map((x) => x.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
+    expect((await auditOf(t, c.customerId)).map((a) => a.action)).toContain('customer.opt_out.all');
+
+    const page = await t.app.inject({ method: 'GET', url: res.headers.location as string });
+    expect(page.body).toContain('Your preferences are saved');
+    expect(page.body).toContain('no: do not contact me');
+  });
+});
+
+describe('contact corrections', () => {
+  it('names the bad field with 400 and stores nothing', async () => {
+    const c = await sell(t, { firstName: 'Bea', email: 'bea@example.com', phone: '+1 555 0105' });
+    const before = await snapshot(t, c.customerId);
+    const bad = await form(t, `/p/${c.token}/contact`, { email: 'not-an-address', firstName: 'Beatrix' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('email: is not a valid email address');
+    const noCountry = await form(t, `/p/${c.token}/contact`, { addressLines: '5 Oak Ave', city: 'Perth', country: '' });
+    expect(noCountry.statusCode).toBe(400);
+    expect(noCountry.body).toContain('country: must be a two-letter country code');
+    const unknownField = await form(t, `/p/${c.token}/contact`, { favouriteColour: 'blue' });
+    expect(unknownField.statusCode).toBe(400);
+    expect(await snapshot(t, c.customerId)).toEqual(before);
+  });
+
+  it('brings back letters skipped for want of an address, then switches them to email, clearing the flags', async () => {
+    const c = await sell(t, { firstName: 'Kit', email: undefined, phone: '+1 555 0106', address: undefined, preferredChannel: undefined });
+    expect((await snapshot(t, c.customerId)).customer.needsCleanup).toBe(true);
+    const future = (await touchesOf(t, c.customerId)).filter((x) => x.channel !== 'call' && x.dueAt > NOW);
+    expect(future.length).toBeGreaterThan(0);
+    for (const x of future) expect(x).toMatchObject({ status: 'skipped', statusReason: 'no_address' });
+
+    const res = await form(t, `/p/${c.token}/contact`, {
+      firstName: 'Kit',
+      addressLines: '5 Oak Ave\r\nUnit 2',
+      city: 'Perth',
+      region: 'WA',
+      postalCode: '6000',
+      country: 'au',
+      preferredChannel: 'letter',
+    });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe(`/p/${c.token}?m=contact`);
+    let customer = (await snapshot(t, c.customerId)).customer;
+    expect(customer).toMatchObject({ needsCleanup: false, preferredChannel: 'letter' });
+    expect(customer.address).toEqual({ lines: ['5 Oak Ave', 'Unit 2'], city: 'Perth', region: 'WA', postalCode: '6000', country: 'AU' });
+    for (const x of (await touchesOf(t, c.customerId)).filter((x) => future.some((f) => f.id === x.id))) {
+      expect(x).toMatchObject({ channel: 'letter', status: 'scheduled' });
+    }
+
+    // A new email address that had bounced before, and a switch to email.
+    await updateCustomer(t.database.db, c.customerId, { email: 'old-kit@example.com', emailStatus: 'bounced' });
+    const again = await form(t, `/p/${c.token}/contact`, { email: 'kit@example.com', preferredChannel: 'email' });
+    expect(again.statusCode).toBe(303);
+    customer = (await snapshot(t, c.customerId)).customer;
+    expect(customer).toMatchObject({ email: 'kit@example.com', emailStatus: 'ok', preferredChannel: 'email' });
+    for (const x of (await touchesOf(t, c.customerId)).filter((x) => future.some((f) => f.id === x.id))) {
+      expect(x).toMatchObject({ channel: 'email', status: 'scheduled' });
+    }
+    // The audit names what changed, never the values.
+    const corrections = (await auditOf(t, c.customerId)).filter((a) => a.action === 'customer.contact_corrected');
+    expect(corrections).toHaveLength(2);
+    expect((corrections[1].detail as { fields: string[] }).fields.sort()).toEqual(['email', 'preferredChannel']);
+    expect(JSON.stringify(corrections)).not.toMatch(/kit@example\.com|Oak Ave/);
+  });
+});
+
+describe('export', () => {
+  it('returns everything held about the customer as a JSON download', async () => {
+    const c = await sell(t, { firstName: 'Eve', email: 'eve@example.com', phone: '+1 555 0107' });
+    await worker.runMaintenance('dispatch');
+    await waitFor(() => mailedTo('eve@example.com').length === 1 || null, 'the first email sent');
+    await waitFor(async () => (await touchesOf(t, c.customerId)).find((x) => x.step === 1)?.status === 'sent' || null, 'the email recorded');
+    const note = await t.app.inject({ method: 'POST', url: `/v1/customers/${c.customerId}/notes`, headers: t.auth(t.adminKey), payload: { body: 'Eve prefers mornings' } });
+    expect(note.statusCode).toBe(201);
+    await form(t, `/p/${c.token}/preferences`, { form: 'preferences', email: 'yes', contact: 'yes' }); // newsletters off
+
+    const res = await t.app.inject({ method: 'GET', url: `/p/${c.token}/export` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers['content-disposition']).toBe('attachment; filename="my-data.json"');
+    const data = res.json();
+    const held = await snapshot(t, c.customerId);
+    expect(data.customer).toMatchObject({
+      id: c.customerId,
+      firstName: 'Eve',
+      email: 'eve@example.com',
+      phone: '+1 555 0107',
+      address: { lines: ['1 Main St'], country: 'AU' },
+      referralCode: held.customer.referralCode,
+      newsletterOptOut: true,
+      emailOptOut: false,
+    });
+    expect(data.sales).toHaveLength(held.sales.length);
+    expect(data.sales[0].items[0]).toMatchObject({ name: '3-seat sofa', quantity: 1 });
+    expect(data.touches).toHaveLength(held.touches.length);
+    const sent = data.touches.find((x: { step: number }) => x.step === 1);
+    expect(sent.status).toBe('sent');
+    expect(sent.content.subject).toBe('Thank you, Eve');
+    expect(sent.history.map((h: { status: string }) => h.status)).toEqual(expect.arrayContaining(['scheduled', 'queued', 'sent']));
+    expect(data.notes.map((n: { body: string }) => n.body)).toEqual(['Eve prefers mornings']);
+    expect(data.tasks).toHaveLength(held.tasks.length);
+    expect(data.auditTrail.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['sale.recorded', 'customer.opt_out.newsletter']));
+  });
+});
