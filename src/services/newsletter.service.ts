@@ -192,15 +192,15 @@ export interface FanOutReport {
  */
 export async function fanOutNewsletter(ctx: ServiceContext, id: string, s: NewsletterSettings = DEFAULT_NEWSLETTER_SETTINGS): Promise<FanOutReport> {
   const report: FanOutReport = { added: 0, capped: 0, complete: false };
-  for (let i = 0; i <= s.maxBatches; i++) {
+  for (let pages = 0; ; ) {
     const now = ctx.clock.now();
-    const more = await ctx.db.transaction().execute(async (trx) => {
+    const step = await ctx.db.transaction().execute(async (trx): Promise<'stop' | 'page' | 'last'> => {
       const n = await repo.lockNewsletter(trx, id);
-      if (!n || n.sendAt > now || (n.status !== 'scheduled' && n.status !== 'sending')) return false;
+      if (!n || n.sendAt > now || (n.status !== 'scheduled' && n.status !== 'sending')) return 'stop';
       if (n.fannedOutAt) {
         report.complete = true;
         if ((await repo.countOpenTouches(trx, id)) === 0) await repo.updateNewsletter(trx, id, { status: 'sent', sentAt: now }, now);
-        return false;
+        return 'stop';
       }
       const page = await repo.lockRecipientPage(trx, n, n.fanoutCursor, s.batchSize);
       const added = await repo.insertNewsletterTouches(trx, n, page, now);
@@ -219,10 +219,11 @@ export async function fanOutNewsletter(ctx: ServiceContext, id: string, s: Newsl
       );
       report.added += added.length;
       report.capped += page.length - added.length;
-      // One more pass after the last page checks whether everything is already delivered (or there was nobody).
-      return true;
+      // After the last page, one more pass checks whether everything is already delivered (or there was nobody).
+      return done ? 'last' : 'page';
     });
-    if (!more) break;
+    if (step === 'stop') break;
+    if (step === 'page' && ++pages >= s.maxBatches) break;
   }
   return report;
 }
