@@ -180,6 +180,15 @@ function opt(v: string | undefined): string | undefined {
   return t ? t : undefined;
 }
 
+/** compact drops empty fields, so a missing value reads "is required" rather than "Expected string". */
+function compact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(compact) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, compact(v)])) as T;
+  }
+  return value;
+}
+
 /** csvSale builds a sale body from the rows of one sale (the first row carries the sale and customer). */
 function csvSale(rows: CsvRow[], options: ImportOptions): unknown {
   const r = rows[0];
@@ -289,7 +298,7 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
   const flush = (g: NonNullable<typeof group>): RawSale => {
     const base = { line: g.lines[0], lastLine: g.lines[g.lines.length - 1], rows: g.rows.length, itemLines: g.lines, externalId: opt(g.rows[0].external_id) };
     try {
-      return { ...base, value: csvSale(g.rows, options) };
+      return { ...base, value: compact(csvSale(g.rows, options)) };
     } catch (err) {
       if (err instanceof FieldError) return { ...base, error: { field: err.field, reason: err.reason } };
       throw err;

@@ -46,6 +46,8 @@ export interface ImportSettings {
   source?: string;
   currency?: string;
   fileName?: string | null;
+  /** Sales per transaction (default DEFAULT_BATCH_SIZE); smaller batches commit progress more often. */
+  batchSize?: number;
 }
 
 /** ImportReport is the state of an import as GET /v1/imports/:id and the command line show it. */
@@ -110,12 +112,13 @@ export function installZoneOffsetCache(): void {
   };
 }
 
-function checkSettings(s: ImportSettings): ImportOptions & { format: ImportFormat } {
+function checkSettings(s: ImportSettings): ImportOptions & { format: ImportFormat; batchSize?: number } {
   if (s.format !== 'csv' && s.format !== 'ndjson') throw new ValidationError('Content-Type', 'must be text/csv or application/x-ndjson');
   if (s.dateFormat !== undefined && s.dateFormat !== 'dmy' && s.dateFormat !== 'mdy') throw new ValidationError('dateFormat', 'must be dmy or mdy');
   if (s.source !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(s.source)) throw new ValidationError('source', 'must be 1 to 100 of A-Z a-z 0-9 . _ : -');
   if (s.currency !== undefined && !/^[A-Z]{3}$/.test(s.currency)) throw new ValidationError('currency', 'must be an ISO 4217 code such as AUD');
-  return { format: s.format, dateFormat: s.dateFormat ?? 'dmy', source: s.source, currency: s.currency, defaultTimezone: '' };
+  if (s.batchSize !== undefined && (!Number.isInteger(s.batchSize) || s.batchSize < 1 || s.batchSize > 50_000)) throw new ValidationError('batchSize', 'must be 1 to 50000');
+  return { format: s.format, dateFormat: s.dateFormat ?? 'dmy', source: s.source, currency: s.currency, batchSize: s.batchSize, defaultTimezone: '' };
 }
 
 /**
@@ -223,14 +226,13 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
     currency: imp.options.currency as string | undefined,
     defaultTimezone: ctx.settings.defaultTimezone,
   };
-  const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
+  const batchSize = o.batchSize ?? (imp.options.batchSize as number | undefined) ?? DEFAULT_BATCH_SIZE;
   const counter = { bytes: 0 };
   const totals = { salesDone: imp.salesDone, rowsRead: imp.rowsRead, imported: imp.imported, duplicates: imp.duplicates, rejected: imp.rejected };
-  const planCache = new Map<string, string>();
   let ordinal = 0;
   let batch: RawSale[] = [];
   const commit = async () => {
-    const p = await commitBatch(ctx, importId, totals.salesDone, batch, planCache);
+    const p = await commitBatch(ctx, importId, totals.salesDone, batch);
     totals.salesDone += p.sales;
     totals.rowsRead += p.rows;
     totals.imported += p.imported;
@@ -292,7 +294,8 @@ function validate(batch: RawSale[], now: Date): { valid: ValidSale[]; rejections
       valid.push({ raw, input, hash: hashSale(input) });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      const reason = err.message.slice(err.field.length + 2);
+      const message = err.message.slice(err.field.length + 2);
+      const reason = message === 'Expected required property' ? 'is required' : message;
       const where = raw.itemLines ? csvFieldOf(err.field, raw) : { field: err.field, line: raw.line };
       rejections.push({ line: where.line, field: where.field, reason, externalId: raw.externalId });
     }
@@ -301,7 +304,7 @@ function validate(batch: RawSale[], now: Date): { valid: ValidSale[]; rejections
 }
 
 /** commitBatch writes one batch and its progress in one transaction, retrying it on a lost race. */
-async function commitBatch(ctx: ServiceContext, importId: string, expectedDone: number, batch: RawSale[], planCache: Map<string, string>): Promise<repo.BatchProgress> {
+async function commitBatch(ctx: ServiceContext, importId: string, expectedDone: number, batch: RawSale[]): Promise<repo.BatchProgress> {
   const now = ctx.clock.now();
   const { valid, rejections } = validate(batch, now);
   for (let attempt = 0; ; attempt++) {
@@ -309,7 +312,7 @@ async function commitBatch(ctx: ServiceContext, importId: string, expectedDone: 
       return await ctx.db.transaction().execute(async (trx) => {
         const progress = await repo.lockProgress(trx, importId);
         if (progress.salesDone !== expectedDone || progress.status !== 'running') throw new ImportInterrupted();
-        const written = await writeSales(trx, ctx, valid, now, planCache);
+        const written = await writeSales(trx, ctx, valid, now);
         const allRejections = [...rejections, ...written.rejections];
         await repo.insertRejections(trx, importId, allRejections);
         const p: repo.BatchProgress = {
@@ -386,7 +389,6 @@ async function writeSales(
   ctx: ServiceContext,
   sales: ValidSale[],
   now: Date,
-  planCache: Map<string, string>,
 ): Promise<{ imported: number; duplicates: number; rejections: repo.Rejection[] }> {
   const rejections: repo.Rejection[] = [];
   let duplicates = 0;
@@ -489,10 +491,8 @@ async function writeSales(
       customer.program = pastFirstYear ? 'later_years' : 'first_year';
       customer.segmentId = segment.id;
       if (planned.touches.some((t) => t.reason === 'no_address')) customer.needsCleanup = true;
-      let plan = planCache.get(segment.id);
-      if (plan === undefined) planCache.set(segment.id, (plan = JSON.stringify(segment.plan)));
       const runId = planned.runId;
-      runRows.push({ id: runId, customerId: customer.id, saleId, segmentId: segment.id, status: pastFirstYear ? 'completed' : 'active', plan, startedAt: soldAt });
+      runRows.push({ id: runId, customerId: customer.id, saleId, segmentId: segment.id, status: pastFirstYear ? 'completed' : 'active', startedAt: soldAt });
       touchRows.push(...planned.touches);
       customer.activeRun = pastFirstYear ? null : { id: runId, touches: planned.touches };
       responseTouches = planned.touches.map(summary);

@@ -2,7 +2,7 @@
  * The shape of a posted sale (POST /v1/sales, and each row of an import) and its checks beyond shape: one schema
  * for the API's validation and OpenAPI document, and one function for everything that does not come through HTTP.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { isValidZone } from '../domain/schedule';
 import { ValidationError } from './errors';
@@ -86,6 +86,9 @@ export function checkSaleSemantics(sale: SaleInput, now: Date): void {
   }
 }
 
+// Outside Fastify the compiled checker must know every format the schema names, or it fails every value with
+// "Unknown format"; it accepts them here and formatsHold below checks them with a clear message.
+for (const format of ['date-time', 'email']) if (!FormatRegistry.Has(format)) FormatRegistry.Set(format, () => true);
 const compiled = TypeCompiler.Compile(SaleInputSchema);
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;

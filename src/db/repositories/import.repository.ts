@@ -217,6 +217,15 @@ export async function findCustomersForSales(
   m: { keys: { source: string; externalId: string }[]; emails: string[]; phones: string[] },
 ): Promise<MatchedCustomer[]> {
   if (m.keys.length + m.emails.length + m.phones.length === 0) return [];
+  // Three index lookups (one per key) joined to the batch's values; an OR over them would scan the table.
+  const ids = sql`
+    select c.id from customers c
+      join unnest(${m.keys.map((k) => k.source)}::text[], ${m.keys.map((k) => k.externalId)}::text[]) as k(source, external_id)
+        on c.source = k.source and c.external_id = k.external_id
+    union
+    select c.id from customers c join unnest(${m.emails}::text[]) as e(email) on lower(c.email) = e.email
+    union
+    select c.id from customers c join unnest(${m.phones}::text[]) as p(phone) on c.phone = p.phone`;
   const rows = await db
     .selectFrom('customers')
     .select([
@@ -224,17 +233,7 @@ export async function findCustomersForSales(
       'address', 'emailOptOut', 'doNotContact', 'needsCleanup', 'referredBy', 'segmentId', 'program',
     ])
     .where('erasedAt', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb(
-          sql`(source, external_id)`,
-          'in',
-          sql`(select * from unnest(${m.keys.map((k) => k.source)}::text[], ${m.keys.map((k) => k.externalId)}::text[]))`,
-        ),
-        eb(eb.fn('lower', ['email']), '=', sql<string>`any(${m.emails}::text[])`),
-        eb('phone', '=', sql<string>`any(${m.phones}::text[])`),
-      ]),
-    )
+    .where('id', 'in', sql<string>`(${ids})`)
     .orderBy('createdAt')
     .orderBy('id')
     .forUpdate()
@@ -440,15 +439,13 @@ export async function insertSales(db: Database, rows: SaleRow[], items: ItemRow[
   return n;
 }
 
-/** RunRow is a first-year plan run to insert. */
+/** RunRow is a first-year plan run to insert; its plan is the segment's as it stands in this transaction. */
 export interface RunRow {
   id: string;
   customerId: string;
   saleId: string;
   segmentId: string;
   status: 'active' | 'completed';
-  /** The plan snapshot, as JSON; runs of one segment share the string. */
-  plan: string;
   startedAt: Date;
 }
 
@@ -469,13 +466,16 @@ export interface TouchRow {
 /** insertRunsAndTouches stores plan runs, their touches and each touch's first event (at `at`). */
 export async function insertRunsAndTouches(db: Database, runs: RunRow[], touches: TouchRow[], at: Date): Promise<void> {
   if (runs.length === 0) return;
+  // The plan snapshot is copied from the segment row inside Postgres: the stored (compressed) value is reused as-is,
+  // which is far cheaper than sending and parsing the same JSON for every run.
   await sql`
     insert into plan_runs (id, customer_id, sale_id, segment_id, kind, year, status, plan, started_at, created_at)
-    select id, customer_id, sale_id, segment_id, 'first_year', 1, status, plan::jsonb, started_at, ${at}
+    select r.id, r.customer_id, r.sale_id, r.segment_id, 'first_year', 1, r.status, s.plan, r.started_at, ${at}
       from unnest(${col(runs, (r) => r.id)}::uuid[], ${col(runs, (r) => r.customerId)}::uuid[], ${col(runs, (r) => r.saleId)}::uuid[],
-                  ${col(runs, (r) => r.segmentId)}::uuid[], ${col(runs, (r) => r.status)}::text[], ${col(runs, (r) => r.plan)}::text[],
+                  ${col(runs, (r) => r.segmentId)}::uuid[], ${col(runs, (r) => r.status)}::text[],
                   ${col(runs, (r) => r.startedAt.toISOString())}::timestamptz[])
-        as r(id, customer_id, sale_id, segment_id, status, plan, started_at)`.execute(db);
+        as r(id, customer_id, sale_id, segment_id, status, started_at)
+      join segments s on s.id = r.segment_id`.execute(db);
   if (touches.length === 0) return;
   await sql`
     with t as (
