@@ -69,19 +69,19 @@ export function composeLetter(m: {
 // A long but real address: four envelope lines, so a template that passes here leaves room for most addresses.
 const SAMPLE_ADDRESS: Address = { lines: ['Unit 12, Level 3', '145 Example Parade'], city: 'North Sydney', region: 'NSW', postalCode: '2060', country: 'AU' };
 
+/** sampleLetter is a template rendered as a letter for the sample customer, as a manager's check sees it. */
+export function sampleLetter(template: MessageTemplate): LetterContent {
+  const message = letterMessageContext(SAMPLE_CONTEXT as MessageContext);
+  return composeLetter({ rendered: renderMessage(template, message), message, recipientName: 'Ann Lee', address: SAMPLE_ADDRESS, date: '30 September 2026' });
+}
+
 /**
  * checkLetterTemplate renders a template for the sample customer and throws LetterTooLongError when the letter
- * would not fit one page of every paper size (or a TemplateError when it does not render).
+ * would not fit one page of every paper size (or a TemplateError when it does not render). Every size, because the
+ * paper is a deployment setting that may change after the template is saved.
  */
 export async function checkLetterTemplate(template: MessageTemplate): Promise<void> {
-  const message = letterMessageContext(SAMPLE_CONTEXT as MessageContext);
-  const letter = composeLetter({
-    rendered: renderMessage(template, message),
-    message,
-    recipientName: 'Ann Lee',
-    address: SAMPLE_ADDRESS,
-    date: '30 September 2026',
-  });
+  const letter = sampleLetter(template);
   for (const paper of PAPERS) await checkLetterFits(letter, paper);
 }
 
@@ -145,6 +145,7 @@ export async function fileLetter(ctx: ServiceContext, touchId: string, paper: Pa
     } catch (err) {
       // Another worker opened the day's batch first: the next attempt finds and joins it.
       if (!isUniqueViolation(err) || attempt >= FILE_ATTEMPTS) throw err;
+      ctx.log.debug({ touchId, businessDate, attempt }, 'another worker opened the print batch first; joining it');
     }
   }
 }

@@ -7,6 +7,7 @@ import { PDFDocument } from 'pdf-lib';
 import { updateCustomer } from '../../../src/db/repositories/customer.repository';
 import { listEventsOfCustomer } from '../../../src/db/repositories/plan.repository';
 import { touchJobId } from '../../../src/jobs/contract';
+import { fileLetter } from '../../../src/services/letter.service';
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
 import { startTestWorker, type TestWorker } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
@@ -240,6 +241,41 @@ describe('the paper size', () => {
     const batch = (await get(`/v1/letters/batches/${batchId}`)).json().batch;
     expect(batch).toMatchObject({ businessDate: '2026-11-11', seq: 1, paper: 'Letter', letterCount: 1 });
     expect(await pdfPages(batchId)).toEqual([{ width: 612, height: 792 }]);
+  });
+});
+
+describe('many letters due at once', () => {
+  it('all join one batch of the day, whichever worker opens it', async () => {
+    t.clock.set(new Date('2026-11-12T03:00:00Z'));
+    const sales: Array<{ customerId: string; touchId: string }> = [];
+    for (let i = 0; i < 12; i++) sales.push(await letterSale({ lastName: `Many${String(i).padStart(2, '0')}` }));
+    await worker.runMaintenance('dispatch');
+    // Eight jobs run at once: several find no open batch for the new day and race to open one.
+    const rows = await waitFor(async () => {
+      const all = await Promise.all(sales.map((x) => touchRow(x.touchId)));
+      return all.every((r) => r.letterBatchId) ? all : null;
+    }, 'every letter in a print batch');
+    expect(new Set(rows.map((r) => r.letterBatchId)).size).toBe(1);
+    const batches = (await get('/v1/letters/batches?date=2026-11-12')).json().batches;
+    expect(batches).toEqual([expect.objectContaining({ businessDate: '2026-11-12', seq: 1, status: 'open', letterCount: 12 })]);
+    expect(await pdfPages(batches[0].id)).toHaveLength(12);
+  });
+});
+
+describe('filing letters at the same instant', () => {
+  it('opens one batch for the day: the losers of the race join it', async () => {
+    t.clock.set(new Date('2026-11-13T03:00:00Z'));
+    const sales: Array<{ customerId: string; touchId: string }> = [];
+    for (let i = 0; i < 5; i++) sales.push(await letterSale({ lastName: `Race${i}` }));
+    const ids = sales.map((x) => x.touchId);
+    // As the worker leaves them once rendered and recorded: queued, not yet in a batch.
+    await t.database.db.updateTable('touches').set({ status: 'queued' }).where('id', 'in', ids).execute();
+    const filed = await Promise.all(ids.map((id) => fileLetter(t.ctx, id, 'A4')));
+    expect(filed.map((f) => f?.seq)).toEqual([1, 1, 1, 1, 1]);
+    expect(new Set(filed.map((f) => f?.id)).size).toBe(1);
+    expect((await get('/v1/letters/batches?date=2026-11-13')).json().batches).toEqual([expect.objectContaining({ seq: 1, letterCount: 5 })]);
+    // Filing again is a no-op: a touch is filed once.
+    expect(await fileLetter(t.ctx, ids[0], 'A4')).toBeNull();
   });
 });
 
