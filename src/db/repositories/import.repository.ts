@@ -505,17 +505,19 @@ export interface CheckSummary {
 }
 
 /**
- * summariseData counts the rows an import writes and hashes their business content (no generated ids or times),
- * so two databases that imported the same file can be compared.
+ * summariseData counts the rows an import writes (customers, sales, items, first-year runs, their touches and events)
+ * and hashes their business content (no generated ids or times), so two databases that imported the same file can
+ * be compared.
  */
 export async function summariseData(db: Database): Promise<CheckSummary> {
   const { rows } = await sql<CheckSummary>`
     select (select count(*)::int from customers) as customers,
            (select count(*)::int from sales) as sales,
            (select count(*)::int from sale_items) as items,
-           (select count(*)::int from plan_runs) as runs,
-           (select count(*)::int from touches) as touches,
-           (select count(*)::int from touch_events) as events,
+           (select count(*)::int from plan_runs where kind = 'first_year') as runs,
+           (select count(*)::int from touches t join plan_runs r on r.id = t.plan_run_id where r.kind = 'first_year') as touches,
+           (select count(*)::int from touch_events e join touches t on t.id = e.touch_id join plan_runs r on r.id = t.plan_run_id
+             where r.kind = 'first_year') as events,
            md5(coalesce((select string_agg(x, '|' order by x) from (
              select concat_ws(',', s.source, s.external_id, s.sold_at, s.total_amount, c.source, c.external_id, c.email, c.program,
                               c.needs_cleanup, s.request_hash,
