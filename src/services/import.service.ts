@@ -231,15 +231,29 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
   const totals = { salesDone: imp.salesDone, rowsRead: imp.rowsRead, imported: imp.imported, duplicates: imp.duplicates, rejected: imp.rejected };
   let ordinal = 0;
   let batch: RawSale[] = [];
+  // Two batches overlap: while one is written in its transaction, the next is read and validated, so the CPU work
+  // of parsing and checking hides behind the wait for Postgres. Commits stay strictly in order.
+  let inFlight: Promise<void> | null = null;
+  let failure: unknown = null;
   const commit = async () => {
-    const p = await commitBatch(ctx, importId, totals.salesDone, batch);
-    totals.salesDone += p.sales;
-    totals.rowsRead += p.rows;
-    totals.imported += p.imported;
-    totals.duplicates += p.duplicates;
-    totals.rejected += p.rejected;
+    const now = ctx.clock.now();
+    const prepared = { raw: batch, now, ...validate(batch, now) };
     batch = [];
-    o.onProgress?.({ bytesDone: counter.bytes, bytesTotal: imp.bytes, ...totals });
+    if (inFlight) await inFlight;
+    if (failure) throw failure;
+    inFlight = commitBatch(ctx, importId, totals.salesDone, prepared).then(
+      (p) => {
+        totals.salesDone += p.sales;
+        totals.rowsRead += p.rows;
+        totals.imported += p.imported;
+        totals.duplicates += p.duplicates;
+        totals.rejected += p.rejected;
+        o.onProgress?.({ bytesDone: counter.bytes, bytesTotal: imp.bytes, ...totals });
+      },
+      (err: unknown) => {
+        failure = err;
+      },
+    );
   };
   try {
     for await (const sale of readSales(storedFile(ctx.db, importId, counter), imp.format, options)) {
@@ -249,7 +263,10 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
       if (batch.length >= batchSize) await commit();
     }
     if (batch.length) await commit();
+    if (inFlight) await inFlight;
+    if (failure) throw failure;
   } catch (err) {
+    await inFlight; // never rejects: its failure is kept in `failure`
     if (err instanceof ImportInterrupted) {
       ctx.log.warn({ importId }, 'import progressed in another run; this run stops');
       return getImportReport(ctx, importId);
@@ -304,9 +321,13 @@ function validate(batch: RawSale[], now: Date): { valid: ValidSale[]; rejections
 }
 
 /** commitBatch writes one batch and its progress in one transaction, retrying it on a lost race. */
-async function commitBatch(ctx: ServiceContext, importId: string, expectedDone: number, batch: RawSale[]): Promise<repo.BatchProgress> {
-  const now = ctx.clock.now();
-  const { valid, rejections } = validate(batch, now);
+async function commitBatch(
+  ctx: ServiceContext,
+  importId: string,
+  expectedDone: number,
+  prepared: { raw: RawSale[]; now: Date; valid: ValidSale[]; rejections: repo.Rejection[] },
+): Promise<repo.BatchProgress> {
+  const { raw: batch, now, valid, rejections } = prepared;
   for (let attempt = 0; ; attempt++) {
     try {
       return await ctx.db.transaction().execute(async (trx) => {
