@@ -119,10 +119,13 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
     const last = pick(LAST).replace(/[^A-Za-z]/g, '');
     return { email: `${first.toLowerCase()}.${last.toLowerCase()}.${i}@shop.example`, name: `${first} ${last}` };
   });
-  // About a third of sales are by returning customers; recent customers are likelier to buy again.
+  // About a third of sales are by returning customers; recent customers are likelier to buy again. Only the most
+  // recent RECENT customers are kept, so memory stays flat however large the file.
+  const RECENT = 50_000;
   const customers: Customer[] = [];
+  let created = 0;
   const newCustomer = (): Customer => {
-    const n = customers.length + 1;
+    const n = ++created;
     const first = pick(FIRST);
     const last = pick(LAST);
     const zone = pick(places);
@@ -142,6 +145,7 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
       preferred: rnd() < 0.1 ? 'letter' : undefined,
     };
     customers.push(c);
+    if (customers.length > 2 * RECENT) customers.splice(0, RECENT);
     return c;
   };
   const out = createWriteStream(o.out, { highWaterMark: 1024 * 1024 });
@@ -153,7 +157,7 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
   const goodIds: string[] = [];
   for (let i = 0; i < o.count; i++) {
     const soldAt = new Date(start + ((i + rnd()) / o.count) * (span - 3_600_000));
-    const customer = customers.length > 10 && rnd() < 0.33 ? customers[customers.length - 1 - Math.floor(Math.pow(rnd(), 2) * Math.min(customers.length, 50_000))] : newCustomer();
+    const customer = customers.length > 10 && rnd() < 0.33 ? customers[customers.length - 1 - Math.floor(Math.pow(rnd(), 2) * Math.min(customers.length, RECENT))] : newCustomer();
     const lines = 1 + (rnd() < 0.25 ? 1 : 0) + (rnd() < 0.08 ? 1 : 0);
     const items = Array.from({ length: lines }, () => {
       const group = pick(CATALOGUE);

@@ -75,10 +75,11 @@ const CURRENCY_MARKS = /^(?:[A-Z]{3}|[A-Z]{1,2}\$|[$€£¥₹₩₪₫฿₱])\
 export function parseAmount(raw: string): string {
   let s = raw.trim();
   if (s === '') throw new FieldError('', 'is required');
-  if (/^\(.*\)$/.test(s) || /^-|-$/.test(s.replace(CURRENCY_MARKS, '').trim()) || s.startsWith('-')) {
+  const bare = s.replace(CURRENCY_MARKS, '').replace(CURRENCY_MARKS, '').trim();
+  if ([s, bare].some((v) => /^\(.*\)$/.test(v) || v.startsWith('-') || v.endsWith('-'))) {
     throw new FieldError('', `"${raw}" is negative; refunds and credit notes are not sales`);
   }
-  s = s.replace(CURRENCY_MARKS, '').replace(CURRENCY_MARKS, '').trim();
+  s = bare;
   // Thousands separators: commas, spaces (also no-break) and apostrophes (Swiss style).
   s = s.replace(/(?<=\d)[,\s\u00a0\u202f'](?=\d{3}(\D|$))/g, '');
   const m = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(s);
