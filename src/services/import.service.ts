@@ -10,10 +10,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IANAZone } from 'luxon';
-import { computePlan } from '../domain/plan';
+import { computePlan, type PlanInput } from '../domain/plan';
 import { addOffset } from '../domain/schedule';
 import { chooseSegment } from '../domain/segment-match';
-import type { Address, PlanStep, Segment, StaffRole } from '../domain/types';
+import type { Address, PlannedTouch, PlanStep, Segment, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import * as repo from '../db/repositories/import.repository';
 import { newReferralCode } from '../db/repositories/customer.repository';
@@ -233,15 +233,18 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
   let batch: RawSale[] = [];
   // Two batches overlap: while one is written in its transaction, the next is read and validated, so the CPU work
   // of parsing and checking hides behind the wait for Postgres. Commits stay strictly in order.
+  const initialSegments = await listSegments(ctx.db);
+  const guesses: Guesses = { segments: initialSegments, segmentsJson: JSON.stringify(initialSegments), staff: new Map() };
   let inFlight: Promise<void> | null = null;
   let failure: unknown = null;
   const commit = async () => {
     const now = ctx.clock.now();
     const prepared = { raw: batch, now, ...validate(batch, now) };
+    guessPlans(ctx, prepared.valid, guesses, now);
     batch = [];
     if (inFlight) await inFlight;
     if (failure) throw failure;
-    inFlight = commitBatch(ctx, importId, totals.salesDone, prepared).then(
+    inFlight = commitBatch(ctx, importId, totals.salesDone, prepared, guesses).then(
       (p) => {
         totals.salesDone += p.sales;
         totals.rowsRead += p.rows;
@@ -295,6 +298,52 @@ interface ValidSale {
   raw: RawSale;
   input: SaleInput;
   hash: string;
+  /** The plan computed ahead, outside the transaction, for the inputs named by `key` (used only if they hold). */
+  guess?: { key: string; planned: PlannedTouch[] };
+}
+
+/**
+ * Guesses are what the batch before last saw of segments and staff. Plans are computed while the previous batch is
+ * being written, assuming the customer is as the sale describes them (true of every new customer); inside the
+ * transaction a plan is reused only when its inputs turn out identical, else it is computed again.
+ */
+interface Guesses {
+  segments: Segment[];
+  segmentsJson: string;
+  staff: Map<string, repo.StaffForPlan>;
+}
+
+/** planKey names every input of a plan except the sale time, which is the same for a guess and its check. */
+function planKey(segmentId: string, zone: string, callDays: number[], callStart: string | undefined, contact: PlanInput['contact']): string {
+  return JSON.stringify([
+    segmentId, zone, callDays, callStart ?? null, contact.email ?? null, Boolean(contact.emailBounced), Boolean(contact.emailOptOut),
+    contact.address ?? null, contact.preferredChannel ?? null, Boolean(contact.doNotContact),
+  ]);
+}
+
+/** guessPlans computes each sale's plan ahead as for a new customer described by the sale itself. */
+function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, now: Date): void {
+  for (const s of valid) {
+    const input = s.input;
+    const segment = chooseSegment(guesses.segments, { source: input.source, totalAmount: input.total.amount, items: input.items });
+    const salesperson = input.salesperson ? guesses.staff.get(input.salesperson.email.toLowerCase()) : undefined;
+    const zone = input.customer.timezone ?? ctx.settings.defaultTimezone;
+    const callDays = salesperson?.workingDays ?? [1, 2, 3, 4, 5];
+    const callStart = salesperson?.workStart ?? (input.salesperson ? '09:00' : undefined);
+    const contact = {
+      email: input.customer.email ?? null,
+      emailBounced: false,
+      emailOptOut: false,
+      address: (input.customer.address as Address | undefined) ?? null,
+      preferredChannel: input.customer.preferredChannel ?? null,
+      doNotContact: false,
+    };
+    const planned = computePlan({
+      soldAt: new Date(input.soldAt), now, zone, steps: segment.plan, sendWindow: segment.sendWindow, callDays, callStart,
+      graceDays: ctx.settings.graceDays, contact,
+    });
+    s.guess = { key: planKey(segment.id, zone, callDays, callStart, contact), planned };
+  }
 }
 
 /** validate checks each read sale as POST /v1/sales would, turning failures into rejections on the right line. */
@@ -326,6 +375,7 @@ async function commitBatch(
   importId: string,
   expectedDone: number,
   prepared: { raw: RawSale[]; now: Date; valid: ValidSale[]; rejections: repo.Rejection[] },
+  guesses: Guesses,
 ): Promise<repo.BatchProgress> {
   const { raw: batch, now, valid, rejections } = prepared;
   for (let attempt = 0; ; attempt++) {
@@ -333,7 +383,7 @@ async function commitBatch(
       return await ctx.db.transaction().execute(async (trx) => {
         const progress = await repo.lockProgress(trx, importId);
         if (progress.salesDone !== expectedDone || progress.status !== 'running') throw new ImportInterrupted();
-        const written = await writeSales(trx, ctx, valid, now);
+        const written = await writeSales(trx, ctx, valid, now, guesses);
         const allRejections = [...rejections, ...written.rejections];
         await repo.insertRejections(trx, importId, allRejections);
         const p: repo.BatchProgress = {
@@ -410,6 +460,7 @@ async function writeSales(
   ctx: ServiceContext,
   sales: ValidSale[],
   now: Date,
+  guesses: Guesses,
 ): Promise<{ imported: number; duplicates: number; rejections: repo.Rejection[] }> {
   const rejections: repo.Rejection[] = [];
   let duplicates = 0;
@@ -447,9 +498,15 @@ async function writeSales(
 
   // 2. What the batch refers to: segments, salespeople (created when unknown), callers by role, referrers, customers.
   const segments = await listSegments(trx);
+  const segmentsJson = JSON.stringify(segments);
+  // Guesses made with other segments than these are discarded; the next batch guesses with these.
+  const guessesHold = segmentsJson === guesses.segmentsJson;
+  guesses.segments = segments;
+  guesses.segmentsJson = segmentsJson;
   const people = new Map<string, { email: string; name: string }>();
   for (const s of fresh) if (s.input.salesperson) people.set(s.input.salesperson.email.toLowerCase(), s.input.salesperson);
   const staff = await repo.findOrCreateSalespeople(trx, [...people.values()]);
+  for (const [email, member] of staff) guesses.staff.set(email, member);
   const byRole = new Map<StaffRole, repo.StaffForPlan | null>();
   for (const seg of segments) {
     for (const step of seg.plan) {
@@ -503,7 +560,7 @@ async function writeSales(
     if (customer.activeRun) {
       responseTouches = customer.activeRun.touches.map(summary);
     } else {
-      const planned = planFor(ctx, { customer, segment, salesperson, byRole, saleId, soldAt, now });
+      const planned = planFor(ctx, { customer, segment, salesperson, byRole, saleId, soldAt, now, guess: guessesHold ? s.guess : undefined });
       // A customer whose first anniversary is behind them is in the later-years program: the first-year plan is
       // recorded (its steps missed or due per the grace period) and complete.
       const zone = customer.timezone ?? ctx.settings.defaultTimezone;
@@ -628,28 +685,26 @@ function planFor(
     saleId: string;
     soldAt: Date;
     now: Date;
+    guess?: { key: string; planned: PlannedTouch[] };
   },
 ): { runId: string; touches: repo.TouchRow[] } {
   const { customer, segment, salesperson } = p;
   const runId = randomUUID();
-  const planned = computePlan({
-    soldAt: p.soldAt,
-    now: p.now,
-    zone: customer.timezone ?? ctx.settings.defaultTimezone,
-    steps: segment.plan,
-    sendWindow: segment.sendWindow,
-    callDays: salesperson?.workingDays ?? [1, 2, 3, 4, 5],
-    callStart: salesperson?.workStart,
-    graceDays: ctx.settings.graceDays,
-    contact: {
-      email: customer.email,
-      emailBounced: customer.emailStatus === 'bounced',
-      emailOptOut: customer.emailOptOut,
-      address: customer.address,
-      preferredChannel: customer.preferredChannel,
-      doNotContact: customer.doNotContact,
-    },
-  });
+  const zone = customer.timezone ?? ctx.settings.defaultTimezone;
+  const callDays = salesperson?.workingDays ?? [1, 2, 3, 4, 5];
+  const callStart = salesperson?.workStart;
+  const contact = {
+    email: customer.email,
+    emailBounced: customer.emailStatus === 'bounced',
+    emailOptOut: customer.emailOptOut,
+    address: customer.address,
+    preferredChannel: customer.preferredChannel,
+    doNotContact: customer.doNotContact,
+  };
+  const planned =
+    p.guess && p.guess.key === planKey(segment.id, zone, callDays, callStart, contact)
+      ? p.guess.planned
+      : computePlan({ soldAt: p.soldAt, now: p.now, zone, steps: segment.plan, sendWindow: segment.sendWindow, callDays, callStart, graceDays: ctx.settings.graceDays, contact });
   const callerOf = (step: PlanStep | undefined): string | null => {
     const role = step?.assignee ?? 'salesperson';
     const person = role === 'salesperson' ? null : p.byRole.get(role) ?? null;

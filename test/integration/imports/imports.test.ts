@@ -232,6 +232,22 @@ describe('an NDJSON import', () => {
   });
 });
 
+describe('what the database knows about a customer', () => {
+  it('outweighs what the file says: a do-not-contact customer gets no contact from an imported sale', async () => {
+    const older = JSON.stringify(sale('DNC-1', { soldAt: '2024-05-01T10:00:00Z' }, { externalId: 'W-DNC' }));
+    expect(await importFile(older, 'application/x-ndjson')).toMatchObject({ imported: 1 });
+    expect((await planOf('DNC-1')).program).toBe('later_years');
+    await h.database.db.updateTable('customers').set({ doNotContact: true }).where('externalId', '=', 'W-DNC').execute();
+
+    const newer = JSON.stringify(sale('DNC-2', { soldAt: '2026-10-31T10:00:00Z' }, { externalId: 'W-DNC' }));
+    expect(await importFile(newer, 'application/x-ndjson')).toMatchObject({ imported: 1 });
+    const plan = await planOf('DNC-2');
+    expect(plan).toMatchObject({ program: 'first_year', runStatus: 'active' });
+    const touches = await touchesOf(plan.runId!);
+    expect(touches.map((t) => [t.status, t.statusReason])).toEqual(Array(7).fill(['skipped', 'do_not_contact']));
+  });
+});
+
 describe('the imports API', () => {
   it('refuses another content type, a staff key and an unknown import', async () => {
     const json = await h.app.inject({ method: 'POST', url: '/v1/imports', headers: { authorization: `Bearer ${h.posKey}`, 'content-type': 'application/json' }, payload: '{}' });
