@@ -80,7 +80,7 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
     throw err;
   });
 
-  const common = { tags: ['customer pages'], security: [], params: TokenParams };
+  const common = { tags: ['customer pages'], security: [], params: TokenParams, produces: ['text/html'] };
 
   app.get(
     '/p/:token',
@@ -120,7 +120,7 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
 
   app.get(
     '/p/:token/export',
-    { schema: { ...common, summary: 'Download everything held about the customer (JSON)', response: { 200: Type.Unknown({ description: 'the data held, as JSON' }), 404: Html } } },
+    { schema: { ...common, summary: 'Download everything held about the customer (JSON)', produces: ['application/json'], response: { 200: Type.Unknown({ description: 'the data held, as JSON' }), 404: Html } } },
     async (req, reply) => {
       const data = await control.exportCustomerData(ctx, req.params.token);
       return reply
