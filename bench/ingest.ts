@@ -248,6 +248,8 @@ async function main(): Promise<void> {
     const pg = await runPgbench(s);
     const ratio = salesPerSecond / pg.tps;
     const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(26)}${value}\n`);
+    // The machine may be shared: its load says how far the figures can be trusted.
+    line('load average (1/5/15 min)', os.loadavg().map((l) => l.toFixed(1)).join(' '));
     process.stdout.write('\n');
     line('sales/s (2xx only)', salesPerSecond.toFixed(1));
     line('sales stored', `${stored} (2xx answered: ${ok})`);
