@@ -5,10 +5,9 @@
 import { DateTime } from 'luxon';
 import type { PlanStep, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
-import { findCustomer, type Customer } from '../db/repositories/customer.repository';
-import { findPlanRun } from '../db/repositories/plan.repository';
-import { findSale, type SaleRecord } from '../db/repositories/sale.repository';
-import { findSegment } from '../db/repositories/segment.repository';
+import type { Customer } from '../db/repositories/customer.repository';
+import type { SaleRecord } from '../db/repositories/sale.repository';
+import { loadTouchContextRows } from '../db/repositories/touch-context.repository';
 import { findFirstActiveByRole, findStaffById, type StaffMember } from '../db/repositories/staff.repository';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import type { MessageContext } from '../channels/templates';
@@ -42,9 +41,17 @@ export async function resolveStaff(db: Database, preferredId: string | null, rol
   return role ? findFirstActiveByRole(db, role) : null;
 }
 
+// Building an Intl.NumberFormat costs far more than formatting with one, and every delivery formats a total.
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
 function formatMoney(amount: string, currency: string): string {
   try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).format(Number(amount));
+    let format = moneyFormats.get(currency);
+    if (!format) {
+      format = new Intl.NumberFormat('en', { style: 'currency', currency });
+      moneyFormats.set(currency, format);
+    }
+    return format.format(Number(amount));
   } catch {
     return `${currency} ${amount}`;
   }
@@ -74,17 +81,18 @@ export function buildMessageContext(
 
 /** loadTouchContext loads a leased touch's customer, step, sale and sender; null when the customer is gone. */
 export async function loadTouchContext(ctx: ServiceContext, touch: LeasedTouch): Promise<TouchContext | null> {
-  const customer = await findCustomer(ctx.db, touch.customerId);
-  if (!customer) return null;
-  const run = touch.planRunId ? await findPlanRun(ctx.db, touch.planRunId) : null;
+  // One statement reads the customer, run, sale, segment and the named person (the hot path of every delivery).
+  const rows = await loadTouchContextRows(ctx.db, touch);
+  if (!rows) return null;
+  const { customer, run, sale, segment } = rows;
   const step = run?.plan.find((s) => s.step === touch.step) ?? null;
-  const [segment, sale] = await Promise.all([
-    run ? findSegment(ctx.db, run.segmentId) : customer.segmentId ? findSegment(ctx.db, customer.segmentId) : null,
-    run?.saleId ? findSale(ctx.db, run.saleId) : null,
-  ]);
   const role = (step?.sender ?? step?.assignee ?? touch.senderRole ?? null) as StaffRole | null;
   const preferred = role === 'executive' ? null : touch.assigneeId ?? sale?.salespersonId ?? null;
-  const sender = await resolveStaff(ctx.db, preferred, role === 'executive' ? 'executive' : null) ?? (await resolveStaff(ctx.db, sale?.salespersonId ?? null, null));
+  // The person already read is the answer when still active; only someone who left needs the walk up to a manager.
+  const sender =
+    preferred && rows.staff?.id === preferred && rows.staff.active
+      ? rows.staff
+      : (await resolveStaff(ctx.db, preferred, role === 'executive' ? 'executive' : null)) ?? (await resolveStaff(ctx.db, sale?.salespersonId ?? null, null));
   const zone = customer.timezone ?? ctx.settings.defaultTimezone;
   return { touch, customer, step, segment, sale, sender, zone, message: buildMessageContext(ctx, customer, sale, sender, zone) };
 }

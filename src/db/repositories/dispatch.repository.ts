@@ -102,21 +102,40 @@ export interface TouchResult {
   actor?: string;
 }
 
-/** finishTouch records the outcome of a delivery, drops the lease and appends the event. */
+/**
+ * finishTouch records the outcome of a delivery, drops the lease and appends the event, in one statement (one round
+ * trip and one commit per delivered touch).
+ */
 export async function finishTouch(db: Database, touchId: string, now: Date, r: TouchResult): Promise<void> {
   await db
-    .updateTable('touches')
-    .set({
-      status: r.status,
-      statusReason: r.reason ?? null,
-      leaseUntil: null,
-      updatedAt: now,
-      ...(r.status === 'queued' ? { queuedAt: now } : r.status === 'scheduled' ? { queuedAt: null } : { completedAt: now }),
-      ...(r.messageId ? { messageId: r.messageId } : {}),
-      ...(r.content !== undefined ? { content: JSON.stringify(r.content) } : {}),
-      ...(r.channel ? { channel: r.channel } : {}),
-    })
-    .where('id', '=', touchId)
+    .with('finished', (qb) =>
+      qb
+        .updateTable('touches')
+        .set({
+          status: r.status,
+          statusReason: r.reason ?? null,
+          leaseUntil: null,
+          updatedAt: now,
+          ...(r.status === 'queued' ? { queuedAt: now } : r.status === 'scheduled' ? { queuedAt: null } : { completedAt: now }),
+          ...(r.messageId ? { messageId: r.messageId } : {}),
+          ...(r.content !== undefined ? { content: JSON.stringify(r.content) } : {}),
+          ...(r.channel ? { channel: r.channel } : {}),
+        })
+        .where('id', '=', touchId)
+        .returning('id'),
+    )
+    .insertInto('touchEvents')
+    .columns(['touchId', 'at', 'status', 'reason', 'actor'])
+    .expression((eb) =>
+      eb
+        .selectFrom('finished')
+        .select([
+          'finished.id',
+          sql<Date>`${now}::timestamptz`.as('at'),
+          sql<string>`${r.status}::text`.as('status'),
+          sql<string | null>`${r.reason ?? null}::text`.as('reason'),
+          sql<string>`${r.actor ?? 'worker'}::text`.as('actor'),
+        ]),
+    )
     .execute();
-  await insertTouchEvents(db, [{ touchId, at: now, status: r.status, reason: r.reason ?? null, actor: r.actor ?? 'worker' }]);
 }

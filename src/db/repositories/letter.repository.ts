@@ -80,6 +80,7 @@ export async function storeLetterPdf(db: Database, touchId: string, pdf: Uint8Ar
 /**
  * lockOpenBatch returns the open batch of a business day and locks it until the transaction ends, so marking it
  * mailed waits for a letter being filed (and sees it), or the letter sees the batch closed; null when none is open.
+ * A share lock: letters filed at once do not wait for each other, only marking the batch mailed (an update) waits.
  */
 export async function lockOpenBatch(trx: Database, businessDate: string): Promise<{ id: string; seq: number } | null> {
   const row = await trx
@@ -87,7 +88,7 @@ export async function lockOpenBatch(trx: Database, businessDate: string): Promis
     .select(['id', 'seq'])
     .where('businessDate', '=', asDate(businessDate))
     .where('status', '=', 'open')
-    .forUpdate()
+    .forShare()
     .executeTakeFirst();
   return row ?? null;
 }

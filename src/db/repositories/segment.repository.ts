@@ -4,7 +4,8 @@ import type { Database } from '../database';
 import type { Segments } from '../types';
 import type { LaterYears, PlanStep, Segment, SegmentMatch, SendWindow } from '../../domain/types';
 
-function toSegment(row: Selectable<Segments>): Segment {
+/** toSegment maps a segment row to the domain type. */
+export function toSegment(row: Selectable<Segments>): Segment {
   return {
     id: row.id,
     name: row.name,
