@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import IORedis from 'ioredis';
 import { sql } from 'kysely';
 import { fixedClock } from '../../../src/clock';
 import { recordSale } from '../../../src/services/sale.service';
@@ -190,6 +191,26 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/**
+ * flushPrefix deletes every key under `prefix` in one atomic script, as FLUSHALL would for this test's keys alone:
+ * a key-by-key delete would let the running worker recreate half of a job between two deletes.
+ */
+async function flushPrefix(prefix: string): Promise<number> {
+  const redis = new IORedis(REDIS_URL);
+  try {
+    const script = `local n, cursor = 0, '0'
+      repeat
+        local r = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', 1000)
+        cursor = r[1]
+        for _, k in ipairs(r[2]) do n = n + redis.call('DEL', k) end
+      until cursor == '0'
+      return n`;
+    return Number(await redis.eval(script, 0, `${prefix}:*`));
+  } finally {
+    redis.disconnect();
+  }
+}
+
 function newPrefix(): string {
   const p = uniqueName('rapport_faults');
   prefixes.push(p);
@@ -232,11 +253,13 @@ it('Redis keys deleted mid-run: the reconciler queues the lost touches again and
   const prefix = newPrefix();
   const w = spawnWorker(prefix);
   await alive(w, waitFor(() => receivedFor('flush').length >= 50, '50 emails before the flush', 20_000));
-  await deleteRedisPrefix(prefix); // only this test's keys: other test files share the server
+  await flushPrefix(prefix); // only this test's keys: other test files share the server
   const afterFlush = await statusCounts(ids);
   expect(afterFlush.queued ?? 0).toBeGreaterThan(0); // work really was lost with the keys
 
-  await alive(w, waitFor(() => allSent(ids), 'every touch recorded sent after the flush', 30_000));
+  await alive(w, waitFor(() => allSent(ids), 'every touch recorded sent after the flush', 30_000)).catch(async (err) => {
+    throw new Error(`${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`);
+  });
   const { received, duplicates } = await checkDelivered('flush', ids);
   expect(duplicates.size).toBe(0);
   expect(received).toBe(300);
