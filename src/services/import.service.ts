@@ -236,6 +236,8 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
   const initialSegments = await listSegments(ctx.db);
   const guesses: Guesses = { segments: initialSegments, segmentsJson: JSON.stringify(initialSegments), staff: new Map() };
   let inFlight: Promise<void> | null = null;
+  let batches = 0;
+  let nextAnalyze = 1;
   let failure: unknown = null;
   const commit = async () => {
     const now = ctx.clock.now();
@@ -244,6 +246,11 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
     batch = [];
     if (inFlight) await inFlight;
     if (failure) throw failure;
+    // The tables grow fast: statistics are refreshed after 1, 4, 16, 64... batches so plans keep using the indexes.
+    if (batches === nextAnalyze) {
+      nextAnalyze *= 4;
+      await repo.analyzeImportTables(ctx.db);
+    }
     inFlight = commitBatch(ctx, importId, totals.salesDone, prepared, guesses).then(
       (p) => {
         totals.salesDone += p.sales;
@@ -251,6 +258,7 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
         totals.imported += p.imported;
         totals.duplicates += p.duplicates;
         totals.rejected += p.rejected;
+        batches++;
         o.onProgress?.({ bytesDone: counter.bytes, bytesTotal: imp.bytes, ...totals });
       },
       (err: unknown) => {

@@ -167,6 +167,14 @@ export async function listRejections(db: Database, importId: string, limit: numb
   return rows;
 }
 
+/**
+ * analyzeImportTables refreshes the planner's statistics of the tables an import fills. Autovacuum does this too,
+ * but late under load, and a plan made for an empty table (a hash join over a sequential scan) slows every batch.
+ */
+export async function analyzeImportTables(db: Database): Promise<void> {
+  await sql`analyze customers, sales, plan_runs`.execute(db);
+}
+
 // ---- batched sale writes ----------------------------------------------------------------------------------------
 
 /** ExistingSale is a stored sale's key and body hash, for the duplicate check. */
@@ -181,9 +189,8 @@ export async function findSalesByKeys(db: Database, keys: { source: string; exte
   if (keys.length === 0) return [];
   const { rows } = await sql<{ source: string; external_id: string; request_hash: string }>`
     select s.source, s.external_id, s.request_hash
-      from sales s
-      join unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.externalId)}::text[]) as k(source, external_id)
-        on s.source = k.source and s.external_id = k.external_id`.execute(db);
+      from unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.externalId)}::text[]) as k(source, external_id)
+      cross join lateral (select source, external_id, request_hash from sales where source = k.source and external_id = k.external_id offset 0) s`.execute(db);
   return rows.map((r) => ({ source: r.source, externalId: (r.external_id ?? (r as unknown as { externalId: string }).externalId), requestHash: (r.request_hash ?? (r as unknown as { requestHash: string }).requestHash) }));
 }
 
@@ -217,15 +224,18 @@ export async function findCustomersForSales(
   m: { keys: { source: string; externalId: string }[]; emails: string[]; phones: string[] },
 ): Promise<MatchedCustomer[]> {
   if (m.keys.length + m.emails.length + m.phones.length === 0) return [];
-  // Three index lookups (one per key) joined to the batch's values; an OR over them would scan the table.
+  // One index lookup per key: LATERAL with OFFSET 0 (which the planner does not flatten) stays a nested loop of
+  // index scans whatever the table's statistics say. A join it may hash, or an OR over the keys, would scan the whole
+  // table for every batch, and statistics lag behind a table an import is filling.
   const ids = sql`
-    select c.id from customers c
-      join unnest(${m.keys.map((k) => k.source)}::text[], ${m.keys.map((k) => k.externalId)}::text[]) as k(source, external_id)
-        on c.source = k.source and c.external_id = k.external_id
+    select c.id from unnest(${m.keys.map((k) => k.source)}::text[], ${m.keys.map((k) => k.externalId)}::text[]) as k(source, external_id)
+      cross join lateral (select id from customers where source = k.source and external_id = k.external_id offset 0) c
     union
-    select c.id from customers c join unnest(${m.emails}::text[]) as e(email) on lower(c.email) = e.email
+    select c.id from unnest(${m.emails}::text[]) as e(email)
+      cross join lateral (select id from customers where lower(email) = e.email offset 0) c
     union
-    select c.id from customers c join unnest(${m.phones}::text[]) as p(phone) on c.phone = p.phone`;
+    select c.id from unnest(${m.phones}::text[]) as p(phone)
+      cross join lateral (select id from customers where phone = p.phone offset 0) c`;
   const rows = await db
     .selectFrom('customers')
     .select([
@@ -233,7 +243,7 @@ export async function findCustomersForSales(
       'address', 'emailOptOut', 'doNotContact', 'needsCleanup', 'referredBy', 'segmentId', 'program',
     ])
     .where('erasedAt', 'is', null)
-    .where('id', 'in', sql<string>`(${ids})`)
+    .where('id', '=', sql<string>`any(array(${ids}))`)
     .orderBy('createdAt')
     .orderBy('id')
     .forUpdate()
