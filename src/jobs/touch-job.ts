@@ -3,7 +3,7 @@
  * harmless: a touch that is already finished, or held by another worker, is left alone.
  */
 import type { Job } from 'bullmq';
-import { acquireLease, finishTouch, releaseLease } from '../db/repositories/dispatch.repository';
+import { acquireLease, finishTouch, releaseLease, renewLease } from '../db/repositories/dispatch.repository';
 import type { ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { Deliver } from './handler-deps';
@@ -14,6 +14,21 @@ export const LEASE_MS = 120_000;
 /** TransientDeliveryError makes BullMQ retry the job with backoff. */
 export class TransientDeliveryError extends Error {}
 
+/**
+ * keepLease renews the lease every third of its length while a delivery runs, so a slow send (a loaded machine, a
+ * slow mail server) is never taken over by another worker; only a dead worker's lease runs out.
+ */
+function keepLease(ctx: ServiceContext, touchId: string, first: Date, leaseMs: number): () => void {
+  let held = first;
+  const timer = setInterval(() => {
+    const until = new Date(ctx.clock.now().getTime() + leaseMs);
+    renewLease(ctx.db, touchId, held, until)
+      .then((ok) => { if (ok) held = until; })
+      .catch((err) => ctx.log.warn({ err, touchId }, 'could not renew a send lease'));
+  }, Math.max(250, Math.floor(leaseMs / 3)));
+  return () => clearInterval(timer);
+}
+
 function isLastAttempt(job: Job): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
@@ -22,8 +37,10 @@ function isLastAttempt(job: Job): boolean {
 export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs = LEASE_MS): (job: Job<TouchJob>) => Promise<void> {
   return async (job) => {
     const started = ctx.clock.now();
-    const touch = await acquireLease(ctx.db, job.data.touchId, started, new Date(started.getTime() + leaseMs));
+    const leaseUntil = new Date(started.getTime() + leaseMs);
+    const touch = await acquireLease(ctx.db, job.data.touchId, started, leaseUntil);
     if (!touch) return;
+    const stopRenewing = keepLease(ctx, touch.id, leaseUntil, leaseMs);
     let outcome;
     try {
       outcome = await deliver(touch);
@@ -33,6 +50,8 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs = LEA
       if (isLastAttempt(job)) await finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason });
       else await releaseLease(ctx.db, touch.id, ctx.clock.now(), reason);
       throw err;
+    } finally {
+      stopRenewing();
     }
     if (outcome.status !== 'retry') {
       const { afterRecord, ...result } = outcome;

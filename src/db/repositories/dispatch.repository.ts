@@ -85,6 +85,19 @@ export async function acquireLease(db: Database, touchId: string, now: Date, unt
   return row ? ({ ...row, channel: row.channel as Channel } as LeasedTouch) : null;
 }
 
+/** renewLease extends a lease the worker still holds (`heldUntil` unchanged since it took it); false when it lost it. */
+export async function renewLease(db: Database, touchId: string, heldUntil: Date, until: Date): Promise<boolean> {
+  const rows = await db
+    .updateTable('touches')
+    .set({ leaseUntil: until })
+    .where('id', '=', touchId)
+    .where('status', '=', 'queued')
+    .where('leaseUntil', '=', heldUntil)
+    .returning('id')
+    .execute();
+  return rows.length > 0;
+}
+
 /** releaseLease gives a touch back after a transient failure, so the retry (or the reconciler) can take it. */
 export async function releaseLease(db: Database, touchId: string, now: Date, reason: string): Promise<void> {
   await db.updateTable('touches').set({ leaseUntil: null, statusReason: reason, updatedAt: now }).where('id', '=', touchId).execute();
