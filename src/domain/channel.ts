@@ -1,6 +1,28 @@
 /** Choosing between a letter and an email for a customer: the policy of SPEC.md, as one pure function. */
 import type { ContactPoints } from './types';
 
+/** CustomerContact is the stored shape of a customer's contact points, as repositories return them. */
+export interface CustomerContact {
+  email: string | null;
+  emailStatus: string;
+  emailOptOut: boolean;
+  address: ContactPoints['address'];
+  preferredChannel: 'email' | 'letter' | null;
+  doNotContact: boolean;
+}
+
+/** contactPointsOf is what the letter-or-email policy needs to know about a stored customer. */
+export function contactPointsOf(c: CustomerContact): ContactPoints {
+  return {
+    email: c.email,
+    emailBounced: c.emailStatus === 'bounced',
+    emailOptOut: c.emailOptOut,
+    address: c.address,
+    preferredChannel: c.preferredChannel,
+    doNotContact: c.doNotContact,
+  };
+}
+
 /** MailChoice is the channel chosen for a letter-or-email step, or why none could be. */
 export type MailChoice = { channel: 'email' | 'letter' } | { channel: null; reason: 'no_address' | 'do_not_contact' };
 

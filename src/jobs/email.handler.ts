@@ -2,8 +2,7 @@
  * Delivering an email touch: load the customer and step, decide (still reachable by email? else a letter or
  * nothing), render, send, record. Expected outcomes (opted out, bounced, refused) are values; a throw means a bug.
  */
-import { chooseMailChannel } from '../domain/channel';
-import type { ContactPoints } from '../domain/types';
+import { chooseMailChannel, contactPointsOf } from '../domain/channel';
 import { updateCustomer, type Customer } from '../db/repositories/customer.repository';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import { renderMessage, TemplateError } from '../channels/templates';
@@ -18,18 +17,6 @@ export interface EmailContent {
   text: string;
   sender: { name: string; title: string | null };
   smtpResponse?: string;
-}
-
-/** contactPointsOf is what the letter-or-email policy needs to know about a customer. */
-export function contactPointsOf(c: Customer): ContactPoints {
-  return {
-    email: c.email,
-    emailBounced: c.emailStatus === 'bounced',
-    emailOptOut: c.emailOptOut,
-    address: c.address,
-    preferredChannel: c.preferredChannel,
-    doNotContact: c.doNotContact,
-  };
 }
 
 /** fallbackReason says why a touch planned as an email goes as a letter, for the timeline. */

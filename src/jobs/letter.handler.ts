@@ -5,7 +5,7 @@
  */
 import { LetterTooLongError } from '../channels/letter.channel';
 import { TemplateError } from '../channels/templates';
-import { chooseMailChannel } from '../domain/channel';
+import { chooseMailChannel, contactPointsOf } from '../domain/channel';
 import { updateCustomer } from '../db/repositories/customer.repository';
 import { loadTouchContext } from '../services/touch-context.service';
 import * as letters from '../services/letter.service';
@@ -22,14 +22,7 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
     const tc = await loadTouchContext(ctx, touch);
     if (!tc || tc.customer.erasedAt) return { status: 'skipped', reason: 'customer_gone' };
     const { customer } = tc;
-    const choice = chooseMailChannel({
-      email: customer.email,
-      emailBounced: customer.emailStatus === 'bounced',
-      emailOptOut: customer.emailOptOut,
-      address: customer.address,
-      preferredChannel: customer.preferredChannel,
-      doNotContact: customer.doNotContact,
-    });
+    const choice = chooseMailChannel(contactPointsOf(customer));
     if (choice.channel === null && choice.reason === 'do_not_contact') return { status: 'cancelled', reason: 'do_not_contact' };
     if (choice.channel === null) {
       await updateCustomer(ctx.db, customer.id, { needsCleanup: true });

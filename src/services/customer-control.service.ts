@@ -4,8 +4,8 @@
  * change is one transaction that also cancels or re-routes what it affects at once, and is audited (actor
  * `customer`, never with the personal data itself in the detail).
  */
-import { chooseMailChannel } from '../domain/channel';
-import type { Address, ContactPoints } from '../domain/types';
+import { chooseMailChannel, contactPointsOf } from '../domain/channel';
+import type { Address } from '../domain/types';
 import type { Database } from '../db/database';
 import { audit } from '../db/repositories/access.repository';
 import * as control from '../db/repositories/customer-control.repository';
@@ -41,17 +41,6 @@ async function lockedCustomer(trx: Database, id: string): Promise<Customer> {
   const customer = await control.lockCustomer(trx, id);
   if (!customer) throw new NotFoundError('customer link', 'given');
   return customer;
-}
-
-function contactPointsOf(c: Customer): ContactPoints {
-  return {
-    email: c.email,
-    emailBounced: c.emailStatus === 'bounced',
-    emailOptOut: c.emailOptOut,
-    address: c.address,
-    preferredChannel: c.preferredChannel,
-    doNotContact: c.doNotContact,
-  };
 }
 
 /** usable tells whether a touch may still go out on `channel` to this customer. */

@@ -4,6 +4,7 @@
  * human contact around the coming anniversary. Works in batches, each its own transaction, and is idempotent: runs
  * are taken with SKIP LOCKED and a year's run has a unique key.
  */
+import { contactPointsOf } from '../domain/channel';
 import { candidateCutoff, laterYearAt, laterYearStep, laterYearTouch } from '../domain/later-years';
 import { DEFAULT_SEND_WINDOW } from '../domain/schedule';
 import type { Segment } from '../domain/types';
@@ -93,14 +94,7 @@ async function advanceRun(
     sendWindow: segment?.sendWindow ?? DEFAULT_SEND_WINDOW,
     callDays: run.workingDays ?? [1, 2, 3, 4, 5],
     callStart: run.workStart ?? undefined,
-    contact: {
-      email: run.email,
-      emailBounced: run.emailStatus === 'bounced',
-      emailOptOut: run.emailOptOut,
-      address: run.address,
-      preferredChannel: run.preferredChannel,
-      doNotContact: run.doNotContact,
-    },
+    contact: contactPointsOf(run),
   });
   const runId = await repo.insertLaterYearRun(trx, {
     customerId: run.customerId,

@@ -4,6 +4,7 @@
  * a conflict; a repeat sale during a running first-year plan starts no second plan.
  */
 import { createHash } from 'node:crypto';
+import { contactPointsOf } from '../domain/channel';
 import { computePlan } from '../domain/plan';
 import { chooseSegment } from '../domain/segment-match';
 import type { PlanStep, Segment, StaffRole } from '../domain/types';
@@ -242,14 +243,7 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
     callDays: p.salesperson?.workingDays ?? [1, 2, 3, 4, 5],
     callStart: p.salesperson?.workStart,
     graceDays: ctx.settings.graceDays,
-    contact: {
-      email: customer.email,
-      emailBounced: customer.emailStatus === 'bounced',
-      emailOptOut: customer.emailOptOut,
-      address: customer.address,
-      preferredChannel: customer.preferredChannel,
-      doNotContact: customer.doNotContact,
-    },
+    contact: contactPointsOf(customer),
   });
   if (planned.some((t) => t.reason === 'no_address') && !customer.needsCleanup) {
     if (p.customer.isNew) customer.needsCleanup = true;
@@ -323,14 +317,7 @@ async function creditReferral(trx: Database, ctx: ServiceContext, e: ReferralEve
       callDays: (caller ?? salesperson)?.workingDays ?? [1, 2, 3, 4, 5],
       callStart: (caller ?? salesperson)?.workStart,
       graceDays: ctx.settings.graceDays,
-      contact: {
-        email: referrer.email,
-        emailBounced: referrer.emailStatus === 'bounced',
-        emailOptOut: referrer.emailOptOut,
-        address: referrer.address,
-        preferredChannel: referrer.preferredChannel,
-        doNotContact: referrer.doNotContact,
-      },
+      contact: contactPointsOf(referrer),
     });
     const runId = await referrals.insertReferralRun(trx, { customerId: referrer.id, segmentId: segment.id, step, startedAt: e.at });
     await plans.insertTouches(trx, { id: runId, customerId: referrer.id }, [{ ...planned, assigneeId: (caller ?? salesperson)?.id ?? null }], e.now);
