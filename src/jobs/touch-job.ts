@@ -4,6 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { acquireLease, finishTouch, releaseLease, renewLease } from '../db/repositories/dispatch.repository';
+import { insertTouchEvents } from '../db/repositories/plan.repository';
 import type { ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { Deliver } from './handler-deps';
@@ -12,7 +13,9 @@ import type { Deliver } from './handler-deps';
 export const LEASE_MS = 120_000;
 
 /** TransientDeliveryError makes BullMQ retry the job with backoff. */
-export class TransientDeliveryError extends Error {}
+export class TransientDeliveryError extends Error {
+  override name = 'TransientDeliveryError';
+}
 
 /**
  * keepLease renews the lease every third of its length while a delivery runs, so a slow send (a loaded machine, a
@@ -55,10 +58,15 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs = LEA
     }
     if (outcome.status !== 'retry') {
       const { afterRecord, ...result } = outcome;
-      await finishTouch(ctx.db, touch.id, ctx.clock.now(), result);
-      return afterRecord?.();
+      if (await finishTouch(ctx.db, touch.id, ctx.clock.now(), result)) return afterRecord?.();
+      // Cancelled while delivering (an opt-out, an erasure): the cancellation stands, but a message that did go out
+      // is still written on the timeline.
+      if (result.status === 'sent') {
+        await insertTouchEvents(ctx.db, [{ touchId: touch.id, at: ctx.clock.now(), status: 'sent', reason: 'delivered before the cancellation took effect', actor: 'worker' }]);
+      }
+      return;
     }
-    if (isLastAttempt(job)) return finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason: outcome.reason });
+    if (isLastAttempt(job)) return void (await finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason: outcome.reason }));
     await releaseLease(ctx.db, touch.id, ctx.clock.now(), outcome.reason);
     throw new TransientDeliveryError(outcome.reason);
   };

@@ -119,8 +119,8 @@ export interface TouchResult {
  * finishTouch records the outcome of a delivery, drops the lease and appends the event, in one statement (one round
  * trip and one commit per delivered touch).
  */
-export async function finishTouch(db: Database, touchId: string, now: Date, r: TouchResult): Promise<void> {
-  await db
+export async function finishTouch(db: Database, touchId: string, now: Date, r: TouchResult): Promise<boolean> {
+  const [result] = await db
     .with('finished', (qb) =>
       qb
         .updateTable('touches')
@@ -135,6 +135,8 @@ export async function finishTouch(db: Database, touchId: string, now: Date, r: T
           ...(r.channel ? { channel: r.channel } : {}),
         })
         .where('id', '=', touchId)
+        // Only a touch still queued: one cancelled meanwhile (an opt-out, an erasure) keeps its cancellation.
+        .where('status', '=', 'queued')
         .returning('id'),
     )
     .insertInto('touchEvents')
@@ -151,4 +153,5 @@ export async function finishTouch(db: Database, touchId: string, now: Date, r: T
         ]),
     )
     .execute();
+  return Number(result?.numInsertedOrUpdatedRows ?? 0) > 0;
 }

@@ -74,7 +74,12 @@ export async function findLetterBatchOfTouch(db: Database, touchId: string): Pro
 
 /** storeLetterPdf keeps the rendered PDF of a letter touch. */
 export async function storeLetterPdf(db: Database, touchId: string, pdf: Uint8Array, now: Date): Promise<void> {
-  await db.updateTable('touches').set({ letterPdf: Buffer.from(pdf), updatedAt: now }).where('id', '=', touchId).execute();
+  await db
+    .updateTable('touches')
+    .set({ letterPdf: Buffer.from(pdf), updatedAt: now })
+    .where('id', '=', touchId)
+    .where('status', '=', 'queued') // not onto a touch cancelled (or erased) while it was rendered
+    .execute();
 }
 
 /**

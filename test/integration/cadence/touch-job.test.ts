@@ -1,0 +1,69 @@
+/**
+ * runTouchJob against the real database: a touch cancelled while it is being delivered (an opt-out or an erasure
+ * committing meanwhile) keeps its cancellation; a hand-off does not run; a message that did go out is still noted.
+ */
+import type { Job } from 'bullmq';
+import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
+import { cancelScheduledTouches, listEventsOfCustomer, listTouchesOfCustomer } from '../../../src/db/repositories/plan.repository';
+import { runTouchJob } from '../../../src/jobs/touch-job';
+import type { TouchJob } from '../../../src/jobs/contract';
+import { recordSale } from '../../../src/services/sale.service';
+import type { SaleInput } from '../../../src/services/sale-input';
+import { fixedClock } from '../../../src/clock';
+import { saleBody, testContext } from '../../helpers/app';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database';
+
+let database: TestDatabase;
+const clock = fixedClock(new Date('2026-11-02T10:00:00Z'));
+
+beforeAll(async () => {
+  database = await createTestDatabase('touchjob');
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+function jobFor(touchId: string): Job<TouchJob> {
+  return { data: { touchId }, attemptsMade: 0, opts: { attempts: 5 } } as unknown as Job<TouchJob>;
+}
+
+async function queuedTouchOf(externalId: string) {
+  const ctx = testContext(database, clock);
+  const sale = saleBody({ externalId, soldAt: '2026-10-30T10:00:00Z' }, { externalId: `C-${externalId}`, email: `${externalId}@example.com`, phone: undefined, timezone: 'UTC' });
+  const { response } = await recordSale(ctx, sale as unknown as SaleInput);
+  const [claimed] = await claimDueTouches(database.db, clock.now(), clock.now(), 1);
+  expect(claimed.id).toBe(response.touches[0].id);
+  return { ctx, touchId: claimed.id, customerId: response.customer.id };
+}
+
+it('keeps a cancellation that committed during delivery and skips the hand-off', async () => {
+  const { ctx, touchId, customerId } = await queuedTouchOf('RACE-HANDOFF');
+  let handedOff = false;
+  await runTouchJob(ctx, async () => {
+    await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'email_opt_out');
+    return { status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) };
+  })(jobFor(touchId));
+  const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
+  expect([touch.status, touch.statusReason, touch.channel]).toEqual(['cancelled', 'email_opt_out', 'email']);
+  expect(handedOff).toBe(false);
+});
+
+it('notes a message that went out before the cancellation, without undoing it', async () => {
+  const { ctx, touchId, customerId } = await queuedTouchOf('RACE-SENT');
+  await runTouchJob(ctx, async () => {
+    await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'do_not_contact');
+    return { status: 'sent', messageId: '<x@test>' };
+  })(jobFor(touchId));
+  const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
+  expect(touch.status).toBe('cancelled');
+  const events = (await listEventsOfCustomer(database.db, customerId)).filter((e) => e.touchId === touchId).map((e) => e.status);
+  expect(events).toEqual(['scheduled', 'queued', 'cancelled', 'sent']);
+});
+
+it('records the result when nothing interfered', async () => {
+  const { ctx, touchId, customerId } = await queuedTouchOf('NO-RACE');
+  let handedOff = false;
+  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }))(jobFor(touchId));
+  const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
+  expect([touch.status, touch.channel, handedOff]).toEqual(['queued', 'letter', true]);
+});
