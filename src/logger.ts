@@ -27,6 +27,28 @@ export function redactUrl(url: string): string {
   return `${safePath}?${keys.map((k) => `${encodeURIComponent(k)}=[redacted]`).join('&')}`;
 }
 
+const EMAIL_PATTERN = /[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[a-z]{2,}/gi;
+
+// Only plain objects are copied: requests and replies go to their own serializers untouched.
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/**
+ * scrubEmails replaces email addresses in the string values of a log object (two levels deep, so an error's message
+ * and detail are covered): a mail server's refusal or a database error may quote the address it refused.
+ */
+export function scrubEmails(obj: Record<string, unknown>, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (typeof v === 'string') out[k] = v.replace(EMAIL_PATTERN, '[email]');
+    else if (v instanceof Error) out[k] = scrubEmails({ ...v, type: v.name, message: v.message, stack: v.stack }, depth + 1);
+    else if (isPlainObject(v) && depth < 2) out[k] = scrubEmails(v, depth + 1);
+    else out[k] = v;
+  }
+  return out;
+}
+
 interface LoggedRequest {
   method?: string;
   url?: string;
@@ -41,6 +63,7 @@ export function createLogger(level: string, name = 'rapport', destination?: pino
       name,
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { log: (obj) => scrubEmails(obj) },
       serializers: {
         req: (req: LoggedRequest) => ({ method: req.method, url: redactUrl(req.url ?? ''), route: req.routeOptions?.url, remoteAddress: req.ip }),
       },

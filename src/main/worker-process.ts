@@ -6,6 +6,7 @@ import type { ServiceContext } from '../services/context';
 import { createEmailChannel } from '../channels/email.channel';
 import { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from '../services/dispatch.service';
 import { closeQueues, createQueues, type Queues } from '../jobs/queues';
+import { createProducerRedis } from './services';
 import { createHandlerTable } from '../jobs/handlers';
 import { startWorkers, type HandlerTable } from '../jobs/worker';
 import { MAINTENANCE_EVERY_MS } from '../jobs/contract';
@@ -28,7 +29,10 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
   // Workers block on Redis: they need a connection that retries forever rather than failing commands.
   const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const queues = createQueues(connection, config.redisPrefix);
+  // Producers (the scheduler adding jobs) fail fast instead, so a Redis outage leaves touches queued for the
+  // reconciler rather than hanging a periodic task.
+  const producer = createProducerRedis(config);
+  const queues = createQueues(producer, config.redisPrefix);
   const email = createEmailChannel({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir, from: config.mailFrom, log, clock: ctx.clock });
   log.info({ mail: email.describe() }, 'email channel ready');
   const dispatch: DispatchSettings = { ...DEFAULT_DISPATCH_SETTINGS, lostAfterMs: config.requeueAfterMs, leaseMs: config.leaseMs, ...opts.dispatch };
@@ -54,6 +58,7 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
       await closeQueues(queues);
       await email.close();
       connection.disconnect();
+      producer.disconnect();
     },
   };
 }

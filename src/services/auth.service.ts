@@ -45,7 +45,7 @@ export async function createApiKey(
  */
 export async function ensureAdminKey(db: Database, configured: string | null): Promise<string | null> {
   if (configured) {
-    await access.insertApiKey(db, { name: 'RAPPORT_ADMIN_KEY', role: 'admin', keyHash: hashKey(configured), prefix: configured.slice(0, 12) });
+    await access.storeApiKeyOnce(db, { name: 'RAPPORT_ADMIN_KEY', role: 'admin', keyHash: hashKey(configured), prefix: configured.slice(0, 12) });
     return null;
   }
   if ((await access.countAdminKeys(db)) > 0) return null;

@@ -20,10 +20,14 @@ export async function insertApiKey(
   const row = await db
     .insertInto('apiKeys')
     .values({ name: k.name, role: k.role, keyHash: k.keyHash, prefix: k.prefix, staffId: k.staffId ?? null })
-    .onConflict((oc) => oc.column('keyHash').doUpdateSet({ revokedAt: null }))
     .returning(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt'])
     .executeTakeFirstOrThrow();
   return { ...row, role: row.role as ApiRole };
+}
+
+/** storeApiKeyOnce stores a key unless its hash is already known (live or revoked: a revoked key stays revoked). */
+export async function storeApiKeyOnce(db: Database, k: { name: string; role: ApiRole; keyHash: string; prefix: string }): Promise<void> {
+  await db.insertInto('apiKeys').values(k).onConflict((oc) => oc.column('keyHash').doNothing()).execute();
 }
 
 /** findApiKeyByHash returns the live key with this hash, or null. */

@@ -16,7 +16,8 @@ export interface ClaimedTouch {
 
 /**
  * claimDueTouches marks up to `limit` scheduled touches due before `until` as queued and returns them, skipping
- * rows another scheduler holds. Touches of paused or do-not-contact customers stay where they are.
+ * rows another scheduler holds. Touches of paused customers stay where they are (a do-not-contact request already
+ * cancelled its customer's touches, and delivery checks it again).
  */
 export async function claimDueTouches(db: Database, now: Date, until: Date, limit: number): Promise<ClaimedTouch[]> {
   const result = await sql<ClaimedTouch>`
