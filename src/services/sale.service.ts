@@ -186,6 +186,7 @@ async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment,
     address: c.address,
   };
   const referrer = input.referralCode ? await customers.findCustomerByReferralCode(trx, input.referralCode) : null;
+  await customers.lockCustomerKeys(trx, { email: c.email, phone: c.phone });
   const found = await customers.findCustomerForSale(trx, { source: input.source, externalId: c.externalId, email: c.email, phone: c.phone });
   if (!found) {
     const record = intake.newCustomerRecord({ ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id }, now);

@@ -117,6 +117,17 @@ export async function findCustomerForSale(
   return row ? toCustomer(row) : null;
 }
 
+/**
+ * lockCustomerKeys serialises, until the transaction ends, every sale naming the same customer email or phone: a
+ * row lock cannot, when the customer does not exist yet, and two tills must not create one person twice.
+ */
+export async function lockCustomerKeys(db: Database, m: { email?: string; phone?: string }): Promise<void> {
+  const keys = [m.email && `email:${m.email.toLowerCase()}`, m.phone && `phone:${m.phone}`].filter((k): k is string => Boolean(k));
+  if (keys.length === 0) return;
+  // Taken in a fixed order, so two sales sharing both keys cannot deadlock.
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys.sort()}::text[]) as k order by k`.execute(db);
+}
+
 /** insertCustomer creates a customer with a fresh referral code. */
 export async function insertCustomer(
   db: Database,

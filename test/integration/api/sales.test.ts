@@ -67,6 +67,18 @@ describe('recording a sale', () => {
     expect(ids.size).toBe(1);
   });
 
+  it('makes one customer and one plan when several tills post a new customer at once', async () => {
+    const customer = { externalId: undefined, email: 'twotills@example.com', phone: '+1 555 0100' };
+    // Each till has its own salesperson, so nothing else serialises the sales.
+    const results = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((till) => post(saleBody({ externalId: `TILL-${till}`, salesperson: { email: `rep-${till}@shop.example`, name: `Rep ${till}` } }, customer))),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect(new Set(results.map((r) => r.json().customer.id)).size).toBe(1);
+    const runs = await t.database.db.selectFrom('planRuns').select('id').where('customerId', '=', results[0].json().customer.id).execute();
+    expect(runs).toHaveLength(1);
+  });
+
   it('starts no second plan for a repeat sale during the first year', async () => {
     const customer = { externalId: 'C-REPEAT', email: 'repeat@example.com', phone: '+1 555 0005' };
     const first = (await post(saleBody({ externalId: 'REPEAT-1' }, customer))).json();
