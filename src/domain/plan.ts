@@ -21,16 +21,30 @@ export interface PlanInput {
   /** ISO weekdays the caller works; calls fall on these. */
   callDays: number[];
   callStart?: string;
+  /** The calendar of the person making a given call step, when it is not the default caller's. */
+  callerCalendars?: Map<number, CallerCalendar>;
   contact: ContactPoints;
   graceDays?: number;
 }
 
-/** stepDueAt is when a step falls due when all goes to plan: in the send window for mail, on a business day for calls. */
-export function stepDueAt(step: PlanStep, input: Pick<PlanInput, 'soldAt' | 'zone' | 'sendWindow' | 'callDays' | 'callStart'>): Date {
+/** CallerCalendar is when a caller works: ISO weekdays and the start of their day. */
+export interface CallerCalendar {
+  days: number[];
+  start?: string;
+}
+
+type CalendarInput = Pick<PlanInput, 'callDays' | 'callStart' | 'callerCalendars'>;
+
+function callerOf(step: number, input: CalendarInput): CallerCalendar {
+  return input.callerCalendars?.get(step) ?? { days: input.callDays, start: input.callStart };
+}
+
+/** stepDueAt is when a step falls due when all goes to plan: in the send window for mail, on the caller's business day for calls. */
+export function stepDueAt(step: PlanStep, input: Pick<PlanInput, 'soldAt' | 'zone' | 'sendWindow'> & CalendarInput): Date {
   const nominal = addOffset(input.soldAt, input.zone, step.offset).toJSDate();
-  return step.channel === 'call'
-    ? nextBusinessDay(nominal, input.zone, input.callDays, input.callStart)
-    : fitSendWindow(nominal, input.zone, input.sendWindow);
+  if (step.channel !== 'call') return fitSendWindow(nominal, input.zone, input.sendWindow);
+  const caller = callerOf(step.step, input);
+  return nextBusinessDay(nominal, input.zone, caller.days, caller.start);
 }
 
 /**
@@ -59,13 +73,14 @@ export function computePlan(input: PlanInput): PlannedTouch[] {
       if (due < cutoff) {
         return { ...base, channel: resolved, dueAt: due, status: 'missed', reason: 'past_grace_period' };
       }
-      const dueAt = due < input.now ? catchUp(resolved, input) : due;
+      const dueAt = due < input.now ? catchUp(resolved, step.step, input) : due;
       return { ...base, channel: resolved, dueAt, status: 'scheduled' };
     });
 }
 
-function catchUp(channel: string, input: PlanInput): Date {
+function catchUp(channel: string, step: number, input: PlanInput): Date {
   if (channel !== 'call') return fitSendWindow(input.now, input.zone, input.sendWindow);
-  const day = nextBusinessDay(input.now, input.zone, input.callDays, input.callStart);
+  const caller = callerOf(step, input);
+  const day = nextBusinessDay(input.now, input.zone, caller.days, caller.start);
   return day < input.now ? input.now : day;
 }

@@ -235,6 +235,7 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
       await customers.updateCustomer(trx, customer.id, { program: 'first_year', segmentId: segment.id });
     }
   }
+  const assignees = resolveAssignees(segment.plan, p.salesperson, p.staff.byRole);
   const planned = computePlan({
     soldAt,
     now,
@@ -243,6 +244,8 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
     sendWindow: segment.sendWindow,
     callDays: p.salesperson?.workingDays ?? [1, 2, 3, 4, 5],
     callStart: p.salesperson?.workStart,
+    // Each call falls on the working days of the person who makes it (the executive's for the anniversary).
+    callerCalendars: new Map([...assignees].map(([step, person]) => [step, { days: person.workingDays, start: person.workStart }])),
     graceDays: ctx.settings.graceDays,
     contact: contactPointsOf(customer),
   });
@@ -250,11 +253,10 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
     if (p.customer.isNew) customer.needsCleanup = true;
     else await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
   }
-  const assignees = resolveAssignees(segment.plan, p.salesperson, p.staff.byRole);
   const newTouches = planned.map((t) => ({
     ...t,
     id: intake.newId(),
-    assigneeId: t.channel === 'call' ? assignees.get(t.step) ?? null : p.salesperson?.id ?? null,
+    assigneeId: t.channel === 'call' ? assignees.get(t.step)?.id ?? null : p.salesperson?.id ?? null,
   }));
   return {
     run: { id: intake.newId(), customerId: customer.id, saleId: p.saleId, segmentId: segment.id, kind: 'first_year', year: 1, plan: segment.plan, startedAt: soldAt },
@@ -271,12 +273,12 @@ function resolveAssignees(
   steps: PlanStep[],
   salesperson: staffRepo.StaffMember | null,
   byRole: Map<StaffRole, staffRepo.StaffMember | null>,
-): Map<number, string> {
-  const result = new Map<number, string>();
+): Map<number, staffRepo.StaffMember> {
+  const result = new Map<number, staffRepo.StaffMember>();
   for (const step of steps.filter((s) => s.channel === 'call')) {
     const role = step.assignee ?? 'salesperson';
     const person = (role === 'salesperson' ? null : byRole.get(role)) ?? salesperson;
-    if (person) result.set(step.step, person.id);
+    if (person) result.set(step.step, person);
   }
   return result;
 }

@@ -432,3 +432,17 @@ describe('stepDueAt', () => {
     expect(wall(stepDueAt(step, { ...base, soldAt: at(sold, base.zone) }), base.zone)).toBe(due);
   });
 });
+
+describe('calls on the caller’s own working days', () => {
+  it('puts the anniversary call on the executive’s next working day, not the salesperson’s', () => {
+    // Sold Monday 2 March 2026 in UTC; the anniversary, Tuesday 2 March 2027, is a day the executive does not work.
+    const zone = 'UTC';
+    const base = input(zone, '2026-03-02T11:00', { now: at('2026-03-02T11:00', zone) });
+    const executive = { days: [3, 4, 5, 6], start: '10:00' };
+    const touches = computePlan({ ...base, callerCalendars: new Map([[7, executive]]) });
+    const anniversary = touches.find((t) => t.step === 7)!;
+    expect(wall(anniversary.dueAt, zone)).toBe('2027-03-03 10:00 Wed');
+    const weekCall = touches.find((t) => t.step === 2)!;
+    expect(wall(weekCall.dueAt, zone)).toBe('2026-03-09 09:00 Mon');
+  });
+});
