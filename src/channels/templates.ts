@@ -148,9 +148,11 @@ function footerText(ctx: MessageContext): string {
 }
 
 /** escapeHtml makes text safe inside HTML element content and double-quoted attributes. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]);
 }
+
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 const P_STYLE = 'margin:0 0 1em 0;';
 const FOOTER_STYLE = 'margin:2em 0 0 0;padding-top:1em;border-top:1px solid #ddd;font-size:12px;color:#666;';

@@ -3,6 +3,7 @@
  * nothing), render, send, record. Expected outcomes (opted out, bounced, refused) are values; a throw means a bug.
  */
 import { chooseMailChannel, contactPointsOf } from '../domain/channel';
+import { listUnsubscribeHeaders, refusalReason } from '../services/email-headers';
 import { updateCustomer, type Customer } from '../db/repositories/customer.repository';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import { renderMessage, TemplateError } from '../channels/templates';
@@ -38,11 +39,7 @@ export function buildEmail(tc: TouchContext, to: string, publicUrl: string): { e
   const template = tc.step?.template;
   if (!template) throw new TemplateError('template', `step ${tc.touch.step} of the plan has no email template`);
   const rendered = renderMessage(template, tc.message);
-  const unsubscribe = tc.message.links.unsubscribe ?? null;
-  const headers: Record<string, string> = unsubscribe
-    ? // RFC 8058: a mail client may POST "List-Unsubscribe=One-Click" to the https link; no mailto, nobody reads one.
-      { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
-    : {};
+  const headers = listUnsubscribeHeaders(tc.message.links.unsubscribe);
   return {
     email: {
       to,
@@ -55,12 +52,6 @@ export function buildEmail(tc: TouchContext, to: string, publicUrl: string): { e
     },
     content: { subject: rendered.subject, text: rendered.text, sender: { name: tc.message.sender.name, title: tc.message.sender.title ?? null } },
   };
-}
-
-/** refusalReason names a refusal with its SMTP code once, e.g. "smtp 550: 550 mailbox unavailable". */
-function refusalReason(r: { reason: string; code?: number }): string {
-  if (r.code === undefined) return r.reason;
-  return r.reason.startsWith(String(r.code)) ? `smtp ${r.reason}` : `smtp ${r.code}: ${r.reason}`;
 }
 
 /** createEmailDelivery returns the Deliver function of the email queue. */

@@ -6,7 +6,7 @@
 import { renderMessage, TemplateError } from '../channels/templates';
 import { findCustomer, updateCustomer } from '../db/repositories/customer.repository';
 import { findNewsletterOfTouch } from '../db/repositories/newsletter.repository';
-import { listUnsubscribeHeaders } from '../services/email-headers';
+import { listUnsubscribeHeaders, refusalReason } from '../services/email-headers';
 import { fanOutDueNewsletters, newsletterContext } from '../services/newsletter.service';
 import { emailMessageId } from './email.handler';
 import type { Deliver, HandlerDeps } from './handler-deps';
@@ -55,7 +55,7 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
     });
     const content: NewsletterContent = { newsletterId: newsletter.id, subject: rendered.subject };
     if (result.ok) return { status: 'sent', messageId, reason: result.response || null, content: { ...content, smtpResponse: result.response } };
-    const reason = result.code !== undefined && !result.reason.startsWith(String(result.code)) ? `smtp ${result.code}: ${result.reason}` : `smtp ${result.reason}`;
+    const reason = refusalReason(result);
     if (!result.permanent) return { status: 'retry', reason };
     // A permanent refusal means the address is bad: nothing more goes to it until a new one is given.
     await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced' });

@@ -8,3 +8,9 @@ export function listUnsubscribeHeaders(unsubscribeUrl: string | null | undefined
   if (!unsubscribeUrl) return {};
   return { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
 }
+
+/** refusalReason names a mail server's refusal with its SMTP code once, e.g. "smtp 550: mailbox unavailable". */
+export function refusalReason(r: { reason: string; code?: number }): string {
+  if (r.code === undefined) return r.reason;
+  return r.reason.startsWith(String(r.code)) ? `smtp ${r.reason}` : `smtp ${r.code}: ${r.reason}`;
+}

@@ -3,13 +3,9 @@
  * they work in any browser and mail client, with JavaScript off.
  */
 import { DateTime } from 'luxon';
+import { escapeHtml } from '../../channels/templates';
 import type { CustomerPage } from '../../services/customer-control.service';
 import type { TouchView } from '../../db/repositories/customer-control.repository';
-
-/** escapeHtml makes a value safe inside HTML text and double-quoted attributes. */
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const CSS = `
 body{font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f;background:#f6f6f4;margin:0}

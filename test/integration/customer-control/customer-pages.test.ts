@@ -85,7 +85,7 @@ describe('links', () => {
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['set-cookie']).toBeUndefined();
     const code = (await snapshot(t, c.customerId)).customer.referralCode;
-    for (const shown of ['&#60;b&#62;Zed&#60;/b&#62;', 'O&#39;Hara &#38; Co', 'page@example.com', '+1 555 0103', '9 Elm Rd', 'Hobart', code, '3-seat sofa', 'AUD 1299.00']) {
+    for (const shown of ['&lt;b&gt;Zed&lt;/b&gt;', 'O&#39;Hara &amp; Co', 'page@example.com', '+1 555 0103', '9 Elm Rd', 'Hobart', code, '3-seat sofa', 'AUD 1299.00']) {
       expect(res.body).toContain(shown);
     }
     expect(res.body).not.toContain('<b>Zed');
