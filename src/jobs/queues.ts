@@ -50,6 +50,20 @@ export async function enqueueTouches(queues: Queues, touches: ClaimedTouch[], no
 }
 
 /**
+ * clearFinishedJobs removes the failed or completed jobs still kept in Redis under these touches' job ids: a touch
+ * left queued behind one (its last attempt failed after recording a hand-off) could otherwise never be re-added.
+ */
+export async function clearFinishedJobs(queues: Queues, touches: ClaimedTouch[]): Promise<void> {
+  await Promise.all(
+    touches.map(async (t) => {
+      const queue = queues[QUEUE_OF_CHANNEL[t.channel]];
+      const state = await queue.getJobState(touchJobId(t.id));
+      if (state === 'failed' || state === 'completed') await queue.remove(touchJobId(t.id));
+    }),
+  );
+}
+
+/**
  * scheduleMaintenance registers (or updates) the repeating maintenance jobs; idempotent across processes. `every`
  * overrides intervals of MAINTENANCE_EVERY_MS; `onlyMissing` re-registers only schedulers that are gone (Redis flushed).
  */

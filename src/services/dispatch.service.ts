@@ -3,7 +3,7 @@
  * again the touches whose job was lost (Redis flushed or restarted). Redis only ever holds the near-term work.
  */
 import * as dispatch from '../db/repositories/dispatch.repository';
-import { enqueueTouches, type Queues } from '../jobs/queues';
+import { clearFinishedJobs, enqueueTouches, type Queues } from '../jobs/queues';
 import type { ServiceContext } from './context';
 
 /** DispatchSettings tune the scheduler. */
@@ -44,6 +44,7 @@ export async function requeueLostTouches(ctx: ServiceContext, queues: Queues, s:
     const now = ctx.clock.now();
     const lost = await ctx.db.transaction().execute((trx) => dispatch.findLostTouches(trx, now, new Date(now.getTime() - s.lostAfterMs), s.batchSize));
     if (lost.length === 0) break;
+    await clearFinishedJobs(queues, lost);
     await enqueueTouches(queues, lost, now);
     total += lost.length;
     if (lost.length < s.batchSize) break;
