@@ -40,12 +40,18 @@ export interface LaterYearsReport {
 export async function advanceLaterYears(ctx: ServiceContext, s: LaterYearsSettings = DEFAULT_LATER_YEARS_SETTINGS): Promise<LaterYearsReport> {
   const report: LaterYearsReport = { entered: 0, rolled: 0, left: 0 };
   const segments = new Map((await listSegments(ctx.db)).map((seg) => [seg.id, seg]));
-  for (const kind of ['first_year', 'later_year'] as const) {
+  // Runs reaching an anniversary, then customers in the program with no run at all (an imported history).
+  const sources = {
+    first_year: (trx: Database, after: repo.RunCursor | null, now: Date) => repo.lockRunsStartedBefore(trx, 'first_year', candidateCutoff(now), after, s.batchSize),
+    later_year: (trx: Database, after: repo.RunCursor | null, now: Date) => repo.lockRunsStartedBefore(trx, 'later_year', candidateCutoff(now), after, s.batchSize),
+    without_run: (trx: Database, after: repo.RunCursor | null) => repo.lockLaterYearsWithoutRun(trx, after, s.batchSize),
+  };
+  for (const source of Object.values(sources)) {
     let after: repo.RunCursor | null = null;
     for (let i = 0; i < s.maxBatches; i++) {
       const now = ctx.clock.now();
       const batch: { size: number; last: repo.RunCursor | null } = await ctx.db.transaction().execute(async (trx) => {
-        const runs = await repo.lockRunsStartedBefore(trx, kind, candidateCutoff(now), after, s.batchSize);
+        const runs = await source(trx, after, now);
         const entries: AuditEntry[] = [];
         for (const run of runs) {
           const done = await advanceRun(trx, ctx, run, segments, now);

@@ -67,6 +67,35 @@ export async function lockRunsStartedBefore(
   return rows;
 }
 
+/**
+ * lockLaterYearsWithoutRun locks up to `limit` customers in the later-years program who have no active run (an
+ * imported history puts them there with their first year already complete), returning each one's latest first-year
+ * run as the anchor of their years, in (started_at, id) order after `after`.
+ */
+export async function lockLaterYearsWithoutRun(db: Database, after: RunCursor | null, limit: number): Promise<RunAtAnniversary[]> {
+  const afterAt = after?.startedAt ?? new Date(0);
+  const afterId = after?.id ?? '00000000-0000-0000-0000-000000000000';
+  const { rows } = await sql<RunAtAnniversary>`
+    select r.id as "runId", r.kind, r.year, r.customer_id as "customerId", r.sale_id as "saleId",
+           r.segment_id as "segmentId", r.started_at as "startedAt", s.sold_at as "anchor",
+           s.salesperson_id as "salespersonId", st.working_days as "workingDays", st.work_start as "workStart",
+           c.program, c.timezone, c.do_not_contact as "doNotContact", c.erased_at as "erasedAt",
+           c.needs_cleanup as "needsCleanup", c.email, c.email_status as "emailStatus",
+           c.email_opt_out as "emailOptOut", c.address, c.preferred_channel as "preferredChannel"
+    from plan_runs r
+    join customers c on c.id = r.customer_id
+    join sales s on s.id = r.sale_id
+    left join staff st on st.id = s.salesperson_id
+    where c.program = 'later_years' and c.erased_at is null and r.kind = 'first_year'
+      and r.started_at = (select max(f.started_at) from plan_runs f where f.customer_id = c.id and f.kind = 'first_year')
+      and not exists (select 1 from plan_runs a where a.customer_id = c.id and a.status = 'active')
+      and (r.started_at, r.id) > (${afterAt}, ${afterId}::uuid)
+    order by r.started_at, r.id
+    limit ${limit}
+    for update of c skip locked`.execute(db);
+  return rows;
+}
+
 /** completeRun marks a run completed; its touches still go out (the anniversary contact may fall a day later). */
 export async function completeRun(db: Database, runId: string): Promise<void> {
   await db.updateTable('planRuns').set({ status: 'completed' }).where('id', '=', runId).where('status', '=', 'active').execute();

@@ -7,6 +7,9 @@
 import { sql } from 'kysely';
 import { summariseData } from '../../../src/db/repositories/import.repository';
 import { startImportHarness, type ImportHarness } from './import-harness';
+import { advanceLaterYears } from '../../../src/services/later-years.service';
+import { fixedClock } from '../../../src/clock';
+import { testContext } from '../../helpers/app';
 
 const NOW = new Date('2026-11-02T10:00:00Z'); // a Monday
 let h: ImportHarness;
@@ -139,6 +142,13 @@ describe('a CSV import', () => {
     expect(t3.map((t) => t.status)).toEqual(Array(7).fill('missed'));
     // No email: letters to the postal address.
     expect(t3.filter((t) => t.channel === 'letter')).toHaveLength(5);
+    // The later-years task gives the imported customer this year's anniversary contact, once.
+    const ctx = testContext(h.database, fixedClock(NOW));
+    await advanceLaterYears(ctx);
+    await advanceLaterYears(ctx);
+    const laterRuns = await h.database.db.selectFrom('planRuns').select(['id', 'year', 'status']).where('customerId', '=', s3.customerId).where('kind', '=', 'later_year').execute();
+    expect(laterRuns.map((r) => [r.year, r.status])).toEqual([[3, 'active']]); // sold June 2024: year 3 runs to June 2027
+    expect(await h.database.db.selectFrom('touches').select('id').where('planRunId', '=', laterRuns[0].id).execute()).toHaveLength(1);
   });
 
   it('matches a repeat sale to its customer by email and starts no second plan', async () => {
