@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IANAZone } from 'luxon';
-import { computePlan, type PlanInput } from '../domain/plan';
+import { computePlan, type CallerCalendar, type PlanInput } from '../domain/plan';
 import { addOffset } from '../domain/schedule';
 import { chooseSegment } from '../domain/segment-match';
 import type { Address, PlannedTouch, PlanStep, Segment, StaffRole } from '../domain/types';
@@ -234,7 +234,7 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
   // Two batches overlap: while one is written in its transaction, the next is read and validated, so the CPU work
   // of parsing and checking hides behind the wait for Postgres. Commits stay strictly in order.
   const initialSegments = await listSegments(ctx.db);
-  const guesses: Guesses = { segments: initialSegments, segmentsJson: JSON.stringify(initialSegments), staff: new Map() };
+  const guesses: Guesses = { segments: initialSegments, segmentsJson: JSON.stringify(initialSegments), staff: new Map(), byRole: new Map() };
   let inFlight: Promise<void> | null = null;
   let batches = 0;
   let nextAnalyze = 1;
@@ -319,12 +319,39 @@ interface Guesses {
   segments: Segment[];
   segmentsJson: string;
   staff: Map<string, repo.StaffForPlan>;
+  byRole: Map<StaffRole, repo.StaffForPlan | null>;
+}
+
+/**
+ * callerCalendars gives each call step the working days of the person who makes it (the role the step asks for,
+ * else the salesperson), as recordSale does.
+ */
+function callerCalendars(
+  steps: PlanStep[],
+  salesperson: { workingDays: number[]; workStart: string } | null,
+  byRole: Map<StaffRole, repo.StaffForPlan | null>,
+): Map<number, CallerCalendar> {
+  const result = new Map<number, CallerCalendar>();
+  for (const step of steps) {
+    if (step.channel !== 'call') continue;
+    const role = step.assignee ?? 'salesperson';
+    const person = (role === 'salesperson' ? null : byRole.get(role) ?? null) ?? salesperson;
+    if (person) result.set(step.step, { days: person.workingDays, start: person.workStart });
+  }
+  return result;
 }
 
 /** planKey names every input of a plan except the sale time, which is the same for a guess and its check. */
-function planKey(segmentId: string, zone: string, callDays: number[], callStart: string | undefined, contact: PlanInput['contact']): string {
+function planKey(
+  segmentId: string,
+  zone: string,
+  callDays: number[],
+  callStart: string | undefined,
+  callers: Map<number, CallerCalendar>,
+  contact: PlanInput['contact'],
+): string {
   return JSON.stringify([
-    segmentId, zone, callDays, callStart ?? null, contact.email ?? null, Boolean(contact.emailBounced), Boolean(contact.emailOptOut),
+    segmentId, zone, callDays, callStart ?? null, [...callers].map(([step, c]) => [step, c.days, c.start ?? null]), contact.email ?? null, Boolean(contact.emailBounced), Boolean(contact.emailOptOut),
     contact.address ?? null, contact.preferredChannel ?? null, Boolean(contact.doNotContact),
   ]);
 }
@@ -338,6 +365,9 @@ function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, n
     const zone = input.customer.timezone ?? ctx.settings.defaultTimezone;
     const callDays = salesperson?.workingDays ?? [1, 2, 3, 4, 5];
     const callStart = salesperson?.workStart ?? (input.salesperson ? '09:00' : undefined);
+    // A salesperson not stored yet will be created with the default calendar.
+    const sp = input.salesperson ? { workingDays: callDays, workStart: callStart ?? '09:00' } : null;
+    const callers = callerCalendars(segment.plan, sp, guesses.byRole);
     const contact = {
       email: input.customer.email ?? null,
       emailBounced: false,
@@ -348,9 +378,9 @@ function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, n
     };
     const planned = computePlan({
       soldAt: new Date(input.soldAt), now, zone, steps: segment.plan, sendWindow: segment.sendWindow, callDays, callStart,
-      graceDays: ctx.settings.graceDays, contact,
+      callerCalendars: callers, graceDays: ctx.settings.graceDays, contact,
     });
-    s.guess = { key: planKey(segment.id, zone, callDays, callStart, contact), planned };
+    s.guess = { key: planKey(segment.id, zone, callDays, callStart, callers, contact), planned };
   }
 }
 
@@ -522,6 +552,7 @@ async function writeSales(
       if (role !== 'salesperson' && !byRole.has(role)) byRole.set(role, await findFirstActiveByRole(trx, role));
     }
   }
+  guesses.byRole = byRole;
   const referrers = await repo.findReferrers(trx, dedupe(fresh.flatMap((s) => (s.input.referralCode ? [s.input.referralCode.toUpperCase()] : []))));
   const matched = await repo.findCustomersForSales(trx, {
     keys: dedupe(fresh.flatMap((s) => (s.input.customer.externalId ? [`${s.input.source}\u0000${s.input.customer.externalId}`] : []))).map((k) => {
@@ -709,10 +740,14 @@ function planFor(
     preferredChannel: customer.preferredChannel,
     doNotContact: customer.doNotContact,
   };
+  const callers = callerCalendars(segment.plan, salesperson, p.byRole);
   const planned =
-    p.guess && p.guess.key === planKey(segment.id, zone, callDays, callStart, contact)
+    p.guess && p.guess.key === planKey(segment.id, zone, callDays, callStart, callers, contact)
       ? p.guess.planned
-      : computePlan({ soldAt: p.soldAt, now: p.now, zone, steps: segment.plan, sendWindow: segment.sendWindow, callDays, callStart, graceDays: ctx.settings.graceDays, contact });
+      : computePlan({
+          soldAt: p.soldAt, now: p.now, zone, steps: segment.plan, sendWindow: segment.sendWindow, callDays, callStart,
+          callerCalendars: callers, graceDays: ctx.settings.graceDays, contact,
+        });
   const callerOf = (step: PlanStep | undefined): string | null => {
     const role = step?.assignee ?? 'salesperson';
     const person = role === 'salesperson' ? null : p.byRole.get(role) ?? null;

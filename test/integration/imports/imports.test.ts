@@ -276,3 +276,20 @@ describe('the imports API', () => {
     expect(n).toBe(0);
   });
 });
+
+describe('call steps', () => {
+  it('fall on the working days of the person who makes them: the anniversary call on the executive\'s', async () => {
+    const exec = await h.database.db
+      .insertInto('staff')
+      .values({ email: 'eve@shop.example', name: 'Eve Exec', role: 'executive', workingDays: [2] })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const r = await importFile(JSON.stringify(sale('EXEC-1', { soldAt: '2026-10-29T15:00:00Z' }, { timezone: 'UTC' })), 'application/x-ndjson');
+    expect(r).toMatchObject({ imported: 1 });
+    const plan = await planOf('EXEC-1');
+    const anniversary = await h.database.db.selectFrom('touches').select(['dueAt', 'assigneeId']).where('planRunId', '=', plan.runId!).where('step', '=', 7).executeTakeFirstOrThrow();
+    expect(anniversary.assigneeId).toBe(exec.id);
+    // 29 October 2027 is a Friday; Eve works Tuesdays only: Tuesday 2 November 2027 at 09:00.
+    expect(anniversary.dueAt.toISOString()).toBe('2027-11-02T09:00:00.000Z');
+  });
+});
