@@ -4,8 +4,10 @@ import { announceAdminKey, buildContext, onShutdown } from './services';
 import { startApi } from './api-process';
 import { startWorkerProcess } from './worker-process';
 import { ensureSecret } from '../services/auth.service';
+import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
+  installZoneOffsetCache();
   const config = loadConfigOrExit();
   const log = createLogger(config.logLevel);
   const db = await connectPostgres(config, log, true, config.databasePoolSize);

@@ -3,8 +3,10 @@ import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } 
 import { announceAdminKey, buildContext, onShutdown } from './services';
 import { startApi } from './api-process';
 import { ensureSecret } from '../services/auth.service';
+import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
+  installZoneOffsetCache();
   const config = loadConfigOrExit();
   const log = createLogger(config.logLevel);
   const db = await connectPostgres(config, log, true, config.databasePoolSize);

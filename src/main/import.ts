@@ -10,6 +10,7 @@ import { connectPostgres, createLogger, loadConfigOrExit, runMain, StartupError 
 import { buildContext } from './services';
 import { ensureSecret } from '../services/auth.service';
 import { createImport, processImport, type ImportReport, type ImportSettings } from '../services/import.service';
+import { installZoneOffsetCache } from './zone-offset-cache';
 
 interface Args {
   file: string;
@@ -112,6 +113,7 @@ export function formatReport(r: ImportReport, seconds: number): string {
 }
 
 runMain(async () => {
+  installZoneOffsetCache();
   const args = parseArgs(process.argv.slice(2));
   let size: number;
   try {

@@ -9,7 +9,6 @@
  * no second one; a customer whose first anniversary has passed moves to the later-years program.
  */
 import { randomUUID } from 'node:crypto';
-import { IANAZone } from 'luxon';
 import { computePlan, type CallerCalendar, type PlanInput } from '../domain/plan';
 import { addOffset } from '../domain/schedule';
 import { chooseSegment } from '../domain/segment-match';
@@ -79,37 +78,6 @@ export interface ImportProgress {
   imported: number;
   duplicates: number;
   rejected: number;
-}
-
-let zoneCacheInstalled = false;
-
-/**
- * installZoneOffsetCache makes luxon remember each zone's UTC offset per UTC day. Luxon asks Intl for the offset
- * of every instant it handles, which makes a plan cost about a millisecond; an offset is constant through a day
- * except on the day of a transition, and those days (where the day's first and last offsets differ) are never
- * cached, so results are exactly the same, about six times faster.
- */
-export function installZoneOffsetCache(): void {
-  if (zoneCacheInstalled) return;
-  zoneCacheInstalled = true;
-  const proto = IANAZone.prototype as unknown as { offset(ts: number): number; name: string };
-  const original = proto.offset;
-  const DAY = 86_400_000;
-  const cache = new Map<string, Map<number, number | null>>();
-  proto.offset = function offset(this: { name: string }, ts: number): number {
-    if (!Number.isFinite(ts)) return original.call(this, ts);
-    const day = Math.floor(ts / DAY);
-    let zone = cache.get(this.name);
-    if (!zone) cache.set(this.name, (zone = new Map()));
-    let value = zone.get(day);
-    if (value === undefined) {
-      const first = original.call(this, day * DAY);
-      value = first === original.call(this, day * DAY + DAY - 1) ? first : null;
-      if (zone.size > 100_000) zone.clear();
-      zone.set(day, value);
-    }
-    return value === null ? original.call(this, ts) : value;
-  };
 }
 
 function checkSettings(s: ImportSettings): ImportOptions & { format: ImportFormat; batchSize?: number } {
@@ -215,7 +183,6 @@ export interface ProcessOptions {
  * Running it again on a finished import does nothing; two runs at once never write a batch twice.
  */
 export async function processImport(ctx: ServiceContext, importId: string, o: ProcessOptions = {}): Promise<ImportReport> {
-  installZoneOffsetCache();
   const imp = await repo.findImport(ctx.db, importId);
   if (!imp) throw new NotFoundError('import', importId);
   if (imp.status === 'completed' || imp.status === 'failed' || imp.status === 'uploading') return getImportReport(ctx, importId);
