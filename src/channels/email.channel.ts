@@ -108,6 +108,14 @@ function mailOptions(from: string, msg: OutgoingEmail): nodemailer.SendMailOptio
   };
 }
 
+/** smtpServerOptions turns smtp://user:pass@host:port (or smtps://) into nodemailer's connection options. */
+export function smtpServerOptions(smtpUrl: string): { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } } {
+  const url = new URL(smtpUrl);
+  const secure = url.protocol === 'smtps:';
+  const auth = url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined;
+  return { host: url.hostname, port: url.port ? Number(url.port) : secure ? 465 : 587, secure, ...(auth ? { auth } : {}) };
+}
+
 type SocketCallback = (err: Error | null, socketOptions?: { connection: Socket }) => void;
 
 /**
@@ -141,9 +149,12 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
     socketTimeout: t.socketMs ?? 60_000,
     getSocket: connectWithoutNagle(t.connectionMs ?? 10_000),
   };
+  // The URL is parsed here: given a `url`, nodemailer's createTransport keeps only what the URL says and drops every
+  // other option (the pool, the timeouts, the socket hook), so each email used to open its own connection.
+  const server = smtpServerOptions(opts.smtpUrl);
   const transport: Transporter = pooled
-    ? nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: opts.maxConnections ?? 5, ...common } as never)
-    : nodemailer.createTransport({ url: opts.smtpUrl, ...common } as never);
+    ? nodemailer.createTransport({ ...server, pool: true, maxConnections: opts.maxConnections ?? 5, ...common } as never)
+    : nodemailer.createTransport({ ...server, ...common } as never);
   const where = `${describeSmtpUrl(opts.smtpUrl)}${pooled ? ' (pooled)' : ''}`;
   return {
     async send(msg) {
