@@ -1,14 +1,13 @@
 /** Prometheus metrics of the API process: HTTP latency, and touches by channel and status read at scrape time. */
-import { sql } from 'kysely';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../db/database';
+import { countTouchesByChannelAndStatus, listDeliveriesSince } from '../db/repositories/metrics.repository';
 import type { Queues } from '../jobs/queues';
 
 /** ApiMetrics are the instruments the API records into. */
 export interface ApiMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
-  salesRecorded: Counter<'outcome'>;
 }
 
 /** createApiMetrics registers the API's metrics on a fresh registry. */
@@ -22,22 +21,19 @@ export function createApiMetrics(db: Database): ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const salesRecorded = new Counter({ name: 'rapport_sales_total', help: 'Sales posted, by outcome', labelNames: ['outcome'] as const, registers: [registry] });
   new Gauge({
     name: 'rapport_touches',
     help: 'Touches by channel and status',
     labelNames: ['channel', 'status'] as const,
     registers: [registry],
     async collect() {
-      const rows = await sql<{ channel: string; status: string; n: number }>`
-        select channel, status, count(*)::int as n from touches group by channel, status`.execute(db);
+      const rows = await countTouchesByChannelAndStatus(db);
       this.reset();
-      for (const r of rows.rows) this.set({ channel: r.channel, status: r.status }, r.n);
+      for (const r of rows) this.set({ channel: r.channel, status: r.status }, r.n);
     },
   });
   // Deliveries are read from Postgres at scrape time (the workers run in other processes): each scrape observes the
-  // touches completed since the last one, so the histogram accumulates like one recorded at delivery. Rows younger
-  // than a few seconds wait for the next scrape, so a delivery committed late is not skipped.
+  // touches completed since the last one, so the histogram accumulates like one recorded at delivery.
   let seen: { at: Date; id: string } | null = null;
   new Histogram({
     name: 'rapport_delivery_latency_seconds',
@@ -46,21 +42,13 @@ export function createApiMetrics(db: Database): ApiMetrics {
     buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600],
     registers: [registry],
     async collect() {
-      // Keyset on (completed_at, id): a letter batch marks thousands of touches with one completion time.
-      const rows = await sql<{ id: string; channel: string; latency: number; completedAt: Date }>`
-        select id, channel, greatest(0, extract(epoch from completed_at - due_at))::float8 as latency, completed_at as "completedAt"
-        from touches
-        where status in ('sent', 'done') and completed_at is not null
-          and completed_at <= now() - interval '5 seconds'
-          ${seen ? sql`and (completed_at, id) > (${seen.at}, ${seen.id}::uuid)` : sql``}
-        order by completed_at, id
-        limit 50000`.execute(db);
-      for (const r of rows.rows) this.observe({ channel: r.channel }, r.latency);
-      const last = rows.rows[rows.rows.length - 1];
+      const rows = await listDeliveriesSince(db, seen, 50_000);
+      for (const r of rows) this.observe({ channel: r.channel }, r.latency);
+      const last = rows[rows.length - 1];
       if (last) seen = { at: last.completedAt, id: last.id };
     },
   });
-  return { registry, httpDuration, salesRecorded };
+  return { registry, httpDuration };
 }
 
 /** registerQueueMetrics adds the depth of every queue, by job state, read from Redis at scrape time. */

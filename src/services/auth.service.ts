@@ -4,7 +4,8 @@ import type { ApiRole } from '../domain/types';
 import * as access from '../db/repositories/access.repository';
 import { findStaffById } from '../db/repositories/staff.repository';
 import type { Database } from '../db/database';
-import { AppError, ValidationError } from './errors';
+import { AppError, NotFoundError, ValidationError } from './errors';
+import type { ServiceContext } from './context';
 
 /** hashKey is how keys are stored and looked up. */
 export function hashKey(key: string): string {
@@ -55,4 +56,27 @@ export async function ensureAdminKey(db: Database, configured: string | null): P
 /** ensureSecret returns the configured secret, else the one kept in the database, generating it the first time. */
 export async function ensureSecret(db: Database, configured: string | null): Promise<string> {
   return configured ?? access.setSettingOnce(db, 'rapport_secret', randomBytes(32).toString('base64url'));
+}
+
+/** issueApiKey creates a key for an admin's request and records who made it (never the key itself). */
+export async function issueApiKey(
+  ctx: ServiceContext,
+  input: { name: string; role: ApiRole; staffId?: string },
+  actor: string,
+): Promise<{ key: string; apiKey: access.ApiKey }> {
+  const created = await createApiKey(ctx.db, input);
+  await access.audit(ctx.db, { actor, action: 'api_key.created', entity: 'api_key', entityId: created.apiKey.id, detail: { role: input.role }, at: ctx.clock.now() });
+  return created;
+}
+
+/** listApiKeys returns every live key's identity, never a secret. */
+export function listApiKeys(ctx: ServiceContext): Promise<access.ApiKey[]> {
+  return access.listApiKeys(ctx.db);
+}
+
+/** revokeApiKey revokes a key for good and records who did, or throws not_found. */
+export async function revokeApiKey(ctx: ServiceContext, id: string, actor: string): Promise<void> {
+  const now = ctx.clock.now();
+  if (!(await access.revokeApiKey(ctx.db, id, now))) throw new NotFoundError('key', id);
+  await access.audit(ctx.db, { actor, action: 'api_key.revoked', entity: 'api_key', entityId: id, at: now });
 }

@@ -235,8 +235,7 @@ export async function recordOutcome(ctx: ServiceContext, caller: Caller, id: str
   const notes = input.notes?.trim() || null;
   await ctx.db.transaction().execute(async (trx) => {
     // Locking the task row makes two concurrent outcomes on one task run one after the other.
-    const locked = await trx.selectFrom('tasks').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
-    const task = locked ? await tasks.findTask(trx, id) : null;
+    const task = (await tasks.lockTask(trx, id)) ? await tasks.findTask(trx, id) : null;
     if (!task) throw new NotFoundError('task', id);
     if (!isOwn(caller, task)) throw new AppError('forbidden', 'task: assigned to someone else; a staff key may record outcomes of its own tasks only', { id });
     if (task.status !== 'open') {

@@ -1,8 +1,8 @@
 /** GET /healthz (the process is up), GET /readyz (Postgres and Redis answer). */
-import { sql } from 'kysely';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Database } from '../../db/database';
+import { ping } from '../../db/repositories/metrics.repository';
 
 /** ReadinessCheck is one dependency to ping; it throws when the dependency is down. */
 export type ReadinessCheck = () => Promise<void>;
@@ -22,7 +22,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Database; redisPing: 
         checks[name] = `down: ${(err as Error).message}`;
       }
     };
-    await Promise.all([probe('postgres', () => sql`select 1`.execute(db)), probe('redis', redisPing)]);
+    await Promise.all([probe('postgres', () => ping(db)), probe('redis', redisPing)]);
     const ready = Object.values(checks).every((v) => v === 'ok');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });

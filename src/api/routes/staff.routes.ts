@@ -2,9 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import * as staff from '../../services/staff.service';
-import { createApiKey } from '../../services/auth.service';
-import { listApiKeys, revokeApiKey } from '../../db/repositories/access.repository';
-import { NotFoundError } from '../../services/errors';
+import { issueApiKey, listApiKeys, revokeApiKey } from '../../services/auth.service';
 import type { ServiceContext } from '../../services/context';
 import { IdParams, Nullable, errors } from '../schemas';
 
@@ -55,17 +53,18 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
   );
   app.post(
     '/v1/keys',
-    { config: { ...admin, idempotent: true }, schema: { tags: ['keys'], summary: 'Create an API key; the key is shown only in this answer', body: KeyBody, response: { 201: Type.Intersect([KeySchema, Type.Object({ key: Type.String() })]), ...errors(400, 401, 403) } } },
+    // Not idempotent: a stored answer would keep the key itself in the database.
+    { config: admin, schema: { tags: ['keys'], summary: 'Create an API key; the key is shown only in this answer', body: KeyBody, response: { 201: Type.Intersect([KeySchema, Type.Object({ key: Type.String() })]), ...errors(400, 401, 403) } } },
     async (req, reply) => {
-      const { key, apiKey } = await createApiKey(ctx.db, req.body);
+      const { key, apiKey } = await issueApiKey(ctx, req.body, `key:${req.apiKey?.id}`);
       return reply.status(201).send({ ...apiKey, createdAt: apiKey.createdAt.toISOString(), key });
     },
   );
   app.get('/v1/keys', { config: admin, schema: { tags: ['keys'], response: { 200: Type.Object({ keys: Type.Array(KeySchema) }), ...errors(401, 403) } } }, async () => ({
-    keys: (await listApiKeys(ctx.db)).map((k) => ({ ...k, createdAt: k.createdAt.toISOString() })),
+    keys: (await listApiKeys(ctx)).map((k) => ({ ...k, createdAt: k.createdAt.toISOString() })),
   }));
   app.delete('/v1/keys/:id', { config: admin, schema: { tags: ['keys'], params: IdParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } } }, async (req, reply) => {
-    if (!(await revokeApiKey(ctx.db, req.params.id, ctx.clock.now()))) throw new NotFoundError('key', req.params.id);
+    await revokeApiKey(ctx, req.params.id, `key:${req.apiKey?.id}`);
     return reply.status(204).send(null);
   });
 };

@@ -128,26 +128,6 @@ export async function lockCustomerKeys(db: Database, m: { email?: string; phone?
   await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys.sort()}::text[]) as k order by k`.execute(db);
 }
 
-/** insertCustomer creates a customer with a fresh referral code. */
-export async function insertCustomer(
-  db: Database,
-  c: ContactFields & { source: string; externalId?: string | null; segmentId: string; referredBy?: string | null },
-): Promise<Customer> {
-  const row = await db
-    .insertInto('customers')
-    .values({
-      ...contactValues(c),
-      source: c.source,
-      externalId: c.externalId ?? null,
-      segmentId: c.segmentId,
-      referredBy: c.referredBy ?? null,
-      referralCode: newReferralCode(),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toCustomer(row);
-}
-
 /** updateCustomer sets the given fields (contact details, flags, program) and returns the customer. */
 export async function updateCustomer(
   db: Database,

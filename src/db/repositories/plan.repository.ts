@@ -65,19 +65,6 @@ export async function findActiveFirstYearRun(db: Database, customerId: string): 
   return row ? ({ ...row, plan: row.plan as unknown as PlanStep[] } as PlanRun) : null;
 }
 
-/** insertPlanRun starts a plan run; a second active first-year run for one customer raises a unique violation. */
-export async function insertPlanRun(
-  db: Database,
-  r: Pick<PlanRun, 'customerId' | 'saleId' | 'segmentId' | 'kind' | 'year' | 'plan' | 'startedAt'>,
-): Promise<string> {
-  const { id } = await db
-    .insertInto('planRuns')
-    .values({ ...r, plan: JSON.stringify(r.plan) })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return id;
-}
-
 /** endRuns marks a customer's active runs of `kind` completed or cancelled and cancels their scheduled touches. */
 export async function endActiveRuns(
   db: Database,
@@ -209,8 +196,3 @@ export async function countRows(db: Database, table: 'sales' | 'touches' | 'cust
   return n;
 }
 
-/** findPlanRun returns one plan run, or null. */
-export async function findPlanRun(db: Database, id: string): Promise<PlanRun | null> {
-  const row = await db.selectFrom('planRuns').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? ({ ...row, plan: row.plan as unknown as PlanStep[] } as PlanRun) : null;
-}

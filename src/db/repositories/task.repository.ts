@@ -208,6 +208,11 @@ function toView(r: BaseRow): TaskView {
   };
 }
 
+/** lockTask locks a task row until the transaction ends, so two outcomes on one task run one after the other; false when absent. */
+export async function lockTask(db: Database, id: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('tasks').select('id').where('id', '=', id).forUpdate().executeTakeFirst());
+}
+
 /** findTask returns one task with its customer, assignee and touch, or null. */
 export async function findTask(db: Database, id: string): Promise<TaskView | null> {
   const row = await baseQuery(db).where('k.id', '=', id).executeTakeFirst();

@@ -24,6 +24,11 @@ it('creates a key shown once, stored only as a hash, and revokes it', async () =
 
   expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode).toBe(204);
   expect((await t.app.inject({ method: 'GET', url: '/v1/customers?email=a@b.co', headers: t.auth(key) })).statusCode).toBe(401);
+  const trail = await t.database.db.selectFrom('auditLog').select(['action', 'detail']).where('entityId', '=', id).orderBy('id').execute();
+  expect(trail.map((e) => e.action)).toEqual(['api_key.created', 'api_key.revoked']);
+  // The key itself is kept nowhere: not in the audit trail, not in stored answers.
+  const stored = await t.database.db.selectFrom('idempotencyKeys').select('response').execute();
+  expect(JSON.stringify([trail, stored])).not.toContain(key);
 });
 
 it('needs a staff member for a staff key', async () => {
