@@ -27,8 +27,8 @@ it('creates a key shown once, stored only as a hash, and revokes it', async () =
   const trail = await t.database.db.selectFrom('auditLog').select(['action', 'detail']).where('entityId', '=', id).orderBy('id').execute();
   expect(trail.map((e) => e.action)).toEqual(['api_key.created', 'api_key.revoked']);
   // The key itself is kept nowhere: not in the audit trail, not in stored answers.
-  const stored = await t.database.db.selectFrom('idempotencyKeys').select('response').execute();
-  expect(JSON.stringify([trail, stored])).not.toContain(key);
+  const answers = await t.database.db.selectFrom('idempotencyKeys').select('response').execute();
+  expect(JSON.stringify([trail, answers])).not.toContain(key);
 });
 
 it('needs a staff member for a staff key', async () => {
