@@ -75,6 +75,7 @@ export function laterYearStep(year: number, laterYears: LaterYears): PlanStep {
     ...base,
     channel: 'mail',
     sender: 'salesperson',
+    preferLetter: true,
     template: {
       subject: 'Another year together, {{ customer.firstName }}',
       body:

@@ -32,6 +32,8 @@ export interface PlanStep {
   purpose: string;
   template?: { subject: string; body: string };
   talkingPoints?: string[];
+  /** A personal letter: goes by post wherever a postal address is known (the later years' human contact). */
+  preferLetter?: boolean;
   /**
    * What starts the step's clock: absent means the sale that started the plan; `referral` means each sale credited
    * to this customer's referral code (a thank-you), so the step is not part of the plan computed from the sale.

@@ -22,7 +22,9 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
     const tc = await loadTouchContext(ctx, touch);
     if (!tc || tc.customer.erasedAt) return { status: 'skipped', reason: 'customer_gone' };
     const { customer } = tc;
-    const choice = chooseMailChannel(contactPointsOf(customer));
+    const contact = contactPointsOf(customer);
+    // A personal letter of the later years goes by post wherever a postal address is known, as it was planned.
+    const choice = chooseMailChannel(tc.step?.preferLetter ? { ...contact, preferredChannel: 'letter' } : contact);
     if (choice.channel === null && choice.reason === 'do_not_contact') return { status: 'cancelled', reason: 'do_not_contact' };
     if (choice.channel === null) {
       await updateCustomer(ctx.db, customer.id, { needsCleanup: true });
