@@ -1,12 +1,13 @@
 /**
- * The Idempotency-Key header on POST routes that declare `config: { idempotent: true }`: the first answer is stored
- * and replayed for the same key and body; the same key with another body is a 409.
+ * The Idempotency-Key header on POST routes that declare `config: { idempotent: true }`: the key is claimed before the
+ * handler runs, so two concurrent requests with it never both run; the first successful answer is stored and replayed
+ * for the same key and body; the same key with another body, or while the first is still running, is a 409.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Database } from '../../db/database';
-import { findIdempotentResponse, storeIdempotentResponse } from '../../db/repositories/access.repository';
+import { claimIdempotencyKey, completeIdempotencyKey, findIdempotentResponse, releaseIdempotencyKey } from '../../db/repositories/access.repository';
 import { ConflictError, ValidationError } from '../../services/errors';
 
 declare module 'fastify' {
@@ -28,17 +29,22 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Dat
     if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key)) throw new ValidationError('Idempotency-Key', 'must be 1 to 200 visible ASCII characters');
     const route = `${req.method} ${req.url.split('?')[0]}`;
     const hash = bodyHash(req.body);
-    const stored = await findIdempotentResponse(opts.db, req.apiKey.id, route, key);
-    if (stored) {
-      if (stored.requestHash !== hash) throw new ConflictError('Idempotency-Key: already used with a different body', { field: 'Idempotency-Key' });
-      return reply.status(stored.statusCode).header('idempotent-replay', 'true').send(stored.response);
+    const idem = { key, route, apiKeyId: req.apiKey.id };
+    if (await claimIdempotencyKey(opts.db, idem, hash)) {
+      req.idempotency = { ...idem, hash };
+      return;
     }
-    req.idempotency = { key, hash, route, apiKeyId: req.apiKey.id };
+    const stored = await findIdempotentResponse(opts.db, idem.apiKeyId, route, key);
+    if (stored && stored.requestHash !== hash) throw new ConflictError('Idempotency-Key: already used with a different body', { field: 'Idempotency-Key' });
+    if (!stored || stored.statusCode === 0) throw new ConflictError('Idempotency-Key: a request with this key is still in progress; retry shortly', { field: 'Idempotency-Key' });
+    return reply.status(stored.statusCode).header('idempotent-replay', 'true').send(stored.response);
   });
   app.addHook('onSend', async (req, reply, payload) => {
     const idem = req.idempotency;
-    if (!idem || reply.statusCode >= 500 || typeof payload !== 'string') return payload;
-    await storeIdempotentResponse(opts.db, { apiKeyId: idem.apiKeyId, route: idem.route, key: idem.key, requestHash: idem.hash, statusCode: reply.statusCode, response: JSON.parse(payload) });
+    if (!idem) return payload;
+    // Only a success is kept and replayed; after an error the client may try again with the same key.
+    if (reply.statusCode < 400 && typeof payload === 'string') await completeIdempotencyKey(opts.db, idem, reply.statusCode, JSON.parse(payload));
+    else await releaseIdempotencyKey(opts.db, idem);
     return payload;
   });
 });

@@ -1,4 +1,5 @@
 /** API keys (stored as hashes), idempotency records, settings and the audit trail. */
+import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { ApiRole } from '../../domain/types';
 
@@ -78,15 +79,57 @@ export async function findIdempotentResponse(db: Database, apiKeyId: string, rou
   return row ?? null;
 }
 
-/** storeIdempotentResponse records the first answer; a concurrent duplicate keeps the first. */
-export async function storeIdempotentResponse(
-  db: Database,
-  r: { apiKeyId: string; route: string; key: string } & StoredResponse,
-): Promise<void> {
-  await db
+/** IdempotencyKey names one Idempotency-Key of one API key on one route. */
+export interface IdempotencyKey {
+  apiKeyId: string;
+  route: string;
+  key: string;
+}
+
+// A claimed key whose request never finished (its process died) is free again after this long.
+const ABANDONED_AFTER = sql`interval '60 seconds'`;
+
+/**
+ * claimIdempotencyKey marks a key as in progress for a request with this body hash, so a concurrent duplicate waits
+ * for nothing and is told so; true when this request may run (the key was free, or its holder was abandoned).
+ * A claim is a row with status code 0 until the answer is stored.
+ */
+export async function claimIdempotencyKey(db: Database, k: IdempotencyKey, requestHash: string): Promise<boolean> {
+  const row = await db
     .insertInto('idempotencyKeys')
-    .values({ ...r, response: JSON.stringify(r.response) })
-    .onConflict((oc) => oc.columns(['apiKeyId', 'route', 'key']).doNothing())
+    .values({ ...k, requestHash, statusCode: 0, response: '{}' })
+    .onConflict((oc) =>
+      oc
+        .columns(['apiKeyId', 'route', 'key'])
+        .doUpdateSet({ requestHash, createdAt: sql`now()` })
+        .where('idempotencyKeys.statusCode', '=', 0)
+        .where('idempotencyKeys.createdAt', '<', sql<Date>`now() - ${ABANDONED_AFTER}`),
+    )
+    .returning('key')
+    .executeTakeFirst();
+  return Boolean(row);
+}
+
+/** completeIdempotencyKey stores the answer of a claimed key, replayed to every later request with it. */
+export async function completeIdempotencyKey(db: Database, k: IdempotencyKey, statusCode: number, response: unknown): Promise<void> {
+  await db
+    .updateTable('idempotencyKeys')
+    .set({ statusCode, response: JSON.stringify(response) })
+    .where('apiKeyId', '=', k.apiKeyId)
+    .where('route', '=', k.route)
+    .where('key', '=', k.key)
+    .where('statusCode', '=', 0)
+    .execute();
+}
+
+/** releaseIdempotencyKey frees a claimed key whose request failed, so the client may try again with it. */
+export async function releaseIdempotencyKey(db: Database, k: IdempotencyKey): Promise<void> {
+  await db
+    .deleteFrom('idempotencyKeys')
+    .where('apiKeyId', '=', k.apiKeyId)
+    .where('route', '=', k.route)
+    .where('key', '=', k.key)
+    .where('statusCode', '=', 0)
     .execute();
 }
 

@@ -46,3 +46,38 @@ it('does not bring a revoked RAPPORT_ADMIN_KEY back at the next start', async ()
   await ensureAdminKey(t.database.db, configured); // the next start
   expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(configured) })).statusCode).toBe(401);
 });
+
+describe('Idempotency-Key', () => {
+  const staff = (email: string) => ({ email, name: 'Pat Doe', role: 'manager' });
+  const post = (key: string, payload: object) =>
+    t.app.inject({ method: 'POST', url: '/v1/staff', headers: { ...t.auth(t.adminKey), 'idempotency-key': key }, payload });
+
+  it('runs concurrent requests with one key once, and replays the answer afterwards', async () => {
+    // Newsletters have no natural unique key: without the claim, each concurrent request would publish one.
+    const edition = { subject: 'News', body: 'Dear {{ customer.firstName }}, news.', sendAt: '2027-01-01T09:00:00Z' };
+    const publish = () => t.app.inject({ method: 'POST', url: '/v1/newsletters', headers: { ...t.auth(t.adminKey), 'idempotency-key': 'idem-race' }, payload: edition });
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map(publish));
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 201).length).toBeGreaterThanOrEqual(1);
+    expect(codes.every((c) => c === 201 || c === 409)).toBe(true); // 409: the first was still running
+    const replay = await publish();
+    expect([replay.statusCode, replay.headers['idempotent-replay']]).toEqual([201, 'true']);
+    const editions = await t.database.db.selectFrom('newsletters').select('id').execute();
+    expect(editions).toHaveLength(1);
+  });
+
+  it('does not keep an error: the same key may be used again after a 400', async () => {
+    // Refused by the service, after the key was claimed: the claim is released, not kept.
+    const bad = await post('idem-retry', { ...staff('pat.retry@shop.example'), managerId: '00000000-0000-4000-8000-000000000000' });
+    expect([bad.statusCode, bad.json().error.details.field]).toEqual([400, 'managerId']);
+    const good = await post('idem-retry', staff('pat.retry@shop.example'));
+    expect(good.statusCode).toBe(201);
+  });
+
+  it('refuses the same key with another body', async () => {
+    expect((await post('idem-body', staff('pat.a@shop.example'))).statusCode).toBe(201);
+    const other = await post('idem-body', staff('pat.b@shop.example'));
+    expect(other.statusCode).toBe(409);
+    expect(other.json().error.details.field).toBe('Idempotency-Key');
+  });
+});

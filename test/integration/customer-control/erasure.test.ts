@@ -4,7 +4,7 @@
  * personal data any more, every future contact is cancelled, and the anonymous counts are unchanged.
  */
 import { sql } from 'kysely';
-import { audit, storeIdempotentResponse } from '../../../src/db/repositories/access.repository';
+import { audit, claimIdempotencyKey, completeIdempotencyKey } from '../../../src/db/repositories/access.repository';
 import { createTestApp, type TestApp } from '../../helpers/app';
 import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
 import { startTestWorker, type TestWorker } from '../../helpers/worker';
@@ -99,7 +99,9 @@ it('leaves no trace of the personal data in any table, cancels everything to com
   const friend = await sell(t, { firstName: 'Fran', email: 'fran@example.com', phone: '+1 555 0198' }, { referralCode: code.toLowerCase() });
   const key = await t.database.db.selectFrom('apiKeys').select('id').limit(1).executeTakeFirstOrThrow();
   await audit(t.database.db, { actor: 'staff', action: 'customer.phoned', entity: 'customer', entityId: z.customerId, detail: { said: `Zephyrine (${person.email}) will call back` }, at: NOW });
-  await storeIdempotentResponse(t.database.db, { apiKeyId: key.id, route: 'POST /v1/example', key: 'quoted', requestHash: 'x', statusCode: 201, response: { customer: { email: person.email, name: 'Zephyrine Quillfeather' } } });
+  const idem = { apiKeyId: key.id, route: 'POST /v1/example', key: 'quoted' };
+  await claimIdempotencyKey(t.database.db, idem, 'x');
+  await completeIdempotencyKey(t.database.db, idem, 201, { customer: { email: person.email, name: 'Zephyrine Quillfeather' } });
 
   const needles = ['Zephyrine', 'Quillfeather', person.email, person.phone, '61399994321', '17 Quokka Lane', person.externalId, code];
   const spread = await findEverywhere(needles);
