@@ -35,6 +35,19 @@ export interface RunCursor {
   id: string;
 }
 
+// A run with its customer, sale and salesperson: the columns of RunAtAnniversary and the joins they come from.
+const RUN_WITH_CUSTOMER = sql`
+    select r.id as "runId", r.kind, r.year, r.customer_id as "customerId", r.sale_id as "saleId",
+           r.segment_id as "segmentId", r.started_at as "startedAt", s.sold_at as "anchor",
+           s.salesperson_id as "salespersonId", st.working_days as "workingDays", st.work_start as "workStart",
+           c.program, c.timezone, c.do_not_contact as "doNotContact", c.erased_at as "erasedAt",
+           c.needs_cleanup as "needsCleanup", c.email, c.email_status as "emailStatus",
+           c.email_opt_out as "emailOptOut", c.address, c.preferred_channel as "preferredChannel"
+    from plan_runs r
+    join customers c on c.id = r.customer_id
+    join sales s on s.id = r.sale_id
+    left join staff st on st.id = s.salesperson_id`;
+
 /**
  * lockRunsStartedBefore locks up to `limit` active runs of `kind` started at or before `cutoff` and after `after`, in
  * (started_at, id) order, skipping runs another worker holds; the caller decides which reached their anniversary.
@@ -49,16 +62,7 @@ export async function lockRunsStartedBefore(
   const afterAt = after?.startedAt ?? new Date(0);
   const afterId = after?.id ?? '00000000-0000-0000-0000-000000000000';
   const { rows } = await sql<RunAtAnniversary>`
-    select r.id as "runId", r.kind, r.year, r.customer_id as "customerId", r.sale_id as "saleId",
-           r.segment_id as "segmentId", r.started_at as "startedAt", s.sold_at as "anchor",
-           s.salesperson_id as "salespersonId", st.working_days as "workingDays", st.work_start as "workStart",
-           c.program, c.timezone, c.do_not_contact as "doNotContact", c.erased_at as "erasedAt",
-           c.needs_cleanup as "needsCleanup", c.email, c.email_status as "emailStatus",
-           c.email_opt_out as "emailOptOut", c.address, c.preferred_channel as "preferredChannel"
-    from plan_runs r
-    join customers c on c.id = r.customer_id
-    join sales s on s.id = r.sale_id
-    left join staff st on st.id = s.salesperson_id
+    ${RUN_WITH_CUSTOMER}
     where r.kind = ${kind} and r.status = 'active' and r.started_at <= ${cutoff}
       and (r.started_at, r.id) > (${afterAt}, ${afterId}::uuid)
     order by r.started_at, r.id
@@ -76,16 +80,7 @@ export async function lockLaterYearsWithoutRun(db: Database, after: RunCursor | 
   const afterAt = after?.startedAt ?? new Date(0);
   const afterId = after?.id ?? '00000000-0000-0000-0000-000000000000';
   const { rows } = await sql<RunAtAnniversary>`
-    select r.id as "runId", r.kind, r.year, r.customer_id as "customerId", r.sale_id as "saleId",
-           r.segment_id as "segmentId", r.started_at as "startedAt", s.sold_at as "anchor",
-           s.salesperson_id as "salespersonId", st.working_days as "workingDays", st.work_start as "workStart",
-           c.program, c.timezone, c.do_not_contact as "doNotContact", c.erased_at as "erasedAt",
-           c.needs_cleanup as "needsCleanup", c.email, c.email_status as "emailStatus",
-           c.email_opt_out as "emailOptOut", c.address, c.preferred_channel as "preferredChannel"
-    from plan_runs r
-    join customers c on c.id = r.customer_id
-    join sales s on s.id = r.sale_id
-    left join staff st on st.id = s.salesperson_id
+    ${RUN_WITH_CUSTOMER}
     where c.program = 'later_years' and c.erased_at is null and r.kind = 'first_year'
       and r.started_at = (select max(f.started_at) from plan_runs f where f.customer_id = c.id and f.kind = 'first_year')
       and not exists (select 1 from plan_runs a where a.customer_id = c.id and a.status = 'active')
