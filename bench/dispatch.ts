@@ -10,16 +10,17 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import IORedis from 'ioredis';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { createDatabase, ensureDatabaseExists } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
 import { TOUCH_JOB_OPTIONS, touchJobId } from '../src/jobs/contract';
+import { cpuSeconds, databaseUrl, dropDatabase } from './scratch';
 
 /** BenchSettings are the knobs of one run, from the environment. */
 interface BenchSettings {
@@ -66,22 +67,6 @@ function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const line = (label: string, value: string) => say(`${label.padEnd(34)}${value}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function databaseUrl(base: string, name: string): string {
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(base: string, name: string): Promise<void> {
-  const admin = new Client({ connectionString: base });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${name}" with (force)`);
-  } finally {
-    await admin.end();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child roles
@@ -259,20 +244,10 @@ function startWorkers(s: BenchSettings, env: NodeJS.ProcessEnv, logFile: string)
   };
 }
 
-/** cpuSeconds reads a process's user + system CPU time from /proc (Linux), 0 when it is gone. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return 0;
-  }
-}
-
 /** postgresCpu sums the CPU time of the server processes connected to the bench database. */
 async function postgresCpu(pg: Pool, dbName: string): Promise<number> {
   const { rows } = await pg.query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName]);
-  return rows.reduce((a, r) => a + cpuSeconds(r.pid), 0);
+  return rows.reduce((a, r) => a + (cpuSeconds(r.pid) || 0), 0);
 }
 
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -395,7 +370,7 @@ async function main(): Promise<void> {
       const firstClaim: Date = rows[0].first;
       const sent = (await (sink.send({ cmd: 'count' }), nextMessage<{ messages: number }>(sink, 'messages'))).messages - sent0;
       // CPU per touch does not depend on what else the machine runs, so it shows the cost when the wall clock cannot.
-      const workerCpu = workers.procs.reduce((a, p) => a + cpuSeconds(p.pid), 0);
+      const workerCpu = workers.procs.reduce((a, p) => a + (cpuSeconds(p.pid) || 0), 0);
       const pgCpu = await postgresCpu(pg, dbName);
       const all = Object.values(counts);
       const lastAll = Math.max(...all.map((c) => c.last?.getTime() ?? 0));

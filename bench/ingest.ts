@@ -17,6 +17,7 @@ import { migrateToLatest } from '../src/db/migrator';
 import { countRows } from '../src/db/repositories/plan.repository';
 import { insertStaff } from '../src/db/repositories/staff.repository';
 import { createApiKey } from '../src/services/auth.service';
+import { databaseUrl, dropDatabase } from './scratch';
 
 const run = promisify(execFile);
 
@@ -50,22 +51,6 @@ function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     logLevel: env.LOG_LEVEL || 'info',
     keep: env.BENCH_KEEP === '1',
   };
-}
-
-function databaseUrl(base: string, name: string): string {
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(base: string, name: string): Promise<void> {
-  const admin = new Client({ connectionString: base });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${name}" with (force)`);
-  } finally {
-    await admin.end();
-  }
 }
 
 async function freePort(): Promise<number> {

@@ -13,13 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import IORedis from 'ioredis';
 import { sql } from 'kysely';
-import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { systemClock } from '../src/clock';
 import { createDatabase, ensureDatabaseExists, type Database } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
 import { createLogger } from '../src/logger';
 import { getNewsletter, publishNewsletter } from '../src/services/newsletter.service';
+import { cpuSeconds, databaseUrl, dropDatabase } from './scratch';
 
 /** BenchSettings are the knobs of one run, from the environment. */
 interface BenchSettings {
@@ -47,22 +47,6 @@ function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     timeoutS: num('BENCH_TIMEOUT_S', 1800),
     keep: env.BENCH_KEEP === '1',
   };
-}
-
-function databaseUrl(base: string, name: string): string {
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(base: string, name: string): Promise<void> {
-  const admin = new Client({ connectionString: base });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${name}" with (force)`);
-  } finally {
-    await admin.end();
-  }
 }
 
 /** Sink is an SMTP server that accepts everything and only counts, so it is never the bottleneck. */
@@ -136,16 +120,6 @@ function procStatus(pid: number): { rss: number; hwm: number } | null {
     return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
   } catch {
     return null;
-  }
-}
-
-/** cpuSeconds reads the user + system CPU time a process has used, in seconds (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
   }
 }
 
