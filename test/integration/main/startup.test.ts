@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { uniqueName } from '../../helpers/database';
 import { waitFor } from '../../helpers/wait';
+import { deleteRedisPrefix } from '../../helpers/worker';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const ALL = path.join(ROOT, 'dist/main/all.js');
@@ -55,6 +56,7 @@ it('starts with no configuration: creates the database, prints the admin key onc
     await second.exited;
   } finally {
     await dropDatabase(db);
+    await deleteRedisPrefix(db);
   }
 }, 90_000);
 
