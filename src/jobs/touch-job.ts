@@ -9,9 +9,6 @@ import type { ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { Deliver } from './handler-deps';
 
-/** LEASE_MS is how long a worker may take to deliver one touch before another may take it over. */
-export const LEASE_MS = 120_000;
-
 /** TransientDeliveryError makes BullMQ retry the job with backoff. */
 export class TransientDeliveryError extends Error {
   override name = 'TransientDeliveryError';
@@ -36,8 +33,11 @@ function isLastAttempt(job: Job): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
 
-/** runTouchJob wraps a Deliver function as a BullMQ processor. */
-export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs = LEASE_MS): (job: Job<TouchJob>) => Promise<void> {
+/**
+ * runTouchJob wraps a Deliver function as a BullMQ processor; `leaseMs` is how long a worker may hold a touch
+ * without renewing before another may take it over (RAPPORT_LEASE_MS).
+ */
+export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: number): (job: Job<TouchJob>) => Promise<void> {
   return async (job) => {
     const started = ctx.clock.now();
     const leaseUntil = new Date(started.getTime() + leaseMs);

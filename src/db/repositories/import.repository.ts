@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Address } from '../../domain/types';
+import type { Customer } from './customer.repository';
 
 /** ImportStatus is the life cycle of an import. */
 export type ImportStatus = 'uploading' | 'queued' | 'running' | 'completed' | 'failed';
@@ -195,25 +196,11 @@ export async function findSalesByKeys(db: Database, keys: { source: string; exte
 }
 
 /** MatchedCustomer is a stored customer a sale may match, with what the import needs to update and plan for it. */
-export interface MatchedCustomer {
-  id: string;
-  source: string;
-  externalId: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  email: string | null;
-  emailStatus: 'ok' | 'bounced';
-  phone: string | null;
-  timezone: string | null;
-  preferredChannel: 'email' | 'letter' | null;
-  address: Address | null;
-  emailOptOut: boolean;
-  doNotContact: boolean;
-  needsCleanup: boolean;
-  referredBy: string | null;
-  segmentId: string | null;
-  program: 'first_year' | 'later_years' | 'none';
-}
+export type MatchedCustomer = Pick<
+  Customer,
+  | 'id' | 'source' | 'externalId' | 'firstName' | 'lastName' | 'email' | 'emailStatus' | 'phone' | 'timezone'
+  | 'preferredChannel' | 'address' | 'emailOptOut' | 'doNotContact' | 'needsCleanup' | 'referredBy' | 'segmentId' | 'program'
+>;
 
 /**
  * findCustomersForSales returns (locked) the live customers matching any of the keys, oldest first: by
@@ -331,25 +318,8 @@ export async function findOrCreateSalespeople(db: Database, people: { email: str
   return result;
 }
 
-/** NewCustomerRow is a customer to insert, with its id chosen by the caller. */
-export interface CustomerRow {
-  id: string;
-  source: string;
-  externalId: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  email: string | null;
-  emailStatus: 'ok' | 'bounced';
-  phone: string | null;
-  timezone: string | null;
-  preferredChannel: 'email' | 'letter' | null;
-  address: Address | null;
-  needsCleanup: boolean;
-  referralCode: string;
-  referredBy: string | null;
-  segmentId: string | null;
-  program: 'first_year' | 'later_years' | 'none';
-}
+/** CustomerRow is a customer to insert, with its id chosen by the caller. */
+export type CustomerRow = Omit<MatchedCustomer, 'emailOptOut' | 'doNotContact'> & Pick<Customer, 'referralCode'>;
 
 const col = <T, V>(rows: T[], f: (r: T) => V): V[] => rows.map(f);
 const json = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));

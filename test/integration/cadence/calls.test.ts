@@ -3,13 +3,14 @@
  * becomes a task; reminders and digests reach the assignee by email in their working hours only; outcomes,
  * complaints, escalation and staff who left move the plan as SPEC.md says. The clock only ever moves forward.
  */
-import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
-import { startTestWorker, type TestWorker } from '../../helpers/worker';
-import { startSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
+import { saleBody, type TestApp } from '../../helpers/app';
+import { type TestWorker } from '../../helpers/worker';
+import { type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
 import { waitFor } from '../../helpers/wait';
 import { listTasksOfTouch, type TaskView } from '../../../src/db/repositories/task.repository';
 import { findCustomer, updateCustomer } from '../../../src/db/repositories/customer.repository';
 import type { ReminderRun } from '../../../src/services/call-reminder.service';
+import { closeTestStack, startTestStack } from '../../helpers/stack';
 
 let t: TestApp;
 let smtp: TestSmtpServer;
@@ -20,9 +21,7 @@ const MONDAY = new Date('2026-11-09T09:30:00Z'); // all staff and customers here
 const DAY = 86_400_000;
 
 beforeAll(async () => {
-  t = await createTestApp('calls', MONDAY);
-  smtp = await startSmtpServer();
-  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  ({ t, smtp, worker } = await startTestStack('calls', MONDAY));
   // Mia is the first manager (the default assignee); Max manages Leo; Nia has no manager.
   for (const [name, body] of [
     ['mia', { email: 'mia@shop.example', name: 'Mia Manager', role: 'manager' }],
@@ -43,9 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await smtp?.close();
-  await t?.close();
+  await closeTestStack({ t, smtp, worker });
 });
 
 async function api(method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, key = t.adminKey) {

@@ -5,10 +5,11 @@
  */
 import { enqueueTouches } from '../../../src/jobs/queues';
 import { customerLinks } from '../../../src/services/customer-link';
-import { createTestApp, saleBody, TEST_SETTINGS, type TestApp } from '../../helpers/app';
-import { startSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
-import { startTestWorker, type TestWorker } from '../../helpers/worker';
+import { saleBody, TEST_SETTINGS, type TestApp } from '../../helpers/app';
+import { type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
+import { type TestWorker } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
+import { closeTestStack, startTestStack } from '../../helpers/stack';
 
 // Monday 10:00 UTC: inside the default send window for a customer in UTC.
 const NOW = new Date('2026-11-02T10:00:00Z');
@@ -18,14 +19,10 @@ let smtp: TestSmtpServer;
 let worker: TestWorker;
 
 beforeAll(async () => {
-  t = await createTestApp('cadenceemail', NOW);
-  smtp = await startSmtpServer();
-  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  ({ t, smtp, worker } = await startTestStack('cadenceemail', NOW));
 });
 afterAll(async () => {
-  await worker?.close();
-  await smtp?.close();
-  await t?.close();
+  await closeTestStack({ t, smtp, worker });
 });
 
 interface SoldCustomer {

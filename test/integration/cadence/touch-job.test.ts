@@ -6,6 +6,7 @@ import type { Job } from 'bullmq';
 import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
 import { cancelScheduledTouches, listEventsOfCustomer, listTouchesOfCustomer } from '../../../src/db/repositories/plan.repository';
 import { runTouchJob } from '../../../src/jobs/touch-job';
+import { DEFAULT_DISPATCH_SETTINGS } from '../../../src/services/dispatch.service';
 import type { TouchJob } from '../../../src/jobs/contract';
 import { recordSale } from '../../../src/services/sale.service';
 import type { SaleInput } from '../../../src/services/sale-input';
@@ -13,6 +14,7 @@ import { fixedClock } from '../../../src/clock';
 import { saleBody, testContext } from '../../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
 
+const LEASE_MS = DEFAULT_DISPATCH_SETTINGS.leaseMs;
 let database: TestDatabase;
 const clock = fixedClock(new Date('2026-11-02T10:00:00Z'));
 
@@ -42,7 +44,7 @@ it('keeps a cancellation that committed during delivery and skips the hand-off',
   await runTouchJob(ctx, async () => {
     await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'email_opt_out');
     return { status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) };
-  })(jobFor(touchId));
+  }, LEASE_MS)(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.statusReason, touch.channel]).toEqual(['cancelled', 'email_opt_out', 'email']);
   expect(handedOff).toBe(false);
@@ -53,7 +55,7 @@ it('notes a message that went out before the cancellation, without undoing it', 
   await runTouchJob(ctx, async () => {
     await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'do_not_contact');
     return { status: 'sent', messageId: '<x@test>' };
-  })(jobFor(touchId));
+  }, LEASE_MS)(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect(touch.status).toBe('cancelled');
   const events = (await listEventsOfCustomer(database.db, customerId)).filter((e) => e.touchId === touchId).map((e) => e.status);
@@ -63,7 +65,7 @@ it('notes a message that went out before the cancellation, without undoing it', 
 it('records the result when nothing interfered', async () => {
   const { ctx, touchId, customerId } = await queuedTouchOf('NO-RACE');
   let handedOff = false;
-  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }))(jobFor(touchId));
+  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }), LEASE_MS)(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.channel, handedOff]).toEqual(['queued', 'letter', true]);
 });

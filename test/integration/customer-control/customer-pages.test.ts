@@ -5,11 +5,12 @@
  */
 import { signCustomerToken } from '../../../src/services/customer-link';
 import { updateCustomer } from '../../../src/db/repositories/customer.repository';
-import { createTestApp, type TestApp } from '../../helpers/app';
-import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
-import { startTestWorker, type TestWorker } from '../../helpers/worker';
+import { type TestApp } from '../../helpers/app';
+import { type TestSmtpServer } from '../../helpers/smtp';
+import { type TestWorker } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
 import { addNewsletterTouch, auditOf, form, sell, snapshot, touchesOf } from './helpers';
+import { closeTestStack, startTestStack } from '../../helpers/stack';
 
 // Monday 10:00 UTC, inside the default send window; sales made on 29 October have their first email due now.
 const NOW = new Date('2026-11-02T10:00:00Z');
@@ -21,14 +22,10 @@ let smtp: TestSmtpServer;
 let worker: TestWorker;
 
 beforeAll(async () => {
-  t = await createTestApp('custpages', NOW);
-  smtp = await startSmtpServer();
-  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  ({ t, smtp, worker } = await startTestStack('custpages', NOW));
 });
 afterAll(async () => {
-  await worker?.close();
-  await smtp?.close();
-  await t?.close();
+  await closeTestStack({ t, smtp, worker });
 });
 
 const emailOnly = (tag: string) => ({ firstName: tag, email: `${tag.toLowerCase()}@example.com`, phone: undefined, address: undefined, preferredChannel: undefined });

@@ -5,11 +5,12 @@
  */
 import { sql } from 'kysely';
 import { audit, claimIdempotencyKey, completeIdempotencyKey } from '../../../src/db/repositories/access.repository';
-import { createTestApp, type TestApp } from '../../helpers/app';
-import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
-import { startTestWorker, type TestWorker } from '../../helpers/worker';
+import { type TestApp } from '../../helpers/app';
+import { type TestSmtpServer } from '../../helpers/smtp';
+import { type TestWorker } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
 import { form, sell, snapshot, touchesOf } from './helpers';
+import { closeTestStack, startTestStack } from '../../helpers/stack';
 
 const NOW = new Date('2026-11-02T10:00:00Z');
 const HOUR = 3600_000;
@@ -20,14 +21,10 @@ let smtp: TestSmtpServer;
 let worker: TestWorker;
 
 beforeAll(async () => {
-  t = await createTestApp('erasure', NOW);
-  smtp = await startSmtpServer();
-  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  ({ t, smtp, worker } = await startTestStack('erasure', NOW));
 });
 afterAll(async () => {
-  await worker?.close();
-  await smtp?.close();
-  await t?.close();
+  await closeTestStack({ t, smtp, worker });
 });
 
 /** findEverywhere looks for each needle in every text, varchar, char, json, jsonb and text[] column of every table. */

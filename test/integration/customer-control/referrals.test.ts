@@ -3,11 +3,12 @@
  * plan step with `trigger: 'referral'` becomes a thank-you touch due its offset after the referred sale, delivered
  * by the real worker with the step's own template.
  */
-import { createTestApp, type TestApp } from '../../helpers/app';
-import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
-import { startTestWorker, type TestWorker } from '../../helpers/worker';
+import { type TestApp } from '../../helpers/app';
+import { type TestSmtpServer } from '../../helpers/smtp';
+import { type TestWorker } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
 import { sell, snapshot, touchesOf } from './helpers';
+import { closeTestStack, startTestStack } from '../../helpers/stack';
 
 const NOW = new Date('2026-11-02T10:00:00Z'); // Monday
 
@@ -29,9 +30,7 @@ const bikePlan = [
 ];
 
 beforeAll(async () => {
-  t = await createTestApp('referrals', NOW);
-  smtp = await startSmtpServer();
-  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  ({ t, smtp, worker } = await startTestStack('referrals', NOW));
   const res = await t.app.inject({
     method: 'POST',
     url: '/v1/segments',
@@ -41,9 +40,7 @@ beforeAll(async () => {
   expect(res.statusCode).toBe(201);
 });
 afterAll(async () => {
-  await worker?.close();
-  await smtp?.close();
-  await t?.close();
+  await closeTestStack({ t, smtp, worker });
 });
 
 const bike = { items: [{ sku: 'BK-1', name: 'Road bike', category: 'bikes', quantity: 1, unitPrice: '1299.00' }] };

@@ -6,13 +6,14 @@
  * later-year call around the second anniversary, newsletters only in the later years, and the cap: a fourth edition
  * within a rolling year does not reach the customer, and one sent more than a year after the second does.
  */
-import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
-import { startTestWorker, type TestWorker } from '../../helpers/worker';
-import { startSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
+import { saleBody, type TestApp } from '../../helpers/app';
+import { type TestWorker } from '../../helpers/worker';
+import { type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
 import { waitFor } from '../../helpers/wait';
 import { listTasksOfTouch } from '../../../src/db/repositories/task.repository';
 import { signCustomerToken } from '../../../src/services/customer-link';
 import { TEST_SETTINGS } from '../../helpers/app';
+import { closeTestStack, startTestStack } from '../../helpers/stack';
 
 let t: TestApp;
 let smtp: TestSmtpServer;
@@ -25,15 +26,11 @@ const editions: Record<string, string> = {};
 const SOLD_AT = '2026-11-01T14:03:00Z';
 
 beforeAll(async () => {
-  t = await createTestApp('lateryears', new Date('2026-11-01T14:05:00Z'));
-  smtp = await startSmtpServer();
-  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  ({ t, smtp, worker } = await startTestStack('lateryears', new Date('2026-11-01T14:05:00Z')));
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await smtp?.close();
-  await t?.close();
+  await closeTestStack({ t, smtp, worker });
 });
 
 async function api(method: 'GET' | 'POST', url: string, payload?: object, headers: Record<string, string> = {}) {

@@ -1,0 +1,26 @@
+/** The whole service for an end-to-end test: the API on its own database, an SMTP server, and the real workers. */
+import { createTestApp, type TestApp } from './app';
+import { startSmtpServer, type TestSmtpServer } from './smtp';
+import { startTestWorker, type TestWorker } from './worker';
+
+/** TestStack is the API, the in-process SMTP server the workers send to, and the workers. */
+export interface TestStack {
+  t: TestApp;
+  smtp: TestSmtpServer;
+  worker: TestWorker;
+}
+
+/** startTestStack starts the API with its clock at `now`, an SMTP server and the workers sending to it. */
+export async function startTestStack(label: string, now: Date): Promise<TestStack> {
+  const t = await createTestApp(label, now);
+  const smtp = await startSmtpServer();
+  const worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  return { t, smtp, worker };
+}
+
+/** closeTestStack stops what started, workers first (they send to the SMTP server and write to the database). */
+export async function closeTestStack(s: Partial<TestStack>): Promise<void> {
+  await s.worker?.close();
+  await s.smtp?.close();
+  await s.t?.close();
+}
