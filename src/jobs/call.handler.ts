@@ -9,7 +9,7 @@ import type { Deliver, HandlerDeps } from './handler-deps';
 
 /** createCallDelivery turns a due call touch into a task for the person the step names. */
 export function createCallDelivery(deps: HandlerDeps): Deliver {
-  return (touch) => openCallTask(deps.ctx, touch);
+  return (touch) => openCallTask(deps.ctx, touch, deps.batches.contextRows);
 }
 
 /** createCallMaintenance returns the periodic call tasks: reminders and digests, and escalation. */

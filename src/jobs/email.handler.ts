@@ -70,7 +70,7 @@ export function createEmailDelivery(deps: HandlerDeps): Deliver {
   });
 
   return async (touch) => {
-    const tc = await loadTouchContext(ctx, touch);
+    const tc = await loadTouchContext(ctx, touch, deps.batches.contextRows);
     if (!tc) return { status: 'skipped', reason: 'customer_missing' };
     const { customer } = tc;
     if (customer.erasedAt) return { status: 'skipped', reason: 'customer_erased' };

@@ -5,6 +5,7 @@ import type { ServiceContext } from '../services/context';
 import type { DispatchSettings } from '../services/dispatch.service';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import type { TouchResult } from '../db/repositories/dispatch.repository';
+import type { DeliveryBatches } from './delivery-batches';
 import type { Queues } from './queues';
 
 /** HandlerDeps are the services, channels and queues handlers use. */
@@ -14,6 +15,8 @@ export interface HandlerDeps {
   email: EmailChannel;
   paper: Paper;
   dispatch: DispatchSettings;
+  /** The batched database steps of touch jobs. */
+  batches: DeliveryBatches;
 }
 
 /**

@@ -17,9 +17,9 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
   const { ctx } = deps;
   return async (touch) => {
     // A job run again for a letter already in a batch (a duplicate job) must not render or file it twice.
-    const filed = await letters.filedIn(ctx, touch.id);
+    const filed = touch.letterBatchId ? await letters.filedIn(ctx, touch.id) : null;
     if (filed) return { status: 'queued', reason: `in ${letters.batchLabel(filed)}` };
-    const tc = await loadTouchContext(ctx, touch);
+    const tc = await loadTouchContext(ctx, touch, deps.batches.contextRows);
     if (!tc || tc.customer.erasedAt) return { status: 'skipped', reason: 'customer_gone' };
     const { customer } = tc;
     const contact = contactPointsOf(customer);
@@ -49,14 +49,14 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
       if (err instanceof LetterTooLongError || err instanceof TemplateError) return { status: 'failed', reason: `letter: ${err.message}` };
       throw err;
     }
-    await letters.storeLetter(ctx, touch.id, rendered.pdf);
     return {
       status: 'queued',
       reason: 'letter rendered; waiting for its print batch',
       content: rendered.content,
+      letterPdf: rendered.pdf,
       // Filed only once recorded, so marking the batch mailed cannot be overwritten by this job's own recording.
       afterRecord: async () => {
-        const batch = await letters.fileLetter(ctx, touch.id, deps.paper);
+        const batch = await deps.batches.fileLetter(touch.id);
         if (batch) ctx.log.debug({ touchId: touch.id, batchId: batch.id }, 'letter filed into print batch');
       },
     };

@@ -3,10 +3,11 @@
  * harmless: a touch that is already finished, or held by another worker, is left alone.
  */
 import type { Job } from 'bullmq';
-import { acquireLease, finishTouch, releaseLease, renewLease } from '../db/repositories/dispatch.repository';
+import { releaseLease, renewLease } from '../db/repositories/dispatch.repository';
 import { insertTouchEvents } from '../db/repositories/plan.repository';
 import type { ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
+import type { DeliveryBatches } from './delivery-batches';
 import type { Deliver } from './handler-deps';
 
 /** TransientDeliveryError makes BullMQ retry the job with backoff. */
@@ -35,22 +36,22 @@ function isLastAttempt(job: Job): boolean {
 
 /**
  * runTouchJob wraps a Deliver function as a BullMQ processor; `leaseMs` is how long a worker may hold a touch
- * without renewing before another may take it over (RAPPORT_LEASE_MS).
+ * without renewing before another may take it over (RAPPORT_LEASE_MS). Taking the lease and recording the result go
+ * through `batches`, so the jobs running at once share those statements.
  */
-export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: number): (job: Job<TouchJob>) => Promise<void> {
+export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: number, batches: DeliveryBatches): (job: Job<TouchJob>) => Promise<void> {
+  const fail = (touchId: string, reason: string) => batches.finish(touchId, { status: 'failed', reason });
   return async (job) => {
-    const started = ctx.clock.now();
-    const leaseUntil = new Date(started.getTime() + leaseMs);
-    const touch = await acquireLease(ctx.db, job.data.touchId, started, leaseUntil);
+    const touch = await batches.acquire(job.data.touchId);
     if (!touch) return;
-    const stopRenewing = keepLease(ctx, touch.id, leaseUntil, leaseMs);
+    const stopRenewing = keepLease(ctx, touch.id, touch.leaseUntil, leaseMs);
     let outcome;
     try {
       outcome = await deliver(touch);
     } catch (err) {
       const reason = `error: ${(err as Error).message}`;
       // After the last attempt the job stays in Redis as failed, so the touch must not stay queued behind it.
-      if (isLastAttempt(job)) await finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason });
+      if (isLastAttempt(job)) await fail(touch.id, reason);
       else await releaseLease(ctx.db, touch.id, ctx.clock.now(), reason);
       throw err;
     } finally {
@@ -58,7 +59,7 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: numb
     }
     if (outcome.status !== 'retry') {
       const { afterRecord, ...result } = outcome;
-      if (await finishTouch(ctx.db, touch.id, ctx.clock.now(), result)) return afterRecord?.();
+      if (await batches.finish(touch.id, result)) return afterRecord?.();
       // Cancelled while delivering (an opt-out, an erasure): the cancellation stands, but a message that did go out
       // is still written on the timeline.
       if (result.status === 'sent') {
@@ -66,7 +67,7 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: numb
       }
       return;
     }
-    if (isLastAttempt(job)) return void (await finishTouch(ctx.db, touch.id, ctx.clock.now(), { status: 'failed', reason: outcome.reason }));
+    if (isLastAttempt(job)) return void (await fail(touch.id, outcome.reason));
     await releaseLease(ctx.db, touch.id, ctx.clock.now(), outcome.reason);
     throw new TransientDeliveryError(outcome.reason);
   };

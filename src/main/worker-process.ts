@@ -8,6 +8,7 @@ import { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from '../services/di
 import { closeQueues, createQueues, type Queues } from '../jobs/queues';
 import { createProducerRedis } from './services';
 import { createHandlerTable } from '../jobs/handlers';
+import { createDeliveryBatches } from '../jobs/delivery-batches';
 import { startWorkers, type HandlerTable } from '../jobs/worker';
 import { MAINTENANCE_EVERY_MS } from '../jobs/contract';
 
@@ -36,7 +37,8 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
   const email = createEmailChannel({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir, from: config.mailFrom, log, clock: ctx.clock });
   log.info({ mail: email.describe() }, 'email channel ready');
   const dispatch: DispatchSettings = { ...DEFAULT_DISPATCH_SETTINGS, lostAfterMs: config.requeueAfterMs, leaseMs: config.leaseMs, ...opts.dispatch };
-  const table = createHandlerTable({ ctx, queues, email, paper: config.paper, dispatch });
+  const batches = createDeliveryBatches(ctx, { leaseMs: dispatch.leaseMs, paper: config.paper });
+  const table = createHandlerTable({ ctx, queues, email, paper: config.paper, dispatch, batches });
   const runtime = await startWorkers({
     connection,
     prefix: config.redisPrefix,

@@ -110,44 +110,54 @@ export async function renderTouchLetter(ctx: ServiceContext, tc: TouchContext, p
   return { pdf: await renderLetter(letter, paper), content: { ...letter, paper } };
 }
 
-/** storeLetter keeps a rendered letter's PDF on its touch (the content goes with the touch's result). */
-export function storeLetter(ctx: ServiceContext, touchId: string, pdf: Uint8Array): Promise<void> {
-  return repo.storeLetterPdf(ctx.db, touchId, pdf, ctx.clock.now());
-}
-
 /** batchLabel names a batch for people and for a touch's history: its business day and number. */
 export function batchLabel(b: { businessDate: string; seq: number }): string {
   return `print batch ${b.businessDate} #${b.seq}`;
 }
 
 /** filedIn returns the batch a letter touch already sits in, or null. */
-export function filedIn(ctx: ServiceContext, touchId: string): Promise<{ id: string; businessDate: string; seq: number } | null> {
+export function filedIn(ctx: ServiceContext, touchId: string): Promise<FiledLetter | null> {
   return repo.findLetterBatchOfTouch(ctx.db, touchId);
 }
 
 const FILE_ATTEMPTS = 5;
 
+/** FiledLetter is the print batch a letter went into. */
+export interface FiledLetter {
+  id: string;
+  businessDate: string;
+  seq: number;
+}
+
 /**
- * fileLetter puts a rendered, queued letter touch into the open print batch of today's business day (in the
+ * fileLetters puts rendered, queued letter touches into the open print batch of today's business day (in the
  * business's default zone), opening one when none is: the first of the day, or the next after one was mailed.
- * Returns the batch, or null when the touch is no longer queued. Safe when many workers file letters at once.
+ * Answers aligned with `touchIds`: the batch, or null for a touch no longer queued. One transaction for all of them;
+ * safe when many workers file letters at once.
  */
-export async function fileLetter(ctx: ServiceContext, touchId: string, paper: Paper): Promise<{ id: string; businessDate: string; seq: number } | null> {
+export async function fileLetters(ctx: ServiceContext, touchIds: string[], paper: Paper): Promise<(FiledLetter | null)[]> {
   const now = ctx.clock.now();
   const businessDate = businessDay(now, ctx.settings.defaultTimezone);
   for (let attempt = 1; ; attempt++) {
     try {
       return await ctx.db.transaction().execute(async (trx) => {
         const batch = (await repo.lockOpenBatch(trx, businessDate)) ?? (await repo.insertOpenBatch(trx, businessDate, paper, now));
-        const filed = await repo.fileTouchIntoBatch(trx, touchId, batch.id, now, `in ${batchLabel({ businessDate, seq: batch.seq })}`);
-        return filed ? { id: batch.id, businessDate, seq: batch.seq } : null;
+        const label = batchLabel({ businessDate, seq: batch.seq });
+        const filed = await repo.fileTouchesIntoBatch(trx, touchIds, batch.id, now, `in ${label}`);
+        return touchIds.map((id) => (filed.has(id) ? { id: batch.id, businessDate, seq: batch.seq } : null));
       });
     } catch (err) {
       // Another worker opened the day's batch first: the next attempt finds and joins it.
       if (!isUniqueViolation(err) || attempt >= FILE_ATTEMPTS) throw err;
-      ctx.log.debug({ touchId, businessDate, attempt }, 'another worker opened the print batch first; joining it');
+      ctx.log.debug({ count: touchIds.length, businessDate, attempt }, 'another worker opened the print batch first; joining it');
     }
   }
+}
+
+/** fileLetter files one letter touch (see fileLetters). */
+export async function fileLetter(ctx: ServiceContext, touchId: string, paper: Paper): Promise<FiledLetter | null> {
+  const [filed] = await fileLetters(ctx, [touchId], paper);
+  return filed ?? null;
 }
 
 /** listBatches returns print batches, newest day first. */

@@ -21,7 +21,7 @@ import {
   type WorkCalendar,
 } from '../domain/call-task';
 import type { ApiRole, StaffRole } from '../domain/types';
-import { loadTouchContext } from './touch-context.service';
+import { loadTouchContext, type TouchRowsLoader } from './touch-context.service';
 import { AppError, ConflictError, NotFoundError } from './errors';
 import type { ServiceContext } from './context';
 
@@ -50,8 +50,8 @@ export function calendarOf(ctx: ServiceContext, person: tasks.StaffCalendar | nu
  * `sent` (task_created) once the task exists, `cancelled` for a customer who may not be contacted, or back to
  * `scheduled` while the customer is paused. Running it twice for one touch opens one task.
  */
-export async function openCallTask(ctx: ServiceContext, touch: LeasedTouch): Promise<TouchResult> {
-  const tc = await loadTouchContext(ctx, touch);
+export async function openCallTask(ctx: ServiceContext, touch: LeasedTouch, loadRows?: TouchRowsLoader): Promise<TouchResult> {
+  const tc = await loadTouchContext(ctx, touch, loadRows);
   if (!tc) return { status: 'cancelled', reason: 'customer_gone' };
   const { customer, step, sale } = tc;
   if (customer.erasedAt) return { status: 'cancelled', reason: 'erased' };

@@ -7,7 +7,7 @@ import type { PlanStep, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import type { Customer } from '../db/repositories/customer.repository';
 import type { SaleRecord } from '../db/repositories/sale.repository';
-import { loadTouchContextRows } from '../db/repositories/touch-context.repository';
+import { loadTouchContextRows, type TouchContextRows } from '../db/repositories/touch-context.repository';
 import { findFirstActiveByRole, findStaffById, type StaffMember } from '../db/repositories/staff.repository';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import type { MessageContext } from '../channels/templates';
@@ -79,10 +79,19 @@ export function buildMessageContext(
   };
 }
 
-/** loadTouchContext loads a leased touch's customer, step, sale and sender; null when the customer is gone. */
-export async function loadTouchContext(ctx: ServiceContext, touch: LeasedTouch): Promise<TouchContext | null> {
-  // One statement reads the customer, run, sale, segment and the named person (the hot path of every delivery).
-  const rows = await loadTouchContextRows(ctx.db, touch);
+/** TouchRowsLoader reads the context rows of one touch; the worker's gathers concurrent deliveries into one statement. */
+export type TouchRowsLoader = (touchId: string) => Promise<TouchContextRows | null>;
+
+/**
+ * loadTouchContext loads a leased touch's customer, step, sale and sender; null when the customer is gone. One
+ * statement reads the customer, run, sale, segment and the named person (the hot path of every delivery).
+ */
+export async function loadTouchContext(
+  ctx: ServiceContext,
+  touch: LeasedTouch,
+  loadRows: TouchRowsLoader = async (id) => (await loadTouchContextRows(ctx.db, [id]))[0] ?? null,
+): Promise<TouchContext | null> {
+  const rows = await loadRows(touch.id);
   if (!rows) return null;
   const { customer, run, sale, segment } = rows;
   const step = run?.plan.find((s) => s.step === touch.step) ?? null;

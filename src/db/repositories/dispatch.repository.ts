@@ -68,22 +68,32 @@ export interface LeasedTouch {
   assigneeId: string | null;
   dueAt: Date;
   attempts: number;
+  /** The print batch a letter touch was already filed into (a job run again after filing), else null. */
+  letterBatchId: string | null;
+  /** When this lease runs out unless renewed. */
+  leaseUntil: Date;
 }
 
 /**
- * acquireLease takes the touch for delivery until `until` if it is still queued and nobody else holds it, counting
- * the attempt; null means another worker has it or it is already finished, and the job has nothing to do.
+ * acquireLeases takes each touch for delivery until `until` if it is still queued and nobody else holds it, counting
+ * the attempt, in one statement; the answer is aligned with `touchIds`, null where another worker has the touch or it
+ * is already finished (that job has nothing to do). An id asked for twice is leased to its first asker only.
  */
-export async function acquireLease(db: Database, touchId: string, now: Date, until: Date): Promise<LeasedTouch | null> {
-  const row = await db
+export async function acquireLeases(db: Database, touchIds: string[], now: Date, until: Date): Promise<(LeasedTouch | null)[]> {
+  const rows = await db
     .updateTable('touches')
     .set((eb) => ({ leaseUntil: until, attempts: eb('attempts', '+', 1), updatedAt: now }))
-    .where('id', '=', touchId)
+    .where('id', '=', sql<string>`any(${touchIds}::uuid[])`)
     .where('status', '=', 'queued')
     .where((eb) => eb.or([eb('leaseUntil', 'is', null), eb('leaseUntil', '<', now)]))
-    .returning(['id', 'planRunId', 'customerId', 'step', 'channel', 'senderRole', 'assigneeId', 'dueAt', 'attempts'])
-    .executeTakeFirst();
-  return row ? ({ ...row, channel: row.channel as Channel } as LeasedTouch) : null;
+    .returning(['id', 'planRunId', 'customerId', 'step', 'channel', 'senderRole', 'assigneeId', 'dueAt', 'attempts', 'letterBatchId'])
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, { ...r, channel: r.channel as Channel, leaseUntil: until } as LeasedTouch]));
+  return touchIds.map((id) => {
+    const touch = byId.get(id) ?? null;
+    byId.delete(id);
+    return touch;
+  });
 }
 
 /** renewLease extends a lease the worker still holds (`heldUntil` unchanged since it took it); false when it lost it. */
@@ -114,45 +124,52 @@ export interface TouchResult {
   content?: unknown;
   channel?: Channel;
   actor?: string;
+  /** A rendered letter's PDF, kept on the touch for its print batch. */
+  letterPdf?: Uint8Array;
+}
+
+/** FinishedTouch is one touch's result to record. */
+export interface FinishedTouch {
+  touchId: string;
+  result: TouchResult;
 }
 
 /**
- * finishTouch records the outcome of a delivery, drops the lease and appends the event, in one statement (one round
- * trip and one commit per delivered touch).
+ * finishTouches records the outcomes of deliveries, drops their leases and appends their events, in one statement
+ * (one round trip and one commit for every touch finished at the same time). Only a touch still queued is changed:
+ * one cancelled meanwhile (an opt-out, an erasure) keeps its cancellation. The answer, aligned with `finished`, says
+ * which were recorded.
  */
-export async function finishTouch(db: Database, touchId: string, now: Date, r: TouchResult): Promise<boolean> {
-  const [result] = await db
-    .with('finished', (qb) =>
-      qb
-        .updateTable('touches')
-        .set({
-          status: r.status,
-          statusReason: r.reason ?? null,
-          leaseUntil: null,
-          updatedAt: now,
-          ...(r.status === 'queued' ? { queuedAt: now } : r.status === 'scheduled' ? { queuedAt: null } : { completedAt: now }),
-          ...(r.messageId ? { messageId: r.messageId } : {}),
-          ...(r.content !== undefined ? { content: JSON.stringify(r.content) } : {}),
-          ...(r.channel ? { channel: r.channel } : {}),
-        })
-        .where('id', '=', touchId)
-        // Only a touch still queued: one cancelled meanwhile (an opt-out, an erasure) keeps its cancellation.
-        .where('status', '=', 'queued')
-        .returning('id'),
+export async function finishTouches(db: Database, finished: FinishedTouch[], now: Date): Promise<boolean[]> {
+  const col = <T>(pick: (r: TouchResult) => T | undefined) => finished.map((f) => pick(f.result) ?? null);
+  const { rows } = await sql<{ id: string }>`
+    with input as (
+      select * from unnest(
+        ${finished.map((f) => f.touchId)}::uuid[], ${col((r) => r.status)}::text[], ${col((r) => r.reason)}::text[],
+        ${col((r) => r.messageId)}::text[], ${col((r) => (r.content === undefined ? undefined : JSON.stringify(r.content)))}::jsonb[],
+        ${col((r) => r.content !== undefined)}::boolean[], ${col((r) => r.channel)}::text[], ${col((r) => r.actor ?? 'worker')}::text[],
+        ${col((r) => (r.letterPdf ? Buffer.from(r.letterPdf) : undefined))}::bytea[]
+      ) as u(id, status, reason, message_id, content, has_content, channel, actor, letter_pdf)
+    ), done as (
+      update touches t set
+        status = u.status,
+        status_reason = u.reason,
+        lease_until = null,
+        updated_at = ${now},
+        queued_at = case u.status when 'queued' then ${now}::timestamptz when 'scheduled' then null else t.queued_at end,
+        completed_at = case when u.status in ('queued', 'scheduled') then t.completed_at else ${now}::timestamptz end,
+        message_id = coalesce(u.message_id, t.message_id),
+        content = case when u.has_content then u.content else t.content end,
+        channel = coalesce(u.channel, t.channel),
+        letter_pdf = coalesce(u.letter_pdf, t.letter_pdf)
+      from input u
+      where t.id = u.id and t.status = 'queued'
+      returning t.id
+    ), events as (
+      insert into touch_events (touch_id, at, status, reason, actor)
+      select u.id, ${now}, u.status, u.reason, u.actor from input u join done on done.id = u.id
     )
-    .insertInto('touchEvents')
-    .columns(['touchId', 'at', 'status', 'reason', 'actor'])
-    .expression((eb) =>
-      eb
-        .selectFrom('finished')
-        .select([
-          'finished.id',
-          sql<Date>`${now}::timestamptz`.as('at'),
-          sql<string>`${r.status}::text`.as('status'),
-          sql<string | null>`${r.reason ?? null}::text`.as('reason'),
-          sql<string>`${r.actor ?? 'worker'}::text`.as('actor'),
-        ]),
-    )
-    .execute();
-  return Number(result?.numInsertedOrUpdatedRows ?? 0) > 0;
+    select id from done`.execute(db);
+  const recorded = new Set(rows.map((r) => r.id));
+  return finished.map((f) => recorded.has(f.touchId));
 }

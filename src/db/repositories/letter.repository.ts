@@ -72,16 +72,6 @@ export async function findLetterBatchOfTouch(db: Database, touchId: string): Pro
   return row ?? null;
 }
 
-/** storeLetterPdf keeps the rendered PDF of a letter touch. */
-export async function storeLetterPdf(db: Database, touchId: string, pdf: Uint8Array, now: Date): Promise<void> {
-  await db
-    .updateTable('touches')
-    .set({ letterPdf: Buffer.from(pdf), updatedAt: now })
-    .where('id', '=', touchId)
-    .where('status', '=', 'queued') // not onto a touch cancelled (or erased) while it was rendered
-    .execute();
-}
-
 /**
  * lockOpenBatch returns the open batch of a business day and locks it until the transaction ends, so marking it
  * mailed waits for a letter being filed (and sees it), or the letter sees the batch closed; null when none is open.
@@ -119,21 +109,21 @@ export async function insertOpenBatch(trx: Database, businessDate: string, paper
 }
 
 /**
- * fileTouchIntoBatch puts a queued, unfiled letter touch into a batch and records it on the touch's history;
- * false when the touch is no longer queued (cancelled meanwhile) or already filed.
+ * fileTouchesIntoBatch puts queued, unfiled letter touches into a batch and records it on each touch's history, in
+ * one statement; returns the ids filed (a touch no longer queued, cancelled meanwhile, or already filed is left out).
  */
-export async function fileTouchIntoBatch(trx: Database, touchId: string, batchId: string, now: Date, reason: string): Promise<boolean> {
-  const row = await trx
-    .updateTable('touches')
-    .set({ letterBatchId: batchId, statusReason: reason, updatedAt: now })
-    .where('id', '=', touchId)
-    .where('status', '=', 'queued')
-    .where('letterBatchId', 'is', null)
-    .returning('id')
-    .executeTakeFirst();
-  if (!row) return false;
-  await insertTouchEvents(trx, [{ touchId, at: now, status: 'queued', reason, actor: 'worker' }]);
-  return true;
+export async function fileTouchesIntoBatch(trx: Database, touchIds: string[], batchId: string, now: Date, reason: string): Promise<Set<string>> {
+  const { rows } = await sql<{ id: string }>`
+    with filed as (
+      update touches set letter_batch_id = ${batchId}, status_reason = ${reason}, updated_at = ${now}
+      where id = any(${touchIds}::uuid[]) and status = 'queued' and letter_batch_id is null
+      returning id
+    ), events as (
+      insert into touch_events (touch_id, at, status, reason, actor)
+      select id, ${now}, 'queued', ${reason}, 'worker' from filed
+    )
+    select id from filed`.execute(trx);
+  return new Set(rows.map((r) => r.id));
 }
 
 /** listLetterBatches returns batches newest day first, optionally of one status or day. */

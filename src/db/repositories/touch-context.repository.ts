@@ -36,20 +36,22 @@ interface SaleJson {
   items: SaleRecord['items'];
 }
 
-/** loadTouchContextRows reads a touch's customer, run, sale, segment and named person; null when the customer is gone. */
-export async function loadTouchContextRows(
-  db: Database,
-  t: { customerId: string; planRunId: string | null; assigneeId: string | null },
-): Promise<TouchContextRows | null> {
-  const row = await db
-    .selectFrom('customers as c')
+/**
+ * loadTouchContextRows reads, for each touch, its customer, run, sale, segment and named person, in one statement for
+ * all of them; the answer is aligned with `touchIds`, null where the touch or its customer is gone.
+ */
+export async function loadTouchContextRows(db: Database, touchIds: string[]): Promise<(TouchContextRows | null)[]> {
+  const rows = await db
+    .selectFrom('touches as t')
+    .innerJoin('customers as c', 'c.id', 't.customerId')
     .selectAll('c')
-    .where('c.id', '=', t.customerId)
+    .select('t.id as touchId')
+    .where('t.id', '=', sql<string>`any(${touchIds}::uuid[])`)
     .select((eb) => {
-      const saleId = eb.selectFrom('planRuns as r').select('r.saleId').where('r.id', '=', t.planRunId);
+      const saleId = eb.selectFrom('planRuns as r').select('r.saleId').whereRef('r.id', '=', 't.planRunId');
       const salespersonId = eb.selectFrom('sales as s').select('s.salespersonId').where('s.id', '=', saleId);
       return [
-        jsonObjectFrom(eb.selectFrom('planRuns as r').select(['r.plan', 'r.segmentId', 'r.saleId']).where('r.id', '=', t.planRunId)).as('run'),
+        jsonObjectFrom(eb.selectFrom('planRuns as r').select(['r.plan', 'r.segmentId', 'r.saleId']).whereRef('r.id', '=', 't.planRunId')).as('run'),
         jsonObjectFrom(
           eb
             .selectFrom('sales as s')
@@ -77,22 +79,30 @@ export async function loadTouchContextRows(
           eb
             .selectFrom('segments as g')
             .selectAll('g')
-            .where('g.id', '=', (e) => e.fn.coalesce(e.selectFrom('planRuns as r').select('r.segmentId').where('r.id', '=', t.planRunId), e.ref('c.segmentId'))),
+            .where('g.id', '=', (e) => e.fn.coalesce(e.selectFrom('planRuns as r').select('r.segmentId').whereRef('r.id', '=', 't.planRunId'), e.ref('c.segmentId'))),
         ).as('segment'),
         jsonObjectFrom(
           eb
             .selectFrom('staff as p')
             .selectAll('p')
-            .where('p.id', '=', (e) => e.fn.coalesce(sql<string | null>`${t.assigneeId}::uuid`, salespersonId)),
+            .where('p.id', '=', (e) => e.fn.coalesce(e.ref('t.assigneeId'), salespersonId)),
         ).as('staff'),
       ];
     })
-    .executeTakeFirst();
-  if (!row) return null;
-  const { run, sale, segment, staff, ...customer } = row;
+    .execute();
+  const byTouch = new Map(rows.map((r) => [r.touchId, r]));
+  return touchIds.map((id) => {
+    const row = byTouch.get(id);
+    return row ? toContextRows(row) : null;
+  });
+}
+
+function toContextRows(row: Record<string, unknown> & { run: unknown; sale: unknown; segment: unknown; staff: unknown; touchId: string }): TouchContextRows {
+  const { run: runJson, sale, segment, staff, touchId: _touchId, ...customer } = row;
+  const run = runJson as { plan: unknown; segmentId: string; saleId: string | null } | null;
   const s = sale as unknown as SaleJson | null;
   return {
-    customer: toCustomer(customer),
+    customer: toCustomer(customer as never),
     run: run ? { plan: run.plan as unknown as PlanStep[], segmentId: run.segmentId, saleId: run.saleId } : null,
     sale: s
       ? {

@@ -6,6 +6,8 @@ import type { Job } from 'bullmq';
 import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
 import { cancelScheduledTouches, listEventsOfCustomer, listTouchesOfCustomer } from '../../../src/db/repositories/plan.repository';
 import { runTouchJob } from '../../../src/jobs/touch-job';
+import { createDeliveryBatches } from '../../../src/jobs/delivery-batches';
+import type { ServiceContext } from '../../../src/services/context';
 import { DEFAULT_DISPATCH_SETTINGS } from '../../../src/services/dispatch.service';
 import type { TouchJob } from '../../../src/jobs/contract';
 import { recordSale } from '../../../src/services/sale.service';
@@ -24,6 +26,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await database.drop();
 });
+
+const batchesOf = (ctx: ServiceContext) => createDeliveryBatches(ctx, { leaseMs: LEASE_MS, paper: 'A4' });
 
 function jobFor(touchId: string): Job<TouchJob> {
   return { data: { touchId }, attemptsMade: 0, opts: { attempts: 5 } } as unknown as Job<TouchJob>;
@@ -44,7 +48,7 @@ it('keeps a cancellation that committed during delivery and skips the hand-off',
   await runTouchJob(ctx, async () => {
     await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'email_opt_out');
     return { status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) };
-  }, LEASE_MS)(jobFor(touchId));
+  }, LEASE_MS, batchesOf(ctx))(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.statusReason, touch.channel]).toEqual(['cancelled', 'email_opt_out', 'email']);
   expect(handedOff).toBe(false);
@@ -55,7 +59,7 @@ it('notes a message that went out before the cancellation, without undoing it', 
   await runTouchJob(ctx, async () => {
     await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'do_not_contact');
     return { status: 'sent', messageId: '<x@test>' };
-  }, LEASE_MS)(jobFor(touchId));
+  }, LEASE_MS, batchesOf(ctx))(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect(touch.status).toBe('cancelled');
   const events = (await listEventsOfCustomer(database.db, customerId)).filter((e) => e.touchId === touchId).map((e) => e.status);
@@ -65,7 +69,37 @@ it('notes a message that went out before the cancellation, without undoing it', 
 it('records the result when nothing interfered', async () => {
   const { ctx, touchId, customerId } = await queuedTouchOf('NO-RACE');
   let handedOff = false;
-  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }), LEASE_MS)(jobFor(touchId));
+  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }), LEASE_MS, batchesOf(ctx))(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.channel, handedOff]).toEqual(['queued', 'letter', true]);
+});
+
+it('records every result of jobs running at once, each its own, and leases a touch asked for twice only once', async () => {
+  const ctx = testContext(database, clock);
+  const customers: string[] = [];
+  for (let i = 0; i < 24; i++) customers.push((await queuedTouchOf(`MANY-${i}`)).customerId);
+  const touches = (await Promise.all(customers.map((c) => listTouchesOfCustomer(database.db, c)))).map((list) => list.find((t) => t.status === 'queued')!);
+  const batches = batchesOf(ctx);
+  const outcomes = ['sent', 'skipped', 'failed', 'scheduled'] as const;
+  const delivered: string[] = [];
+  const job = runTouchJob(ctx, async (touch) => {
+    delivered.push(touch.id);
+    const i = touches.findIndex((t) => t.id === touch.id);
+    const status = outcomes[i % outcomes.length];
+    return status === 'sent' ? { status, messageId: `<${i}@test>`, content: { n: i } } : { status, reason: `reason ${i}` };
+  }, LEASE_MS, batches);
+  // Every job twice at once, as two workers given the same touch would run it.
+  await Promise.all([...touches, ...touches].map((t) => job(jobFor(t.id))));
+
+  expect(delivered.sort()).toEqual(touches.map((t) => t.id).sort());
+  for (const [i, before] of touches.entries()) {
+    const after = (await listTouchesOfCustomer(database.db, customers[i])).find((t) => t.id === before.id)!;
+    const status = outcomes[i % outcomes.length];
+    expect([after.status, after.attempts]).toEqual([status, 1]);
+    const { content } = await database.db.selectFrom('touches').select('content').where('id', '=', before.id).executeTakeFirstOrThrow();
+    if (status === 'sent') expect([after.messageId, content]).toEqual([`<${i}@test>`, { n: i }]);
+    else expect(after.statusReason).toBe(`reason ${i}`);
+    const events = (await listEventsOfCustomer(database.db, customers[i])).filter((e) => e.touchId === before.id).map((e) => e.status);
+    expect(events).toEqual(['scheduled', 'queued', status]);
+  }
 });

@@ -1,0 +1,61 @@
+/**
+ * Gathering the database work of concurrent jobs into one statement. A channel worker runs many jobs at once and each
+ * would take the same few round trips (take the lease, load the context, record the result), each its own commit:
+ * per-statement overhead, not the work, was most of a delivery's cost. A batcher lets every job still ask for its own
+ * row while the statement runs for all who asked at the same time.
+ */
+
+/** BatchOptions bound a batcher: the most items per statement, and the most statements running at once. */
+export interface BatchOptions {
+  maxBatch: number;
+  maxInFlight: number;
+}
+
+/** DEFAULT_BATCH_OPTIONS suit a worker of a few dozen concurrent jobs on a pool of ten or twenty connections. */
+export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxBatch: 200, maxInFlight: 2 };
+
+interface Pending<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * createBatcher returns a function that runs `run` over the items asked for together: those asked in the same tick,
+ * and those asked while `maxInFlight` statements already run. Nothing waits on a timer: an item asked for while the
+ * batcher is idle goes at once. `run` answers in the order of its input; if it throws, every item of its batch
+ * rejects with that error, so each job fails (and retries) on its own as it would have alone.
+ */
+export function createBatcher<I, O>(run: (items: I[]) => Promise<O[]>, o: BatchOptions = DEFAULT_BATCH_OPTIONS): (item: I) => Promise<O> {
+  const waiting: Pending<I, O>[] = [];
+  let inFlight = 0;
+  let flushScheduled = false;
+
+  const flush = (): void => {
+    flushScheduled = false;
+    while (waiting.length > 0 && inFlight < o.maxInFlight) {
+      const batch = waiting.splice(0, o.maxBatch);
+      inFlight++;
+      // Called through a resolved promise so that even a synchronous throw rejects the batch, not the caller.
+      Promise.resolve(batch.map((p) => p.item))
+        .then(run)
+        .then(
+          (results) => batch.forEach((p, i) => p.resolve(results[i] as O)),
+          (err) => batch.forEach((p) => p.reject(err)),
+        )
+        .finally(() => {
+          inFlight--;
+          flush();
+        });
+    }
+  };
+
+  return (item) =>
+    new Promise<O>((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      if (!flushScheduled && inFlight < o.maxInFlight) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+}

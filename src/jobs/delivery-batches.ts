@@ -1,0 +1,39 @@
+/**
+ * The database work every touch job shares (take the lease, read the context, record the result, file a letter),
+ * each gathered across the jobs running at once into one statement (see batcher.ts). Built once per worker process.
+ */
+import type { Paper } from '../channels/letter.channel';
+import { acquireLeases, finishTouches, type FinishedTouch, type LeasedTouch, type TouchResult } from '../db/repositories/dispatch.repository';
+import { loadTouchContextRows } from '../db/repositories/touch-context.repository';
+import type { ServiceContext } from '../services/context';
+import { fileLetters, type FiledLetter } from '../services/letter.service';
+import type { TouchRowsLoader } from '../services/touch-context.service';
+import { createBatcher, DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batcher';
+
+/** DeliveryBatches are the batched steps of a touch job. */
+export interface DeliveryBatches {
+  /** acquire takes the touch's send lease for the lease length; null when another worker has it or it is finished. */
+  acquire(touchId: string): Promise<LeasedTouch | null>;
+  /** contextRows reads what delivering the touch needs. */
+  contextRows: TouchRowsLoader;
+  /** finish records the touch's result and drops its lease; false when it was no longer queued (cancelled meanwhile). */
+  finish(touchId: string, result: TouchResult): Promise<boolean>;
+  /** fileLetter puts a rendered letter touch into today's print batch; null when it is no longer queued. */
+  fileLetter(touchId: string): Promise<FiledLetter | null>;
+}
+
+/** createDeliveryBatches builds the batched steps over one process's database handle. */
+export function createDeliveryBatches(ctx: ServiceContext, o: { leaseMs: number; paper: Paper; batch?: BatchOptions }): DeliveryBatches {
+  const batch = o.batch ?? DEFAULT_BATCH_OPTIONS;
+  const acquire = createBatcher((ids: string[]) => {
+    const now = ctx.clock.now();
+    return acquireLeases(ctx.db, ids, now, new Date(now.getTime() + o.leaseMs));
+  }, batch);
+  const finish = createBatcher((items: FinishedTouch[]) => finishTouches(ctx.db, items, ctx.clock.now()), batch);
+  return {
+    acquire,
+    contextRows: createBatcher((ids: string[]) => loadTouchContextRows(ctx.db, ids), batch),
+    finish: (touchId, result) => finish({ touchId, result }),
+    fileLetter: createBatcher((ids: string[]) => fileLetters(ctx, ids, o.paper), batch),
+  };
+}

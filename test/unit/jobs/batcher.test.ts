@@ -1,0 +1,69 @@
+/** createBatcher: what is asked for together runs together, each asker gets its own answer, and nothing waits idle. */
+import { createBatcher } from '../../../src/jobs/batcher';
+
+/** deferred is a promise the test settles by hand, to hold a batch "in flight". */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+it('runs the items asked for in one tick as one batch and answers each with its own result', async () => {
+  const batches: number[][] = [];
+  const double = createBatcher(async (items: number[]) => {
+    batches.push(items);
+    return items.map((n) => n * 2);
+  }, { maxBatch: 100, maxInFlight: 1 });
+  expect(await Promise.all([1, 2, 3].map(double))).toEqual([2, 4, 6]);
+  expect(batches).toEqual([[1, 2, 3]]);
+});
+
+it('gathers what is asked while a batch runs into the next one, never more than maxBatch, and at most maxInFlight at once', async () => {
+  const gates: ReturnType<typeof deferred<void>>[] = [];
+  const batches: number[][] = [];
+  let running = 0;
+  let mostRunning = 0;
+  const echo = createBatcher(async (items: number[]) => {
+    batches.push(items);
+    running++;
+    mostRunning = Math.max(mostRunning, running);
+    const gate = deferred<void>();
+    gates.push(gate);
+    await gate.promise;
+    running--;
+    return items;
+  }, { maxBatch: 3, maxInFlight: 1 });
+
+  const first = echo(0);
+  await new Promise((r) => setImmediate(r));
+  expect(batches).toEqual([[0]]); // idle: the first item went at once, alone
+  const rest = [1, 2, 3, 4, 5, 6, 7].map(echo);
+  await new Promise((r) => setImmediate(r));
+  expect(batches).toHaveLength(1); // still one in flight: the others wait
+  for (let i = 0; i < 4; i++) {
+    gates[i].resolve();
+    await new Promise((r) => setImmediate(r));
+  }
+  expect(await Promise.all([first, ...rest])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  expect(batches).toEqual([[0], [1, 2, 3], [4, 5, 6], [7]]);
+  expect(mostRunning).toBe(1);
+});
+
+it('rejects every item of a failed batch, and the next batch runs as usual', async () => {
+  let calls = 0;
+  const flaky = createBatcher(async (items: string[]) => {
+    calls++;
+    if (calls === 1) throw new Error('connection lost');
+    return items.map((s) => s.toUpperCase());
+  }, { maxBatch: 10, maxInFlight: 1 });
+  const failed = await Promise.allSettled(['a', 'b'].map(flaky));
+  expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  expect(await flaky('c')).toBe('C');
+});
+
+it('rejects the batch when the run throws before returning a promise', async () => {
+  const broken = createBatcher((() => {
+    throw new Error('bug');
+  }) as unknown as (items: number[]) => Promise<number[]>);
+  await expect(broken(1)).rejects.toThrow('bug');
+});
