@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
 import type { Logger } from '../logger';
@@ -140,6 +141,15 @@ function connectWithoutNagle(timeoutMs: number) {
   };
 }
 
+/**
+ * composeMessage builds the whole MIME message in memory. Streamed straight to the socket, nodemailer writes every
+ * header line and encoded body line as its own small packet (Nagle is off), one system call and one wake-up of the
+ * server each; sent as one buffer, a message is a single write.
+ */
+function composeMessage(from: string, msg: OutgoingEmail): Promise<Buffer> {
+  return new MailComposer(mailOptions(from, msg)).compile().build();
+}
+
 function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): EmailChannel {
   const pooled = opts.pool ?? true;
   const t = opts.timeouts ?? {};
@@ -159,8 +169,9 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
   return {
     async send(msg) {
       try {
-        const info = await transport.sendMail(mailOptions(opts.from, msg));
-        return { ok: true, messageId: info.messageId, response: String(info.response ?? '') };
+        const raw = await composeMessage(opts.from, msg);
+        const info = await transport.sendMail({ envelope: { from: opts.from, to: msg.to }, raw });
+        return { ok: true, messageId: msg.messageId, response: String(info.response ?? '') };
       } catch (err) {
         const result = classifySendError(err);
         // The recipient address stays out of the log: the Message-ID is enough to find the touch.
