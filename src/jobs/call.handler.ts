@@ -2,14 +2,16 @@
  * Call touches and the periodic call duties. A due call becomes a task on the assignee's list (the touch is then
  * `sent`; it is `done` once an outcome is recorded); reminders, digests and escalations run as maintenance tasks.
  */
-import { openCallTask } from '../services/task.service';
+import { openCallTasks } from '../services/task.service';
+import { createBatcher } from './batcher';
 import { escalateOverdueTasks, sendReminders } from '../services/call-reminder.service';
 import type { MaintenanceTask } from './contract';
+import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import type { Deliver, HandlerDeps } from './handler-deps';
 
-/** createCallDelivery turns a due call touch into a task for the person the step names. */
+/** createCallDelivery turns a due call touch into a task for the person the step names, with the calls due at once. */
 export function createCallDelivery(deps: HandlerDeps): Deliver {
-  return (touch) => openCallTask(deps.ctx, touch, deps.batches.contextRows);
+  return createBatcher((touches: LeasedTouch[]) => openCallTasks(deps.ctx, touches, deps.batches.contextRows));
 }
 
 /** createCallMaintenance returns the periodic call tasks: reminders and digests, and escalation. */

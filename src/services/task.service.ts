@@ -17,11 +17,12 @@ import {
   retryDueAt,
   taskDueAt,
   type CallOutcome,
+  type Fallbacks,
   type DueFilter,
   type WorkCalendar,
 } from '../domain/call-task';
 import type { ApiRole, StaffRole } from '../domain/types';
-import { loadTouchContext, type TouchRowsLoader } from './touch-context.service';
+import { loadTouchContext, type TouchContext, type TouchRowsLoader } from './touch-context.service';
 import { AppError, ConflictError, NotFoundError } from './errors';
 import type { ServiceContext } from './context';
 
@@ -46,21 +47,41 @@ export function calendarOf(ctx: ServiceContext, person: tasks.StaffCalendar | nu
 }
 
 /**
- * openCallTask turns a due call touch into a task for the person the step names and returns how the touch ended:
- * `sent` (task_created) once the task exists, `cancelled` for a customer who may not be contacted, or back to
- * `scheduled` while the customer is paused. Running it twice for one touch opens one task.
+ * openCallTasks turns due call touches into tasks for the people their steps name and returns how each touch ended
+ * (aligned with `touches`): `sent` (task_created) once the task exists, `cancelled` for a customer who may not be
+ * contacted, or back to `scheduled` while the customer is paused. The people are read and the tasks written in one
+ * round of statements for all of them; running it twice for one touch opens one task.
  */
-export async function openCallTask(ctx: ServiceContext, touch: LeasedTouch, loadRows?: TouchRowsLoader): Promise<TouchResult> {
-  const tc = await loadTouchContext(ctx, touch, loadRows);
-  if (!tc) return { status: 'cancelled', reason: 'customer_gone' };
-  const { customer, step, sale } = tc;
+export async function openCallTasks(ctx: ServiceContext, touches: LeasedTouch[], loadRows?: TouchRowsLoader): Promise<TouchResult[]> {
+  const contexts = await Promise.all(touches.map((touch) => loadTouchContext(ctx, touch, loadRows)));
+  const results = contexts.map((tc): TouchResult => (tc ? refusedCall(tc.customer) ?? TASK_CREATED : { status: 'cancelled', reason: 'customer_gone' }));
+  const open = contexts.filter((tc, i): tc is TouchContext => tc !== null && results[i] === TASK_CREATED);
+  if (open.length === 0) return results;
+  const { people, fallbacks } = await tasks.loadPeople(ctx.db, open.flatMap((tc) => [tc.touch.assigneeId, tc.sale?.salespersonId ?? null]));
+  await tasks.insertCallTasks(ctx.db, open.map((tc) => callTaskFor(ctx, tc, people, fallbacks)));
+  return results;
+}
+
+const TASK_CREATED: TouchResult = { status: 'sent', reason: 'task_created', actor: 'worker' };
+
+/** refusedCall says why a customer's call may not become a task now, or null when it may. */
+function refusedCall(customer: TouchContext['customer']): TouchResult | null {
   if (customer.erasedAt) return { status: 'cancelled', reason: 'erased' };
   if (customer.doNotContact) return { status: 'cancelled', reason: 'do_not_contact' };
   if (customer.paused) return { status: 'scheduled', reason: 'customer_paused' };
+  return null;
+}
 
+/** callTaskFor chooses the assignee of a call touch and writes its talking points for them. */
+function callTaskFor(
+  ctx: ServiceContext,
+  tc: TouchContext,
+  people: Map<string, tasks.StaffCalendar>,
+  fallbacks: Fallbacks,
+): tasks.NewTask & { touchId: string } {
+  const { touch, customer, step, sale } = tc;
   const stepRole = (step?.assignee ?? touch.senderRole ?? 'salesperson') as StaffRole;
   const salespersonId = sale?.salespersonId ?? null;
-  const { people, fallbacks } = await tasks.loadPeople(ctx.db, [touch.assigneeId, salespersonId]);
   const choice = chooseAssignee({ stepRole, preferredId: touch.assigneeId ?? salespersonId, salespersonId, people, fallbacks });
   const assignee = choice.assigneeId ? people.get(choice.assigneeId) ?? null : null;
   if (choice.rule !== 'assigned') ctx.log.info({ touchId: touch.id, rule: choice.rule, assigneeId: choice.assigneeId }, 'call assigned by fallback');
@@ -76,7 +97,7 @@ export async function openCallTask(ctx: ServiceContext, touch: LeasedTouch, load
     ctx.log.warn({ touchId: touch.id, err: err.message }, 'talking points did not render; using them as written');
     talkingPoints = points;
   }
-  await tasks.insertCallTask(ctx.db, {
+  return {
     touchId: touch.id,
     customerId: customer.id,
     assigneeId: choice.assigneeId,
@@ -86,8 +107,7 @@ export async function openCallTask(ctx: ServiceContext, touch: LeasedTouch, load
     purpose: step?.purpose ?? null,
     talkingPoints,
     createdAt: ctx.clock.now(),
-  });
-  return { status: 'sent', reason: 'task_created', actor: 'worker' };
+  };
 }
 
 /** TaskQuery is what the task list may be filtered by. */
@@ -213,17 +233,9 @@ async function openRetry(ctx: ServiceContext, db: Database, task: tasks.TaskView
   const assignee = choice.assigneeId ? people.get(choice.assigneeId) : null;
   const dueAt = retryDueAt(now, calendarOf(ctx, assignee));
   const touchId = task.touch!.id;
-  await tasks.insertCallTask(db, {
-    touchId,
-    customerId: task.customer.id,
-    assigneeId: choice.assigneeId,
-    kind: 'call',
-    dueAt,
-    attempt,
-    purpose: task.purpose,
-    talkingPoints: task.talkingPoints,
-    createdAt: now,
-  });
+  await tasks.insertCallTasks(db, [
+    { touchId, customerId: task.customer.id, assigneeId: choice.assigneeId, kind: 'call', dueAt, attempt, purpose: task.purpose, talkingPoints: task.talkingPoints, createdAt: now },
+  ]);
   await insertTouchEvents(db, [{ touchId, at: now, status: 'sent', reason: `no_answer: attempt ${attempt} due ${dueAt.toISOString()}`, actor }]);
 }
 

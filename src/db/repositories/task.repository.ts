@@ -149,17 +149,16 @@ function taskValues(t: NewTask) {
 }
 
 /**
- * insertCallTask opens attempt `attempt` of a call touch's task unless it exists (the unique (touch, attempt) key
- * makes a re-run delivery harmless); returns the new task's id, or null when it already existed.
+ * insertCallTasks opens attempt `attempt` of call touches' tasks, in one statement, skipping those that exist (the
+ * unique (touch, attempt) key makes a re-run delivery harmless).
  */
-export async function insertCallTask(db: Database, t: NewTask & { touchId: string }): Promise<string | null> {
-  const row = await db
+export async function insertCallTasks(db: Database, list: (NewTask & { touchId: string })[]): Promise<void> {
+  if (list.length === 0) return;
+  await db
     .insertInto('tasks')
-    .values(taskValues(t))
+    .values(list.map(taskValues))
     .onConflict((oc) => oc.columns(['touchId', 'attempt']).where('touchId', 'is not', null).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return row?.id ?? null;
+    .execute();
 }
 
 /** insertTask opens a task and returns its id. */

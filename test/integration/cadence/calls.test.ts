@@ -370,6 +370,22 @@ describe('assignees', () => {
     expect(task!.assignee?.id).toBe(staff.eva!.id);
     expect(task!.talkingPoints).toContain('Thank them for a year as our customer.');
   });
+  it('gives calls falling due together each to their own assignee, and cancels the one that may not be made', async () => {
+    // Leo and Nia have left (above): their calls go to Max and to the first manager, Mia.
+    const sales = { sam: await callSale('sam', 'Ola'), pat: await callSale('pat', 'Pia'), leo: await callSale('leo', 'Quin'), nia: await callSale('nia', 'Rex') };
+    const barred = await callSale('sam', 'Sol');
+    await updateCustomer(t.database.db, barred.customerId, { doNotContact: true });
+    await worker.runMaintenance('dispatch');
+    const all = [...Object.values(sales), barred];
+    await waitFor(async () => (await Promise.all(all.map((s) => touchRow(s.callTouchId)))).every((r) => r.status !== 'queued'), 'every call handled');
+    const assigneeOf = async (touchId: string) => (await listTasksOfTouch(t.database.db, touchId))[0]?.assignee?.id;
+    expect(await assigneeOf(sales.sam.callTouchId)).toBe(staff.sam!.id);
+    expect(await assigneeOf(sales.pat.callTouchId)).toBe(staff.pat!.id);
+    expect(await assigneeOf(sales.leo.callTouchId)).toBe(staff.max!.id);
+    expect(await assigneeOf(sales.nia.callTouchId)).toBe(staff.mia!.id);
+    expect(await touchRow(barred.callTouchId)).toMatchObject({ status: 'cancelled', statusReason: 'do_not_contact' });
+    expect(await listTasksOfTouch(t.database.db, barred.callTouchId)).toEqual([]);
+  });
 });
 
 describe('escalation', () => {
