@@ -38,6 +38,8 @@ interface BenchSettings {
   logLevel: string;
   keep: boolean;
   phases: Set<string>;
+  /** Percentages of emails, letters and calls among the seeded touches. */
+  mix: { email: number; letter: number; call: number };
 }
 
 function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
@@ -61,7 +63,17 @@ function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     logLevel: env.LOG_LEVEL || 'warn',
     keep: env.BENCH_KEEP === '1',
     phases: new Set((env.BENCH_PHASES || 'raw,burst,steady,memory').split(',')),
+    mix: mixFrom(env.BENCH_MIX || '60,20,20'),
   };
+}
+
+/** mixFrom reads BENCH_MIX, "email,letter,call" percentages adding up to 100. */
+function mixFrom(text: string): BenchSettings['mix'] {
+  const [email, letter, call] = text.split(',').map(Number);
+  if ([email, letter, call].some((n) => !Number.isInteger(n) || n! < 0) || email! + letter! + call! !== 100) {
+    throw new Error('BENCH_MIX must be three whole percentages of emails, letters and calls adding up to 100, e.g. 60,20,20');
+  }
+  return { email: email!, letter: letter!, call: call! };
 }
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -138,8 +150,9 @@ function nextMessage<T>(child: ChildProcess, key: string, timeoutMs = 30_000): P
 
 /**
  * seedStaff creates eight salespeople and an executive; seedTouches then creates `n` customers, each with a sale, a
- * first-year plan run on the default segment's plan and one touch of it due at `dueSql(i)`: 60 % emails (step 1),
- * 20 % letters (step 3, customers who prefer letters) and 20 % calls (step 2, every tenth one the executive's step 7).
+ * first-year plan run on the default segment's plan and one touch of it due at `dueSql(i)`: by default (BENCH_MIX) 60 %
+ * emails (step 1), 20 % letters (step 3, customers who prefer letters) and 20 % calls (step 2, every tenth one the
+ * executive's step 7).
  */
 async function seedStaff(pg: Pool): Promise<void> {
   await pg.query(`
@@ -148,11 +161,11 @@ async function seedStaff(pg: Pool): Promise<void> {
   await pg.query(`insert into staff (email, name, title, role) values ('exec@bench.example', 'Eve Exec', 'Director', 'executive')`);
 }
 
-async function seedTouches(pg: Pool, tag: string, n: number, dueSql: string): Promise<void> {
+async function seedTouches(pg: Pool, tag: string, n: number, dueSql: string, mix: BenchSettings['mix']): Promise<void> {
   await pg.query(`
     create unlogged table bench_rows as
     select i, gen_random_uuid() cid, gen_random_uuid() sid, gen_random_uuid() rid,
-           case when i % 10 < 6 then 'email' when i % 10 < 8 then 'letter' else 'call' end as channel,
+           case when i % 100 < ${mix.email} then 'email' when i % 100 < ${mix.email + mix.letter} then 'letter' else 'call' end as channel,
            (select id from staff where role = 'salesperson' order by email offset (i % 8) limit 1) as seller,
            ${dueSql} as due
     from generate_series(1, ${n}) i`);
@@ -357,10 +370,10 @@ async function main(): Promise<void> {
     }
 
     if (s.phases.has('burst')) {
-      say(`\n[burst] seeding ${s.touches} due touches (60 % email, 20 % letter, 20 % call)`);
+      say(`\n[burst] seeding ${s.touches} due touches (${s.mix.email} % email, ${s.mix.letter} % letter, ${s.mix.call} % call)`);
       const seedStart = Date.now();
       const since = new Date(Date.now() - 1000);
-      await seedTouches(pg, `b${runId}`, s.touches, `now() - interval '1 minute'`);
+      await seedTouches(pg, `b${runId}`, s.touches, `now() - interval '1 minute'`, s.mix);
       say(`  seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s; starting the worker process(es)`);
       const sent0 = (await (sink.send({ cmd: 'count' }), nextMessage<{ messages: number }>(sink, 'messages'))).messages;
       const spawned = Date.now();
@@ -404,7 +417,7 @@ async function main(): Promise<void> {
       say(`\n[steady] ${n} touches due over ${s.steadySeconds} s (${s.steadyRate}/s), starting in 5 s`);
       const since = new Date();
       // Due times are spread evenly from 5 s ahead, so the scheduler sees them inside its horizon and adds them delayed.
-      await seedTouches(pg, `s${runId}`, n, `now() + interval '5 seconds' + (i - 1) * interval '1 millisecond' * ${1000 / s.steadyRate}`);
+      await seedTouches(pg, `s${runId}`, n, `now() + interval '5 seconds' + (i - 1) * interval '1 millisecond' * ${1000 / s.steadyRate}`, s.mix);
       await waitAllDone(pg, since, n, (s.steadySeconds + 600) * 1000, workers);
       const { rows } = await pg.query(
         `select percentile_cont(array[0.5, 0.99, 1.0]) within group (order by extract(epoch from coalesce(t.completed_at, t.updated_at) - t.due_at)) p,

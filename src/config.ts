@@ -27,6 +27,8 @@ export interface Config {
   graceDays: number;
   logLevel: string;
   workerConcurrency: number;
+  /** SMTP connections the email channel keeps open at most (its pool). */
+  smtpMaxConnections: number;
   /** How long a worker may take to deliver one touch before another may take it over (send lease and job lock). */
   leaseMs: number;
   /** A queued touch older than this with no live lease is assumed lost from Redis and queued again. */
@@ -107,6 +109,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     graceDays: int(env, 'RAPPORT_GRACE_DAYS', 14, 0, 3650),
     logLevel: env.LOG_LEVEL || 'info',
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 1000),
+    smtpMaxConnections: int(env, 'SMTP_MAX_CONNECTIONS', 5, 1, 100),
     leaseMs: int(env, 'RAPPORT_LEASE_MS', 120_000, 1000, 3_600_000),
     requeueAfterMs: int(env, 'RAPPORT_REQUEUE_AFTER_MS', 300_000, 1000, 86_400_000),
     paper: paper(env, 'RAPPORT_PAPER'),

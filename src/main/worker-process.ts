@@ -34,7 +34,14 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
   // reconciler rather than hanging a periodic task.
   const producer = createProducerRedis(config);
   const queues = createQueues(producer, config.redisPrefix);
-  const email = createEmailChannel({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir, from: config.mailFrom, log, clock: ctx.clock });
+  const email = createEmailChannel({
+    smtpUrl: config.smtpUrl,
+    outboxDir: config.outboxDir,
+    from: config.mailFrom,
+    maxConnections: config.smtpMaxConnections,
+    log,
+    clock: ctx.clock,
+  });
   log.info({ mail: email.describe() }, 'email channel ready');
   const dispatch: DispatchSettings = { ...DEFAULT_DISPATCH_SETTINGS, lostAfterMs: config.requeueAfterMs, leaseMs: config.leaseMs, ...opts.dispatch };
   const batches = createDeliveryBatches(ctx, { leaseMs: dispatch.leaseMs, paper: config.paper });
