@@ -122,6 +122,7 @@ export interface Imports {
 
 export interface LetterBatches {
   businessDate: Timestamp;
+  closedAt: Timestamp | null;
   createdAt: Generated<Timestamp>;
   id: Generated<string>;
   mailedAt: Timestamp | null;

@@ -201,17 +201,22 @@ export async function getBatchLetters(ctx: ServiceContext, id: string): Promise<
   return { batch, letters };
 }
 
-/** batchPdf merges a batch's letters into one PDF for printing, one page per letter in print order. */
+/**
+ * batchPdf merges a batch's letters into one PDF for printing, one page per letter in print order. Downloading it
+ * closes an open batch: letters due later go into the next batch, not into one already at the printer.
+ */
 export async function batchPdf(ctx: ServiceContext, id: string): Promise<Uint8Array> {
   await getBatch(ctx, id);
+  await repo.closeBatchForPrinting(ctx.db, id, ctx.clock.now());
   const pdfs = await repo.listBatchPdfs(ctx.db, id);
   if (pdfs.length === 0) throw new ConflictError(`letter batch ${id} has no letters to print`, { id });
   return mergeLetters(pdfs.map((p) => p.pdf));
 }
 
-/** batchAddressesCsv returns the addresses the batch's letters were printed with, as CSV in print order. */
+/** batchAddressesCsv returns the addresses the batch's letters were printed with, as CSV in print order; closes it as batchPdf does. */
 export async function batchAddressesCsv(ctx: ServiceContext, id: string): Promise<string> {
   await getBatch(ctx, id);
+  await repo.closeBatchForPrinting(ctx.db, id, ctx.clock.now());
   const rows: AddressRow[] = [];
   for (const letter of await repo.listBatchLetters(ctx.db, id)) {
     // The address printed on the letter, not today's: the CSV must match the envelopes.

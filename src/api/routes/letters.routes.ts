@@ -12,10 +12,13 @@ const BatchSchema = Type.Object({
   id: Type.String(),
   businessDate: Type.String({ format: 'date', description: 'the business day, in the business default time zone' }),
   seq: Type.Integer({ description: '1 for the first batch of the day; the next after a batch was mailed' }),
-  status: Type.Union([Type.Literal('open'), Type.Literal('mailed')]),
+  status: Type.Union([Type.Literal('open'), Type.Literal('printing'), Type.Literal('mailed')], {
+    description: 'open: letters still join it; printing: downloaded, so closed to new letters; mailed: its letters are sent',
+  }),
   paper: Type.Union([Type.Literal('A4'), Type.Literal('Letter')]),
   letterCount: Type.Integer(),
   createdAt: DateTimeSchema,
+  closedAt: Nullable(DateTimeSchema),
   mailedAt: Nullable(DateTimeSchema),
 });
 
@@ -30,7 +33,7 @@ const LetterSchema = Type.Object({
 
 const ListQuery = Type.Object(
   {
-    status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('mailed')])),
+    status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('printing'), Type.Literal('mailed')])),
     date: Type.Optional(Type.String({ format: 'date' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },

@@ -7,8 +7,11 @@ import { sql } from 'kysely';
 import type { Database } from '../database';
 import { insertTouchEvents } from './plan.repository';
 
-/** BatchStatus is `open` (letters still join it) or `mailed` (closed; its letters are sent). */
-export type BatchStatus = 'open' | 'mailed';
+/**
+ * BatchStatus is `open` (letters still join it), `printing` (downloaded for printing, so closed to new letters) or
+ * `mailed` (its letters are sent).
+ */
+export type BatchStatus = 'open' | 'printing' | 'mailed';
 
 /** LetterBatch is one print batch of a business day. */
 export interface LetterBatch {
@@ -21,6 +24,8 @@ export interface LetterBatch {
   paper: 'A4' | 'Letter';
   letterCount: number;
   createdAt: Date;
+  /** When it was first downloaded for printing, and so closed to new letters. */
+  closedAt: Date | null;
   mailedAt: Date | null;
 }
 
@@ -52,12 +57,13 @@ function batchColumns() {
     'b.status',
     'b.paper',
     'b.createdAt',
+    'b.closedAt',
     'b.mailedAt',
     sql<number>`(select count(*)::int from touches t where t.letter_batch_id = b.id and t.status in ('queued', 'sent'))`.as('letterCount'),
   ] as const;
 }
 
-function toBatch(row: { id: string; businessDate: string; seq: number; status: string; paper: string; createdAt: Date; mailedAt: Date | null; letterCount: number }): LetterBatch {
+function toBatch(row: { id: string; businessDate: string; seq: number; status: string; paper: string; createdAt: Date; closedAt: Date | null; mailedAt: Date | null; letterCount: number }): LetterBatch {
   return { ...row, status: row.status as BatchStatus, paper: row.paper as LetterBatch['paper'] };
 }
 
@@ -70,6 +76,14 @@ export async function findLetterBatchOfTouch(db: Database, touchId: string): Pro
     .where('t.id', '=', touchId)
     .executeTakeFirst();
   return row ?? null;
+}
+
+/**
+ * closeBatchForPrinting closes an open batch to new letters as it is downloaded. The update waits for letters being
+ * filed into it (they hold a share lock) and later ones open the day's next batch, so what is printed is all it holds.
+ */
+export async function closeBatchForPrinting(db: Database, batchId: string, now: Date): Promise<void> {
+  await db.updateTable('letterBatches').set({ status: 'printing', closedAt: now }).where('id', '=', batchId).where('status', '=', 'open').execute();
 }
 
 /**
@@ -181,7 +195,7 @@ export async function markBatchMailed(trx: Database, batchId: string, now: Date,
     .updateTable('letterBatches')
     .set({ status: 'mailed', mailedAt: now })
     .where('id', '=', batchId)
-    .where('status', '=', 'open')
+    .where('status', 'in', ['open', 'printing'])
     .returning('id')
     .executeTakeFirst();
   if (!batch) return null;

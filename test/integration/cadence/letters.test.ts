@@ -93,6 +93,7 @@ describe('a due letter', () => {
   let batchId: string;
   let ann: { customerId: string; touchId: string };
   let bob: { customerId: string; touchId: string };
+  let dora: { customerId: string; touchId: string };
 
   it('is rendered and filed into the open print batch of the business day', async () => {
     ann = await letterSale();
@@ -154,6 +155,15 @@ describe('a due letter', () => {
     ]);
   });
 
+  it('closes to new letters once downloaded: a letter due after that goes into the next batch', async () => {
+    expect((await get(`/v1/letters/batches/${batchId}`)).json().batch).toMatchObject({ status: 'printing', closedAt: t.clock.now().toISOString(), letterCount: 2 });
+    dora = await letterSale({ firstName: 'Dora', lastName: 'Dunn' });
+    const next = await dispatchUntilFiled(dora.touchId);
+    expect(next).not.toBe(batchId);
+    expect((await touchRow(dora.touchId)).statusReason).toBe('in print batch 2026-11-10 #2');
+    expect(await pdfPages(batchId)).toHaveLength(2); // what went to the printer is unchanged
+  });
+
   it('refuses strangers, bad ids and unknown batches', async () => {
     expect((await get('/v1/letters/batches', t.posKey)).statusCode).toBe(403);
     expect((await get('/v1/letters/batches/not-a-uuid')).json().error.details.field).toBe('id');
@@ -169,6 +179,7 @@ describe('a due letter', () => {
     expect(res.json()).toMatchObject({ id: batchId, status: 'mailed', letterCount: 2, mailedAt: mailedAt.toISOString() });
 
     for (const { touchId } of [ann, bob]) expect((await touchRow(touchId)).status).toBe('sent');
+    expect((await touchRow(dora.touchId)).status).toBe('queued'); // filed after the download: not printed, not sent
     const events = (await listEventsOfCustomer(t.database.db, ann.customerId)).filter((e) => e.touchId === ann.touchId);
     expect(events.map((e) => e.status)).toEqual(['scheduled', 'queued', 'queued', 'queued', 'sent']);
     expect(events.at(-1)).toMatchObject({ reason: 'mailed with print batch 2026-11-10 #1', actor: expect.stringMatching(/^key:/), at: mailedAt });
@@ -182,16 +193,16 @@ describe('a due letter', () => {
     expect((await listEventsOfCustomer(t.database.db, ann.customerId)).filter((e) => e.touchId === ann.touchId)).toHaveLength(events.length);
   });
 
-  it('goes into a new batch of the same day once the first was mailed', async () => {
+  it('goes into the open next batch of the day once the first was mailed', async () => {
     const carl = await letterSale({ firstName: 'Carl', lastName: 'Cole' });
     const second = await dispatchUntilFiled(carl.touchId);
     expect(second).not.toBe(batchId);
     const list = (await get('/v1/letters/batches')).json().batches;
     expect(list.map((b: { seq: number; status: string; letterCount: number }) => [b.seq, b.status, b.letterCount])).toEqual([
-      [2, 'open', 1],
+      [2, 'open', 2],
       [1, 'mailed', 2],
     ]);
-    expect(await pdfPages(second)).toHaveLength(1);
+    expect(await pdfPages(second)).toHaveLength(2);
     expect((await touchRow(carl.touchId)).statusReason).toBe('in print batch 2026-11-10 #2');
   });
 });
