@@ -53,7 +53,7 @@ function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
     redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
     touches: num('BENCH_TOUCHES', 100_000),
     workers: num('BENCH_WORKERS', 1),
-    concurrency: num('BENCH_CONCURRENCY', 16),
+    concurrency: num('BENCH_CONCURRENCY', 64),
     poolSize: num('BENCH_POOL_SIZE', 10),
     smtpConnections: num('BENCH_SMTP_CONNECTIONS', 0),
     steadyRate: num('BENCH_STEADY_RATE', 300),
