@@ -109,6 +109,10 @@ export async function writeSaleBatch(db: Database, writes: SaleWrite[]): Promise
   const touches = [];
   const events = [];
   const audits = [];
+  // A plan (a segment's steps with their letters and talking points) is sent once per batch, not once per run:
+  // runs of one segment share it, and it is most of a run's size.
+  const plans: unknown[] = [];
+  const planIndexes = new Map<unknown, number>();
   for (const w of writes) {
     const c = w.customer;
     if (!c) throw new Error('writeSaleBatch stores sales by new customers only');
@@ -149,7 +153,9 @@ export async function writeSaleBatch(db: Database, writes: SaleWrite[]): Promise
     }
     const run = w.run;
     if (run) {
-      runs.push({ id: run.id, customer_id: run.customerId, sale_id: run.saleId, segment_id: run.segmentId, kind: run.kind, year: run.year, plan: run.plan, started_at: run.startedAt });
+      let planIndex = planIndexes.get(run.plan);
+      if (planIndex === undefined) planIndexes.set(run.plan, (planIndex = plans.push(run.plan) - 1));
+      runs.push({ id: run.id, customer_id: run.customerId, sale_id: run.saleId, segment_id: run.segmentId, kind: run.kind, year: run.year, plan_index: planIndex, started_at: run.startedAt });
     }
     for (const t of w.touches ?? []) {
       const reason = t.reason ?? null;
@@ -194,8 +200,9 @@ export async function writeSaleBatch(db: Database, writes: SaleWrite[]): Promise
       returning 1),
     new_runs as (
       insert into plan_runs (id, customer_id, sale_id, segment_id, kind, year, plan, started_at)
-      select * from json_to_recordset(${JSON.stringify(runs)}::json) as r(id uuid, customer_id uuid, sale_id uuid, segment_id uuid,
-        kind text, year integer, plan jsonb, started_at timestamptz)
+      select r.id, r.customer_id, r.sale_id, r.segment_id, r.kind, r.year, ${JSON.stringify(plans)}::jsonb -> r.plan_index, r.started_at
+      from json_to_recordset(${JSON.stringify(runs)}::json) as r(id uuid, customer_id uuid, sale_id uuid, segment_id uuid,
+        kind text, year integer, plan_index integer, started_at timestamptz)
       returning 1),
     new_touches as (
       insert into touches (id, plan_run_id, customer_id, step, channel, sender_role, assignee_id, due_at, status, status_reason,

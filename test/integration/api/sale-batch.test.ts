@@ -97,7 +97,7 @@ describe('batched sales', () => {
     expect(await countRows(db, 'customers')).toBe(60);
     expect(await countRows(db, 'planRuns')).toBe(60);
     expect(await countRows(db, 'touches')).toBe(420);
-    expect(await countRows(db, 'touchEvents')).toBe(420);
+    expect(await db.selectFrom('touchEvents').select('id').execute()).toHaveLength(420);
 
     // The same sales posted one at a time to an app without batching answer and store exactly the same.
     for (const [n, body] of bodies.entries()) {
