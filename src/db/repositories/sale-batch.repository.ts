@@ -107,7 +107,6 @@ export async function writeSaleBatch(db: Database, writes: SaleWrite[]): Promise
   const items = [];
   const runs = [];
   const touches = [];
-  const events = [];
   const audits = [];
   // A plan (a segment's steps with their letters and talking points) is sent once per batch, not once per run:
   // runs of one segment share it, and it is most of a run's size.
@@ -171,8 +170,9 @@ export async function writeSaleBatch(db: Database, writes: SaleWrite[]): Promise
         status: t.status,
         status_reason: reason,
         completed_at: t.status === 'scheduled' ? null : w.at,
+        // Not a column of touches: the time of the touch's first event, which is made from the same row.
+        at: w.at,
       });
-      events.push({ touch_id: t.id, at: w.at, status: t.status, reason });
     }
     const a = w.audit;
     audits.push({ actor: a.actor, action: a.action, entity: a.entity, entity_id: a.entityId ?? null, detail: a.detail ?? {}, at: a.at });
@@ -204,16 +204,20 @@ export async function writeSaleBatch(db: Database, writes: SaleWrite[]): Promise
       from json_to_recordset(${JSON.stringify(runs)}::json) as r(id uuid, customer_id uuid, sale_id uuid, segment_id uuid,
         kind text, year integer, plan_index integer, started_at timestamptz)
       returning 1),
+    touch_rows as materialized (
+      select * from json_to_recordset(${JSON.stringify(touches)}::json) as r(id uuid, plan_run_id uuid, customer_id uuid,
+        step integer, channel text, sender_role text, assignee_id uuid, due_at timestamptz, status text, status_reason text,
+        completed_at timestamptz, at timestamptz)),
     new_touches as (
       insert into touches (id, plan_run_id, customer_id, step, channel, sender_role, assignee_id, due_at, status, status_reason,
                            completed_at)
-      select * from json_to_recordset(${JSON.stringify(touches)}::json) as r(id uuid, plan_run_id uuid, customer_id uuid,
-        step integer, channel text, sender_role text, assignee_id uuid, due_at timestamptz, status text, status_reason text,
-        completed_at timestamptz)
+      select id, plan_run_id, customer_id, step, channel, sender_role, assignee_id, due_at, status, status_reason, completed_at
+      from touch_rows
       returning 1),
+    -- Each touch's first event is its status when planned: made from the touch's own row, not sent a second time.
     new_events as (
       insert into touch_events (touch_id, at, status, reason)
-      select * from json_to_recordset(${JSON.stringify(events)}::json) as r(touch_id uuid, at timestamptz, status text, reason text)
+      select id, at, status, status_reason from touch_rows
       returning 1)
     insert into audit_log (actor, action, entity, entity_id, detail, at)
     select * from json_to_recordset(${JSON.stringify(audits)}::json) as r(actor text, action text, entity text, entity_id text,
