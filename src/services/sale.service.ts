@@ -2,6 +2,10 @@
  * Recording a sale: match or create the customer and salesperson, place the sale in a segment, and store the sale
  * with its first-year plan in one transaction. A replay returns the first answer; a reused id with another body is
  * a conflict; a repeat sale during a running first-year plan starts no second plan.
+ *
+ * Sales by new customers that arrive together are recorded together (group commit, recordSaleBatch): one
+ * transaction of five statements for the whole batch. Every other case, and every sale of a batch that fails, goes
+ * through the single-sale path (recordSingleSale), which remains the one definition of the rules above.
  */
 import { createHash } from 'node:crypto';
 import { contactPointsOf } from '../domain/channel';
