@@ -9,6 +9,10 @@ export interface Config {
   databaseUrl: string;
   /** Connections in this process's Postgres pool. */
   databasePoolSize: number;
+  /** Most sales by new customers recorded together in one transaction (0: every sale on its own). */
+  saleBatchSize: number;
+  /** Most batches of sales written at once, each holding a pool connection; always fewer than the pool's size. */
+  saleBatchesInFlight: number;
   redisUrl: string;
   /** Queue key prefix in Redis, so several deployments (or test files) can share one server. */
   redisPrefix: string;
@@ -91,9 +95,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const port = int(env, 'PORT', 3000, 0, 65535);
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port}`).replace(/\/$/, '');
   const businessName = env.RAPPORT_BUSINESS_NAME || 'Rapport';
+  const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
+  // Batches leave at least one connection to the sales they hand back and to every other request (with a pool of
+  // one connection, the single batch shares it).
+  const maxInFlight = Math.max(1, databasePoolSize - 1);
   return Object.freeze({
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/rapport'),
-    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    databasePoolSize,
+    saleBatchSize: int(env, 'SALE_BATCH_SIZE', 100, 0, 1000),
+    saleBatchesInFlight: int(env, 'SALE_BATCHES_IN_FLIGHT', Math.min(2, maxInFlight), 1, maxInFlight),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     redisPrefix: env.REDIS_PREFIX || 'rapport',
     smtpUrl: env.SMTP_URL ? url(env, 'SMTP_URL', ['smtp:', 'smtps:']) : null,

@@ -3,7 +3,7 @@
  * `sent`; it is `done` once an outcome is recorded); reminders, digests and escalations run as maintenance tasks.
  */
 import { openCallTasks } from '../services/task.service';
-import { createBatcher } from './batcher';
+import { createBatcher } from '../services/batcher';
 import { escalateOverdueTasks, sendReminders } from '../services/call-reminder.service';
 import type { MaintenanceTask } from './contract';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';

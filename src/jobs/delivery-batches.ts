@@ -8,7 +8,7 @@ import { loadTouchContextRows } from '../db/repositories/touch-context.repositor
 import type { ServiceContext } from '../services/context';
 import { fileLetters, type FiledLetter } from '../services/letter.service';
 import type { TouchRowsLoader } from '../services/touch-context.service';
-import { createBatcher, DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batcher';
+import { createBatcher, DEFAULT_BATCH_OPTIONS, type BatchOptions } from '../services/batcher';
 
 /** DeliveryBatches are the batched steps of a touch job. */
 export interface DeliveryBatches {

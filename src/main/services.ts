@@ -19,6 +19,8 @@ export function buildContext(config: Config, db: Database, log: Logger, secret: 
       publicUrl: config.publicUrl,
       businessName: config.businessName,
       secret,
+      saleBatchSize: config.saleBatchSize,
+      saleBatchesInFlight: config.saleBatchesInFlight,
     },
   };
 }

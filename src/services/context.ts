@@ -11,6 +11,10 @@ export interface ServiceSettings {
   businessName: string;
   /** Signs customer links (preference page, one-click unsubscribe). */
   secret: string;
+  /** Most sales by new customers recorded together in one transaction (0: each on its own); 100 when absent. */
+  saleBatchSize?: number;
+  /** Most batches of sales written at once, each on its own connection; 2 when absent. */
+  saleBatchesInFlight?: number;
 }
 
 /** ServiceContext is what a use case needs: the database, the clock, settings and a logger. */

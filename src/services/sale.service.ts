@@ -2,6 +2,10 @@
  * Recording a sale: match or create the customer and salesperson, place the sale in a segment, and store the sale
  * with its first-year plan in one transaction. A replay returns the first answer; a reused id with another body is
  * a conflict; a repeat sale during a running first-year plan starts no second plan.
+ *
+ * Sales by new customers that arrive together are recorded together (group commit, recordSaleBatch): one
+ * transaction of five statements for the whole batch. Every other case, and every sale of a batch that fails, goes
+ * through the single-sale path (recordSingleSale), which remains the one definition of the rules above.
  */
 import { createHash } from 'node:crypto';
 import { contactPointsOf } from '../domain/channel';
@@ -13,6 +17,8 @@ import * as customers from '../db/repositories/customer.repository';
 import * as plans from '../db/repositories/plan.repository';
 import * as sales from '../db/repositories/sale.repository';
 import * as intake from '../db/repositories/sale-intake.repository';
+import * as batchRepo from '../db/repositories/sale-batch.repository';
+import { batchKey } from '../db/repositories/sale-batch.repository';
 import * as segmentsRepo from '../db/repositories/segment.repository';
 import * as staffRepo from '../db/repositories/staff.repository';
 import * as referrals from '../db/repositories/referral.repository';
@@ -20,6 +26,7 @@ import { audit } from '../db/repositories/access.repository';
 import { ConflictError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 import { checkSaleSemantics, type SaleInput } from './sale-input';
+import { createBatcher } from './batcher';
 
 /** SaleResponse is the answer to POST /v1/sales, stored and returned as-is to replays. */
 export interface SaleResponse {
@@ -56,6 +63,20 @@ export async function recordSale(ctx: ServiceContext, input: SaleInput, actor = 
   const now = ctx.clock.now();
   checkSaleSemantics(input, now);
   const requestHash = hashSale(input);
+  // A referral credits another customer, with reads and writes of its own: only the single-sale path does that.
+  const batcher = input.referralCode ? null : batcherOf(ctx);
+  if (batcher) {
+    const batched = await batcher({ input, requestHash, now, actor });
+    if (batched) return batched;
+  }
+  return recordSingleSale(ctx, input, requestHash, now, actor);
+}
+
+/**
+ * recordSingleSale records one sale in its own transaction. It is the one source of truth for every case: the
+ * batch takes only new customers' first sales, and hands everything else (and everything of a failed batch) here.
+ */
+async function recordSingleSale(ctx: ServiceContext, input: SaleInput, requestHash: string, now: Date, actor: string): Promise<SaleOutcome> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await ctx.db.transaction().execute((trx) => recordSaleIn(trx, ctx, input, requestHash, now, actor));
@@ -125,47 +146,117 @@ async function recordSaleIn(
   const plan = running
     ? { touches: await plans.listTouchesOfRun(trx, running.id) }
     : await planFirstYear(trx, ctx, { customer, segment, salesperson, staff, saleId, soldAt, now });
-
-  const response: SaleResponse = {
-    sale: { id: saleId },
-    customer: { id: customer.record.id },
-    segment: { id: segment.id, name: segment.name },
-    touches: plan.touches
-      .slice()
-      .sort((a, b) => a.step - b.step)
-      .map((t) => ({ id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status })),
-  };
-  await intake.writeSale(trx, {
-    customer: customer.isNew ? customer.record : undefined,
-    sale: {
-      id: saleId,
-      source: input.source,
-      externalId: input.externalId,
-      customerId: customer.record.id,
-      salespersonId: salesperson?.id ?? null,
-      segmentId: segment.id,
-      soldAt,
-      totalAmount: input.total.amount,
-      currency: input.total.currency,
-      referralCode: input.referralCode ?? null,
-      requestHash,
-      items: input.items,
-      response,
-    },
-    run: 'run' in plan ? plan.run : undefined,
-    touches: 'run' in plan ? plan.newTouches : undefined,
-    audit: {
-      actor,
-      action: running ? 'sale.recorded_repeat' : 'sale.recorded',
-      entity: 'sale',
-      entityId: saleId,
-      detail: { customerId: customer.record.id, segmentId: segment.id },
-      at: now,
-    },
-    at: now,
-  });
+  const { write, response } = saleWriteOf({ input, requestHash, now, actor, customer: customer.record, isNew: customer.isNew, segment, salesperson, saleId, soldAt, plan, repeat: Boolean(running) });
+  await intake.writeSale(trx, write);
   if (input.referralCode) await creditReferral(trx, ctx, { saleId, buyerId: customer.record.id, code: input.referralCode, at: soldAt, now, actor });
   return { created: true, response };
+}
+
+/** QueuedSale is a checked sale waiting for a batch. */
+interface QueuedSale {
+  input: SaleInput;
+  requestHash: string;
+  now: Date;
+  actor: string;
+}
+
+/** The settings' defaults; see README.md (SALE_BATCH_SIZE, SALE_BATCHES_IN_FLIGHT). */
+const DEFAULT_SALE_BATCH_SIZE = 100;
+const DEFAULT_SALE_BATCHES_IN_FLIGHT = 2;
+
+/**
+ * batchers holds each database handle's group commit of sales (null when batching is off), made on first use like
+ * segmentCache, so every ServiceContext over one handle shares it and nothing outlives the handle.
+ */
+const batchers = new WeakMap<Database, SaleBatcher | null>();
+
+/** SaleBatcher records a queued sale with the others of its batch: its outcome, or null for the single-sale path. */
+type SaleBatcher = (sale: QueuedSale) => Promise<SaleOutcome | null>;
+
+function batcherOf(ctx: ServiceContext): SaleBatcher | null {
+  let batcher = batchers.get(ctx.db);
+  if (batcher === undefined) {
+    const maxBatch = ctx.settings.saleBatchSize ?? DEFAULT_SALE_BATCH_SIZE;
+    batcher = maxBatch > 0
+      ? createBatcher((queued: QueuedSale[]) => recordSaleBatch(ctx, queued), { maxBatch, maxInFlight: ctx.settings.saleBatchesInFlight ?? DEFAULT_SALE_BATCHES_IN_FLIGHT })
+      : null;
+    batchers.set(ctx.db, batcher);
+  }
+  return batcher;
+}
+
+/** BATCH_ROLES are the call roles a batch looks up the holders of, whatever segments its sales fall in. */
+const BATCH_ROLES = Object.keys({ executive: true, manager: true } satisfies Record<Exclude<StaffRole, 'salesperson'>, true>) as StaffRole[];
+
+/** customerKeysOf names what a sale's customer could be matched by, to keep two sales by one customer apart. */
+function customerKeysOf(input: SaleInput): string[] {
+  const c = input.customer;
+  const keys = customers.customerLockKeys(c);
+  if (c.externalId) keys.push(`external:${batchKey(input.source, c.externalId)}`);
+  return keys;
+}
+
+/**
+ * recordSaleBatch records, in one transaction of five statements whatever their number, the sales of a batch that
+ * are a new customer's first sale by a known salesperson (or none): BEGIN, the advisory locks of all their
+ * customers' emails and phones, one look-up, one write, COMMIT. The answer is the outcome of each recorded sale
+ * and null for every other one, which the caller then records on its own: a replay or conflict, an existing
+ * customer, a salesperson to create, a second sale of the batch sharing a sale or customer key with an earlier
+ * one, and every sale of a batch whose transaction failed (e.g. a unique violation: another process stored the
+ * same sale or customer meanwhile). Those run after this transaction has ended, so they see what it stored.
+ */
+async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promise<(SaleOutcome | null)[]> {
+  const candidates: QueuedSale[] = [];
+  const taken = new Set<string>();
+  for (const q of queued) {
+    const keys = [`sale:${batchKey(q.input.source, q.input.externalId)}`, ...customerKeysOf(q.input)];
+    if (keys.some((k) => taken.has(k))) continue;
+    for (const k of keys) taken.add(k);
+    candidates.push(q);
+  }
+  const outcomes = new Map<QueuedSale, SaleOutcome>();
+  try {
+    await ctx.db.transaction().execute(async (trx) => {
+      await customers.lockKeys(trx, candidates.flatMap((q) => customers.customerLockKeys(q.input.customer)));
+      const found = await batchRepo.lookUpBatch(trx, {
+        saleKeys: candidates.map((q) => ({ source: q.input.source, externalId: q.input.externalId })),
+        customerExternalKeys: candidates.flatMap((q) => (q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [])),
+        customerEmails: candidates.flatMap((q) => (q.input.customer.email ? [q.input.customer.email.toLowerCase()] : [])),
+        customerPhones: candidates.flatMap((q) => (q.input.customer.phone ? [q.input.customer.phone] : [])),
+        salespersonEmails: [...new Set(candidates.flatMap((q) => (q.input.salesperson ? [q.input.salesperson.email.toLowerCase()] : [])))],
+        roles: BATCH_ROLES,
+      });
+      const segments = await segmentsAt(ctx, trx, found.segmentsVersion);
+      const writes: intake.SaleWrite[] = [];
+      for (const q of candidates) {
+        const { input, now } = q;
+        const c = input.customer;
+        if (found.existingSales.has(batchKey(input.source, input.externalId))) continue;
+        if (c.externalId && found.matchedExternalKeys.has(batchKey(input.source, c.externalId))) continue;
+        if ((c.email && found.matchedEmails.has(c.email.toLowerCase())) || (c.phone && found.matchedPhones.has(c.phone))) continue;
+        const salesperson = input.salesperson ? found.salespeople.get(input.salesperson.email.toLowerCase()) : null;
+        if (salesperson === undefined) continue;
+
+        const segment = chooseSegment(segments, { source: input.source, totalAmount: input.total.amount, items: input.items });
+        const customer: MatchedCustomer = {
+          record: intake.newCustomerRecord({ ...contactOf(input), source: input.source, externalId: c.externalId, segmentId: segment.id }, now),
+          isNew: true,
+        };
+        const saleId = intake.newId();
+        const soldAt = new Date(input.soldAt);
+        const plan = computeFirstYear(ctx, { customer, segment, salesperson, staff: { salesperson, byRole: found.byRole }, saleId, soldAt, now });
+        const { write, response } = saleWriteOf({ ...q, customer: customer.record, isNew: true, segment, salesperson, saleId, soldAt, plan, repeat: false });
+        writes.push(write);
+        outcomes.set(q, { created: true, response });
+      }
+      if (writes.length > 0) await batchRepo.writeSaleBatch(trx, writes);
+    });
+  } catch (err) {
+    ctx.log.warn({ err, sales: queued.length }, 'sale batch failed; recording its sales one by one');
+    return queued.map(() => null);
+  }
+  ctx.log.debug({ sales: queued.length, written: outcomes.size }, 'sale batch written');
+  return queued.map((q) => outcomes.get(q) ?? null);
 }
 
 /** MatchedCustomer is the sale's customer: an existing one (already updated) or a new one not yet written. */
@@ -174,9 +265,10 @@ interface MatchedCustomer {
   isNew: boolean;
 }
 
-async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment, now: Date): Promise<MatchedCustomer> {
+/** contactOf is what a sale says about its customer's contact details and preferences. */
+function contactOf(input: SaleInput): customers.ContactFields {
   const c = input.customer;
-  const contact: customers.ContactFields = {
+  return {
     firstName: c.firstName,
     lastName: c.lastName,
     email: c.email,
@@ -185,6 +277,11 @@ async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment,
     preferredChannel: c.preferredChannel,
     address: c.address,
   };
+}
+
+async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment, now: Date): Promise<MatchedCustomer> {
+  const c = input.customer;
+  const contact = contactOf(input);
   const referrer = input.referralCode ? await customers.findCustomerByReferralCode(trx, input.referralCode) : null;
   await customers.lockCustomerKeys(trx, { email: c.email, phone: c.phone });
   const found = await customers.findCustomerForSale(trx, { source: input.source, externalId: c.externalId, email: c.email, phone: c.phone });
@@ -226,7 +323,7 @@ interface PlannedFirstYear {
  * statement at all here, as everything it gets is written with the sale.
  */
 async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): Promise<PlannedFirstYear> {
-  const { segment, soldAt, now } = p;
+  const { segment, now } = p;
   const customer = p.customer.record;
   if (!p.customer.isNew) {
     // A sale by a customer in the later-years program starts them on a fresh first year.
@@ -235,6 +332,20 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
       await customers.updateCustomer(trx, customer.id, { program: 'first_year', segmentId: segment.id });
     }
   }
+  const wasFlagged = customer.needsCleanup;
+  const planned = computeFirstYear(ctx, p);
+  if (customer.needsCleanup && !wasFlagged && !p.customer.isNew) await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
+  return planned;
+}
+
+/**
+ * computeFirstYear computes a first-year run and its touches without any I/O. A customer left without any address
+ * is flagged for clean-up on the record (a new customer's record is written with the flag; an existing one's is
+ * updated by the caller).
+ */
+function computeFirstYear(ctx: ServiceContext, p: PlanStart): PlannedFirstYear {
+  const { segment, soldAt, now } = p;
+  const customer = p.customer.record;
   const assignees = resolveAssignees(segment.plan, p.salesperson, p.staff.byRole);
   const planned = computePlan({
     soldAt,
@@ -249,10 +360,7 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
     graceDays: ctx.settings.graceDays,
     contact: contactPointsOf(customer),
   });
-  if (planned.some((t) => t.reason === 'no_address') && !customer.needsCleanup) {
-    if (p.customer.isNew) customer.needsCleanup = true;
-    else await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
-  }
+  if (planned.some((t) => t.reason === 'no_address')) customer.needsCleanup = true;
   const newTouches = planned.map((t) => ({
     ...t,
     id: intake.newId(),
@@ -263,6 +371,67 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
     newTouches,
     touches: newTouches,
   };
+}
+
+/** SaleToWrite is a sale whose customer, segment, staff and plan are settled, ready to be turned into rows. */
+interface SaleToWrite {
+  input: SaleInput;
+  requestHash: string;
+  now: Date;
+  actor: string;
+  customer: customers.Customer;
+  isNew: boolean;
+  segment: Segment;
+  salesperson: staffRepo.StaffMember | null;
+  saleId: string;
+  soldAt: Date;
+  plan: Pick<PlannedFirstYear, 'touches'> & Partial<PlannedFirstYear>;
+  /** A repeat sale during a running first-year plan: it starts nothing. */
+  repeat: boolean;
+}
+
+/** saleWriteOf builds the stored answer and the rows of a sale, for writeSale (one) or writeSaleBatch (many). */
+function saleWriteOf(w: SaleToWrite): { write: intake.SaleWrite; response: SaleResponse } {
+  const { input, customer, segment, saleId } = w;
+  const response: SaleResponse = {
+    sale: { id: saleId },
+    customer: { id: customer.id },
+    segment: { id: segment.id, name: segment.name },
+    touches: w.plan.touches
+      .slice()
+      .sort((a, b) => a.step - b.step)
+      .map((t) => ({ id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status })),
+  };
+  const write: intake.SaleWrite = {
+    customer: w.isNew ? customer : undefined,
+    sale: {
+      id: saleId,
+      source: input.source,
+      externalId: input.externalId,
+      customerId: customer.id,
+      salespersonId: w.salesperson?.id ?? null,
+      segmentId: segment.id,
+      soldAt: w.soldAt,
+      totalAmount: input.total.amount,
+      currency: input.total.currency,
+      referralCode: input.referralCode ?? null,
+      requestHash: w.requestHash,
+      items: input.items,
+      response,
+    },
+    run: w.plan.run,
+    touches: w.plan.newTouches,
+    audit: {
+      actor: w.actor,
+      action: w.repeat ? 'sale.recorded_repeat' : 'sale.recorded',
+      entity: 'sale',
+      entityId: saleId,
+      detail: { customerId: customer.id, segmentId: segment.id },
+      at: w.now,
+    },
+    at: w.now,
+  };
+  return { write, response };
 }
 
 /**

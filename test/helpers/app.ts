@@ -6,7 +6,7 @@ import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
 import { createApiKey } from '../../src/services/auth.service';
-import type { ServiceContext } from '../../src/services/context';
+import type { ServiceContext, ServiceSettings } from '../../src/services/context';
 import { createTestDatabase, type TestDatabase } from './database';
 
 /** TestApp is a running app with keys to call it. */
@@ -25,15 +25,21 @@ export interface TestApp {
 export const TEST_SETTINGS = { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'http://rapport.test', businessName: 'Test Shop', secret: 'test-secret-0123456789abcdef0123456789' };
 
 /** testContext builds a service context on a test database with a fixed clock. */
-export function testContext(database: TestDatabase, clock: Clock): ServiceContext {
-  return { db: database.db, clock, settings: TEST_SETTINGS, log: createLogger('silent') };
+export function testContext(database: TestDatabase, clock: Clock, settings: Partial<ServiceSettings> = {}, log: Logger = createLogger('silent')): ServiceContext {
+  return { db: database.db, clock, settings: { ...TEST_SETTINGS, ...settings }, log };
+}
+
+/** TestAppOptions change the service context of a test app: settings (e.g. the sale batch size) and its logger. */
+export interface TestAppOptions {
+  settings?: Partial<ServiceSettings>;
+  serviceLog?: Logger;
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
-export async function createTestApp(label: string, now = new Date('2026-11-02T10:00:00Z'), logger?: Logger): Promise<TestApp> {
+export async function createTestApp(label: string, now = new Date('2026-11-02T10:00:00Z'), logger?: Logger, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase(label);
   const clock = fixedClock(now);
-  const ctx = testContext(database, clock);
+  const ctx = testContext(database, clock, options.settings, options.serviceLog);
   const redis = new IORedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', () => undefined);
   await redis.connect();

@@ -32,9 +32,21 @@ describe('loadConfig', () => {
     [{ RAPPORT_PAPER: 'A5' }, 'RAPPORT_PAPER'],
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
     [{ SMTP_MAX_CONNECTIONS: '0' }, 'SMTP_MAX_CONNECTIONS'],
+    [{ SALE_BATCH_SIZE: '-1' }, 'SALE_BATCH_SIZE'],
+    [{ SALE_BATCH_SIZE: '1001' }, 'SALE_BATCH_SIZE'],
+    [{ SALE_BATCHES_IN_FLIGHT: '0' }, 'SALE_BATCHES_IN_FLIGHT'],
+    [{ SALE_BATCHES_IN_FLIGHT: '10' }, 'SALE_BATCHES_IN_FLIGHT'],
+    [{ SALE_BATCHES_IN_FLIGHT: '4', DATABASE_POOL_SIZE: '4' }, 'SALE_BATCHES_IN_FLIGHT'],
   ])('refuses %p naming %s', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} `));
+  });
+
+  it('leaves batches of sales fewer connections than the pool has', () => {
+    expect(loadConfig({})).toMatchObject({ databasePoolSize: 10, saleBatchSize: 100, saleBatchesInFlight: 2 });
+    expect(loadConfig({ DATABASE_POOL_SIZE: '2' }).saleBatchesInFlight).toBe(1);
+    expect(loadConfig({ DATABASE_POOL_SIZE: '1' }).saleBatchesInFlight).toBe(1);
+    expect(loadConfig({ DATABASE_POOL_SIZE: '20', SALE_BATCHES_IN_FLIGHT: '19', SALE_BATCH_SIZE: '0' })).toMatchObject({ saleBatchesInFlight: 19, saleBatchSize: 0 });
   });
 
   it('derives the public URL and From address from the port and business name', () => {

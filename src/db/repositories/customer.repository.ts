@@ -122,10 +122,20 @@ export async function findCustomerForSale(
  * row lock cannot, when the customer does not exist yet, and two tills must not create one person twice.
  */
 export async function lockCustomerKeys(db: Database, m: { email?: string; phone?: string }): Promise<void> {
-  const keys = [m.email && `email:${m.email.toLowerCase()}`, m.phone && `phone:${m.phone}`].filter((k): k is string => Boolean(k));
+  await lockKeys(db, customerLockKeys(m));
+}
+
+/** customerLockKeys are the advisory-lock keys of a customer's email and phone (shared by single and batched sales). */
+export function customerLockKeys(m: { email?: string | null; phone?: string | null }): string[] {
+  return [m.email && `email:${m.email.toLowerCase()}`, m.phone && `phone:${m.phone}`].filter((k): k is string => Boolean(k));
+}
+
+/** lockKeys takes the transaction-scoped advisory locks of `keys` (see customerLockKeys), in one statement. */
+export async function lockKeys(db: Database, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
-  // Taken in a fixed order, so two sales sharing both keys cannot deadlock.
-  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys.sort()}::text[]) as k order by k`.execute(db);
+  // Taken in one fixed order (the ORDER BY runs before the volatile lock calls), so two transactions sharing keys,
+  // a single sale and a batch alike, cannot deadlock on them.
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${[...new Set(keys)].sort()}::text[]) as k order by k`.execute(db);
 }
 
 /** updateCustomer sets the given fields (contact details, flags, program) and returns the customer. */

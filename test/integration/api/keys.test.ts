@@ -31,6 +31,13 @@ it('creates a key shown once, stored only as a hash, and revokes it', async () =
   expect(JSON.stringify([trail, answers])).not.toContain(key);
 });
 
+it('stops a key that was just used (and so is cached) the moment it is revoked', async () => {
+  const { id, key } = (await t.app.inject({ method: 'POST', url: '/v1/keys', headers: t.auth(t.adminKey), payload: { name: 'till 3', role: 'admin' } })).json();
+  expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(key) })).statusCode).toBe(200);
+  expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode).toBe(204);
+  expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(key) })).statusCode).toBe(401);
+});
+
 it('needs a staff member for a staff key', async () => {
   const res = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: t.auth(t.adminKey), payload: { name: 'sam', role: 'staff' } });
   expect(res.statusCode).toBe(400);

@@ -30,3 +30,16 @@ it('logs requests without personal data, keys or customer tokens', async () => {
   }
   expect(log).toContain('/v1/customers?email=[redacted]');
 });
+
+it('logs a sale intake request in one line with the request and its outcome, and others in two', async () => {
+  lines.length = 0;
+  const body = saleBody({ externalId: 'LOG-2' }, { externalId: 'C-LOG-2', email: 'log2@example.com', phone: '+61 2 5550 1111' });
+  expect((await t.app.inject({ method: 'POST', url: '/v1/sales', headers: t.auth(t.posKey), payload: body })).statusCode).toBe(201);
+  await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(t.adminKey) });
+  const entries = lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.reqId);
+  const intake = entries.filter((e) => e.req?.url === '/v1/sales' || entries.some((o) => o.reqId === e.reqId && o.req?.url === '/v1/sales'));
+  expect(intake.map((e) => e.msg)).toEqual(['request completed']);
+  expect(intake[0]).toMatchObject({ req: { method: 'POST', url: '/v1/sales', route: '/v1/sales' }, res: { statusCode: 201 }, responseTime: expect.any(Number) });
+  const other = entries.filter((e) => e.reqId !== intake[0].reqId);
+  expect(other.map((e) => e.msg)).toEqual(['incoming request', 'request completed']);
+});

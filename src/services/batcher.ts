@@ -1,8 +1,9 @@
 /**
- * Gathering the database work of concurrent jobs into one statement. A channel worker runs many jobs at once and each
- * would take the same few round trips (take the lease, load the context, record the result), each its own commit:
- * per-statement overhead, not the work, was most of a delivery's cost. A batcher lets every job still ask for its own
- * row while the statement runs for all who asked at the same time.
+ * Group commit: the database work of requests or jobs running at the same time, gathered into one statement or
+ * transaction. A worker's concurrent jobs (take the lease, load the context, record the result) and an API's
+ * concurrent sales each paid round trips and a commit of their own: per-statement overhead, not the work, was most of
+ * their cost (BENCHMARKS.md). A batcher lets each caller still ask for its own item while one statement serves all
+ * who asked at the same time.
  */
 
 /** BatchOptions bound a batcher: the most items per statement, and the most statements running at once. */
@@ -42,6 +43,10 @@ export function createBatcher<I, O>(run: (items: I[]) => Promise<O[]>, o: BatchO
       // Called through a resolved promise so that even a synchronous throw rejects the batch, not the caller.
       Promise.resolve(batch.map((p) => p.item))
         .then(run)
+        .then((results) => {
+          if (results.length !== batch.length) throw new Error(`batcher: ${results.length} results for ${batch.length} items`);
+          return results;
+        })
         .then(
           (results) => batch.forEach((p, i) => p.resolve(results[i] as O)),
           (err) => batch.forEach((p) => p.reject(err)),

@@ -1,5 +1,5 @@
 /** createBatcher: what is asked for together runs together, each asker gets its own answer, and nothing waits idle. */
-import { createBatcher } from '../../../src/jobs/batcher';
+import { createBatcher } from '../../../src/services/batcher';
 
 /** deferred is a promise the test settles by hand, to hold a batch "in flight". */
 function deferred<T>() {
@@ -66,4 +66,10 @@ it('rejects the batch when the run throws before returning a promise', async () 
     throw new Error('bug');
   }) as unknown as (items: number[]) => Promise<number[]>);
   await expect(broken(1)).rejects.toThrow('bug');
+});
+
+it('rejects the batch when the run answers with the wrong number of results', async () => {
+  const short = createBatcher(async (items: number[]) => items.slice(1));
+  const settled = await Promise.allSettled([1, 2].map(short));
+  expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected']);
 });
