@@ -26,6 +26,20 @@ export async function closeQueues(queues: Queues): Promise<void> {
   await Promise.all(Object.values(queues).map((q) => q.close()));
 }
 
+/** CHANNELS lists every channel, each delivered by its own queue. */
+export const CHANNELS = Object.keys(QUEUE_OF_CHANNEL) as Channel[];
+
+/** pendingJobs counts, per channel, the jobs its queue holds that are not finished: waiting, delayed or running. */
+export async function pendingJobs(queues: Queues): Promise<Record<Channel, number>> {
+  const counts = await Promise.all(
+    CHANNELS.map(async (channel) => {
+      const c = await queues[QUEUE_OF_CHANNEL[channel]].getJobCounts('wait', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children');
+      return [channel, Object.values(c).reduce((a, b) => a + b, 0)] as const;
+    }),
+  );
+  return Object.fromEntries(counts) as Record<Channel, number>;
+}
+
 /**
  * enqueueTouches adds one job per touch to its channel's queue, delayed until the touch is due. The touch id is the
  * job id, so a touch already in Redis is not added twice.

@@ -3,7 +3,7 @@
  * again the touches whose job was lost (Redis flushed or restarted). Redis only ever holds the near-term work.
  */
 import * as dispatch from '../db/repositories/dispatch.repository';
-import { clearFinishedJobs, enqueueTouches, type Queues } from '../jobs/queues';
+import { CHANNELS, clearFinishedJobs, enqueueTouches, pendingJobs, type Queues } from '../jobs/queues';
 import type { ServiceContext } from './context';
 
 /** DispatchSettings tune the scheduler. */
@@ -18,22 +18,45 @@ export interface DispatchSettings {
   lostAfterMs: number;
   /** How long a worker holds a touch (send lease and BullMQ job lock) before another may take it over. */
   leaseMs: number;
+  /**
+   * Most unfinished jobs a channel's queue may hold before the scheduler stops claiming for it (it may pass this by
+   * one batch). A backlog (a mail server down, a slow print room) then waits in Postgres, and Redis memory stays
+   * bounded by this, not by how much falls due.
+   */
+  maxQueuedPerChannel: number;
 }
 
 /** DEFAULT_DISPATCH_SETTINGS suit a production deployment. */
-export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = { horizonMs: 60_000, batchSize: 1000, maxBatches: 50, lostAfterMs: 5 * 60_000, leaseMs: 120_000 };
+export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = {
+  horizonMs: 60_000,
+  batchSize: 1000,
+  maxBatches: 50,
+  lostAfterMs: 5 * 60_000,
+  leaseMs: 120_000,
+  maxQueuedPerChannel: 20_000,
+};
 
-/** dispatchDueTouches claims due touches batch by batch and adds them to their queues; returns how many. */
+/**
+ * dispatchDueTouches claims due touches batch by batch and adds them to their queues, for the channels whose queue
+ * has room (maxQueuedPerChannel); returns how many.
+ */
 export async function dispatchDueTouches(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
+  const pending = await pendingJobs(queues);
   let total = 0;
   for (let i = 0; i < s.maxBatches; i++) {
+    const open = CHANNELS.filter((channel) => pending[channel] < s.maxQueuedPerChannel);
+    if (open.length === 0) break;
     const now = ctx.clock.now();
-    const claimed = await ctx.db.transaction().execute((trx) => dispatch.claimDueTouches(trx, now, new Date(now.getTime() + s.horizonMs), s.batchSize));
+    const until = new Date(now.getTime() + s.horizonMs);
+    const claimed = await ctx.db.transaction().execute((trx) => dispatch.claimDueTouches(trx, now, until, s.batchSize, open));
     if (claimed.length === 0) break;
     await enqueueTouches(queues, claimed, now);
+    for (const t of claimed) pending[t.channel]++;
     total += claimed.length;
     if (claimed.length < s.batchSize) break;
   }
+  const full = CHANNELS.filter((channel) => pending[channel] >= s.maxQueuedPerChannel);
+  if (full.length > 0) ctx.log.debug({ full, pending }, 'queues full: their due touches wait in Postgres');
   return total;
 }
 

@@ -16,14 +16,15 @@ export interface ClaimedTouch {
 
 /**
  * claimDueTouches marks up to `limit` scheduled touches due before `until` as queued and returns them, skipping
- * rows another scheduler holds. Touches of paused customers stay where they are (a do-not-contact request already
- * cancelled its customer's touches, and delivery checks it again).
+ * rows another scheduler holds; `channels`, when given, limits it to those channels. Touches of paused customers stay
+ * where they are (a do-not-contact request already cancelled its customer's touches, and delivery checks it again).
  */
-export async function claimDueTouches(db: Database, now: Date, until: Date, limit: number): Promise<ClaimedTouch[]> {
+export async function claimDueTouches(db: Database, now: Date, until: Date, limit: number, channels?: Channel[]): Promise<ClaimedTouch[]> {
   const result = await sql<ClaimedTouch>`
     with due as (
       select t.id from touches t
       where t.status = 'scheduled' and t.due_at <= ${until}
+        ${channels ? sql`and t.channel = any(${channels}::text[])` : sql``}
         and not exists (select 1 from customers c where c.id = t.customer_id and c.paused)
       order by t.due_at
       limit ${limit}

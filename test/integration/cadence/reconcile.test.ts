@@ -7,8 +7,8 @@ import { Worker } from 'bullmq';
 import { fixedClock } from '../../../src/clock';
 import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
 import { touchJobId } from '../../../src/jobs/contract';
-import { closeQueues, createQueues, type Queues } from '../../../src/jobs/queues';
-import { DEFAULT_DISPATCH_SETTINGS, requeueLostTouches } from '../../../src/services/dispatch.service';
+import { closeQueues, createQueues, pendingJobs, type Queues } from '../../../src/jobs/queues';
+import { DEFAULT_DISPATCH_SETTINGS, dispatchDueTouches, requeueLostTouches } from '../../../src/services/dispatch.service';
 import { recordSale } from '../../../src/services/sale.service';
 import type { SaleInput } from '../../../src/services/sale-input';
 import { saleBody, testContext } from '../../helpers/app';
@@ -58,4 +58,27 @@ it('queues again a touch whose job was lost, and one stuck behind a failed job',
   for (const id of [lost, stuck]) {
     expect([id, await queues.email.getJobState(touchJobId(id))]).toEqual([id, 'waiting']);
   }
+});
+
+it('claims no more for a channel whose queue is full: the backlog waits in Postgres until the queue drains', async () => {
+  const ctx = testContext(database, clock);
+  await queues.email.obliterate({ force: true });
+  // Twelve sales, each with its 2-day email due; the letters and calls of their plans are not due yet.
+  for (let i = 0; i < 12; i++) {
+    const sale = saleBody({ externalId: `FULL-${i}`, soldAt: new Date(clock.now().getTime() - 3 * 86_400_000).toISOString() }, { externalId: `C-FULL-${i}`, email: `full-${i}@example.com`, phone: undefined, timezone: 'UTC' });
+    await recordSale(ctx, sale as unknown as SaleInput);
+  }
+  const small = { ...settings, batchSize: 2, maxQueuedPerChannel: 5 };
+  const emailJobs = async () => (await pendingJobs(queues)).email;
+  // Room for five: three batches of two (one batch past the limit at most), then nothing while the queue is full.
+  expect(await dispatchDueTouches(ctx, queues, small)).toBe(6);
+  expect(await emailJobs()).toBe(6);
+  expect(await dispatchDueTouches(ctx, queues, small)).toBe(0);
+  const scheduled = () => database.db.selectFrom('touches').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'scheduled').where('channel', '=', 'email').where('dueAt', '<=', clock.now()).executeTakeFirstOrThrow();
+  expect(Number((await scheduled()).n)).toBe(6);
+
+  // The worker drains the queue: the rest is claimed.
+  await queues.email.drain(true);
+  expect(await dispatchDueTouches(ctx, queues, small)).toBe(6);
+  expect(Number((await scheduled()).n)).toBe(0);
 });
