@@ -3,9 +3,9 @@
  * harmless: a touch that is already finished, or held by another worker, is left alone.
  */
 import type { Job } from 'bullmq';
-import { releaseLease, renewLease } from '../db/repositories/dispatch.repository';
+import { releaseLease, renewLease, type TouchResult } from '../db/repositories/dispatch.repository';
 import { insertTouchEvents } from '../db/repositories/plan.repository';
-import type { ServiceContext } from '../services/context';
+import { isTransientDbError, type ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { DeliveryBatches } from './delivery-batches';
 import type { Deliver } from './handler-deps';
@@ -28,6 +28,25 @@ function keepLease(ctx: ServiceContext, touchId: string, first: Date, leaseMs: n
       .catch((err) => ctx.log.warn({ err, touchId }, 'could not renew a send lease'));
   }, Math.max(250, Math.floor(leaseMs / 3)));
   return () => clearInterval(timer);
+}
+
+/** RECORD_RETRY_DELAYS_MS: a delivered touch's result is recorded again after these pauses before the job gives up. */
+const RECORD_RETRY_DELAYS_MS = [250, 1000, 4000];
+
+/**
+ * recordDelivered records the result of a touch that was delivered, trying again through a short database outage or a
+ * deadlock: if it cannot be recorded, the touch stays leased and, once the lease runs out, is delivered again.
+ */
+async function recordDelivered(batches: DeliveryBatches, touchId: string, result: TouchResult): Promise<boolean> {
+  for (const delay of RECORD_RETRY_DELAYS_MS) {
+    try {
+      return await batches.finish(touchId, result);
+    } catch (err) {
+      if (!isTransientDbError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  return batches.finish(touchId, result);
 }
 
 function isLastAttempt(job: Job): boolean {
@@ -59,7 +78,7 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: numb
     }
     if (outcome.status !== 'retry') {
       const { afterRecord, ...result } = outcome;
-      if (await batches.finish(touch.id, result)) return afterRecord?.();
+      if (await recordDelivered(batches, touch.id, result)) return afterRecord?.();
       // Cancelled while delivering (an opt-out, an erasure): the cancellation stands, but a message that did go out
       // is still written on the timeline.
       if (result.status === 'sent') {

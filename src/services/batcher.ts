@@ -26,35 +26,47 @@ interface Pending<I, O> {
 
 /**
  * createBatcher returns a function that runs `run` over the items asked for together: those asked in the same tick,
- * and those asked while `maxInFlight` statements already run. Nothing waits on a timer: an item asked for while the
- * batcher is idle goes at once. `run` answers in the order of its input; if it throws, every item of its batch
- * rejects with that error, so each job fails (and retries) on its own as it would have alone.
+ * and those asked while `maxInFlight` runs are going. Nothing waits on a timer: an item asked for while the batcher is
+ * idle goes at once. `run` answers in the order of its input and must be atomic (one statement or one transaction), so
+ * that a batch that throws changed nothing. When a batch of several throws, each of its items runs again alone: one
+ * bad item, a deadlock or a dropped connection fails only the items that fail on their own, never a whole batch of
+ * unrelated jobs.
  */
 export function createBatcher<I, O>(run: (items: I[]) => Promise<O[]>, o: BatchOptions = DEFAULT_BATCH_OPTIONS): (item: I) => Promise<O> {
   const waiting: Pending<I, O>[] = [];
   let inFlight = 0;
   let flushScheduled = false;
 
+  const runChecked = async (items: I[]): Promise<O[]> => {
+    const results = await run(items);
+    if (results.length !== items.length) throw new Error(`batcher: ${results.length} results for ${items.length} items`);
+    return results;
+  };
+
+  const runBatch = async (batch: Pending<I, O>[]): Promise<void> => {
+    try {
+      const results = await runChecked(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(results[i] as O));
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err);
+      for (const p of batch) {
+        try {
+          p.resolve((await runChecked([p.item]))[0] as O);
+        } catch (alone) {
+          p.reject(alone);
+        }
+      }
+    }
+  };
+
   const flush = (): void => {
     flushScheduled = false;
     while (waiting.length > 0 && inFlight < o.maxInFlight) {
-      const batch = waiting.splice(0, o.maxBatch);
       inFlight++;
-      // Called through a resolved promise so that even a synchronous throw rejects the batch, not the caller.
-      Promise.resolve(batch.map((p) => p.item))
-        .then(run)
-        .then((results) => {
-          if (results.length !== batch.length) throw new Error(`batcher: ${results.length} results for ${batch.length} items`);
-          return results;
-        })
-        .then(
-          (results) => batch.forEach((p, i) => p.resolve(results[i] as O)),
-          (err) => batch.forEach((p) => p.reject(err)),
-        )
-        .finally(() => {
-          inFlight--;
-          flush();
-        });
+      runBatch(waiting.splice(0, o.maxBatch)).finally(() => {
+        inFlight--;
+        flush();
+      });
     }
   };
 

@@ -30,3 +30,13 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string };
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
 }
+
+/**
+ * isTransientDbError tells whether a database error may pass if tried again: a lost connection (no SQLSTATE, or class
+ * 08), a deadlock or serialization failure (40), too little of a resource (53) or a restart (57). A refused value or
+ * a broken constraint (22, 23) fails the same way every time.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || ['08', '40', '53', '57'].includes(code.slice(0, 2));
+}

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Channel, TouchStatus } from '../../domain/types';
 import { toCustomer, type Customer } from './customer.repository';
-import { insertTouchEvents } from './plan.repository';
+import { insertTouchEvents, lockedInIdOrder } from './plan.repository';
 
 /** lockCustomer returns a customer with the row locked for the rest of the transaction, or null. */
 export async function lockCustomer(db: Database, id: string): Promise<Customer | null> {
@@ -121,7 +121,7 @@ export async function rerouteTouches(db: Database, ids: string[], channel: 'emai
   const rows = await db
     .updateTable('touches')
     .set({ channel, status: 'scheduled', statusReason: reason, queuedAt: null, completedAt: null, updatedAt: at })
-    .where('id', 'in', ids)
+    .where('id', 'in', lockedInIdOrder(db, ids))
     .where((eb) => eb.or([eb('status', '=', 'scheduled'), eb.and([eb('status', '=', 'skipped'), eb('statusReason', '=', 'no_address')])]))
     .returning('id')
     .execute();
@@ -135,7 +135,7 @@ export async function cancelTouchesById(db: Database, ids: string[], at: Date, r
   const rows = await db
     .updateTable('touches')
     .set({ status: 'cancelled', statusReason: reason, updatedAt: at })
-    .where('id', 'in', ids)
+    .where('id', 'in', lockedInIdOrder(db, ids))
     .where('status', 'in', ['scheduled', 'queued'])
     .returning('id')
     .execute();
@@ -156,7 +156,7 @@ export async function cancelOpenTasks(db: Database, customerId: string, kinds: s
     const touches = await db
       .updateTable('touches')
       .set({ status: 'cancelled', statusReason: reason, completedAt: at, updatedAt: at })
-      .where('id', 'in', touchIds)
+      .where('id', 'in', lockedInIdOrder(db, touchIds))
       .where('channel', '=', 'call')
       .where('status', '=', 'sent')
       .returning('id')

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Channel, TouchStatus } from '../../domain/types';
-import { insertTouchEvents } from './plan.repository';
+import { insertTouchEvents, lockedInIdOrder } from './plan.repository';
 
 /** ClaimedTouch is a touch handed to a queue. */
 export interface ClaimedTouch {
@@ -84,7 +84,7 @@ export async function acquireLeases(db: Database, touchIds: string[], now: Date,
   const rows = await db
     .updateTable('touches')
     .set((eb) => ({ leaseUntil: until, attempts: eb('attempts', '+', 1), updatedAt: now }))
-    .where('id', '=', sql<string>`any(${touchIds}::uuid[])`)
+    .where('id', 'in', lockedInIdOrder(db, touchIds))
     .where('status', '=', 'queued')
     .where((eb) => eb.or([eb('leaseUntil', 'is', null), eb('leaseUntil', '<', now)]))
     .returning(['id', 'planRunId', 'customerId', 'step', 'channel', 'senderRole', 'assigneeId', 'dueAt', 'attempts', 'letterBatchId'])
@@ -141,7 +141,9 @@ export interface FinishedTouch {
  * one cancelled meanwhile (an opt-out, an erasure) keeps its cancellation. The answer, aligned with `finished`, says
  * which were recorded.
  */
-export async function finishTouches(db: Database, finished: FinishedTouch[], now: Date): Promise<boolean[]> {
+export async function finishTouches(db: Database, all: FinishedTouch[], now: Date): Promise<boolean[]> {
+  // A touch finished twice at once (an old lease holder and a new one) is recorded once, for the first.
+  const finished = all.filter((f, i) => all.findIndex((g) => g.touchId === f.touchId) === i);
   const col = <T>(pick: (r: TouchResult) => T | undefined) => finished.map((f) => pick(f.result) ?? null);
   const { rows } = await sql<{ id: string }>`
     with input as (
@@ -151,6 +153,8 @@ export async function finishTouches(db: Database, finished: FinishedTouch[], now
         ${col((r) => r.content !== undefined)}::boolean[], ${col((r) => r.channel)}::text[], ${col((r) => r.actor ?? 'worker')}::text[],
         ${col((r) => (r.letterPdf ? Buffer.from(r.letterPdf) : undefined))}::bytea[]
       ) as u(id, status, reason, message_id, content, has_content, channel, actor, letter_pdf)
+    ), locked as (
+      select id from touches where id = any(${finished.map((f) => f.touchId)}::uuid[]) order by id for update
     ), done as (
       update touches t set
         status = u.status,
@@ -163,7 +167,7 @@ export async function finishTouches(db: Database, finished: FinishedTouch[], now
         content = case when u.has_content then u.content else t.content end,
         channel = coalesce(u.channel, t.channel),
         letter_pdf = coalesce(u.letter_pdf, t.letter_pdf)
-      from input u
+      from input u join locked l on l.id = u.id
       where t.id = u.id and t.status = 'queued'
       returning t.id
     ), events as (
@@ -172,5 +176,5 @@ export async function finishTouches(db: Database, finished: FinishedTouch[], now
     )
     select id from done`.execute(db);
   const recorded = new Set(rows.map((r) => r.id));
-  return finished.map((f) => recorded.has(f.touchId));
+  return all.map((f) => recorded.delete(f.touchId));
 }

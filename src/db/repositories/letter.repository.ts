@@ -130,7 +130,8 @@ export async function fileTouchesIntoBatch(trx: Database, touchIds: string[], ba
   const { rows } = await sql<{ id: string }>`
     with filed as (
       update touches set letter_batch_id = ${batchId}, status_reason = ${reason}, updated_at = ${now}
-      where id = any(${touchIds}::uuid[]) and status = 'queued' and letter_batch_id is null
+      where id in (select id from touches where id = any(${touchIds}::uuid[]) order by id for update)
+        and status = 'queued' and letter_batch_id is null
       returning id
     ), events as (
       insert into touch_events (touch_id, at, status, reason, actor)

@@ -96,14 +96,18 @@ export async function cancelScheduledTouches(
   at: Date,
   reason: string,
 ): Promise<number> {
-  let q = db
+  let open = db.selectFrom('touches').select('id').where('status', 'in', ['scheduled', 'queued']);
+  if (scope.runIds) open = open.where('planRunId', 'in', scope.runIds);
+  if (scope.customerId) open = open.where('customerId', '=', scope.customerId);
+  if (scope.channels) open = open.where('channel', 'in', scope.channels);
+  // Rows are locked in id order, as every statement that changes many touches does (see lockedInIdOrder).
+  const rows = await db
     .updateTable('touches')
     .set({ status: 'cancelled', statusReason: reason, updatedAt: at })
-    .where('status', 'in', ['scheduled', 'queued']);
-  if (scope.runIds) q = q.where('planRunId', 'in', scope.runIds);
-  if (scope.customerId) q = q.where('customerId', '=', scope.customerId);
-  if (scope.channels) q = q.where('channel', 'in', scope.channels);
-  const rows = await q.returning('id').execute();
+    .where('id', 'in', open.orderBy('id').forUpdate())
+    .where('status', 'in', ['scheduled', 'queued'])
+    .returning('id')
+    .execute();
   await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: null })));
   return rows.length;
 }
@@ -136,6 +140,15 @@ export async function insertTouches(
     .execute();
   await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: r.status, reason: r.statusReason, actor: null })));
   return rows.map(toTouch).sort((a, b) => a.step - b.step);
+}
+
+/**
+ * lockedInIdOrder selects the given touches locked FOR UPDATE in id order.
+ * Every statement that changes many touches at once takes its rows this way, so two of them (a worker's batch of
+ * results and a customer's opt-out, say) never deadlock.
+ */
+export function lockedInIdOrder(db: Database, touchIds: string[]) {
+  return db.selectFrom('touches').select('id').where('id', '=', sql<string>`any(${touchIds}::uuid[])`).orderBy('id').forUpdate();
 }
 
 /** insertTouchEvents appends status changes to the touches' history. */

@@ -37,9 +37,10 @@ async function queuedTouchOf(externalId: string) {
   const ctx = testContext(database, clock);
   const sale = saleBody({ externalId, soldAt: '2026-10-30T10:00:00Z' }, { externalId: `C-${externalId}`, email: `${externalId}@example.com`, phone: undefined, timezone: 'UTC' });
   const { response } = await recordSale(ctx, sale as unknown as SaleInput);
-  const [claimed] = await claimDueTouches(database.db, clock.now(), clock.now(), 1);
-  expect(claimed.id).toBe(response.touches[0].id);
-  return { ctx, touchId: claimed.id, customerId: response.customer.id };
+  // Claims whatever else is due too (touches earlier tests put back to scheduled): only this sale's first one is used.
+  const claimed = await claimDueTouches(database.db, clock.now(), clock.now(), 1000);
+  expect(claimed.map((c) => c.id)).toContain(response.touches[0].id);
+  return { ctx, touchId: response.touches[0].id as string, customerId: response.customer.id };
 }
 
 it('keeps a cancellation that committed during delivery and skips the hand-off', async () => {
@@ -103,3 +104,18 @@ it('records every result of jobs running at once, each its own, and leases a tou
     expect(events).toEqual(['scheduled', 'queued', status]);
   }
 });
+
+it('records the other results of a batch when one of them cannot be recorded', async () => {
+  const ctx = testContext(database, clock);
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) ids.push((await queuedTouchOf(`ONE-BAD-${i}`)).touchId);
+  const bad = ids[3]!;
+  const job = runTouchJob(ctx, async (touch) =>
+    // A channel the touches table refuses: that statement fails, and must not take the others' results with it.
+    touch.id === bad ? { status: 'queued', channel: 'fax' as never } : { status: 'sent', messageId: `<${touch.id}@test>` },
+  LEASE_MS, batchesOf(ctx));
+  const settled = await Promise.allSettled(ids.map((id) => job(jobFor(id))));
+  expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  const rows = await database.db.selectFrom('touches').select(['id', 'status']).where('id', 'in', ids).execute();
+  for (const id of ids) expect([id, rows.find((r) => r.id === id)!.status]).toEqual([id, id === bad ? 'queued' : 'sent']);
+}, 20_000);

@@ -49,16 +49,28 @@ it('gathers what is asked while a batch runs into the next one, never more than 
   expect(mostRunning).toBe(1);
 });
 
-it('rejects every item of a failed batch, and the next batch runs as usual', async () => {
-  let calls = 0;
-  const flaky = createBatcher(async (items: string[]) => {
-    calls++;
-    if (calls === 1) throw new Error('connection lost');
+it('runs each item of a failed batch again alone, so only the item that fails alone is rejected', async () => {
+  const runs: string[][] = [];
+  const upper = createBatcher(async (items: string[]) => {
+    runs.push(items);
+    if (items.includes('bad')) throw new Error('bad row');
     return items.map((s) => s.toUpperCase());
   }, { maxBatch: 10, maxInFlight: 1 });
-  const failed = await Promise.allSettled(['a', 'b'].map(flaky));
-  expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-  expect(await flaky('c')).toBe('C');
+  const settled = await Promise.allSettled(['a', 'bad', 'c'].map(upper));
+  expect(settled).toEqual([
+    { status: 'fulfilled', value: 'A' },
+    { status: 'rejected', reason: new Error('bad row') },
+    { status: 'fulfilled', value: 'C' },
+  ]);
+  expect(runs).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+  expect(await upper('d')).toBe('D'); // and the next batch runs as usual
+});
+
+it('rejects a lone item with the error of its run', async () => {
+  const failing = createBatcher(async (_items: number[]): Promise<number[]> => {
+    throw new Error('connection lost');
+  });
+  await expect(failing(1)).rejects.toThrow('connection lost');
 });
 
 it('rejects the batch when the run throws before returning a promise', async () => {

@@ -1,0 +1,14 @@
+/** isTransientDbError: what may pass when tried again (lost connection, deadlock) and what never will. */
+import { isTransientDbError } from '../../../src/services/context';
+
+it.each([
+  [new Error('Connection terminated unexpectedly'), true],
+  [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), true],
+  [Object.assign(new Error('deadlock detected'), { code: '40P01' }), true],
+  [Object.assign(new Error('could not serialize access'), { code: '40001' }), true],
+  [Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), true],
+  [Object.assign(new Error('violates check constraint'), { code: '23514' }), false],
+  [Object.assign(new Error('invalid input syntax for type uuid'), { code: '22P02' }), false],
+])('%p is transient: %p', (err, transient) => {
+  expect(isTransientDbError(err)).toBe(transient);
+});
