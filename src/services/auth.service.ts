@@ -27,12 +27,21 @@ export const KEY_CACHE_MS = 5000;
 /** KEY_CACHE_MAX bounds the cache; it is emptied when full (only live keys are cached, so it stays small). */
 const KEY_CACHE_MAX = 1000;
 
-/** keyCaches holds each database handle's live keys by hash, made on first use (no module-level handle). */
-const keyCaches = new WeakMap<Database, Map<string, { key: access.ApiKey; until: number }>>();
+/**
+ * KeyCache is one database handle's live keys by hash. `generation` changes with every revoke, so a look-up that
+ * began before a revoke (and may have read the key while it was still live) does not cache it afterwards.
+ */
+interface KeyCache {
+  keys: Map<string, { key: access.ApiKey; until: number }>;
+  generation: number;
+}
 
-function keyCacheOf(db: Database): Map<string, { key: access.ApiKey; until: number }> {
+/** keyCaches holds each database handle's KeyCache, made on first use (no module-level handle). */
+const keyCaches = new WeakMap<Database, KeyCache>();
+
+function keyCacheOf(db: Database): KeyCache {
   let cache = keyCaches.get(db);
-  if (!cache) keyCaches.set(db, (cache = new Map()));
+  if (!cache) keyCaches.set(db, (cache = { keys: new Map(), generation: 0 }));
   return cache;
 }
 
@@ -44,15 +53,17 @@ export async function authenticate(db: Database, header: string | undefined): Pr
   const cache = keyCacheOf(db);
   // A monotonic clock: this is an expiry, not business time, and must not jump with the wall clock.
   const at = performance.now();
-  const cached = cache.get(hash);
+  const cached = cache.keys.get(hash);
   if (cached && cached.until > at) return cached.key;
+  const generation = cache.generation;
   const key = await access.findApiKeyByHash(db, hash);
   if (!key) {
-    cache.delete(hash);
+    cache.keys.delete(hash);
     throw new AppError('unauthorized', 'Authorization: the key is unknown or revoked', { field: 'Authorization' });
   }
-  if (cache.size >= KEY_CACHE_MAX) cache.clear();
-  cache.set(hash, { key, until: at + KEY_CACHE_MS });
+  if (cache.generation !== generation) return key;
+  if (cache.keys.size >= KEY_CACHE_MAX) cache.keys.clear();
+  cache.keys.set(hash, { key, until: at + KEY_CACHE_MS });
   return key;
 }
 
@@ -109,6 +120,8 @@ export async function revokeApiKey(ctx: ServiceContext, id: string, actor: strin
   const now = ctx.clock.now();
   if (!(await access.revokeApiKey(ctx.db, id, now))) throw new NotFoundError('key', id);
   // Revokes are rare: forgetting every cached key is simpler than finding this one's hash.
-  keyCacheOf(ctx.db).clear();
+  const cache = keyCacheOf(ctx.db);
+  cache.keys.clear();
+  cache.generation++;
   await access.audit(ctx.db, { actor, action: 'api_key.revoked', entity: 'api_key', entityId: id, at: now });
 }

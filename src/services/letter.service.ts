@@ -131,7 +131,7 @@ export interface FiledLetter {
 
 /**
  * fileLetters puts rendered, queued letter touches into the open print batch of today's business day (in the
- * business's default zone), opening one when none is: the first of the day, or the next after one was mailed.
+ * business's default zone), opening one when none is: the first of the day, or the next after one was downloaded or mailed.
  * Answers aligned with `touchIds`: the batch, or null for a touch no longer queued. One transaction for all of them;
  * safe when many workers file letters at once.
  */
@@ -152,12 +152,6 @@ export async function fileLetters(ctx: ServiceContext, touchIds: string[], paper
       ctx.log.debug({ count: touchIds.length, businessDate, attempt }, 'another worker opened the print batch first; joining it');
     }
   }
-}
-
-/** fileLetter files one letter touch (see fileLetters). */
-export async function fileLetter(ctx: ServiceContext, touchId: string, paper: Paper): Promise<FiledLetter | null> {
-  const [filed] = await fileLetters(ctx, [touchId], paper);
-  return filed ?? null;
 }
 
 /** listBatches returns print batches, newest day first. */
@@ -202,21 +196,28 @@ export async function getBatchLetters(ctx: ServiceContext, id: string): Promise<
 }
 
 /**
- * batchPdf merges a batch's letters into one PDF for printing, one page per letter in print order. Downloading it
- * closes an open batch: letters due later go into the next batch, not into one already at the printer.
+ * closeForPrinting returns a batch about to be downloaded for printing, first closing it if it is open and holds
+ * letters: letters due later then go into the day's next batch, not into one already at the printer. An empty batch
+ * stays open (there is nothing to print).
  */
-export async function batchPdf(ctx: ServiceContext, id: string): Promise<Uint8Array> {
-  await getBatch(ctx, id);
-  await repo.closeBatchForPrinting(ctx.db, id, ctx.clock.now());
-  const pdfs = await repo.listBatchPdfs(ctx.db, id);
-  if (pdfs.length === 0) throw new ConflictError(`letter batch ${id} has no letters to print`, { id });
-  return mergeLetters(pdfs.map((p) => p.pdf));
+async function closeForPrinting(ctx: ServiceContext, id: string): Promise<repo.LetterBatch> {
+  const batch = await getBatch(ctx, id);
+  if (batch.status === 'open' && batch.letterCount > 0) await repo.closeBatchForPrinting(ctx.db, id, ctx.clock.now());
+  return batch;
 }
 
-/** batchAddressesCsv returns the addresses the batch's letters were printed with, as CSV in print order; closes it as batchPdf does. */
-export async function batchAddressesCsv(ctx: ServiceContext, id: string): Promise<string> {
-  await getBatch(ctx, id);
-  await repo.closeBatchForPrinting(ctx.db, id, ctx.clock.now());
+/** batchPdf merges a batch's letters into one PDF for printing, one page per letter in print order; closes the batch. */
+export async function batchPdf(ctx: ServiceContext, id: string): Promise<{ batch: repo.LetterBatch; pdf: Uint8Array }> {
+  const batch = await closeForPrinting(ctx, id);
+  // Read after closing, so letters filed while it closed are printed too.
+  const pdfs = await repo.listBatchPdfs(ctx.db, id);
+  if (pdfs.length === 0) throw new ConflictError(`letter batch ${id} has no letters to print`, { id });
+  return { batch, pdf: await mergeLetters(pdfs.map((p) => p.pdf)) };
+}
+
+/** batchAddressesCsv returns the addresses the batch's letters were printed with, as CSV in print order; closes the batch. */
+export async function batchAddressesCsv(ctx: ServiceContext, id: string): Promise<{ batch: repo.LetterBatch; csv: string }> {
+  const batch = await closeForPrinting(ctx, id);
   const rows: AddressRow[] = [];
   for (const letter of await repo.listBatchLetters(ctx.db, id)) {
     // The address printed on the letter, not today's: the CSV must match the envelopes.
@@ -224,7 +225,7 @@ export async function batchAddressesCsv(ctx: ServiceContext, id: string): Promis
     if (!r) continue;
     rows.push({ touchId: letter.touchId, name: r.name, lines: r.lines, city: r.city, region: r.region, postalCode: r.postalCode, country: r.country });
   }
-  return addressesCsv(rows);
+  return { batch, csv: addressesCsv(rows) };
 }
 
 /**

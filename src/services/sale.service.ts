@@ -188,10 +188,13 @@ function batcherOf(ctx: ServiceContext): SaleBatcher | null {
 /** BATCH_ROLES are the call roles a batch looks up the holders of, whatever segments its sales fall in. */
 const BATCH_ROLES = Object.keys({ executive: true, manager: true } satisfies Record<Exclude<StaffRole, 'salesperson'>, true>) as StaffRole[];
 
-/** customerKeysOf names what a sale's customer could be matched by, to keep two sales by one customer apart. */
-function customerKeysOf(input: SaleInput): string[] {
+/**
+ * batchKeysOf names what a sale is known by and what its customer could be matched by: two sales of a batch sharing
+ * one are kept apart, and a batch takes their advisory locks.
+ */
+function batchKeysOf(input: SaleInput): string[] {
   const c = input.customer;
-  const keys = customers.customerLockKeys(c);
+  const keys = [`sale:${batchKey(input.source, input.externalId)}`, ...customers.customerLockKeys(c)];
   if (c.externalId) keys.push(`external:${batchKey(input.source, c.externalId)}`);
   return keys;
 }
@@ -209,7 +212,7 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
   const candidates: QueuedSale[] = [];
   const taken = new Set<string>();
   for (const q of queued) {
-    const keys = [`sale:${batchKey(q.input.source, q.input.externalId)}`, ...customerKeysOf(q.input)];
+    const keys = batchKeysOf(q.input);
     if (keys.some((k) => taken.has(k))) continue;
     for (const k of keys) taken.add(k);
     candidates.push(q);
@@ -217,7 +220,9 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
   const outcomes = new Map<QueuedSale, SaleOutcome>();
   try {
     await ctx.db.transaction().execute(async (trx) => {
-      await customers.lockKeys(trx, candidates.flatMap((q) => customers.customerLockKeys(q.input.customer)));
+      // Sale and external keys too, not only emails and phones: two batches sharing one then wait for each other,
+      // and the second sees the first's rows, instead of deadlocking or failing on a unique index.
+      await customers.lockKeys(trx, candidates.flatMap((q) => batchKeysOf(q.input)));
       const found = await batchRepo.lookUpBatch(trx, {
         saleKeys: candidates.map((q) => ({ source: q.input.source, externalId: q.input.externalId })),
         customerExternalKeys: candidates.flatMap((q) => (q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [])),

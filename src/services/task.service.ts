@@ -62,7 +62,7 @@ export async function openCallTasks(ctx: ServiceContext, touches: LeasedTouch[],
   return results;
 }
 
-const TASK_CREATED: TouchResult = { status: 'sent', reason: 'task_created', actor: 'worker' };
+const TASK_CREATED: Readonly<TouchResult> = Object.freeze({ status: 'sent', reason: 'task_created', actor: 'worker' });
 
 /** refusedCall says why a customer's call may not become a task now, or null when it may. */
 function refusedCall(customer: TouchContext['customer']): TouchResult | null {

@@ -11,7 +11,7 @@ import { DateTimeSchema, IdParams, Nullable, errors } from '../schemas';
 const BatchSchema = Type.Object({
   id: Type.String(),
   businessDate: Type.String({ format: 'date', description: 'the business day, in the business default time zone' }),
-  seq: Type.Integer({ description: '1 for the first batch of the day; the next after a batch was mailed' }),
+  seq: Type.Integer({ description: '1 for the first batch of the day; the next once the one before was downloaded or mailed' }),
   status: Type.Union([Type.Literal('open'), Type.Literal('printing'), Type.Literal('mailed')], {
     description: 'open: letters still join it; printing: downloaded, so closed to new letters; mailed: its letters are sent',
   }),
@@ -73,8 +73,7 @@ export const lettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
       schema: { tags: ['letters'], summary: 'The batch as one merged PDF, one page per letter', params: IdParams, response: { 200: Binary('application/pdf'), ...errors(400, 401, 403, 404, 409) } },
     },
     async (req, reply) => {
-      const batch = await letters.getBatch(ctx, req.params.id);
-      const pdf = await letters.batchPdf(ctx, batch.id);
+      const { batch, pdf } = await letters.batchPdf(ctx, req.params.id);
       return reply.type('application/pdf').header('content-disposition', `inline; filename="${fileName(batch, 'pdf')}"`).send(Buffer.from(pdf));
     },
   );
@@ -86,8 +85,7 @@ export const lettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
       schema: { tags: ['letters'], summary: 'The addresses of the batch, as CSV in print order', params: IdParams, response: { 200: Binary('text/csv'), ...errors(400, 401, 403, 404) } },
     },
     async (req, reply) => {
-      const batch = await letters.getBatch(ctx, req.params.id);
-      const csv = await letters.batchAddressesCsv(ctx, batch.id);
+      const { batch, csv } = await letters.batchAddressesCsv(ctx, req.params.id);
       return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${fileName(batch, 'csv')}"`).send(csv);
     },
   );

@@ -18,7 +18,7 @@ export interface LetterBatch {
   id: string;
   /** The business day, YYYY-MM-DD in the business's time zone. */
   businessDate: string;
-  /** 1 for the day's first batch; a batch opened after one was mailed the same day gets the next number. */
+  /** 1 for the day's first batch; a batch opened after one was downloaded or mailed the same day gets the next number. */
   seq: number;
   status: BatchStatus;
   paper: 'A4' | 'Letter';
@@ -188,8 +188,8 @@ export async function listBatchPdfs(db: Database, batchId: string): Promise<Arra
 }
 
 /**
- * markBatchMailed closes an open batch and marks its queued letters sent, each with an event; it returns the ids of
- * the letters it marked, or null when the batch was not open (already mailed: nothing changes).
+ * markBatchMailed marks an open or printing batch mailed and its queued letters sent, each with an event; it returns
+ * the ids of the letters it marked, or null when the batch was already mailed (nothing changes).
  */
 export async function markBatchMailed(trx: Database, batchId: string, now: Date, actor: string, reason: string): Promise<string[] | null> {
   const batch = await trx

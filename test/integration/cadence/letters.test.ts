@@ -7,7 +7,7 @@ import { PDFDocument } from 'pdf-lib';
 import { updateCustomer } from '../../../src/db/repositories/customer.repository';
 import { listEventsOfCustomer } from '../../../src/db/repositories/plan.repository';
 import { touchJobId } from '../../../src/jobs/contract';
-import { fileLetter } from '../../../src/services/letter.service';
+import { fileLetters } from '../../../src/services/letter.service';
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
 import { startTestWorker, type TestWorker } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
@@ -164,6 +164,16 @@ describe('a due letter', () => {
     expect(await pdfPages(batchId)).toHaveLength(2); // what went to the printer is unchanged
   });
 
+  it('leaves an empty batch open when its PDF is asked for: there is nothing to print', async () => {
+    const empty = await t.database.db
+      .insertInto('letterBatches')
+      .values({ businessDate: '2026-11-09', paper: 'A4', createdAt: t.clock.now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    expect((await get(`/v1/letters/batches/${empty.id}/pdf`)).statusCode).toBe(409);
+    expect((await get(`/v1/letters/batches/${empty.id}`)).json().batch).toMatchObject({ status: 'open', closedAt: null, letterCount: 0 });
+  });
+
   it('refuses strangers, bad ids and unknown batches', async () => {
     expect((await get('/v1/letters/batches', t.posKey)).statusCode).toBe(403);
     expect((await get('/v1/letters/batches/not-a-uuid')).json().error.details.field).toBe('id');
@@ -197,7 +207,7 @@ describe('a due letter', () => {
     const carl = await letterSale({ firstName: 'Carl', lastName: 'Cole' });
     const second = await dispatchUntilFiled(carl.touchId);
     expect(second).not.toBe(batchId);
-    const list = (await get('/v1/letters/batches')).json().batches;
+    const list = (await get('/v1/letters/batches?date=2026-11-10')).json().batches;
     expect(list.map((b: { seq: number; status: string; letterCount: number }) => [b.seq, b.status, b.letterCount])).toEqual([
       [2, 'open', 2],
       [1, 'mailed', 2],
@@ -281,12 +291,12 @@ describe('filing letters at the same instant', () => {
     const ids = sales.map((x) => x.touchId);
     // As the worker leaves them once rendered and recorded: queued, not yet in a batch.
     await t.database.db.updateTable('touches').set({ status: 'queued' }).where('id', 'in', ids).execute();
-    const filed = await Promise.all(ids.map((id) => fileLetter(t.ctx, id, 'A4')));
+    const filed = await Promise.all(ids.map(async (id) => (await fileLetters(t.ctx, [id], 'A4'))[0]));
     expect(filed.map((f) => f?.seq)).toEqual([1, 1, 1, 1, 1]);
     expect(new Set(filed.map((f) => f?.id)).size).toBe(1);
     expect((await get('/v1/letters/batches?date=2026-11-13')).json().batches).toEqual([expect.objectContaining({ seq: 1, letterCount: 5 })]);
     // Filing again is a no-op: a touch is filed once.
-    expect(await fileLetter(t.ctx, ids[0], 'A4')).toBeNull();
+    expect(await fileLetters(t.ctx, [ids[0]], 'A4')).toEqual([null]);
   });
 });
 
