@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Channel, TouchStatus } from '../../domain/types';
-import { insertTouchEvents, lockedInIdOrder } from './plan.repository';
+import { insertTouchEvents, lockedTouchesCte } from './plan.repository';
 
 /** ClaimedTouch is a touch handed to a queue. */
 export interface ClaimedTouch {
@@ -81,14 +81,13 @@ export interface LeasedTouch {
  * is already finished (that job has nothing to do). An id asked for twice is leased to its first asker only.
  */
 export async function acquireLeases(db: Database, touchIds: string[], now: Date, until: Date): Promise<(LeasedTouch | null)[]> {
-  const rows = await db
-    .updateTable('touches')
-    .set((eb) => ({ leaseUntil: until, attempts: eb('attempts', '+', 1), updatedAt: now }))
-    .where('id', 'in', lockedInIdOrder(db, touchIds))
-    .where('status', '=', 'queued')
-    .where((eb) => eb.or([eb('leaseUntil', 'is', null), eb('leaseUntil', '<', now)]))
-    .returning(['id', 'planRunId', 'customerId', 'step', 'channel', 'senderRole', 'assigneeId', 'dueAt', 'attempts', 'letterBatchId'])
-    .execute();
+  const { rows } = await sql<Omit<LeasedTouch, 'leaseUntil'>>`
+    with ${lockedTouchesCte(touchIds)}
+    update touches t set lease_until = ${until}, attempts = t.attempts + 1, updated_at = ${now}
+    from locked l
+    where t.id = l.id and l.status = 'queued' and (l.lease_until is null or l.lease_until < ${now})
+    returning t.id, t.plan_run_id as "planRunId", t.customer_id as "customerId", t.step, t.channel, t.sender_role as "senderRole",
+              t.assignee_id as "assigneeId", t.due_at as "dueAt", t.attempts, t.letter_batch_id as "letterBatchId"`.execute(db);
   const byId = new Map(rows.map((r) => [r.id, { ...r, channel: r.channel as Channel, leaseUntil: until } as LeasedTouch]));
   return touchIds.map((id) => {
     const touch = byId.get(id) ?? null;
@@ -153,9 +152,7 @@ export async function finishTouches(db: Database, all: FinishedTouch[], now: Dat
         ${col((r) => r.content !== undefined)}::boolean[], ${col((r) => r.channel)}::text[], ${col((r) => r.actor ?? 'worker')}::text[],
         ${col((r) => (r.letterPdf ? Buffer.from(r.letterPdf) : undefined))}::bytea[]
       ) as u(id, status, reason, message_id, content, has_content, channel, actor, letter_pdf)
-    ), locked as (
-      select id from touches where id = any(${finished.map((f) => f.touchId)}::uuid[]) order by id for update
-    ), done as (
+    ), ${lockedTouchesCte(finished.map((f) => f.touchId))}, done as (
       update touches t set
         status = u.status,
         status_reason = u.reason,
@@ -168,7 +165,7 @@ export async function finishTouches(db: Database, all: FinishedTouch[], now: Dat
         channel = coalesce(u.channel, t.channel),
         letter_pdf = coalesce(u.letter_pdf, t.letter_pdf)
       from input u join locked l on l.id = u.id
-      where t.id = u.id and t.status = 'queued'
+      where t.id = u.id and l.status = 'queued'
       returning t.id
     ), events as (
       insert into touch_events (touch_id, at, status, reason, actor)

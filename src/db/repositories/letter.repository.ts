@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../database';
-import { insertTouchEvents } from './plan.repository';
+import { insertTouchEvents, lockedTouchesCte } from './plan.repository';
 
 /**
  * BatchStatus is `open` (letters still join it), `printing` (downloaded for printing, so closed to new letters) or
@@ -128,11 +128,11 @@ export async function insertOpenBatch(trx: Database, businessDate: string, paper
  */
 export async function fileTouchesIntoBatch(trx: Database, touchIds: string[], batchId: string, now: Date, reason: string): Promise<Set<string>> {
   const { rows } = await sql<{ id: string }>`
-    with filed as (
-      update touches set letter_batch_id = ${batchId}, status_reason = ${reason}, updated_at = ${now}
-      where id in (select id from touches where id = any(${touchIds}::uuid[]) order by id for update)
-        and status = 'queued' and letter_batch_id is null
-      returning id
+    with ${lockedTouchesCte(touchIds)}, filed as (
+      update touches t set letter_batch_id = ${batchId}, status_reason = ${reason}, updated_at = ${now}
+      from locked l
+      where t.id = l.id and l.status = 'queued' and l.letter_batch_id is null
+      returning t.id
     ), events as (
       insert into touch_events (touch_id, at, status, reason, actor)
       select id, ${now}, 'queued', ${reason}, 'worker' from filed

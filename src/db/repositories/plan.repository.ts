@@ -143,12 +143,25 @@ export async function insertTouches(
 }
 
 /**
- * lockedInIdOrder selects the given touches locked FOR UPDATE in id order.
- * Every statement that changes many touches at once takes its rows this way, so two of them (a worker's batch of
- * results and a customer's opt-out, say) never deadlock.
+ * lockedInIdOrder selects the given touches locked FOR UPDATE in id order. Every statement that changes many touches at
+ * once takes its rows this way, so two of them (a worker's batch of results and a customer's opt-out, say) never
+ * deadlock.
  */
 export function lockedInIdOrder(db: Database, touchIds: string[]) {
   return db.selectFrom('touches').select('id').where('id', '=', sql<string>`any(${touchIds}::uuid[])`).orderBy('id').forUpdate();
+}
+
+/**
+ * lockedTouchesCte is `locked`, a common table expression of the given touches' id, status, lease and print batch,
+ * locked in id order (see lockedInIdOrder), for statements that go on to change those that are still queued. They test
+ * the status on `locked`, not on the table: a test of the table's `status = 'queued'` lets the planner scan the whole
+ * index of queued touches (right after a claim its statistics say there are none; a backlog makes them thousands),
+ * where looking each touch up by its key is what is wanted.
+ */
+export function lockedTouchesCte(touchIds: string[]) {
+  return sql`locked as materialized (
+    select id, status, lease_until, letter_batch_id from touches where id = any(${touchIds}::uuid[]) order by id for update
+  )`;
 }
 
 /** insertTouchEvents appends status changes to the touches' history. */
