@@ -50,6 +50,7 @@ export interface AuditLog {
 
 export interface Customers {
   address: Json | null;
+  contactCorrections: Generated<Json>;
   createdAt: Generated<Timestamp>;
   doNotContact: Generated<boolean>;
   email: string | null;

@@ -10,6 +10,7 @@ import type { Database } from '../db/database';
 import { audit } from '../db/repositories/access.repository';
 import * as control from '../db/repositories/customer-control.repository';
 import { findCustomer, updateCustomer, type Customer } from '../db/repositories/customer.repository';
+import { noteCorrections } from '../domain/contact-corrections';
 import { cancelScheduledTouches } from '../db/repositories/plan.repository';
 import { listReferralsOf } from '../db/repositories/referral.repository';
 import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
@@ -307,7 +308,9 @@ export async function correctContactDetails(ctx: ServiceContext, token: string, 
     if (fields.length === 0) return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
     const given = Object.fromEntries(fields.map((k) => [k, patch[k]]));
     const emailChanged = fields.includes('email');
-    let customer = await updateCustomer(trx, id, { ...given, ...(emailChanged ? { emailStatus: 'ok' as const } : {}) });
+    // Remembered, so that a till still sending the old details does not undo the customer's own correction.
+    const contactCorrections = noteCorrections(before.contactCorrections, before, fields);
+    let customer = await updateCustomer(trx, id, { ...given, contactCorrections, ...(emailChanged ? { emailStatus: 'ok' as const } : {}) });
     const reachable = chooseMailChannel(contactPointsOf(customer)).channel !== null;
     if (customer.needsCleanup && reachable) customer = await updateCustomer(trx, id, { needsCleanup: false });
     const effects = await applyEffects(trx, customer, now, 'contact_corrected');

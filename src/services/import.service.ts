@@ -24,6 +24,7 @@ import { AppError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 import { parseSaleInput, type SaleInput } from './sale-input';
 import { hashSale, type SaleResponse } from './sale.service';
+import { screenSaleContact, type ContactCorrections } from '../domain/contact-corrections';
 import { csvFieldOf, ImportFileError, readSales, type DateOrder, type ImportFormat, type ImportOptions, type RawSale } from './import-format';
 
 /** CHUNK_BYTES is the size of the stored pieces of an upload. */
@@ -415,6 +416,7 @@ const RACE = 'import batch lost a race with a concurrent write';
 /** CustomerState is a customer as the batch sees it: stored or new, with the changes this batch makes. */
 interface CustomerState extends repo.CustomerRow {
   isNew: boolean;
+  contactCorrections: ContactCorrections;
   emailOptOut: boolean;
   doNotContact: boolean;
   activeRun: { id: string; touches: { id: string; step: number; channel: string; dueAt: Date; status: string }[] } | null;
@@ -660,20 +662,24 @@ function applyCustomer(
       hasLaterYearRun: false,
       endLaterYear: false,
       order,
+      contactCorrections: {},
     };
     index.add(created);
     return created;
   }
   const previous = { email: found.email, phone: found.phone };
-  // What the point-of-sale system sends now is the freshest contact data; a bounced address is fixed by a new one.
-  if (c.email !== undefined && c.email.toLowerCase() !== found.email?.toLowerCase()) found.emailStatus = 'ok';
-  if (c.firstName !== undefined) found.firstName = c.firstName;
-  if (c.lastName !== undefined) found.lastName = c.lastName;
-  if (c.email !== undefined) found.email = c.email;
-  if (c.phone !== undefined) found.phone = c.phone;
+  // What the point-of-sale system sends is fresh contact data, except what the customer has since corrected
+  // themselves and the till still sends as before (as recordSale does); a bounced address is fixed by a new one.
+  const { contact: d, corrections } = screenSaleContact(c, found.contactCorrections);
+  found.contactCorrections = corrections;
+  if (d.email !== undefined && d.email.toLowerCase() !== found.email?.toLowerCase()) found.emailStatus = 'ok';
+  if (d.firstName !== undefined) found.firstName = d.firstName;
+  if (d.lastName !== undefined) found.lastName = d.lastName;
+  if (d.email !== undefined) found.email = d.email;
+  if (d.phone !== undefined) found.phone = d.phone;
   if (c.timezone !== undefined) found.timezone = c.timezone;
-  if (c.preferredChannel !== undefined) found.preferredChannel = c.preferredChannel;
-  if (c.address !== undefined) found.address = c.address as Address;
+  if (d.preferredChannel !== undefined) found.preferredChannel = d.preferredChannel;
+  if (d.address !== undefined) found.address = d.address as Address;
   if (found.externalId == null && c.externalId) found.externalId = c.externalId;
   if (found.referredBy == null && referrer && referrer.id !== found.id) found.referredBy = referrer.id;
   index.add(found, previous);

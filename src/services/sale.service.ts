@@ -8,6 +8,8 @@
  * through the single-sale path (recordSingleSale), which remains the one definition of the rules above.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json';
+import { screenSaleContact } from '../domain/contact-corrections';
 import { contactPointsOf } from '../domain/channel';
 import { computePlan } from '../domain/plan';
 import { chooseSegment } from '../domain/segment-match';
@@ -45,17 +47,6 @@ export interface SaleOutcome {
 /** hashSale is a stable hash of a sale's content, independent of key order. */
 export function hashSale(input: SaleInput): string {
   return createHash('sha256').update(canonicalJson(input)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** recordSale stores a validated sale and its plan, or returns the stored answer for a replay. */
@@ -294,10 +285,13 @@ async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment,
     const record = intake.newCustomerRecord({ ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id }, now);
     return { record, isNew: true };
   }
-  // What the point-of-sale system sends now is the freshest contact data; a bounced address is fixed by a new one.
-  const emailChanged = c.email !== undefined && c.email.toLowerCase() !== found.email?.toLowerCase();
+  // What the point-of-sale system sends is fresh contact data, except what the customer has since corrected
+  // themselves and the till still sends as before; a bounced address is fixed by a new one.
+  const screened = screenSaleContact(contact, found.contactCorrections);
+  const emailChanged = screened.contact.email != null && screened.contact.email.toLowerCase() !== found.email?.toLowerCase();
   const record = await customers.updateCustomer(trx, found.id, {
-    ...contact,
+    ...screened.contact,
+    ...(screened.changed ? { contactCorrections: screened.corrections } : {}),
     ...(emailChanged ? { emailStatus: 'ok' as const } : {}),
     ...(found.externalId == null && c.externalId ? { externalId: c.externalId } : {}),
     ...(found.referredBy == null && referrer && referrer.id !== found.id ? { referredBy: referrer.id } : {}),

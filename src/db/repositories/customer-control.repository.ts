@@ -186,6 +186,7 @@ export async function wipeCustomerRow(db: Database, id: string, at: Date): Promi
       timezone: null,
       preferredChannel: null,
       address: null,
+      contactCorrections: '{}',
       emailOptOut: true,
       newsletterOptOut: true,
       doNotContact: true,

@@ -4,6 +4,7 @@ import { sql, type Expression, type Selectable, type SqlBool } from 'kysely';
 import type { Database } from '../database';
 import type { Customers } from '../types';
 import type { Address } from '../../domain/types';
+import type { ContactCorrections } from '../../domain/contact-corrections';
 
 /** Customer is a person who bought, with how they may be contacted. */
 export interface Customer {
@@ -29,6 +30,8 @@ export interface Customer {
   program: 'first_year' | 'later_years' | 'none';
   erasedAt: Date | null;
   createdAt: Date;
+  /** The fields the customer corrected themselves, each with a fingerprint of the value it replaced. */
+  contactCorrections: ContactCorrections;
 }
 
 /** ContactFields are what a sale or the customer can set about a customer. */
@@ -67,6 +70,7 @@ export function toCustomer(row: Selectable<Customers>): Customer {
     program: row.program as Customer['program'],
     erasedAt: row.erasedAt,
     createdAt: row.createdAt,
+    contactCorrections: (row.contactCorrections ?? {}) as ContactCorrections,
   };
 }
 
@@ -142,12 +146,18 @@ export async function lockKeys(db: Database, keys: string[]): Promise<void> {
 export async function updateCustomer(
   db: Database,
   id: string,
-  patch: ContactFields & Partial<Pick<Customer, 'emailStatus' | 'emailOptOut' | 'newsletterOptOut' | 'doNotContact' | 'needsCleanup' | 'paused' | 'segmentId' | 'program' | 'referredBy' | 'externalId'>>,
+  patch: ContactFields &
+    Partial<Pick<Customer, 'emailStatus' | 'emailOptOut' | 'newsletterOptOut' | 'doNotContact' | 'needsCleanup' | 'paused' | 'segmentId' | 'program' | 'referredBy' | 'externalId' | 'contactCorrections'>>,
 ): Promise<Customer> {
-  const { firstName, lastName, email, phone, timezone, preferredChannel, address, ...flags } = patch;
+  const { firstName, lastName, email, phone, timezone, preferredChannel, address, contactCorrections, ...flags } = patch;
   const row = await db
     .updateTable('customers')
-    .set({ ...contactValues({ firstName, lastName, email, phone, timezone, preferredChannel, address }), ...flags, updatedAt: new Date() })
+    .set({
+      ...contactValues({ firstName, lastName, email, phone, timezone, preferredChannel, address }),
+      ...(contactCorrections ? { contactCorrections: JSON.stringify(contactCorrections) } : {}),
+      ...flags,
+      updatedAt: new Date(),
+    })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -200,6 +200,7 @@ export type MatchedCustomer = Pick<
   Customer,
   | 'id' | 'source' | 'externalId' | 'firstName' | 'lastName' | 'email' | 'emailStatus' | 'phone' | 'timezone'
   | 'preferredChannel' | 'address' | 'emailOptOut' | 'doNotContact' | 'needsCleanup' | 'referredBy' | 'segmentId' | 'program'
+  | 'contactCorrections'
 >;
 
 /**
@@ -227,7 +228,7 @@ export async function findCustomersForSales(
     .selectFrom('customers')
     .select([
       'id', 'source', 'externalId', 'firstName', 'lastName', 'email', 'emailStatus', 'phone', 'timezone', 'preferredChannel',
-      'address', 'emailOptOut', 'doNotContact', 'needsCleanup', 'referredBy', 'segmentId', 'program',
+      'address', 'emailOptOut', 'doNotContact', 'needsCleanup', 'referredBy', 'segmentId', 'program', 'contactCorrections',
     ])
     .where('erasedAt', 'is', null)
     .where('id', '=', sql<string>`any(array(${ids}))`)
@@ -235,7 +236,7 @@ export async function findCustomersForSales(
     .orderBy('id')
     .forUpdate()
     .execute();
-  return rows.map((r) => ({ ...r, address: r.address as unknown as Address | null }) as MatchedCustomer);
+  return rows.map((r) => ({ ...r, address: r.address as unknown as Address | null, contactCorrections: r.contactCorrections ?? {} }) as MatchedCustomer);
 }
 
 /** RunTouch is a touch of a running plan, as a sale's answer lists it. */
@@ -319,7 +320,10 @@ export async function findOrCreateSalespeople(db: Database, people: { email: str
 }
 
 /** CustomerRow is a customer to insert, with its id chosen by the caller. */
-export type CustomerRow = Omit<MatchedCustomer, 'emailOptOut' | 'doNotContact'> & Pick<Customer, 'referralCode'>;
+export type CustomerRow = Omit<MatchedCustomer, 'emailOptOut' | 'doNotContact' | 'contactCorrections'> & Pick<Customer, 'referralCode'>;
+
+/** CustomerUpdate is the final state of a matched customer, corrections included. */
+export type CustomerUpdate = Omit<CustomerRow, 'referralCode' | 'source'> & Pick<Customer, 'contactCorrections'>;
 
 const col = <T, V>(rows: T[], f: (r: T) => V): V[] => rows.map(f);
 const json = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));
@@ -343,21 +347,22 @@ export async function insertCustomers(db: Database, rows: CustomerRow[], at: Dat
 }
 
 /** updateCustomers writes the final state of matched customers (contact data, flags, program) in one statement. */
-export async function updateCustomers(db: Database, rows: Omit<CustomerRow, 'referralCode' | 'source'>[], at: Date): Promise<void> {
+export async function updateCustomers(db: Database, rows: CustomerUpdate[], at: Date): Promise<void> {
   if (rows.length === 0) return;
   await sql`
     update customers c
        set external_id = v.external_id, first_name = v.first_name, last_name = v.last_name, email = v.email,
            email_status = v.email_status, phone = v.phone, timezone = v.timezone, preferred_channel = v.preferred_channel,
            address = v.address::jsonb, needs_cleanup = v.needs_cleanup, referred_by = v.referred_by, segment_id = v.segment_id,
-           program = v.program, updated_at = ${at}
+           program = v.program, contact_corrections = v.contact_corrections::jsonb, updated_at = ${at}
       from unnest(${col(rows, (r) => r.id)}::uuid[], ${col(rows, (r) => r.externalId)}::text[], ${col(rows, (r) => r.firstName)}::text[],
                   ${col(rows, (r) => r.lastName)}::text[], ${col(rows, (r) => r.email)}::text[], ${col(rows, (r) => r.emailStatus)}::text[],
                   ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.timezone)}::text[], ${col(rows, (r) => r.preferredChannel)}::text[],
                   ${col(rows, (r) => json(r.address))}::text[], ${col(rows, (r) => r.needsCleanup)}::boolean[],
-                  ${col(rows, (r) => r.referredBy)}::uuid[], ${col(rows, (r) => r.segmentId)}::uuid[], ${col(rows, (r) => r.program)}::text[])
+                  ${col(rows, (r) => r.referredBy)}::uuid[], ${col(rows, (r) => r.segmentId)}::uuid[], ${col(rows, (r) => r.program)}::text[],
+                  ${col(rows, (r) => json(r.contactCorrections))}::text[])
         as v(id, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel, address,
-             needs_cleanup, referred_by, segment_id, program)
+             needs_cleanup, referred_by, segment_id, program, contact_corrections)
      where c.id = v.id`.execute(db);
 }
 

@@ -116,6 +116,7 @@ export function newCustomerRecord(
     program: 'first_year',
     erasedAt: null,
     createdAt: now,
+    contactCorrections: {},
   };
 }
 

@@ -239,6 +239,24 @@ describe('contact corrections', () => {
     expect((corrections[1].detail as { fields: string[] }).fields.sort()).toEqual(['email', 'preferredChannel']);
     expect(JSON.stringify(corrections)).not.toMatch(/kit@example\.com|Oak Ave/);
   });
+
+  it('outranks the old details a till sends again with the next sale; new details from the till win', async () => {
+    const customer = { externalId: `CC-KEEP-${Date.now()}`, firstName: 'Lou', email: 'lou.old@example.com', phone: '+1 555 0107' };
+    const c = await sell(t, customer);
+    const fixed = await form(t, `/p/${c.token}/contact`, { email: 'lou@example.com', firstName: 'Louise' });
+    expect(fixed.statusCode).toBe(303);
+
+    // The till still knows the old email and first name: the customer's corrections stand.
+    await sell(t, customer);
+    expect((await snapshot(t, c.customerId)).customer).toMatchObject({ email: 'lou@example.com', firstName: 'Louise', phone: '+1 555 0107' });
+
+    // The till learns a newer address (and a new phone): that is news, and it wins; the first name stays corrected.
+    await sell(t, { ...customer, email: 'LOU@work.example', phone: '+1 555 0108' });
+    expect((await snapshot(t, c.customerId)).customer).toMatchObject({ email: 'LOU@work.example', firstName: 'Louise', phone: '+1 555 0108' });
+    // From then on the till's email is the one on record: sending it again changes nothing, a later one wins again.
+    await sell(t, { ...customer, email: 'LOU@work.example' });
+    expect((await snapshot(t, c.customerId)).customer.email).toBe('LOU@work.example');
+  });
 });
 
 describe('export', () => {

@@ -9,7 +9,9 @@ import { summariseData } from '../../../src/db/repositories/import.repository';
 import { startImportHarness, type ImportHarness } from './import-harness';
 import { advanceLaterYears } from '../../../src/services/later-years.service';
 import { fixedClock } from '../../../src/clock';
-import { testContext } from '../../helpers/app';
+import { TEST_SETTINGS, testContext } from '../../helpers/app';
+import { signCustomerToken } from '../../../src/services/customer-link';
+import { correctContactDetails } from '../../../src/services/customer-control.service';
 
 const NOW = new Date('2026-11-02T10:00:00Z'); // a Monday
 let h: ImportHarness;
@@ -255,6 +257,25 @@ describe('what the database knows about a customer', () => {
     expect(plan).toMatchObject({ program: 'first_year', runStatus: 'active' });
     const touches = await touchesOf(plan.runId!);
     expect(touches.map((t) => [t.status, t.statusReason])).toEqual(Array(7).fill(['skipped', 'do_not_contact']));
+  });
+});
+
+describe('contact details the customer corrected', () => {
+  it('stand against an imported sale that repeats the old ones; a new address in the file wins', async () => {
+    const first = JSON.stringify(sale('FIX-1', {}, { externalId: 'W-FIX', email: 'wes.old@example.com' }));
+    expect(await importFile(first, 'application/x-ndjson')).toMatchObject({ imported: 1 });
+    const { customerId } = await planOf('FIX-1');
+    const token = signCustomerToken(TEST_SETTINGS.secret, customerId);
+    await correctContactDetails(h.ctx, token, { email: 'wes@example.com' });
+    const emailOf = async () => (await h.database.db.selectFrom('customers').select('email').where('id', '=', customerId).executeTakeFirstOrThrow()).email;
+
+    const again = JSON.stringify(sale('FIX-2', { soldAt: '2026-10-31T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes.old@example.com' }));
+    expect(await importFile(again, 'application/x-ndjson')).toMatchObject({ imported: 1 });
+    expect(await emailOf()).toBe('wes@example.com');
+
+    const newer = JSON.stringify(sale('FIX-3', { soldAt: '2026-11-01T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes@work.example' }));
+    expect(await importFile(newer, 'application/x-ndjson')).toMatchObject({ imported: 1 });
+    expect(await emailOf()).toBe('wes@work.example');
   });
 });
 
