@@ -8,7 +8,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Database } from '../database';
 import type { Staff as StaffRow } from '../types';
 import type { StaffRole } from '../../domain/types';
-import type { SaleWrite } from './sale-intake.repository';
+import { SEGMENTS_VERSION, type SaleWrite } from './sale-intake.repository';
 import { toStaff, type StaffMember } from './staff.repository';
 
 /** BatchLookupInput is what a batch asks about its sales, customers and salespeople. */
@@ -65,7 +65,7 @@ export async function lookUpBatch(db: Database, q: BatchLookupInput): Promise<Ba
     roleHolders: StaffJson[];
   }>`
     select
-      (select string_agg(id::text || ':' || xmin::text, ',' order by id) from segments) as segments_version,
+      ${SEGMENTS_VERSION} as segments_version,
       (select coalesce(json_agg(json_build_array(s.source, s.external_id)), '[]')
          from unnest(${q.saleKeys.map((k) => k.source)}::text[], ${q.saleKeys.map((k) => k.externalId)}::text[]) as k(source, external_id)
          join sales s on s.source = k.source and s.external_id = k.external_id) as existing_sales,

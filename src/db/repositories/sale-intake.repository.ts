@@ -22,12 +22,17 @@ export interface SaleKeyLookup {
   segmentsVersion: string;
 }
 
+/**
+ * SEGMENTS_VERSION is an expression naming the segments table's state: xmin changes with every insert or update of a
+ * row, so the list of (id, xmin) pairs changes whenever a segment is created, edited or removed.
+ */
+export const SEGMENTS_VERSION = sql<string>`(select string_agg(id::text || ':' || xmin::text, ',' order by id) from segments)`;
+
 /** findSaleKeyAndSegmentsVersion looks up a sale by (source, externalId) and reads the segments' version in one trip. */
 export async function findSaleKeyAndSegmentsVersion(db: Database, source: string, externalId: string): Promise<SaleKeyLookup> {
-  // xmin changes with every insert or update of a row, so the list of (id, xmin) pairs names the table's state.
   const { rows } = await sql<{ id: string | null; requestHash: string | null; response: unknown; segmentsVersion: string | null }>`
     select s.id, s.request_hash, s.response, v.segments_version
-    from (select string_agg(id::text || ':' || xmin::text, ',' order by id) as segments_version from segments) v
+    from (select ${SEGMENTS_VERSION} as segments_version) v
     left join sales s on s.source = ${source} and s.external_id = ${externalId}`.execute(db);
   const row = rows[0];
   return {
