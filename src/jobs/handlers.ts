@@ -8,7 +8,7 @@ import { createLetterDelivery } from './letter.handler';
 import { createCallDelivery, createCallMaintenance } from './call.handler';
 import { createNewsletterDelivery, createNewsletterMaintenance } from './newsletter.handler';
 import { createLaterYearsMaintenance } from './later-years.handler';
-import { createImportProcessor } from './import.handler';
+import { createImportProcessor, requeueLostImports } from './import.handler';
 
 /** createHandlerTable builds every handler over the given dependencies. */
 export function createHandlerTable(deps: HandlerDeps): HandlerTable {
@@ -23,7 +23,11 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
     },
     maintenance: {
       dispatch: () => dispatch.dispatchDueTouches(ctx, deps.queues, deps.dispatch),
-      reconcile: () => dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
+      // Whatever Redis lost comes back from Postgres: touches left queued, and stored imports with no job.
+      reconcile: async () => ({
+        touches: await dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
+        imports: await requeueLostImports(ctx, deps.queues.import),
+      }),
       ...createCallMaintenance(deps),
       ...createNewsletterMaintenance(deps),
       ...createLaterYearsMaintenance(deps),

@@ -3,6 +3,8 @@
  * its committed progress, so a retried or stalled-and-restarted job resumes where the last batch ended.
  */
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
+import { listUnfinishedImports } from '../db/repositories/import.repository';
+import type { ServiceContext } from '../services/context';
 import { failImport, processImport } from '../services/import.service';
 import { IMPORT_JOB_OPTIONS, QUEUES, type ImportJob } from './contract';
 import type { HandlerDeps } from './handler-deps';
@@ -25,6 +27,21 @@ export function createImportEnqueuer(connection: ConnectionOptions, prefix: stri
     enqueue: (importId) => enqueueImport(queue, importId),
     close: () => queue.close(),
   };
+}
+
+/**
+ * requeueLostImports adds back the job of every queued or running import that has none in Redis (Redis flushed or
+ * restarted): the import then resumes from its committed progress. Returns how many it added.
+ */
+export async function requeueLostImports(ctx: ServiceContext, queue: Queue): Promise<number> {
+  let added = 0;
+  for (const id of await listUnfinishedImports(ctx.db)) {
+    if ((await queue.getJobState(id)) !== 'unknown') continue;
+    await enqueueImport(queue, id);
+    added++;
+  }
+  if (added > 0) ctx.log.warn({ count: added }, 'queued again imports whose jobs were lost');
+  return added;
 }
 
 /** createImportProcessor runs import jobs; after the last attempt the import is marked failed with the reason. */

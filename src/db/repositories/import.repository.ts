@@ -97,6 +97,12 @@ export async function findImport(db: Database, id: string): Promise<ImportRecord
   return row ? toImport(row) : null;
 }
 
+/** listUnfinishedImports returns the ids of imports stored and waiting or being worked on (queued or running). */
+export async function listUnfinishedImports(db: Database): Promise<string[]> {
+  const rows = await db.selectFrom('imports').select('id').where('status', 'in', ['queued', 'running']).orderBy('createdAt').execute();
+  return rows.map((r) => r.id);
+}
+
 /** markRunning moves a queued (or interrupted) import to running. */
 export async function markRunning(db: Database, id: string, at: Date): Promise<void> {
   await db

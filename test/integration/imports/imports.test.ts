@@ -5,6 +5,8 @@
  * field and reason, and a re-import changes nothing.
  */
 import { sql } from 'kysely';
+import { buildApp } from '../../../src/api/app';
+import { createApiMetrics } from '../../../src/api/metrics';
 import { summariseData } from '../../../src/db/repositories/import.repository';
 import { startImportHarness, type ImportHarness } from './import-harness';
 import { advanceLaterYears } from '../../../src/services/later-years.service';
@@ -276,6 +278,30 @@ describe('contact details the customer corrected', () => {
     const newer = JSON.stringify(sale('FIX-3', { soldAt: '2026-11-01T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes@work.example' }));
     expect(await importFile(newer, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     expect(await emailOf()).toBe('wes@work.example');
+  });
+});
+
+describe('an import whose job was lost (Redis flushed)', () => {
+  it('is queued again by the reconciler and completes from where it was', async () => {
+    // An API whose job never reaches Redis: the import is stored and stays queued, as after a flush.
+    const lossy = await buildApp({ ctx: h.ctx, metrics: createApiMetrics(h.database.db), redisPing: async () => undefined, enqueueImport: async () => undefined });
+    try {
+      const res = await lossy.inject({
+        method: 'POST',
+        url: '/v1/imports',
+        headers: { authorization: `Bearer ${h.posKey}`, 'content-type': 'application/x-ndjson' },
+        payload: JSON.stringify(sale('LOST-1', {}, { externalId: 'W-LOST' })),
+      });
+      expect(res.statusCode).toBe(202);
+      const id = res.json().import.id as string;
+      expect((await h.report(id)).import.status).toBe('queued');
+
+      expect(await h.worker.runMaintenance('reconcile')).toEqual({ touches: 0, imports: 1 });
+      expect((await h.waitDone(id)).import).toMatchObject({ status: 'completed', imported: 1 });
+      expect(await h.worker.runMaintenance('reconcile')).toEqual({ touches: 0, imports: 0 });
+    } finally {
+      await lossy.close();
+    }
   });
 });
 
