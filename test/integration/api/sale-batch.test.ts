@@ -160,6 +160,28 @@ describe('batched sales', () => {
     expect(logged(BATCH_FAILED)).toEqual([]);
   });
 
+  it('answers each sale of a mixed batch with its own answer: new, repeat, new salesperson, replay and conflict', async () => {
+    const first = distinctSale('MIX', 1);
+    const stored1 = await post(t, first);
+    expect(stored1.statusCode).toBe(201);
+    const repeat = { ...distinctSale('MIX', 2), customer: first.customer };
+    const newcomer = { ...distinctSale('MIX', 3), salesperson: { email: 'newbie@shop.example', name: 'New Bie' } };
+    const fresh = distinctSale('MIX', 4);
+    const conflict = { ...first, total: { amount: '1.00', currency: 'AUD' } };
+    const [replayed, repeated, byNewcomer, freshOne, conflicting] = await Promise.all([first, repeat, newcomer, fresh, conflict].map((b) => post(t, b)));
+
+    expect([replayed.statusCode, replayed.json()]).toEqual([200, stored1.json()]);
+    expect(repeated.statusCode).toBe(201);
+    expect(repeated.json().customer.id).toBe(stored1.json().customer.id);
+    expect(repeated.json().touches).toEqual(stored1.json().touches); // the running plan, not a second one
+    expect(byNewcomer.statusCode).toBe(201);
+    const sale3 = await t.database.db.selectFrom('sales').innerJoin('staff', 'staff.id', 'sales.salespersonId').select('staff.email').where('sales.id', '=', byNewcomer.json().sale.id).executeTakeFirstOrThrow();
+    expect(sale3.email).toBe('newbie@shop.example');
+    expect(freshOne.statusCode).toBe(201);
+    expect(new Set([stored1, byNewcomer, freshOne].map((r) => r.json().customer.id)).size).toBe(3);
+    expect([conflicting.statusCode, conflicting.json().error.details.field]).toEqual([409, 'externalId']);
+  });
+
   it('falls back to the single-sale path when the batch transaction fails', async () => {
     lines.length = 0;
     const db = t.database.db;
