@@ -10,6 +10,10 @@ export type Database = Kysely<DB>;
 export function createDatabase(url: string, max = 10): Database {
   const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
   pool.on('error', () => undefined); // an idle client lost with a Postgres restart is replaced on next use
+  // A connection lost while checked out (between a transaction's statements, say, when Postgres restarts) emitted an
+  // 'error' nobody listened to, which ended the process. Now its next query fails, as the caller expects of a lost
+  // connection, and the pool drops it when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
 }
 

@@ -1,7 +1,8 @@
 /**
  * Fault tests of email delivery with real worker processes (`node <build>/main/worker.js`), each asserting on the
  * mail the in-process SMTP server received and on Postgres: a worker killed with SIGKILL mid-batch and restarted,
- * Redis keys deleted mid-run, two workers at once, and an ordered shutdown on SIGTERM with a send in flight.
+ * Redis keys deleted mid-run, the worker's Postgres connections cut mid-run, two workers at once, and an ordered
+ * shutdown on SIGTERM with a send in flight.
  * The workers run on the wall clock, so the touches are inserted due a moment ago.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -264,6 +265,24 @@ it('Redis keys deleted mid-run: the reconciler queues the lost touches again and
   expect(duplicates.size).toBe(0);
   expect(received).toBe(300);
   expect(w.output.join('')).toContain('queued again touches whose jobs were lost');
+});
+
+it('the worker Postgres connections cut mid-run, as a Postgres restart does: every touch completes, none twice', async () => {
+  const ids = await seed('cut', 300);
+  const w = spawnWorker(newPrefix());
+  await alive(w, waitFor(() => receivedFor('cut').length >= 50, '50 emails before the cut', 20_000));
+  // Every connection to the test database but this one; the worker's pool (and this test's) reconnect on next use.
+  const { rows } = await sql<{ n: number }>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid()`.execute(database.db);
+  expect(rows[0].n).toBeGreaterThan(0);
+
+  await alive(w, waitFor(() => allSent(ids), 'every touch recorded sent after the cut', 30_000)).catch(async (err) => {
+    throw new Error(`${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`);
+  });
+  const { received, duplicates } = await checkDelivered('cut', ids);
+  // A result the cut kept from being recorded is recorded again on a new connection, so nothing is sent twice.
+  expect(duplicates.size).toBe(0);
+  expect(received).toBe(300);
 });
 
 it('two worker processes at once on the same queues deliver every email exactly once', async () => {
