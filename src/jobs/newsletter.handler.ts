@@ -4,10 +4,10 @@
  * customer may still get it is checked again at delivery: they may have opted out since the fan-out.
  */
 import { renderMessage, TemplateError } from '../channels/templates';
-import { findCustomer, updateCustomer } from '../db/repositories/customer.repository';
-import { findNewsletterOfTouch } from '../db/repositories/newsletter.repository';
+import { updateCustomer } from '../db/repositories/customer.repository';
 import { listUnsubscribeHeaders, refusalReason } from '../services/email-headers';
-import { fanOutDueNewsletters, newsletterContext } from '../services/newsletter.service';
+import { fanOutDueNewsletters } from '../services/newsletter.service';
+import { buildMessageContext } from '../services/touch-context.service';
 import { emailMessageId } from './email.handler';
 import type { Deliver, HandlerDeps } from './handler-deps';
 
@@ -22,11 +22,12 @@ export interface NewsletterContent {
 export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
   const { ctx } = deps;
   return async (touch) => {
-    const newsletter = await findNewsletterOfTouch(ctx.db, touch.id);
+    // The edition, the customer and their latest sale, read with the other deliveries running at the same time.
+    const rows = await deps.batches.contextRows(touch.id);
+    if (!rows) return { status: 'skipped', reason: 'customer_missing' };
+    const { newsletter, customer } = rows;
     if (!newsletter) return { status: 'failed', reason: 'newsletter_missing' };
     if (newsletter.status === 'cancelled') return { status: 'cancelled', reason: 'newsletter_cancelled' };
-    const customer = await findCustomer(ctx.db, touch.customerId);
-    if (!customer) return { status: 'skipped', reason: 'customer_missing' };
     if (customer.erasedAt) return { status: 'skipped', reason: 'customer_erased' };
     if (customer.doNotContact) return { status: 'cancelled', reason: 'do_not_contact' };
     if (customer.newsletterOptOut) return { status: 'cancelled', reason: 'newsletter_opt_out' };
@@ -35,7 +36,7 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
     if (customer.paused) return { status: 'skipped', reason: 'customer_paused' };
     if (!customer.email || customer.emailStatus === 'bounced') return { status: 'skipped', reason: 'no_email' };
 
-    const message = await newsletterContext(ctx, customer);
+    const message = buildMessageContext(ctx, customer, rows.sale, null, customer.timezone ?? ctx.settings.defaultTimezone);
     let rendered;
     try {
       rendered = renderMessage({ subject: newsletter.subject, body: newsletter.body }, message);

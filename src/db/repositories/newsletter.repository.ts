@@ -200,17 +200,6 @@ export async function cancelOpenTouches(db: Database, id: string, at: Date, reas
   return rows.length;
 }
 
-/** findNewsletterOfTouch returns the edition a newsletter touch belongs to, or null. */
-export async function findNewsletterOfTouch(db: Database, touchId: string): Promise<Newsletter | null> {
-  const row = await db
-    .selectFrom('touches as t')
-    .innerJoin('newsletters as n', 'n.id', 't.newsletterId')
-    .selectAll('n')
-    .where('t.id', '=', touchId)
-    .executeTakeFirst();
-  return row ? toNewsletter(row) : null;
-}
-
 /** findLatestSaleId returns the id of a customer's most recent sale, or null (templates may name the purchase). */
 export async function findLatestSaleId(db: Database, customerId: string): Promise<string | null> {
   const row = await db.selectFrom('sales').select('id').where('customerId', '=', customerId).orderBy('soldAt', 'desc').limit(1).executeTakeFirst();

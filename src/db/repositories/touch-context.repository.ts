@@ -21,6 +21,8 @@ export interface TouchContextRows {
   segment: Segment | null;
   /** The person the touch names (its assignee, else the sale's salesperson), active or not; null when neither is set. */
   staff: StaffMember | null;
+  /** A newsletter touch's edition, else null. */
+  newsletter: { id: string; subject: string; body: string; status: string } | null;
 }
 
 interface SaleJson {
@@ -50,7 +52,12 @@ export async function loadTouchContextRows(db: Database, touchIds: string[]): Pr
     .select((eb) => {
       const saleId = eb.selectFrom('planRuns as r').select('r.saleId').whereRef('r.id', '=', 't.planRunId');
       const salespersonId = eb.selectFrom('sales as s').select('s.salespersonId').where('s.id', '=', saleId);
+      // The sale a message may speak of: the one that started the plan; for a touch of no plan (a newsletter), the
+      // customer's latest.
+      const messageSaleId = sql<string | null>`coalesce((select r.sale_id from plan_runs r where r.id = t.plan_run_id),
+        case when t.plan_run_id is null then (select l.id from sales l where l.customer_id = c.id order by l.sold_at desc limit 1) end)`;
       return [
+        jsonObjectFrom(eb.selectFrom('newsletters as n').select(['n.id', 'n.subject', 'n.body', 'n.status']).whereRef('n.id', '=', 't.newsletterId')).as('newsletter'),
         jsonObjectFrom(eb.selectFrom('planRuns as r').select(['r.plan', 'r.segmentId', 'r.saleId']).whereRef('r.id', '=', 't.planRunId')).as('run'),
         jsonObjectFrom(
           eb
@@ -73,7 +80,7 @@ export async function loadTouchContextRows(db: Database, touchIds: string[]): Pr
                   .orderBy('i.id'),
               ).as('items'),
             ])
-            .where('s.id', '=', saleId),
+            .where('s.id', '=', messageSaleId),
         ).as('sale'),
         jsonObjectFrom(
           eb
@@ -97,8 +104,10 @@ export async function loadTouchContextRows(db: Database, touchIds: string[]): Pr
   });
 }
 
-function toContextRows(row: Record<string, unknown> & { run: unknown; sale: unknown; segment: unknown; staff: unknown; touchId: string }): TouchContextRows {
-  const { run: runJson, sale, segment, staff, touchId: _touchId, ...customer } = row;
+function toContextRows(
+  row: Record<string, unknown> & { run: unknown; sale: unknown; segment: unknown; staff: unknown; newsletter: TouchContextRows['newsletter']; touchId: string },
+): TouchContextRows {
+  const { run: runJson, sale, segment, staff, newsletter, touchId: _touchId, ...customer } = row;
   const run = runJson as { plan: unknown; segmentId: string; saleId: string | null } | null;
   const s = sale as unknown as SaleJson | null;
   return {
@@ -119,5 +128,6 @@ function toContextRows(row: Record<string, unknown> & { run: unknown; sale: unkn
       : null,
     segment: segment ? toSegment(segment as never) : null,
     staff: staff ? toStaff(staff as never) : null,
+    newsletter,
   };
 }
