@@ -31,12 +31,19 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
 }
 
+/** SOCKET_ERRORS are the codes of a connection to Postgres failing under the client. */
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
 /**
- * isTransientDbError tells whether a database error may pass if tried again: a lost connection (no SQLSTATE, or class
- * 08), a deadlock or serialization failure (40), too little of a resource (53) or a restart (57). A refused value or
- * a broken constraint (22, 23) fails the same way every time.
+ * isTransientDbError tells whether a database error may pass if tried again: a lost connection (a socket error, a
+ * connection pg says terminated, or SQLSTATE class 08), a deadlock or serialization failure (40), too little of a
+ * resource (53) or a restart (57). A refused value or a broken constraint (22, 23) fails the same way every time, and
+ * an error that is not the database's (a bug, a conflict the service raised) is never retried.
  */
 export function isTransientDbError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || ['08', '40', '53', '57'].includes(code.slice(0, 2));
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return ['08', '40', '53', '57'].includes(code.slice(0, 2));
+  if (code) return SOCKET_ERRORS.has(code);
+  return typeof e?.message === 'string' && /connection terminated|not queryable|timeout exceeded when trying to connect/i.test(e.message);
 }

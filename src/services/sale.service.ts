@@ -26,7 +26,7 @@ import * as staffRepo from '../db/repositories/staff.repository';
 import * as referrals from '../db/repositories/referral.repository';
 import { audit } from '../db/repositories/access.repository';
 import { ConflictError } from './errors';
-import { isUniqueViolation, type ServiceContext } from './context';
+import { isTransientDbError, isUniqueViolation, type ServiceContext } from './context';
 import { checkSaleSemantics, type SaleInput } from './sale-input';
 import { createBatcher } from './batcher';
 
@@ -72,8 +72,10 @@ async function recordSingleSale(ctx: ServiceContext, input: SaleInput, requestHa
     try {
       return await ctx.db.transaction().execute((trx) => recordSaleIn(trx, ctx, input, requestHash, now, actor));
     } catch (err) {
-      // A concurrent request for the same sale or customer won the race: run again to see what it stored.
-      if (attempt < 3 && isUniqueViolation(err)) continue;
+      // A concurrent request for the same sale or customer won the race: run again to see what it stored. A deadlock
+      // or a connection lost (a Postgres restart) passes when tried again; a sale committed just before the loss is
+      // then found and answered as a replay.
+      if (attempt < 3 && (isUniqueViolation(err) || isTransientDbError(err))) continue;
       throw err;
     }
   }

@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
+import { Client } from 'pg';
 import { countRows } from '../../../src/db/repositories/plan.repository';
 import { createLogger } from '../../../src/logger';
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
@@ -180,6 +181,30 @@ describe('batched sales', () => {
     expect(freshOne.statusCode).toBe(201);
     expect(new Set([stored1, byNewcomer, freshOne].map((r) => r.json().customer.id)).size).toBe(3);
     expect([conflicting.statusCode, conflicting.json().error.details.field]).toEqual([409, 'externalId']);
+  });
+
+  it.each([
+    ['batched', () => t],
+    ['one by one (batching off)', () => single],
+  ])('answers every sale posted while the database connections are cut (a Postgres restart), storing each once: %s', async (_how, appOf) => {
+    const app = appOf();
+    const tag = `CUT${app === t ? 'B' : 'S'}`;
+    const bodies = Array.from({ length: 80 }, (_, n) => distinctSale(tag, n));
+    const killer = new Client({ connectionString: app.database.url });
+    await killer.connect();
+    try {
+      const pending = bodies.map((b) => post(app, b));
+      // Once some are stored, every other connection to this database is closed under the app's pool.
+      await waitFor(async () => Number((await killer.query(`select count(*) from sales where external_id like '${tag}-%'`)).rows[0].count) > 0, 'a first sale stored');
+      const cut = await killer.query('select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+      expect(Number(cut.rows[0].n)).toBeGreaterThan(0);
+      const results = await Promise.all(pending);
+      expect(results.filter((r) => r.statusCode >= 300).map((r) => r.body)).toEqual([]);
+    } finally {
+      await killer.end();
+    }
+    const stored = await app.database.db.selectFrom('sales').select('externalId').where('externalId', 'like', `${tag}-%`).execute();
+    expect(stored.map((r) => r.externalId).sort()).toEqual(bodies.map((b) => b.externalId).sort());
   });
 
   it('falls back to the single-sale path when the batch transaction fails', async () => {

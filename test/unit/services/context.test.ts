@@ -9,6 +9,8 @@ it.each([
   [Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), true],
   [Object.assign(new Error('violates check constraint'), { code: '23514' }), false],
   [Object.assign(new Error('invalid input syntax for type uuid'), { code: '22P02' }), false],
+  [Object.assign(new Error('sale shop/1 was already posted with a different body'), { code: 'conflict' }), false],
+  [new TypeError("Cannot read properties of undefined (reading 'id')"), false],
 ])('%p is transient: %p', (err, transient) => {
   expect(isTransientDbError(err)).toBe(transient);
 });
