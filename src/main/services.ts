@@ -6,10 +6,11 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import type { ServiceContext } from '../services/context';
 import { ensureAdminKey } from '../services/auth.service';
+import { createSaleBatcher } from '../services/sale.service';
 
 /** buildContext assembles the ServiceContext of a process. */
 export function buildContext(config: Config, db: Database, log: Logger, secret: string, clock: Clock = systemClock): ServiceContext {
-  return {
+  const ctx: ServiceContext = {
     db,
     clock,
     log,
@@ -23,6 +24,7 @@ export function buildContext(config: Config, db: Database, log: Logger, secret: 
       saleBatchesInFlight: config.saleBatchesInFlight,
     },
   };
+  return { ...ctx, saleBatcher: createSaleBatcher(ctx) };
 }
 
 /** createProducerRedis returns a client that fails fast when Redis is down (for enqueueing and health checks). */

@@ -2,6 +2,7 @@
 import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
+import type { SaleBatcher } from './sale.service';
 
 /** ServiceSettings are the parts of the configuration that business rules depend on. */
 export interface ServiceSettings {
@@ -23,6 +24,8 @@ export interface ServiceContext {
   clock: Clock;
   settings: ServiceSettings;
   log: Logger;
+  /** Records concurrent sales together (createSaleBatcher, built by the composition root); absent: one by one. */
+  saleBatcher?: SaleBatcher | null;
 }
 
 /** isUniqueViolation tells whether a Postgres error is a unique-constraint violation (optionally of one constraint). */

@@ -55,7 +55,7 @@ export async function recordSale(ctx: ServiceContext, input: SaleInput, actor = 
   checkSaleSemantics(input, now);
   const requestHash = hashSale(input);
   // A referral credits another customer, with reads and writes of its own: only the single-sale path does that.
-  const batcher = input.referralCode ? null : batcherOf(ctx);
+  const batcher = input.referralCode ? null : ctx.saleBatcher;
   if (batcher) {
     const batched = await batcher({ input, requestHash, now, actor });
     if (batched) return batched;
@@ -146,7 +146,7 @@ async function recordSaleIn(
 }
 
 /** QueuedSale is a checked sale waiting for a batch. */
-interface QueuedSale {
+export interface QueuedSale {
   input: SaleInput;
   requestHash: string;
   now: Date;
@@ -157,25 +157,18 @@ interface QueuedSale {
 const DEFAULT_SALE_BATCH_SIZE = 100;
 const DEFAULT_SALE_BATCHES_IN_FLIGHT = 2;
 
-/**
- * batchers holds each database handle's group commit of sales (null when batching is off), made on first use like
- * segmentCache, so every ServiceContext over one handle shares it and nothing outlives the handle.
- */
-const batchers = new WeakMap<Database, SaleBatcher | null>();
-
 /** SaleBatcher records a queued sale with the others of its batch: its outcome, or null for the single-sale path. */
-type SaleBatcher = (sale: QueuedSale) => Promise<SaleOutcome | null>;
+export type SaleBatcher = (sale: QueuedSale) => Promise<SaleOutcome | null>;
 
-function batcherOf(ctx: ServiceContext): SaleBatcher | null {
-  let batcher = batchers.get(ctx.db);
-  if (batcher === undefined) {
-    const maxBatch = ctx.settings.saleBatchSize ?? DEFAULT_SALE_BATCH_SIZE;
-    batcher = maxBatch > 0
-      ? createBatcher((queued: QueuedSale[]) => recordSaleBatch(ctx, queued), { maxBatch, maxInFlight: ctx.settings.saleBatchesInFlight ?? DEFAULT_SALE_BATCHES_IN_FLIGHT })
-      : null;
-    batchers.set(ctx.db, batcher);
-  }
-  return batcher;
+/**
+ * createSaleBatcher builds the group commit of a process's sales over `ctx` (SALE_BATCH_SIZE, SALE_BATCHES_IN_FLIGHT),
+ * or null when batching is off. The composition root builds it once and puts it in the context recordSale gets.
+ */
+export function createSaleBatcher(ctx: ServiceContext): SaleBatcher | null {
+  const maxBatch = ctx.settings.saleBatchSize ?? DEFAULT_SALE_BATCH_SIZE;
+  if (maxBatch === 0) return null;
+  const maxInFlight = ctx.settings.saleBatchesInFlight ?? DEFAULT_SALE_BATCHES_IN_FLIGHT;
+  return createBatcher((queued: QueuedSale[]) => recordSaleBatch(ctx, queued), { maxBatch, maxInFlight });
 }
 
 /** BATCH_ROLES are the call roles a batch looks up the holders of, whatever segments its sales fall in. */

@@ -7,6 +7,7 @@ import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
 import { createApiKey } from '../../src/services/auth.service';
 import type { ServiceContext, ServiceSettings } from '../../src/services/context';
+import { createSaleBatcher } from '../../src/services/sale.service';
 import { createTestDatabase, type TestDatabase } from './database';
 
 /** TestApp is a running app with keys to call it. */
@@ -26,7 +27,8 @@ export const TEST_SETTINGS = { defaultTimezone: 'UTC', graceDays: 14, publicUrl:
 
 /** testContext builds a service context on a test database with a fixed clock. */
 export function testContext(database: TestDatabase, clock: Clock, settings: Partial<ServiceSettings> = {}, log: Logger = createLogger('silent')): ServiceContext {
-  return { db: database.db, clock, settings: { ...TEST_SETTINGS, ...settings }, log };
+  const ctx: ServiceContext = { db: database.db, clock, settings: { ...TEST_SETTINGS, ...settings }, log };
+  return { ...ctx, saleBatcher: createSaleBatcher(ctx) };
 }
 
 /** TestAppOptions change the service context of a test app: settings (e.g. the sale batch size) and its logger. */
