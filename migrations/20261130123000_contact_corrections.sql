@@ -1,4 +1,5 @@
 -- What a customer corrected through their own link outranks the older data a point-of-sale system keeps sending.
--- Per corrected field, a fingerprint (SHA-256, not the value) of what the record held before the correction: a sale
--- that sends that old value again leaves the field alone; a sale that sends something new is newer news and wins.
+-- Per corrected field, a keyed digest (HMAC-SHA-256 with the service's secret, never the value) of what the record
+-- held before the correction: a sale that sends that old value again leaves the field alone; a sale that sends
+-- something new is newer news and wins.
 alter table customers add column contact_corrections jsonb not null default '{}';

@@ -26,7 +26,7 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
       // Whatever Redis lost comes back from Postgres: touches left queued, and stored imports with no job.
       reconcile: async () => ({
         touches: await dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
-        imports: await requeueLostImports(ctx, deps.queues.import),
+        imports: await requeueLostImports(ctx, deps.queues.import, deps.dispatch.lostAfterMs),
       }),
       ...createCallMaintenance(deps),
       ...createNewsletterMaintenance(deps),

@@ -3,7 +3,7 @@
  * its committed progress, so a retried or stalled-and-restarted job resumes where the last batch ended.
  */
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
-import { listUnfinishedImports } from '../db/repositories/import.repository';
+import { listStalledImports } from '../db/repositories/import.repository';
 import type { ServiceContext } from '../services/context';
 import { failImport, processImport } from '../services/import.service';
 import { IMPORT_JOB_OPTIONS, QUEUES, type ImportJob } from './contract';
@@ -30,12 +30,14 @@ export function createImportEnqueuer(connection: ConnectionOptions, prefix: stri
 }
 
 /**
- * requeueLostImports adds back the job of every queued or running import that has none in Redis (Redis flushed or
- * restarted): the import then resumes from its committed progress. Returns how many it added.
+ * requeueLostImports adds back the job of every queued or running import that has not moved for `lostAfterMs` and has
+ * no job in Redis (Redis flushed or restarted, or down when it was posted): the import then resumes from its
+ * committed progress. An import the command line runs, with no job, moves with every batch, so it is left alone.
+ * Returns how many it added.
  */
-export async function requeueLostImports(ctx: ServiceContext, queue: Queue): Promise<number> {
+export async function requeueLostImports(ctx: ServiceContext, queue: Queue, lostAfterMs: number): Promise<number> {
   let added = 0;
-  for (const id of await listUnfinishedImports(ctx.db)) {
+  for (const id of await listStalledImports(ctx.db, new Date(ctx.clock.now().getTime() - lostAfterMs))) {
     if ((await queue.getJobState(id)) !== 'unknown') continue;
     await enqueueImport(queue, id);
     added++;

@@ -3,12 +3,11 @@
  * harmless: a touch that is already finished, or held by another worker, is left alone.
  */
 import type { Job } from 'bullmq';
-import { releaseLease, renewLease, type TouchResult } from '../db/repositories/dispatch.repository';
-import { insertTouchEvents } from '../db/repositories/plan.repository';
+import { noteSentAfterCancellation, releaseLease, renewLease, type LeasedTouch, type TouchResult } from '../db/repositories/dispatch.repository';
 import { isTransientDbError, type ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { DeliveryBatches } from './delivery-batches';
-import type { Deliver } from './handler-deps';
+import type { AfterRecord, Deliver } from './handler-deps';
 
 /** TransientDeliveryError makes BullMQ retry the job with backoff. */
 export class TransientDeliveryError extends Error {
@@ -60,10 +59,9 @@ function isLastAttempt(job: Job): boolean {
  */
 export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: number, batches: DeliveryBatches): (job: Job<TouchJob>) => Promise<void> {
   const fail = (touchId: string, reason: string) => batches.finish(touchId, { status: 'failed', reason });
-  return async (job) => {
-    const touch = await batches.acquire(job.data.touchId);
-    if (!touch) return;
-    const stopRenewing = keepLease(ctx, touch.id, touch.leaseUntil, leaseMs);
+
+  /** deliverAndRecord delivers a leased touch and records how it went; returns the work to do once recorded. */
+  const deliverAndRecord = async (job: Job<TouchJob>, touch: LeasedTouch): Promise<AfterRecord | undefined> => {
     let outcome;
     try {
       outcome = await deliver(touch);
@@ -73,21 +71,31 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: numb
       if (isLastAttempt(job)) await fail(touch.id, reason);
       else await releaseLease(ctx.db, touch.id, ctx.clock.now(), reason);
       throw err;
-    } finally {
-      stopRenewing();
     }
     if (outcome.status !== 'retry') {
       const { afterRecord, ...result } = outcome;
-      if (await recordDelivered(batches, touch.id, result)) return afterRecord?.();
+      if (await recordDelivered(batches, touch.id, result)) return afterRecord;
       // Cancelled while delivering (an opt-out, an erasure): the cancellation stands, but a message that did go out
       // is still written on the timeline.
-      if (result.status === 'sent') {
-        await insertTouchEvents(ctx.db, [{ touchId: touch.id, at: ctx.clock.now(), status: 'sent', reason: 'delivered before the cancellation took effect', actor: 'worker' }]);
-      }
-      return;
+      if (result.status === 'sent') await noteSentAfterCancellation(ctx.db, touch.id, ctx.clock.now());
+      return undefined;
     }
     if (isLastAttempt(job)) return void (await fail(touch.id, outcome.reason));
     await releaseLease(ctx.db, touch.id, ctx.clock.now(), outcome.reason);
     throw new TransientDeliveryError(outcome.reason);
+  };
+
+  return async (job) => {
+    const touch = await batches.acquire(job.data.touchId);
+    if (!touch) return;
+    // Renewed until the result is recorded, retries included, so no other worker takes the touch meanwhile.
+    const stopRenewing = keepLease(ctx, touch.id, touch.leaseUntil, leaseMs);
+    let afterRecord: AfterRecord | undefined;
+    try {
+      afterRecord = await deliverAndRecord(job, touch);
+    } finally {
+      stopRenewing();
+    }
+    await afterRecord?.();
   };
 }

@@ -5,6 +5,7 @@
  * their cost (BENCHMARKS.md). A batcher lets each caller still ask for its own item while one statement serves all
  * who asked at the same time.
  */
+import { isTransientDbError } from './context';
 
 /** BatchOptions bound a batcher: the most items per statement, and the most statements running at once. */
 export interface BatchOptions {
@@ -28,9 +29,9 @@ interface Pending<I, O> {
  * createBatcher returns a function that runs `run` over the items asked for together: those asked in the same tick,
  * and those asked while `maxInFlight` runs are going. Nothing waits on a timer: an item asked for while the batcher is
  * idle goes at once. `run` answers in the order of its input and must be atomic (one statement or one transaction), so
- * that a batch that throws changed nothing. When a batch of several throws, each of its items runs again alone: one
- * bad item, a deadlock or a dropped connection fails only the items that fail on their own, never a whole batch of
- * unrelated jobs.
+ * that a batch that throws changed nothing. When a batch of several throws for a reason of its own (one bad item),
+ * each of its items runs again alone, so only the items that fail on their own fail, never a whole batch of unrelated
+ * jobs. A transient database error (a lost connection, a deadlock: isTransientDbError) rejects the whole batch.
  */
 export function createBatcher<I, O>(run: (items: I[]) => Promise<O[]>, o: BatchOptions = DEFAULT_BATCH_OPTIONS): (item: I) => Promise<O> {
   const waiting: Pending<I, O>[] = [];
@@ -48,7 +49,9 @@ export function createBatcher<I, O>(run: (items: I[]) => Promise<O[]>, o: BatchO
       const results = await runChecked(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i] as O));
     } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err);
+      // Alone, an item fails the same way; and when the database is away, trying each item alone would only hold
+      // the batcher up for each in turn. Their callers retry, with backoff.
+      if (batch.length === 1 || isTransientDbError(err)) return batch.forEach((p) => p.reject(err));
       for (const p of batch) {
         try {
           p.resolve((await runChecked([p.item]))[0] as O);

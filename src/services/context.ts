@@ -38,15 +38,21 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
 /**
+ * TRANSIENT_SQLSTATES are the Postgres errors that pass when tried again: a connection lost or refused (08000, 08001,
+ * 08003, 08004, 08006), a serialization failure or deadlock (40001, 40P01), too many connections (53300), and the
+ * server shutting down or starting (57P01, 57P02, 57P03).
+ */
+const TRANSIENT_SQLSTATES = new Set(['08000', '08001', '08003', '08004', '08006', '40001', '40P01', '53300', '57P01', '57P02', '57P03']);
+
+/**
  * isTransientDbError tells whether a database error may pass if tried again: a lost connection (a socket error, a
- * connection pg says terminated, or SQLSTATE class 08), a deadlock or serialization failure (40), too little of a
- * resource (53) or a restart (57). A refused value or a broken constraint (22, 23) fails the same way every time, and
- * an error that is not the database's (a bug, a conflict the service raised) is never retried.
+ * connection pg says terminated, or one of TRANSIENT_SQLSTATES), a deadlock or a server restart. A refused value, a
+ * broken constraint, a cancelled statement or an error that is not the database's (a bug, a conflict the service
+ * raised) is never retried.
  */
 export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code && /^[0-9A-Z]{5}$/.test(code)) return ['08', '40', '53', '57'].includes(code.slice(0, 2));
-  if (code) return SOCKET_ERRORS.has(code);
-  return typeof e?.message === 'string' && /connection terminated|not queryable|timeout exceeded when trying to connect/i.test(e.message);
+  if (code) return SOCKET_ERRORS.has(code) || TRANSIENT_SQLSTATES.has(code);
+  return typeof e?.message === 'string' && /connection terminated|not queryable/i.test(e.message);
 }

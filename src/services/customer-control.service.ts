@@ -117,7 +117,8 @@ export async function loadCustomerPage(ctx: ServiceContext, token: string): Prom
 /** CustomerDataExport is everything held about a customer, as they download it. */
 export interface CustomerDataExport {
   exportedAt: Date;
-  customer: Customer;
+  /** The record; of the details the customer corrected, the names (the replaced values are kept only as digests). */
+  customer: Omit<Customer, 'contactCorrections'> & { correctedFields: string[] };
   sales: SaleRecord[];
   touches: (TouchWithHistory & { content: unknown; hasLetterPdf: boolean })[];
   tasks: TaskEntry[];
@@ -143,9 +144,10 @@ export async function exportCustomerData(ctx: ServiceContext, token: string): Pr
   ]);
   const contentOf = new Map(contents.map((c) => [c.touchId, c]));
   await audit(ctx.db, { actor: CUSTOMER_ACTOR, action: 'customer.data_exported', entity: 'customer', entityId: id, at: now });
+  const { contactCorrections, ...record } = customer;
   return {
     exportedAt: now,
-    customer,
+    customer: { ...record, correctedFields: Object.keys(contactCorrections) },
     sales,
     touches: touches.map((t) => ({ ...t, content: contentOf.get(t.id)?.content ?? null, hasLetterPdf: contentOf.get(t.id)?.hasLetterPdf ?? false })),
     tasks,
@@ -309,7 +311,7 @@ export async function correctContactDetails(ctx: ServiceContext, token: string, 
     const given = Object.fromEntries(fields.map((k) => [k, patch[k]]));
     const emailChanged = fields.includes('email');
     // Remembered, so that a till still sending the old details does not undo the customer's own correction.
-    const contactCorrections = noteCorrections(before.contactCorrections, before, fields);
+    const contactCorrections = noteCorrections(ctx.settings.secret, before.contactCorrections, before, fields);
     let customer = await updateCustomer(trx, id, { ...given, contactCorrections, ...(emailChanged ? { emailStatus: 'ok' as const } : {}) });
     const reachable = chooseMailChannel(contactPointsOf(customer)).channel !== null;
     if (customer.needsCleanup && reachable) customer = await updateCustomer(trx, id, { needsCleanup: false });

@@ -560,7 +560,7 @@ async function writeSales(
     const segment = chooseSegment(segments, { source: input.source, totalAmount: input.total.amount, items: input.items });
     const salesperson = input.salesperson ? staff.get(input.salesperson.email.toLowerCase()) ?? null : null;
     const referrer = input.referralCode ? referrers.get(input.referralCode.toUpperCase()) : undefined;
-    const customer = applyCustomer(index, input, segment, referrer, order++);
+    const customer = applyCustomer(ctx.settings.secret, index, input, segment, referrer, order++);
     touched.set(customer.id, customer);
     const saleId = randomUUID();
     const soldAt = new Date(input.soldAt);
@@ -629,6 +629,7 @@ function summary(t: { id: string; step: number; channel: string; dueAt: Date; st
 
 /** applyCustomer finds the sale's customer (or makes a new one) and applies the sale's contact data to it. */
 function applyCustomer(
+  secret: string,
   index: CustomerIndex,
   input: SaleInput,
   segment: Segment,
@@ -670,14 +671,14 @@ function applyCustomer(
   const previous = { email: found.email, phone: found.phone };
   // What the point-of-sale system sends is fresh contact data, except what the customer has since corrected
   // themselves and the till still sends as before (as recordSale does); a bounced address is fixed by a new one.
-  const { contact: d, corrections } = screenSaleContact(c, found.contactCorrections);
+  const { contact: d, corrections } = screenSaleContact(secret, c, found.contactCorrections);
   found.contactCorrections = corrections;
   if (d.email !== undefined && d.email.toLowerCase() !== found.email?.toLowerCase()) found.emailStatus = 'ok';
   if (d.firstName !== undefined) found.firstName = d.firstName;
   if (d.lastName !== undefined) found.lastName = d.lastName;
   if (d.email !== undefined) found.email = d.email;
   if (d.phone !== undefined) found.phone = d.phone;
-  if (c.timezone !== undefined) found.timezone = c.timezone;
+  if (c.timezone !== undefined) found.timezone = c.timezone; // not a field the customer corrects on their page
   if (d.preferredChannel !== undefined) found.preferredChannel = d.preferredChannel;
   if (d.address !== undefined) found.address = d.address as Address;
   if (found.externalId == null && c.externalId) found.externalId = c.externalId;

@@ -197,13 +197,12 @@ export async function getBatchLetters(ctx: ServiceContext, id: string): Promise<
 
 /**
  * closeForPrinting returns a batch about to be downloaded for printing, first closing it if it is open and holds
- * letters: letters due later then go into the day's next batch, not into one already at the printer. An empty batch
- * stays open (there is nothing to print).
+ * letters: letters due later then go into the day's next batch, not into one already at the printer.
  */
 async function closeForPrinting(ctx: ServiceContext, id: string): Promise<repo.LetterBatch> {
-  const batch = await getBatch(ctx, id);
-  if (batch.status === 'open' && batch.letterCount > 0) await repo.closeBatchForPrinting(ctx.db, id, ctx.clock.now());
-  return batch;
+  await getBatch(ctx, id);
+  await ctx.db.transaction().execute((trx) => repo.closeBatchForPrinting(trx, id, ctx.clock.now()));
+  return getBatch(ctx, id);
 }
 
 /** batchPdf merges a batch's letters into one PDF for printing, one page per letter in print order; closes the batch. */

@@ -131,7 +131,7 @@ async function recordSaleIn(
   });
   const staff = await intake.findStaffForSale(trx, input.salesperson ?? null, callRoles(segment.plan));
   const salesperson = staff.salesperson;
-  const customer = await upsertCustomer(trx, input, segment, now);
+  const customer = await upsertCustomer(trx, ctx, input, segment, now);
   const saleId = intake.newId();
   const soldAt = new Date(input.soldAt);
 
@@ -187,12 +187,13 @@ function batchKeysOf(input: SaleInput): string[] {
 
 /**
  * recordSaleBatch records, in one transaction of five statements whatever their number, the sales of a batch that
- * are a new customer's first sale by a known salesperson (or none): BEGIN, the advisory locks of all their
- * customers' emails and phones, one look-up, one write, COMMIT. The answer is the outcome of each recorded sale
- * and null for every other one, which the caller then records on its own: a replay or conflict, an existing
- * customer, a salesperson to create, a second sale of the batch sharing a sale or customer key with an earlier
- * one, and every sale of a batch whose transaction failed (e.g. a unique violation: another process stored the
- * same sale or customer meanwhile). Those run after this transaction has ended, so they see what it stored.
+ * are a new customer's first sale by a known salesperson (or none): BEGIN, the advisory locks of all their sale
+ * keys and their customers' external ids, emails and phones, one look-up, one write, COMMIT. The answer is the
+ * outcome of each recorded sale and null for every other one, which the caller then records on its own: a replay or
+ * conflict, an existing customer, a salesperson to create, a second sale of the batch sharing a sale or customer key
+ * with an earlier one, and every sale of a batch whose transaction failed (e.g. a unique violation: another process
+ * stored the same sale or customer meanwhile). Those run after this transaction has ended, so they see what it
+ * stored.
  */
 async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promise<(SaleOutcome | null)[]> {
   const candidates: QueuedSale[] = [];
@@ -270,7 +271,7 @@ function contactOf(input: SaleInput): customers.ContactFields {
   };
 }
 
-async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment, now: Date): Promise<MatchedCustomer> {
+async function upsertCustomer(trx: Database, ctx: ServiceContext, input: SaleInput, segment: Segment, now: Date): Promise<MatchedCustomer> {
   const c = input.customer;
   const contact = contactOf(input);
   const referrer = input.referralCode ? await customers.findCustomerByReferralCode(trx, input.referralCode) : null;
@@ -282,7 +283,7 @@ async function upsertCustomer(trx: Database, input: SaleInput, segment: Segment,
   }
   // What the point-of-sale system sends is fresh contact data, except what the customer has since corrected
   // themselves and the till still sends as before; a bounced address is fixed by a new one.
-  const screened = screenSaleContact(contact, found.contactCorrections);
+  const screened = screenSaleContact(ctx.settings.secret, contact, found.contactCorrections);
   const emailChanged = screened.contact.email != null && screened.contact.email.toLowerCase() !== found.email?.toLowerCase();
   const record = await customers.updateCustomer(trx, found.id, {
     ...screened.contact,

@@ -88,8 +88,9 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
       try {
         await enqueueImport(created.id);
       } catch (err) {
-        req.log.error({ err, importId: created.id }, 'could not queue the import');
-        throw new AppError('unavailable', `imports: the file is stored as import ${created.id} but could not be queued; post it again later`, { importId: created.id });
+        // The file is stored and the import queued in Postgres: the workers' reconciler adds its job once Redis is
+        // back, so it is accepted all the same (posting it again would import a second copy).
+        req.log.warn({ err, importId: created.id }, 'could not queue the import now; the reconciler will');
       }
       return reply.status(202).send({ import: { id: created.id, status: created.status } });
     },

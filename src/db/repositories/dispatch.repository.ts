@@ -115,6 +115,18 @@ export async function releaseLease(db: Database, touchId: string, now: Date, rea
   await insertTouchEvents(db, [{ touchId, at: now, status: 'retry', reason, actor: 'worker' }]);
 }
 
+/**
+ * noteSentAfterCancellation writes on a cancelled touch's history that its message went out all the same (the
+ * cancellation committed while it was being delivered). Nothing is written unless the touch is cancelled: a result
+ * recorded before its answer was lost (and so recorded "again") is not a cancellation.
+ */
+export async function noteSentAfterCancellation(db: Database, touchId: string, at: Date): Promise<void> {
+  await sql`
+    insert into touch_events (touch_id, at, status, reason, actor)
+    select id, ${at}, 'sent', 'delivered before the cancellation took effect', 'worker' from touches
+    where id = ${touchId} and status = 'cancelled'`.execute(db);
+}
+
 /** TouchResult is how a delivery attempt ended. */
 export interface TouchResult {
   /** `scheduled` puts the touch back for later (e.g. its customer is paused); the scheduler claims it again. */
@@ -142,7 +154,8 @@ export interface FinishedTouch {
  */
 export async function finishTouches(db: Database, all: FinishedTouch[], now: Date): Promise<boolean[]> {
   // A touch finished twice at once (an old lease holder and a new one) is recorded once, for the first.
-  const finished = all.filter((f, i) => all.findIndex((g) => g.touchId === f.touchId) === i);
+  const seen = new Set<string>();
+  const finished = all.filter((f) => !seen.has(f.touchId) && seen.add(f.touchId));
   const col = <T>(pick: (r: TouchResult) => T | undefined) => finished.map((f) => pick(f.result) ?? null);
   const { rows } = await sql<{ id: string }>`
     with input as (

@@ -97,9 +97,18 @@ export async function findImport(db: Database, id: string): Promise<ImportRecord
   return row ? toImport(row) : null;
 }
 
-/** listUnfinishedImports returns the ids of imports stored and waiting or being worked on (queued or running). */
-export async function listUnfinishedImports(db: Database): Promise<string[]> {
-  const rows = await db.selectFrom('imports').select('id').where('status', 'in', ['queued', 'running']).orderBy('createdAt').execute();
+/**
+ * listStalledImports returns the ids of imports queued or running that have not moved since `before` (an import that
+ * runs commits its progress every batch, the command line's included).
+ */
+export async function listStalledImports(db: Database, before: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('imports')
+    .select('id')
+    .where('status', 'in', ['queued', 'running'])
+    .where('updatedAt', '<', before)
+    .orderBy('createdAt')
+    .execute();
   return rows.map((r) => r.id);
 }
 

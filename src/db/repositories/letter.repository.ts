@@ -79,11 +79,17 @@ export async function findLetterBatchOfTouch(db: Database, touchId: string): Pro
 }
 
 /**
- * closeBatchForPrinting closes an open batch to new letters as it is downloaded. The update waits for letters being
- * filed into it (they hold a share lock) and later ones open the day's next batch, so what is printed is all it holds.
+ * closeBatchForPrinting closes an open batch that holds letters to new ones, as it is downloaded. Run in a
+ * transaction: the batch row is locked first, which waits for letters being filed into it (they hold a share lock),
+ * so the count sees them, and letters filed later find the batch closed and open the day's next one. What is then
+ * printed is all the batch holds. An empty batch stays open (there is nothing to print).
  */
-export async function closeBatchForPrinting(db: Database, batchId: string, now: Date): Promise<void> {
-  await db.updateTable('letterBatches').set({ status: 'printing', closedAt: now }).where('id', '=', batchId).where('status', '=', 'open').execute();
+export async function closeBatchForPrinting(trx: Database, batchId: string, now: Date): Promise<void> {
+  const locked = await trx.selectFrom('letterBatches').select('status').where('id', '=', batchId).forUpdate().executeTakeFirst();
+  if (locked?.status !== 'open') return;
+  await sql`
+    update letter_batches set status = 'printing', closed_at = ${now}
+    where id = ${batchId} and exists (select 1 from touches where letter_batch_id = ${batchId} and status in ('queued', 'sent'))`.execute(trx);
 }
 
 /**

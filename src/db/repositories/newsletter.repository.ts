@@ -192,7 +192,8 @@ export async function cancelOpenTouches(db: Database, id: string, at: Date, reas
   const rows = await db
     .updateTable('touches')
     .set({ status: 'cancelled', statusReason: reason, completedAt: at, updatedAt: at })
-    .where('newsletterId', '=', id)
+    // Locked in id order, like every statement that changes many touches (a worker may be recording some of them).
+    .where('id', 'in', (eb) => eb.selectFrom('touches').select('id').where('newsletterId', '=', id).where('status', 'in', ['scheduled', 'queued']).orderBy('id').forUpdate())
     .where('status', 'in', ['scheduled', 'queued'])
     .returning('id')
     .execute();

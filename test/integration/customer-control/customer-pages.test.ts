@@ -246,11 +246,19 @@ describe('contact corrections', () => {
     const fixed = await form(t, `/p/${c.token}/contact`, { email: 'lou@example.com', firstName: 'Louise' });
     expect(fixed.statusCode).toBe(303);
 
+    // The export names the corrected fields; the values they replaced are not held in any readable form.
+    const exported = (await t.app.inject({ method: 'GET', url: `/p/${c.token}/export` })).json().customer;
+    expect(exported.correctedFields.sort()).toEqual(['email', 'firstName']);
+    expect(exported.contactCorrections).toBeUndefined();
+    const stored = await t.database.db.selectFrom('customers').select('contactCorrections').where('id', '=', c.customerId).executeTakeFirstOrThrow();
+    expect(JSON.stringify(stored)).not.toMatch(/lou\.old|Lou"/);
+
     // The till still knows the old email and first name: the customer's corrections stand.
     await sell(t, customer);
     expect((await snapshot(t, c.customerId)).customer).toMatchObject({ email: 'lou@example.com', firstName: 'Louise', phone: '+1 555 0107' });
 
-    // The till learns a newer address (and a new phone): that is news, and it wins; the first name stays corrected.
+    // The till learns a newer address: that is news, and it wins (the phone, never corrected, simply follows the till);
+    // the first name stays corrected.
     await sell(t, { ...customer, email: 'LOU@work.example', phone: '+1 555 0108' });
     expect((await snapshot(t, c.customerId)).customer).toMatchObject({ email: 'LOU@work.example', firstName: 'Louise', phone: '+1 555 0108' });
     // From then on the till's email is the one on record: sending it again changes nothing, a later one wins again.

@@ -66,6 +66,17 @@ it('runs each item of a failed batch again alone, so only the item that fails al
   expect(await upper('d')).toBe('D'); // and the next batch runs as usual
 });
 
+it('rejects the whole batch, without trying each item alone, when the database is away', async () => {
+  const runs: number[][] = [];
+  const away = createBatcher(async (items: number[]): Promise<number[]> => {
+    runs.push(items);
+    throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+  }, { maxBatch: 10, maxInFlight: 1 });
+  const settled = await Promise.allSettled([1, 2, 3].map(away));
+  expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  expect(runs).toEqual([[1, 2, 3]]);
+});
+
 it('rejects a lone item with the error of its run', async () => {
   const failing = createBatcher(async (_items: number[]): Promise<number[]> => {
     throw new Error('connection lost');

@@ -4,6 +4,10 @@ import { isTransientDbError } from '../../../src/services/context';
 it.each([
   [new Error('Connection terminated unexpectedly'), true],
   [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), true],
+  [Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), true],
+  [Object.assign(new Error('the database system is starting up'), { code: '57P03' }), true],
+  [Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }), false],
+  [Object.assign(new Error('bind message supplies 70000 parameters'), { code: '08P01' }), false],
   [Object.assign(new Error('deadlock detected'), { code: '40P01' }), true],
   [Object.assign(new Error('could not serialize access'), { code: '40001' }), true],
   [Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), true],
