@@ -3,3 +3,6 @@
 -- held before the correction: a sale that sends that old value again leaves the field alone; a sale that sends
 -- something new is newer news and wins.
 alter table customers add column contact_corrections jsonb not null default '{}';
+-- A till that knows a customer only by the email or phone they have since corrected still finds them through these.
+create index customers_corrected_email_idx on customers ((contact_corrections ->> 'email')) where contact_corrections ? 'email';
+create index customers_corrected_phone_idx on customers ((contact_corrections ->> 'phone')) where contact_corrections ? 'phone';

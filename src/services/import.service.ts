@@ -24,7 +24,7 @@ import { AppError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 import { parseSaleInput, type SaleInput } from './sale-input';
 import { hashSale, type SaleResponse } from './sale.service';
-import { screenSaleContact, type ContactCorrections } from '../domain/contact-corrections';
+import { fingerprint, screenSaleContact, type ContactCorrections } from '../domain/contact-corrections';
 import { csvFieldOf, ImportFileError, readSales, type DateOrder, type ImportFormat, type ImportOptions, type RawSale } from './import-format';
 
 /** CHUNK_BYTES is the size of the stored pieces of an upload. */
@@ -430,12 +430,18 @@ class CustomerIndex {
   private byKey = new Map<string, CustomerState>();
   private byEmail = new Map<string, CustomerState>();
   private byPhone = new Map<string, CustomerState>();
+  /** By the digest of an email or phone the customer corrected away, which a till may still send. */
+  private byCorrection = new Map<string, CustomerState>();
+
+  constructor(private readonly secret: string) {}
 
   find(source: string, c: SaleInput['customer']): CustomerState | undefined {
     return (
       (c.externalId ? this.byKey.get(`${source}\u0000${c.externalId}`) : undefined) ??
       (c.email ? this.byEmail.get(c.email.toLowerCase()) : undefined) ??
-      (c.phone ? this.byPhone.get(c.phone) : undefined)
+      (c.phone ? this.byPhone.get(c.phone) : undefined) ??
+      (c.email ? this.byCorrection.get(fingerprint(this.secret, 'email', c.email)) : undefined) ??
+      (c.phone ? this.byCorrection.get(fingerprint(this.secret, 'phone', c.phone)) : undefined)
     );
   }
 
@@ -451,6 +457,7 @@ class CustomerIndex {
     };
     if (c.email) older(this.byEmail, c.email.toLowerCase());
     if (c.phone) older(this.byPhone, c.phone);
+    for (const digest of [c.contactCorrections.email, c.contactCorrections.phone]) if (digest) older(this.byCorrection, digest);
   }
 }
 
@@ -530,11 +537,13 @@ async function writeSales(
     }),
     emails: dedupe(fresh.flatMap((s) => (s.input.customer.email ? [s.input.customer.email.toLowerCase()] : []))),
     phones: dedupe(fresh.flatMap((s) => (s.input.customer.phone ? [s.input.customer.phone] : []))),
+    correctedEmails: dedupe(fresh.flatMap((s) => (s.input.customer.email ? [fingerprint(ctx.settings.secret, 'email', s.input.customer.email)] : []))),
+    correctedPhones: dedupe(fresh.flatMap((s) => (s.input.customer.phone ? [fingerprint(ctx.settings.secret, 'phone', s.input.customer.phone)] : []))),
   });
   const matchedIds = matched.map((c) => c.id);
   const activeRuns = await repo.findActiveFirstYearRuns(trx, matchedIds);
   const laterYear = await repo.findCustomersWithActiveLaterYearRuns(trx, matchedIds);
-  const index = new CustomerIndex();
+  const index = new CustomerIndex(ctx.settings.secret);
   let order = 0;
   for (const c of matched) {
     const run = activeRuns.get(c.id);

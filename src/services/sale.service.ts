@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json';
-import { screenSaleContact } from '../domain/contact-corrections';
+import { fingerprint, screenSaleContact } from '../domain/contact-corrections';
 import { contactPointsOf } from '../domain/channel';
 import { computePlan } from '../domain/plan';
 import { chooseSegment } from '../domain/segment-match';
@@ -215,6 +215,8 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
         customerExternalKeys: candidates.flatMap((q) => (q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [])),
         customerEmails: candidates.flatMap((q) => (q.input.customer.email ? [q.input.customer.email.toLowerCase()] : [])),
         customerPhones: candidates.flatMap((q) => (q.input.customer.phone ? [q.input.customer.phone] : [])),
+        correctedEmails: candidates.flatMap((q) => (correctedKeysOf(ctx, q.input.customer).correctedEmail ?? [])),
+        correctedPhones: candidates.flatMap((q) => (correctedKeysOf(ctx, q.input.customer).correctedPhone ?? [])),
         salespersonEmails: [...new Set(candidates.flatMap((q) => (q.input.salesperson ? [q.input.salesperson.email.toLowerCase()] : [])))],
         roles: BATCH_ROLES,
       });
@@ -226,6 +228,7 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
         if (found.existingSales.has(batchKey(input.source, input.externalId))) continue;
         if (c.externalId && found.matchedExternalKeys.has(batchKey(input.source, c.externalId))) continue;
         if ((c.email && found.matchedEmails.has(c.email.toLowerCase())) || (c.phone && found.matchedPhones.has(c.phone))) continue;
+        if (Object.values(correctedKeysOf(ctx, c)).some((digest) => found.matchedCorrections.has(digest))) continue;
         const salesperson = input.salesperson ? found.salespeople.get(input.salesperson.email.toLowerCase()) : null;
         if (salesperson === undefined) continue;
 
@@ -249,6 +252,14 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
   }
   ctx.log.debug({ sales: queued.length, written: outcomes.size }, 'sale batch written');
   return queued.map((q) => outcomes.get(q) ?? null);
+}
+
+/** correctedKeysOf are the digests by which a customer who corrected this email or phone away is still found. */
+function correctedKeysOf(ctx: ServiceContext, c: SaleInput['customer']): { correctedEmail?: string; correctedPhone?: string } {
+  return {
+    ...(c.email ? { correctedEmail: fingerprint(ctx.settings.secret, 'email', c.email) } : {}),
+    ...(c.phone ? { correctedPhone: fingerprint(ctx.settings.secret, 'phone', c.phone) } : {}),
+  };
 }
 
 /** MatchedCustomer is the sale's customer: an existing one (already updated) or a new one not yet written. */
@@ -276,7 +287,7 @@ async function upsertCustomer(trx: Database, ctx: ServiceContext, input: SaleInp
   const contact = contactOf(input);
   const referrer = input.referralCode ? await customers.findCustomerByReferralCode(trx, input.referralCode) : null;
   await customers.lockCustomerKeys(trx, { email: c.email, phone: c.phone });
-  const found = await customers.findCustomerForSale(trx, { source: input.source, externalId: c.externalId, email: c.email, phone: c.phone });
+  const found = await customers.findCustomerForSale(trx, { source: input.source, externalId: c.externalId, email: c.email, phone: c.phone, ...correctedKeysOf(ctx, c) });
   if (!found) {
     const record = intake.newCustomerRecord({ ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id }, now);
     return { record, isNew: true };

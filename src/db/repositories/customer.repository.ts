@@ -98,15 +98,18 @@ function contactValues(c: ContactFields) {
  */
 export async function findCustomerForSale(
   db: Database,
-  m: { source: string; externalId?: string; email?: string; phone?: string },
+  m: { source: string; externalId?: string; email?: string; phone?: string; correctedEmail?: string; correctedPhone?: string },
 ): Promise<Customer | null> {
-  // One statement: the three ways of matching are alternatives, ranked so the first that matches wins, and only
-  // the row returned is locked (rows are locked as the limit takes them).
+  // One statement: the ways of matching are alternatives, ranked so the first that matches wins, and only the row
+  // returned is locked (rows are locked as the limit takes them). The last two find a customer by the digest of an
+  // email or phone they have since corrected (see contact-corrections.ts), which a till may still send.
   const ways: { rank: number; match: Expression<SqlBool> }[] = [];
   const lowerEmail = m.email?.toLowerCase();
   if (m.externalId) ways.push({ rank: 0, match: sql<SqlBool>`(source = ${m.source} and external_id = ${m.externalId})` });
   if (lowerEmail) ways.push({ rank: 1, match: sql<SqlBool>`lower(email) = ${lowerEmail}` });
   if (m.phone) ways.push({ rank: 2, match: sql<SqlBool>`phone = ${m.phone}` });
+  if (m.correctedEmail) ways.push({ rank: 3, match: sql<SqlBool>`(contact_corrections ? 'email' and contact_corrections ->> 'email' = ${m.correctedEmail})` });
+  if (m.correctedPhone) ways.push({ rank: 4, match: sql<SqlBool>`(contact_corrections ? 'phone' and contact_corrections ->> 'phone' = ${m.correctedPhone})` });
   if (ways.length === 0) return null;
   const row = await db
     .selectFrom('customers')

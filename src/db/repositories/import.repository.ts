@@ -220,11 +220,12 @@ export type MatchedCustomer = Pick<
 
 /**
  * findCustomersForSales returns (locked) the live customers matching any of the keys, oldest first: by
- * (source, externalId), by email (case-insensitive) or by phone, the three ways a sale finds its customer.
+ * (source, externalId), by email (case-insensitive) or by phone, the ways a sale finds its customer, and by the
+ * digest of an email or phone the customer has since corrected (contact-corrections.ts).
  */
 export async function findCustomersForSales(
   db: Database,
-  m: { keys: { source: string; externalId: string }[]; emails: string[]; phones: string[] },
+  m: { keys: { source: string; externalId: string }[]; emails: string[]; phones: string[]; correctedEmails: string[]; correctedPhones: string[] },
 ): Promise<MatchedCustomer[]> {
   if (m.keys.length + m.emails.length + m.phones.length === 0) return [];
   // One index lookup per key: LATERAL with OFFSET 0 (which the planner does not flatten) stays a nested loop of
@@ -238,7 +239,13 @@ export async function findCustomersForSales(
       cross join lateral (select id from customers where lower(email) = e.email offset 0) c
     union
     select c.id from unnest(${m.phones}::text[]) as p(phone)
-      cross join lateral (select id from customers where phone = p.phone offset 0) c`;
+      cross join lateral (select id from customers where phone = p.phone offset 0) c
+    union
+    select c.id from unnest(${m.correctedEmails}::text[]) as d(digest)
+      cross join lateral (select id from customers where contact_corrections ? 'email' and contact_corrections ->> 'email' = d.digest offset 0) c
+    union
+    select c.id from unnest(${m.correctedPhones}::text[]) as d(digest)
+      cross join lateral (select id from customers where contact_corrections ? 'phone' and contact_corrections ->> 'phone' = d.digest offset 0) c`;
   const rows = await db
     .selectFrom('customers')
     .select([

@@ -18,6 +18,9 @@ export interface BatchLookupInput {
   /** Lower-cased, as customers are matched by email case-insensitively. */
   customerEmails: string[];
   customerPhones: string[];
+  /** Digests of the emails and phones, by which a customer who corrected them away is still found (contact-corrections.ts). */
+  correctedEmails: string[];
+  correctedPhones: string[];
   /** Lower-cased salesperson emails. */
   salespersonEmails: string[];
   roles: StaffRole[];
@@ -34,6 +37,8 @@ export interface BatchLookup {
   /** Lower-cased emails and phones a live customer already has. */
   matchedEmails: Set<string>;
   matchedPhones: Set<string>;
+  /** The digests of correctedEmails and correctedPhones a live customer holds. */
+  matchedCorrections: Set<string>;
   /** Known staff by lower-cased email. */
   salespeople: Map<string, StaffMember>;
   /** The longest-serving active staff member of each asked role, as findStaffForSale picks them. */
@@ -61,6 +66,7 @@ export async function lookUpBatch(db: Database, q: BatchLookupInput): Promise<Ba
     externalKeys: [string, string][];
     emails: string[];
     phones: string[];
+    corrections: string[];
     salespeople: { lookup: string; staff: StaffJson }[];
     roleHolders: StaffJson[];
   }>`
@@ -76,6 +82,13 @@ export async function lookUpBatch(db: Database, q: BatchLookupInput): Promise<Ba
          where exists (select 1 from customers c where lower(c.email) = k and c.erased_at is null)) as emails,
       (select coalesce(json_agg(k), '[]') from unnest(${q.customerPhones}::text[]) as k
          where exists (select 1 from customers c where c.phone = k and c.erased_at is null)) as phones,
+      (select coalesce(json_agg(k), '[]') from (
+         select k from unnest(${q.correctedEmails}::text[]) as k
+           where exists (select 1 from customers c where c.contact_corrections ? 'email' and c.contact_corrections ->> 'email' = k and c.erased_at is null)
+         union all
+         select k from unnest(${q.correctedPhones}::text[]) as k
+           where exists (select 1 from customers c where c.contact_corrections ? 'phone' and c.contact_corrections ->> 'phone' = k and c.erased_at is null)
+       ) found) as corrections,
       (select coalesce(json_agg(json_build_object('lookup', k, 'staff', to_json(st))), '[]')
          from unnest(${q.salespersonEmails}::text[]) as k join staff st on lower(st.email) = k) as salespeople,
       (select coalesce(json_agg(r), '[]') from (
@@ -90,6 +103,7 @@ export async function lookUpBatch(db: Database, q: BatchLookupInput): Promise<Ba
     matchedExternalKeys: new Set(row.externalKeys.map(([s, e]) => batchKey(s, e))),
     matchedEmails: new Set(row.emails),
     matchedPhones: new Set(row.phones),
+    matchedCorrections: new Set(row.corrections),
     salespeople: new Map(row.salespeople.map((p) => [p.lookup, toStaff(p.staff)])),
     byRole,
   };

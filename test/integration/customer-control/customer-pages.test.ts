@@ -240,6 +240,17 @@ describe('contact corrections', () => {
     expect(JSON.stringify(corrections)).not.toMatch(/kit@example\.com|Oak Ave/);
   });
 
+  it('finds the customer by the email they corrected away when a till knows them by nothing else', async () => {
+    const c = await sell(t, { externalId: undefined, firstName: 'Mo', email: 'mo.old@example.com', phone: undefined });
+    expect((await form(t, `/p/${c.token}/contact`, { email: 'mo@example.com' })).statusCode).toBe(303);
+    // The till has no customer id and still the old address: the same customer, their corrected address kept.
+    const again = await sell(t, { externalId: undefined, firstName: 'Mo', email: 'MO.OLD@example.com', phone: undefined });
+    expect(again.customerId).toBe(c.customerId);
+    expect((await snapshot(t, c.customerId)).customer.email).toBe('mo@example.com');
+    const named = await t.database.db.selectFrom('customers').select('id').where('firstName', '=', 'Mo').execute();
+    expect(named).toHaveLength(1);
+  });
+
   it('outranks the old details a till sends again with the next sale; new details from the till win', async () => {
     const customer = { externalId: `CC-KEEP-${Date.now()}`, firstName: 'Lou', email: 'lou.old@example.com', phone: '+1 555 0107' };
     const c = await sell(t, customer);

@@ -275,6 +275,12 @@ describe('contact details the customer corrected', () => {
     expect(await importFile(again, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     expect(await emailOf()).toBe('wes@example.com');
 
+    // A file that knows the customer by the old address only (no customer id) still finds them.
+    const anonymous = JSON.stringify(sale('FIX-2B', { soldAt: '2026-10-31T04:00:00Z' }, { externalId: undefined, email: 'wes.old@example.com' }));
+    expect(await importFile(anonymous, 'application/x-ndjson')).toMatchObject({ imported: 1 });
+    expect((await planOf('FIX-2B')).customerId).toBe(customerId);
+    expect(await emailOf()).toBe('wes@example.com');
+
     const newer = JSON.stringify(sale('FIX-3', { soldAt: '2026-11-01T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes@work.example' }));
     expect(await importFile(newer, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     expect(await emailOf()).toBe('wes@work.example');
