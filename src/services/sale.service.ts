@@ -63,6 +63,9 @@ export async function recordSale(ctx: ServiceContext, input: SaleInput, actor = 
   return recordSingleSale(ctx, input, requestHash, now, actor);
 }
 
+/** TRANSIENT_RETRY_DELAYS_MS are the pauses before a sale is tried again after a transient database error. */
+const TRANSIENT_RETRY_DELAYS_MS = [50, 250, 1000];
+
 /**
  * recordSingleSale records one sale in its own transaction. It is the one source of truth for every case: the
  * batch takes only new customers' first sales, and hands everything else (and everything of a failed batch) here.
@@ -72,10 +75,14 @@ async function recordSingleSale(ctx: ServiceContext, input: SaleInput, requestHa
     try {
       return await ctx.db.transaction().execute((trx) => recordSaleIn(trx, ctx, input, requestHash, now, actor));
     } catch (err) {
-      // A concurrent request for the same sale or customer won the race: run again to see what it stored. A deadlock
-      // or a connection lost (a Postgres restart) passes when tried again; a sale committed just before the loss is
-      // then found and answered as a replay.
-      if (attempt < 3 && (isUniqueViolation(err) || isTransientDbError(err))) continue;
+      // A concurrent request for the same sale or customer won the race: run again to see what it stored.
+      if (attempt < 3 && isUniqueViolation(err)) continue;
+      // A deadlock or a lost connection (a Postgres restart) passes when tried again after a pause; a sale committed
+      // just before the loss is then found and answered as a replay (200 with the same body).
+      if (attempt < TRANSIENT_RETRY_DELAYS_MS.length && isTransientDbError(err)) {
+        await new Promise((resolve) => setTimeout(resolve, TRANSIENT_RETRY_DELAYS_MS[attempt]));
+        continue;
+      }
       throw err;
     }
   }
