@@ -202,7 +202,7 @@ async function main(): Promise<void> {
     const idle = procStatus(pid);
     const cpuBefore = cpuSeconds(pid);
 
-    const ctx = { db, clock: systemClock, settings: { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'https://shop.bench.example', businessName: 'Bench Shop', secret }, log: createLogger('silent') };
+    const ctx = { db, clock: systemClock, settings: { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'https://shop.bench.example', businessName: 'Bench Shop', secret, saleBatchSize: 0, saleBatchesInFlight: 1 }, log: createLogger('silent') };
     const published = Date.now();
     const edition = await publishNewsletter(
       ctx,

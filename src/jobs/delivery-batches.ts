@@ -8,11 +8,13 @@ import { loadTouchContextRows } from '../db/repositories/touch-context.repositor
 import type { ServiceContext } from '../services/context';
 import { fileLetters, type FiledLetter } from '../services/letter.service';
 import type { TouchRowsLoader } from '../services/touch-context.service';
-import { createBatcher, DEFAULT_BATCH_OPTIONS, type BatchOptions } from '../services/batcher';
+import { createBatcher } from '../services/batcher';
 
 /** DeliveryBatches are the batched steps of a touch job. */
 export interface DeliveryBatches {
-  /** acquire takes the touch's send lease for the lease length; null when another worker has it or it is finished. */
+  /** leaseMs is how long acquire holds a touch unless the lease is renewed (RAPPORT_LEASE_MS). */
+  leaseMs: number;
+  /** acquire takes the touch's send lease for leaseMs; null when another worker has it or it is finished. */
   acquire(touchId: string): Promise<LeasedTouch | null>;
   /** contextRows reads what delivering the touch needs. */
   contextRows: TouchRowsLoader;
@@ -23,17 +25,16 @@ export interface DeliveryBatches {
 }
 
 /** createDeliveryBatches builds the batched steps over one process's database handle. */
-export function createDeliveryBatches(ctx: ServiceContext, o: { leaseMs: number; paper: Paper; batch?: BatchOptions }): DeliveryBatches {
-  const batch = o.batch ?? DEFAULT_BATCH_OPTIONS;
-  const acquire = createBatcher((ids: string[]) => {
-    const now = ctx.clock.now();
-    return acquireLeases(ctx.db, ids, now, new Date(now.getTime() + o.leaseMs));
-  }, batch);
-  const finish = createBatcher((items: FinishedTouch[]) => finishTouches(ctx.db, items, ctx.clock.now()), batch);
+export function createDeliveryBatches(ctx: ServiceContext, o: { leaseMs: number; paper: Paper }): DeliveryBatches {
+  const finish = createBatcher((items: FinishedTouch[]) => finishTouches(ctx.db, items, ctx.clock.now()));
   return {
-    acquire,
-    contextRows: createBatcher((ids: string[]) => loadTouchContextRows(ctx.db, ids), batch),
+    leaseMs: o.leaseMs,
+    acquire: createBatcher((ids: string[]) => {
+      const now = ctx.clock.now();
+      return acquireLeases(ctx.db, ids, now, new Date(now.getTime() + o.leaseMs));
+    }),
+    contextRows: createBatcher((ids: string[]) => loadTouchContextRows(ctx.db, ids)),
     finish: (touchId, result) => finish({ touchId, result }),
-    fileLetter: createBatcher((ids: string[]) => fileLetters(ctx, ids, o.paper), batch),
+    fileLetter: createBatcher((ids: string[]) => fileLetters(ctx, ids, o.paper)),
   };
 }

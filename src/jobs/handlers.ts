@@ -15,10 +15,10 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
   const { ctx } = deps;
   return {
     queues: {
-      email: runTouchJob(ctx, createEmailDelivery(deps), deps.dispatch.leaseMs, deps.batches),
-      letter: runTouchJob(ctx, createLetterDelivery(deps), deps.dispatch.leaseMs, deps.batches),
-      call: runTouchJob(ctx, createCallDelivery(deps), deps.dispatch.leaseMs, deps.batches),
-      newsletter: runTouchJob(ctx, createNewsletterDelivery(deps), deps.dispatch.leaseMs, deps.batches),
+      email: runTouchJob(ctx, createEmailDelivery(deps), deps.batches),
+      letter: runTouchJob(ctx, createLetterDelivery(deps), deps.batches),
+      call: runTouchJob(ctx, createCallDelivery(deps), deps.batches),
+      newsletter: runTouchJob(ctx, createNewsletterDelivery(deps), deps.batches),
       import: createImportProcessor(deps),
     },
     maintenance: {

@@ -4,7 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { noteSentAfterCancellation, releaseLease, renewLease, type LeasedTouch, type TouchResult } from '../db/repositories/dispatch.repository';
-import { isTransientDbError, type ServiceContext } from '../services/context';
+import { retryTransient, type ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { DeliveryBatches } from './delivery-batches';
 import type { AfterRecord, Deliver } from './handler-deps';
@@ -36,16 +36,8 @@ const RECORD_RETRY_DELAYS_MS = [250, 1000, 4000];
  * recordDelivered records the result of a touch that was delivered, trying again through a short database outage or a
  * deadlock: if it cannot be recorded, the touch stays leased and, once the lease runs out, is delivered again.
  */
-async function recordDelivered(batches: DeliveryBatches, touchId: string, result: TouchResult): Promise<boolean> {
-  for (const delay of RECORD_RETRY_DELAYS_MS) {
-    try {
-      return await batches.finish(touchId, result);
-    } catch (err) {
-      if (!isTransientDbError(err)) throw err;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-  return batches.finish(touchId, result);
+function recordDelivered(batches: DeliveryBatches, touchId: string, result: TouchResult): Promise<boolean> {
+  return retryTransient(RECORD_RETRY_DELAYS_MS, () => batches.finish(touchId, result));
 }
 
 function isLastAttempt(job: Job): boolean {
@@ -53,11 +45,11 @@ function isLastAttempt(job: Job): boolean {
 }
 
 /**
- * runTouchJob wraps a Deliver function as a BullMQ processor; `leaseMs` is how long a worker may hold a touch
- * without renewing before another may take it over (RAPPORT_LEASE_MS). Taking the lease and recording the result go
- * through `batches`, so the jobs running at once share those statements.
+ * runTouchJob wraps a Deliver function as a BullMQ processor. Taking the lease (renewed while the job runs, so only a
+ * dead worker's lease runs out) and recording the result go through `batches`, so the jobs running at once share
+ * those statements.
  */
-export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: number, batches: DeliveryBatches): (job: Job<TouchJob>) => Promise<void> {
+export function runTouchJob(ctx: ServiceContext, deliver: Deliver, batches: DeliveryBatches): (job: Job<TouchJob>) => Promise<void> {
   const fail = (touchId: string, reason: string) => batches.finish(touchId, { status: 'failed', reason });
 
   /** deliverAndRecord delivers a leased touch and records how it went; returns the work to do once recorded. */
@@ -89,7 +81,7 @@ export function runTouchJob(ctx: ServiceContext, deliver: Deliver, leaseMs: numb
     const touch = await batches.acquire(job.data.touchId);
     if (!touch) return;
     // Renewed until the result is recorded, retries included, so no other worker takes the touch meanwhile.
-    const stopRenewing = keepLease(ctx, touch.id, touch.leaseUntil, leaseMs);
+    const stopRenewing = keepLease(ctx, touch.id, touch.leaseUntil, batches.leaseMs);
     let afterRecord: AfterRecord | undefined;
     try {
       afterRecord = await deliverAndRecord(job, touch);

@@ -12,10 +12,10 @@ export interface ServiceSettings {
   businessName: string;
   /** Signs customer links (preference page, one-click unsubscribe). */
   secret: string;
-  /** Most sales by new customers recorded together in one transaction (0: each on its own); 100 when absent. */
-  saleBatchSize?: number;
-  /** Most batches of sales written at once, each on its own connection; 2 when absent. */
-  saleBatchesInFlight?: number;
+  /** Most sales by new customers recorded together in one transaction (0: each on its own; SALE_BATCH_SIZE). */
+  saleBatchSize: number;
+  /** Most batches of sales written at once, each on its own connection (SALE_BATCHES_IN_FLIGHT). */
+  saleBatchesInFlight: number;
 }
 
 /** ServiceContext is what a use case needs: the database, the clock, settings and a logger. */
@@ -55,4 +55,21 @@ export function isTransientDbError(err: unknown): boolean {
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (code) return SOCKET_ERRORS.has(code) || TRANSIENT_SQLSTATES.has(code);
   return typeof e?.message === 'string' && /connection terminated|not queryable/i.test(e.message);
+}
+
+/**
+ * retryTransient runs `run`, and again after each pause of `delaysMs` while it fails with a transient database error
+ * (isTransientDbError): a restarting database or a deadlock gets a moment to pass. Any other error, or the last
+ * attempt's, is thrown.
+ */
+export async function retryTransient<T>(delaysMs: readonly number[], run: () => Promise<T>): Promise<T> {
+  for (const delay of delaysMs) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isTransientDbError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  return run();
 }

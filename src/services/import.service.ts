@@ -687,7 +687,7 @@ function applyCustomer(
   if (d.lastName !== undefined) found.lastName = d.lastName;
   if (d.email !== undefined) found.email = d.email;
   if (d.phone !== undefined) found.phone = d.phone;
-  if (c.timezone !== undefined) found.timezone = c.timezone; // not a field the customer corrects on their page
+  if (d.timezone !== undefined) found.timezone = d.timezone;
   if (d.preferredChannel !== undefined) found.preferredChannel = d.preferredChannel;
   if (d.address !== undefined) found.address = d.address as Address;
   if (found.externalId == null && c.externalId) found.externalId = c.externalId;

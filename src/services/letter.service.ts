@@ -200,7 +200,7 @@ export async function getBatchLetters(ctx: ServiceContext, id: string): Promise<
  * letters: letters due later then go into the day's next batch, not into one already at the printer.
  */
 async function closeForPrinting(ctx: ServiceContext, id: string): Promise<repo.LetterBatch> {
-  await getBatch(ctx, id);
+  // An unknown batch is left alone by the close and answered 404 by getBatch.
   await ctx.db.transaction().execute((trx) => repo.closeBatchForPrinting(trx, id, ctx.clock.now()));
   return getBatch(ctx, id);
 }

@@ -26,7 +26,7 @@ import * as staffRepo from '../db/repositories/staff.repository';
 import * as referrals from '../db/repositories/referral.repository';
 import { audit } from '../db/repositories/access.repository';
 import { ConflictError } from './errors';
-import { isTransientDbError, isUniqueViolation, type ServiceContext } from './context';
+import { isUniqueViolation, retryTransient, type ServiceContext } from './context';
 import { checkSaleSemantics, type SaleInput } from './sale-input';
 import { createBatcher } from './batcher';
 
@@ -71,18 +71,15 @@ const TRANSIENT_RETRY_DELAYS_MS = [50, 250, 1000];
  * batch takes only new customers' first sales, and hands everything else (and everything of a failed batch) here.
  */
 async function recordSingleSale(ctx: ServiceContext, input: SaleInput, requestHash: string, now: Date, actor: string): Promise<SaleOutcome> {
-  for (let attempt = 0; ; attempt++) {
+  // A deadlock or a lost connection (a Postgres restart) passes when tried again after a pause; a sale committed just
+  // before the loss is then found and answered as a replay (200 with the same body).
+  const attempt = () => retryTransient(TRANSIENT_RETRY_DELAYS_MS, () => ctx.db.transaction().execute((trx) => recordSaleIn(trx, ctx, input, requestHash, now, actor)));
+  for (let tries = 0; ; tries++) {
     try {
-      return await ctx.db.transaction().execute((trx) => recordSaleIn(trx, ctx, input, requestHash, now, actor));
+      return await attempt();
     } catch (err) {
       // A concurrent request for the same sale or customer won the race: run again to see what it stored.
-      if (attempt < 3 && isUniqueViolation(err)) continue;
-      // A deadlock or a lost connection (a Postgres restart) passes when tried again after a pause; a sale committed
-      // just before the loss is then found and answered as a replay (200 with the same body).
-      if (attempt < TRANSIENT_RETRY_DELAYS_MS.length && isTransientDbError(err)) {
-        await new Promise((resolve) => setTimeout(resolve, TRANSIENT_RETRY_DELAYS_MS[attempt]));
-        continue;
-      }
+      if (tries < 3 && isUniqueViolation(err)) continue;
       throw err;
     }
   }
@@ -147,7 +144,7 @@ async function recordSaleIn(
     ? { touches: await plans.listTouchesOfRun(trx, running.id) }
     : await planFirstYear(trx, ctx, { customer, segment, salesperson, staff, saleId, soldAt, now });
   const { write, response } = saleWriteOf({ input, requestHash, now, actor, customer: customer.record, isNew: customer.isNew, segment, salesperson, saleId, soldAt, plan, repeat: Boolean(running) });
-  await intake.writeSale(trx, write);
+  await intake.writeSales(trx, [write]);
   if (input.referralCode) await creditReferral(trx, ctx, { saleId, buyerId: customer.record.id, code: input.referralCode, at: soldAt, now, actor });
   return { created: true, response };
 }
@@ -160,10 +157,6 @@ export interface QueuedSale {
   actor: string;
 }
 
-/** The settings' defaults; see README.md (SALE_BATCH_SIZE, SALE_BATCHES_IN_FLIGHT). */
-const DEFAULT_SALE_BATCH_SIZE = 100;
-const DEFAULT_SALE_BATCHES_IN_FLIGHT = 2;
-
 /** SaleBatcher records a queued sale with the others of its batch: its outcome, or null for the single-sale path. */
 export type SaleBatcher = (sale: QueuedSale) => Promise<SaleOutcome | null>;
 
@@ -172,9 +165,8 @@ export type SaleBatcher = (sale: QueuedSale) => Promise<SaleOutcome | null>;
  * or null when batching is off. The composition root builds it once and puts it in the context recordSale gets.
  */
 export function createSaleBatcher(ctx: ServiceContext): SaleBatcher | null {
-  const maxBatch = ctx.settings.saleBatchSize ?? DEFAULT_SALE_BATCH_SIZE;
+  const { saleBatchSize: maxBatch, saleBatchesInFlight: maxInFlight } = ctx.settings;
   if (maxBatch === 0) return null;
-  const maxInFlight = ctx.settings.saleBatchesInFlight ?? DEFAULT_SALE_BATCHES_IN_FLIGHT;
   return createBatcher((queued: QueuedSale[]) => recordSaleBatch(ctx, queued), { maxBatch, maxInFlight });
 }
 
@@ -203,39 +195,39 @@ function batchKeysOf(input: SaleInput): string[] {
  * stored.
  */
 async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promise<(SaleOutcome | null)[]> {
-  const candidates: QueuedSale[] = [];
+  const candidates: { q: QueuedSale; keys: string[]; corrected: CorrectedKeys }[] = [];
   const taken = new Set<string>();
   for (const q of queued) {
     const keys = batchKeysOf(q.input);
     if (keys.some((k) => taken.has(k))) continue;
     for (const k of keys) taken.add(k);
-    candidates.push(q);
+    candidates.push({ q, keys, corrected: correctedKeysOf(ctx, q.input.customer) });
   }
   const outcomes = new Map<QueuedSale, SaleOutcome>();
   try {
     await ctx.db.transaction().execute(async (trx) => {
       // Sale and external keys too, not only emails and phones: two batches sharing one then wait for each other,
       // and the second sees the first's rows, instead of deadlocking or failing on a unique index.
-      await customers.lockKeys(trx, candidates.flatMap((q) => batchKeysOf(q.input)));
+      await customers.lockKeys(trx, candidates.flatMap((k) => k.keys));
       const found = await batchRepo.lookUpBatch(trx, {
-        saleKeys: candidates.map((q) => ({ source: q.input.source, externalId: q.input.externalId })),
-        customerExternalKeys: candidates.flatMap((q) => (q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [])),
-        customerEmails: candidates.flatMap((q) => (q.input.customer.email ? [q.input.customer.email.toLowerCase()] : [])),
-        customerPhones: candidates.flatMap((q) => (q.input.customer.phone ? [q.input.customer.phone] : [])),
-        correctedEmails: candidates.flatMap((q) => (correctedKeysOf(ctx, q.input.customer).correctedEmail ?? [])),
-        correctedPhones: candidates.flatMap((q) => (correctedKeysOf(ctx, q.input.customer).correctedPhone ?? [])),
-        salespersonEmails: [...new Set(candidates.flatMap((q) => (q.input.salesperson ? [q.input.salesperson.email.toLowerCase()] : [])))],
+        saleKeys: candidates.map(({ q }) => ({ source: q.input.source, externalId: q.input.externalId })),
+        customerExternalKeys: candidates.flatMap(({ q }) => (q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [])),
+        customerEmails: candidates.flatMap(({ q }) => (q.input.customer.email ? [q.input.customer.email.toLowerCase()] : [])),
+        customerPhones: candidates.flatMap(({ q }) => (q.input.customer.phone ? [q.input.customer.phone] : [])),
+        correctedEmails: candidates.flatMap((k) => k.corrected.correctedEmail ?? []),
+        correctedPhones: candidates.flatMap((k) => k.corrected.correctedPhone ?? []),
+        salespersonEmails: [...new Set(candidates.flatMap(({ q }) => (q.input.salesperson ? [q.input.salesperson.email.toLowerCase()] : [])))],
         roles: BATCH_ROLES,
       });
       const segments = await segmentsAt(ctx, trx, found.segmentsVersion);
       const writes: intake.SaleWrite[] = [];
-      for (const q of candidates) {
+      for (const { q, corrected } of candidates) {
         const { input, now } = q;
         const c = input.customer;
         if (found.existingSales.has(batchKey(input.source, input.externalId))) continue;
         if (c.externalId && found.matchedExternalKeys.has(batchKey(input.source, c.externalId))) continue;
         if ((c.email && found.matchedEmails.has(c.email.toLowerCase())) || (c.phone && found.matchedPhones.has(c.phone))) continue;
-        if (Object.values(correctedKeysOf(ctx, c)).some((digest) => found.matchedCorrections.has(digest))) continue;
+        if (Object.values(corrected).some((digest) => found.matchedCorrections.has(digest))) continue;
         const salesperson = input.salesperson ? found.salespeople.get(input.salesperson.email.toLowerCase()) : null;
         if (salesperson === undefined) continue;
 
@@ -251,7 +243,7 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
         writes.push(write);
         outcomes.set(q, { created: true, response });
       }
-      if (writes.length > 0) await batchRepo.writeSaleBatch(trx, writes);
+      if (writes.length > 0) await intake.writeSales(trx, writes);
     });
   } catch (err) {
     ctx.log.warn({ err, sales: queued.length }, 'sale batch failed; recording its sales one by one');
@@ -261,8 +253,11 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
   return queued.map((q) => outcomes.get(q) ?? null);
 }
 
-/** correctedKeysOf are the digests by which a customer who corrected this email or phone away is still found. */
-function correctedKeysOf(ctx: ServiceContext, c: SaleInput['customer']): { correctedEmail?: string; correctedPhone?: string } {
+/** CorrectedKeys are the digests by which a customer who corrected a sale's email or phone away is still found. */
+type CorrectedKeys = { correctedEmail?: string; correctedPhone?: string };
+
+/** correctedKeysOf returns the CorrectedKeys of a sale's customer. */
+function correctedKeysOf(ctx: ServiceContext, c: SaleInput['customer']): CorrectedKeys {
   return {
     ...(c.email ? { correctedEmail: fingerprint(ctx.settings.secret, 'email', c.email) } : {}),
     ...(c.phone ? { correctedPhone: fingerprint(ctx.settings.secret, 'phone', c.phone) } : {}),
@@ -324,7 +319,7 @@ interface PlanStart {
   now: Date;
 }
 
-/** PlannedFirstYear is a first-year run and its touches, computed and ready for writeSale to store. */
+/** PlannedFirstYear is a first-year run and its touches, computed and ready for writeSales to store. */
 interface PlannedFirstYear {
   run: NonNullable<intake.SaleWrite['run']>;
   newTouches: NonNullable<intake.SaleWrite['touches']>;
@@ -403,7 +398,7 @@ interface SaleToWrite {
   repeat: boolean;
 }
 
-/** saleWriteOf builds the stored answer and the rows of a sale, for writeSale (one) or writeSaleBatch (many). */
+/** saleWriteOf builds the stored answer and the rows of a sale, for writeSales. */
 function saleWriteOf(w: SaleToWrite): { write: intake.SaleWrite; response: SaleResponse } {
   const { input, customer, segment, saleId } = w;
   const response: SaleResponse = {

@@ -23,7 +23,15 @@ export interface TestApp {
 }
 
 /** TEST_SETTINGS are the settings tests run with. */
-export const TEST_SETTINGS = { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'http://rapport.test', businessName: 'Test Shop', secret: 'test-secret-0123456789abcdef0123456789' };
+export const TEST_SETTINGS: ServiceSettings = {
+  defaultTimezone: 'UTC',
+  graceDays: 14,
+  publicUrl: 'http://rapport.test',
+  businessName: 'Test Shop',
+  secret: 'test-secret-0123456789abcdef0123456789',
+  saleBatchSize: 100,
+  saleBatchesInFlight: 2,
+};
 
 /** testContext builds a service context on a test database with a fixed clock. */
 export function testContext(database: TestDatabase, clock: Clock, settings: Partial<ServiceSettings> = {}, log: Logger = createLogger('silent')): ServiceContext {

@@ -82,7 +82,7 @@ export async function findLetterBatchOfTouch(db: Database, touchId: string): Pro
  * closeBatchForPrinting closes an open batch that holds letters to new ones, as it is downloaded. Run in a
  * transaction: the batch row is locked first, which waits for letters being filed into it (they hold a share lock),
  * so the count sees them, and letters filed later find the batch closed and open the day's next one. What is then
- * printed is all the batch holds. An empty batch stays open (there is nothing to print).
+ * printed is all the batch holds. An empty batch stays open (there is nothing to print); an unknown one is ignored.
  */
 export async function closeBatchForPrinting(trx: Database, batchId: string, now: Date): Promise<void> {
   const locked = await trx.selectFrom('letterBatches').select('status').where('id', '=', batchId).forUpdate().executeTakeFirst();

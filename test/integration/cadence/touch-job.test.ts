@@ -49,7 +49,7 @@ it('keeps a cancellation that committed during delivery and skips the hand-off',
   await runTouchJob(ctx, async () => {
     await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'email_opt_out');
     return { status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) };
-  }, LEASE_MS, batchesOf(ctx))(jobFor(touchId));
+  }, batchesOf(ctx))(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.statusReason, touch.channel]).toEqual(['cancelled', 'email_opt_out', 'email']);
   expect(handedOff).toBe(false);
@@ -60,7 +60,7 @@ it('notes a message that went out before the cancellation, without undoing it', 
   await runTouchJob(ctx, async () => {
     await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'do_not_contact');
     return { status: 'sent', messageId: '<x@test>' };
-  }, LEASE_MS, batchesOf(ctx))(jobFor(touchId));
+  }, batchesOf(ctx))(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect(touch.status).toBe('cancelled');
   const events = (await listEventsOfCustomer(database.db, customerId)).filter((e) => e.touchId === touchId).map((e) => e.status);
@@ -70,7 +70,7 @@ it('notes a message that went out before the cancellation, without undoing it', 
 it('records the result when nothing interfered', async () => {
   const { ctx, touchId, customerId } = await queuedTouchOf('NO-RACE');
   let handedOff = false;
-  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }), LEASE_MS, batchesOf(ctx))(jobFor(touchId));
+  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }), batchesOf(ctx))(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.channel, handedOff]).toEqual(['queued', 'letter', true]);
 });
@@ -88,7 +88,7 @@ it('records every result of jobs running at once, each its own, and leases a tou
     const i = touches.findIndex((t) => t.id === touch.id);
     const status = outcomes[i % outcomes.length];
     return status === 'sent' ? { status, messageId: `<${i}@test>`, content: { n: i } } : { status, reason: `reason ${i}` };
-  }, LEASE_MS, batches);
+  }, batches);
   // Every job twice at once, as two workers given the same touch would run it.
   await Promise.all([...touches, ...touches].map((t) => job(jobFor(t.id))));
 
@@ -113,7 +113,7 @@ it('records the other results of a batch when one of them cannot be recorded', a
   const job = runTouchJob(ctx, async (touch) =>
     // A channel the touches table refuses: that statement fails, and must not take the others' results with it.
     touch.id === bad ? { status: 'queued', channel: 'fax' as never } : { status: 'sent', messageId: `<${touch.id}@test>` },
-  LEASE_MS, batchesOf(ctx));
+  batchesOf(ctx));
   const settled = await Promise.allSettled(ids.map((id) => job(jobFor(id))));
   expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
   const rows = await database.db.selectFrom('touches').select(['id', 'status']).where('id', 'in', ids).execute();
