@@ -71,7 +71,9 @@ function settingsFrom(env: NodeJS.ProcessEnv): BenchSettings {
 function mixFrom(text: string): BenchSettings['mix'] {
   const [email, letter, call] = text.split(',').map(Number);
   if ([email, letter, call].some((n) => !Number.isInteger(n) || n! < 0) || email! + letter! + call! !== 100) {
-    throw new Error('BENCH_MIX must be three whole percentages of emails, letters and calls adding up to 100, e.g. 60,20,20');
+    throw new Error(
+      'BENCH_MIX must be three whole percentages of emails, letters and calls adding up to 100, e.g. 60,20,20',
+    );
   }
   return { email: email!, letter: letter!, call: call! };
 }
@@ -113,7 +115,12 @@ async function runSink(): Promise<void> {
 async function runNoop(): Promise<void> {
   const [, , , redisUrl, prefix, queueName, concurrency] = process.argv;
   const connection = new IORedis(redisUrl, { maxRetriesPerRequest: null });
-  const worker = new Worker(queueName, async () => undefined, { connection, prefix, concurrency: Number(concurrency), autorun: false });
+  const worker = new Worker(queueName, async () => undefined, {
+    connection,
+    prefix,
+    concurrency: Number(concurrency),
+    autorun: false,
+  });
   worker.on('error', () => undefined);
   process.on('message', async (m: { cmd: string }) => {
     if (m.cmd === 'close') {
@@ -158,7 +165,9 @@ async function seedStaff(pg: Pool): Promise<void> {
   await pg.query(`
     insert into staff (email, name, title, role)
     select 'seller' || i || '@bench.example', 'Seller ' || i, 'Sales consultant', 'salesperson' from generate_series(0, 7) i`);
-  await pg.query(`insert into staff (email, name, title, role) values ('exec@bench.example', 'Eve Exec', 'Director', 'executive')`);
+  await pg.query(
+    `insert into staff (email, name, title, role) values ('exec@bench.example', 'Eve Exec', 'Director', 'executive')`,
+  );
 }
 
 async function seedTouches(pg: Pool, tag: string, n: number, dueSql: string, mix: BenchSettings['mix']): Promise<void> {
@@ -219,7 +228,9 @@ async function doneCounts(pg: Pool, since: Date): Promise<DoneCounts> {
      from touches t where t.created_at >= $1 group by t.channel`,
     [since],
   );
-  return Object.fromEntries(rows.map((r) => [r.channel, { total: r.total, done: r.done, other: r.other, last: r.last }]));
+  return Object.fromEntries(
+    rows.map((r) => [r.channel, { total: r.total, done: r.done, other: r.other, last: r.last }]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -237,7 +248,12 @@ function startWorkers(s: BenchSettings, env: NodeJS.ProcessEnv, logFile: string)
     const log = openSync(logFile, 'a');
     // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers.
     const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    procs.push(spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'dist', 'main', 'worker.js')], { env, stdio: ['ignore', log, log] }));
+    procs.push(
+      spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'dist', 'main', 'worker.js')], {
+        env,
+        stdio: ['ignore', log, log],
+      }),
+    );
     closeSync(log);
   }
   return {
@@ -259,11 +275,17 @@ function startWorkers(s: BenchSettings, env: NodeJS.ProcessEnv, logFile: string)
 
 /** postgresCpu sums the CPU time of the server processes connected to the bench database. */
 async function postgresCpu(pg: Pool, dbName: string): Promise<number> {
-  const { rows } = await pg.query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName]);
+  const { rows } = await pg.query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [
+    dbName,
+  ]);
   return rows.reduce((a, r) => a + (cpuSeconds(r.pid) || 0), 0);
 }
 
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 async function usedMemory(redis: IORedis): Promise<number> {
   const info = await redis.info('memory');
@@ -281,9 +303,17 @@ async function rawBullmq(s: BenchSettings, redis: IORedis, runId: string, n: num
   const queue = new Queue('noop', { connection: redis, prefix });
   for (let i = 0; i < n; i += 1000) {
     const size = Math.min(1000, n - i);
-    await queue.addBulk(Array.from({ length: size }, (_, k) => ({ name: 'noop', data: { touchId: randomUUID() }, opts: { ...TOUCH_JOB_OPTIONS, jobId: `noop-${i + k}` } })));
+    await queue.addBulk(
+      Array.from({ length: size }, (_, k) => ({
+        name: 'noop',
+        data: { touchId: randomUUID() },
+        opts: { ...TOUCH_JOB_OPTIONS, jobId: `noop-${i + k}` },
+      })),
+    );
   }
-  const children = Array.from({ length: s.workers }, () => forkRole('noop', [s.redisUrl, prefix, 'noop', String(s.concurrency)]));
+  const children = Array.from({ length: s.workers }, () =>
+    forkRole('noop', [s.redisUrl, prefix, 'noop', String(s.concurrency)]),
+  );
   const starts = await Promise.all(children.map((c) => nextMessage<{ started: number }>(c, 'started')));
   const t0 = Math.min(...starts.map((m) => m.started));
   for (;;) {
@@ -292,17 +322,25 @@ async function rawBullmq(s: BenchSettings, redis: IORedis, runId: string, n: num
     await sleep(20);
   }
   const seconds = (Date.now() - t0) / 1000;
-  await Promise.all(children.map(async (c) => {
-    const exited = new Promise((r) => c.once('exit', r));
-    c.send({ cmd: 'close' });
-    await exited;
-  }));
+  await Promise.all(
+    children.map(async (c) => {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.send({ cmd: 'close' });
+      await exited;
+    }),
+  );
   await queue.obliterate({ force: true });
   await queue.close();
   return n / seconds;
 }
 
-async function waitAllDone(pg: Pool, since: Date, expected: number, timeoutMs: number, workers: Workers): Promise<DoneCounts> {
+async function waitAllDone(
+  pg: Pool,
+  since: Date,
+  expected: number,
+  timeoutMs: number,
+  workers: Workers,
+): Promise<DoneCounts> {
   const deadline = Date.now() + timeoutMs;
   let lastReport = 0;
   for (;;) {
@@ -310,7 +348,8 @@ async function waitAllDone(pg: Pool, since: Date, expected: number, timeoutMs: n
     const finished = Object.values(counts).reduce((a, c) => a + c.done + c.other, 0);
     if (finished >= expected) return counts;
     if (workers.procs.some((p) => p.exitCode !== null)) throw new Error('a worker process exited during the run');
-    if (Date.now() > deadline) throw new Error(`only ${finished} of ${expected} touches finished within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${finished} of ${expected} touches finished within ${timeoutMs} ms`);
     if (Date.now() - lastReport > 5000) {
       lastReport = Date.now();
       say(`  … ${finished} / ${expected} recorded`);
@@ -370,7 +409,9 @@ async function main(): Promise<void> {
     }
 
     if (s.phases.has('burst')) {
-      say(`\n[burst] seeding ${s.touches} due touches (${s.mix.email} % email, ${s.mix.letter} % letter, ${s.mix.call} % call)`);
+      say(
+        `\n[burst] seeding ${s.touches} due touches (${s.mix.email} % email, ${s.mix.letter} % letter, ${s.mix.call} % call)`,
+      );
       const seedStart = Date.now();
       const since = new Date(Date.now() - 1000);
       await seedTouches(pg, `b${runId}`, s.touches, `now() - interval '1 minute'`, s.mix);
@@ -379,9 +420,13 @@ async function main(): Promise<void> {
       const spawned = Date.now();
       workers = startWorkers(s, workerEnv, logFile);
       const counts = await waitAllDone(pg, since, s.touches, 30 * 60_000, workers);
-      const { rows } = await pg.query(`select min(at) first from touch_events where status = 'queued' and actor = 'scheduler' and at >= $1`, [since]);
+      const { rows } = await pg.query(
+        `select min(at) first from touch_events where status = 'queued' and actor = 'scheduler' and at >= $1`,
+        [since],
+      );
       const firstClaim: Date = rows[0].first;
-      const sent = (await (sink.send({ cmd: 'count' }), nextMessage<{ messages: number }>(sink, 'messages'))).messages - sent0;
+      const sent =
+        (await (sink.send({ cmd: 'count' }), nextMessage<{ messages: number }>(sink, 'messages'))).messages - sent0;
       // CPU per touch does not depend on what else the machine runs, so it shows the cost when the wall clock cannot.
       const workerCpu = workers.procs.reduce((a, p) => a + (cpuSeconds(p.pid) || 0), 0);
       const pgCpu = await postgresCpu(pg, dbName);
@@ -389,17 +434,26 @@ async function main(): Promise<void> {
       const lastAll = Math.max(...all.map((c) => c.last?.getTime() ?? 0));
       const total = all.reduce((a, c) => a + c.done, 0);
       line('worker boot (spawn → first claim)', `${((firstClaim.getTime() - spawned) / 1000).toFixed(2)} s`);
-      line('all recorded (first claim → last)', `${((lastAll - firstClaim.getTime()) / 1000).toFixed(2)} s for ${total} touches (${(total / ((lastAll - firstClaim.getTime()) / 1000)).toFixed(0)}/s)`);
+      line(
+        'all recorded (first claim → last)',
+        `${((lastAll - firstClaim.getTime()) / 1000).toFixed(2)} s for ${total} touches (${(total / ((lastAll - firstClaim.getTime()) / 1000)).toFixed(0)}/s)`,
+      );
       const rates: Record<string, number> = {};
       for (const ch of ['email', 'letter', 'call']) {
         const c = counts[ch];
         if (!c) continue;
         const secs = ((c.last?.getTime() ?? 0) - firstClaim.getTime()) / 1000;
         rates[ch] = c.done / secs;
-        line(`${ch}s/s`, `${rates[ch].toFixed(0)} (${c.done} done${c.other ? `, ${c.other} failed/skipped` : ''} in ${secs.toFixed(2)} s)`);
+        line(
+          `${ch}s/s`,
+          `${rates[ch].toFixed(0)} (${c.done} done${c.other ? `, ${c.other} failed/skipped` : ''} in ${secs.toFixed(2)} s)`,
+        );
       }
       line('emails accepted by the SMTP sink', `${sent}`);
-      line('CPU per touch: worker / postgres', `${((workerCpu * 1000) / total).toFixed(2)} / ${((pgCpu * 1000) / total).toFixed(2)} ms (incl. boot)`);
+      line(
+        'CPU per touch: worker / postgres',
+        `${((workerCpu * 1000) / total).toFixed(2)} / ${((pgCpu * 1000) / total).toFixed(2)} ms (incl. boot)`,
+      );
       line('load average (1/5/15 min) at end', load());
       if (Number.isFinite(raw)) {
         line('letters/s ÷ raw', (rates.letter / raw).toFixed(2));
@@ -417,7 +471,13 @@ async function main(): Promise<void> {
       say(`\n[steady] ${n} touches due over ${s.steadySeconds} s (${s.steadyRate}/s), starting in 5 s`);
       const since = new Date();
       // Due times are spread evenly from 5 s ahead, so the scheduler sees them inside its horizon and adds them delayed.
-      await seedTouches(pg, `s${runId}`, n, `now() + interval '5 seconds' + (i - 1) * interval '1 millisecond' * ${1000 / s.steadyRate}`, s.mix);
+      await seedTouches(
+        pg,
+        `s${runId}`,
+        n,
+        `now() + interval '5 seconds' + (i - 1) * interval '1 millisecond' * ${1000 / s.steadyRate}`,
+        s.mix,
+      );
       await waitAllDone(pg, since, n, (s.steadySeconds + 600) * 1000, workers);
       const { rows } = await pg.query(
         `select percentile_cont(array[0.5, 0.99, 1.0]) within group (order by extract(epoch from coalesce(t.completed_at, t.updated_at) - t.due_at)) p,
@@ -431,9 +491,14 @@ async function main(): Promise<void> {
          from touches t where t.created_at >= $1 and ${DONE_SQL} group by channel order by channel`,
         [since],
       );
-      line('lateness p50 / p99 / max', `${(p50 * 1000).toFixed(0)} / ${(p99 * 1000).toFixed(0)} / ${(max * 1000).toFixed(0)} ms (${rows[0].n} touches)`);
+      line(
+        'lateness p50 / p99 / max',
+        `${(p50 * 1000).toFixed(0)} / ${(p99 * 1000).toFixed(0)} / ${(max * 1000).toFixed(0)} ms (${rows[0].n} touches)`,
+      );
       line('p99 by channel', byChannel.rows.map((r) => `${r.channel} ${(r.p99 * 1000).toFixed(0)} ms`).join(', '));
-      summary.push(`steady ${s.steadyRate}/s: lateness p50 ${(p50 * 1000).toFixed(0)} ms, p99 ${(p99 * 1000).toFixed(0)} ms; goal p99 < 1 s ${p99 < 1 ? 'met' : 'MISSED'}`);
+      summary.push(
+        `steady ${s.steadyRate}/s: lateness p50 ${(p50 * 1000).toFixed(0)} ms, p99 ${(p99 * 1000).toFixed(0)} ms; goal p99 < 1 s ${p99 < 1 ? 'met' : 'MISSED'}`,
+      );
     }
     if (workers) {
       await workers.stop();
@@ -445,7 +510,9 @@ async function main(): Promise<void> {
       const seedStart = Date.now();
       await seedPlans(pg, s.planCustomers);
       say(`  seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
-      const { rows } = await pg.query(`select count(*)::int n, count(*) filter (where status = 'scheduled')::int scheduled from touches where step between 1 and 7 and customer_id in (select id from customers where source = 'bench-plans')`);
+      const { rows } = await pg.query(
+        `select count(*)::int n, count(*) filter (where status = 'scheduled')::int scheduled from touches where step between 1 and 7 and customer_id in (select id from customers where source = 'bench-plans')`,
+      );
       line('plan touches / still scheduled', `${rows[0].n} / ${rows[0].scheduled}`);
       const memPrefix = `bench-memory-${runId}`;
       const before = await usedMemory(redis);
@@ -454,17 +521,22 @@ async function main(): Promise<void> {
       await sleep(15_000);
       const after = await usedMemory(redis);
       const q = new Queue('email', { connection: redis, prefix: memPrefix });
-      const jobs = await Promise.all(['email', 'letter', 'call', 'newsletter'].map(async (name) => {
-        const queue = new Queue(name, { connection: redis, prefix: memPrefix });
-        const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-        await queue.close();
-        return Object.values(c).reduce((a, b) => a + b, 0);
-      }));
+      const jobs = await Promise.all(
+        ['email', 'letter', 'call', 'newsletter'].map(async (name) => {
+          const queue = new Queue(name, { connection: redis, prefix: memPrefix });
+          const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+          await queue.close();
+          return Object.values(c).reduce((a, b) => a + b, 0);
+        }),
+      );
       await q.close();
       await workers.stop();
       workers = null;
       const keys = (await redis.keys(`${memPrefix}:*`)).length;
-      line('Redis used_memory delta (workers)', `${mb(after - before)} (${keys} keys, ${jobs.reduce((a, b) => a + b, 0)} touch jobs waiting/delayed)`);
+      line(
+        'Redis used_memory delta (workers)',
+        `${mb(after - before)} (${keys} keys, ${jobs.reduce((a, b) => a + b, 0)} touch jobs waiting/delayed)`,
+      );
 
       // The alternative: one delayed job per touch, as if every planned contact were added to BullMQ when planned.
       const delayedPrefix = `bench-delayed-${runId}`;
@@ -475,7 +547,15 @@ async function main(): Promise<void> {
         await dq.addBulk(
           Array.from({ length: size }, () => {
             const touchId = randomUUID();
-            return { name: 'deliver', data: { touchId }, opts: { ...TOUCH_JOB_OPTIONS, jobId: touchJobId(touchId), delay: 60_000 + Math.floor(Math.random() * 365 * 86_400_000) } };
+            return {
+              name: 'deliver',
+              data: { touchId },
+              opts: {
+                ...TOUCH_JOB_OPTIONS,
+                jobId: touchJobId(touchId),
+                delay: 60_000 + Math.floor(Math.random() * 365 * 86_400_000),
+              },
+            };
           }),
         );
       }

@@ -33,9 +33,80 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const FIRST = ['Ann', 'Ben', 'Chloe', 'David', 'Emma', 'Farid', 'Grace', 'Hiro', 'Isla', 'Jack', 'Kate', 'Liam', 'Mia', 'Noah', 'Olivia', 'Priya', 'Quinn', 'Ruby', 'Sam', 'Tom', 'Uma', 'Victor', 'Wei', 'Xavier', 'Yara', 'Zoe', 'Amelia', 'Lucas', 'Sofia', 'Mateo', 'Aisha', 'Oscar'];
-const LAST = ['Lee', 'Smith', 'Nguyen', 'Brown', 'Wilson', 'Taylor', 'Martin', 'Garcia', 'Khan', 'Müller', 'Rossi', "O'Brien", 'Tanaka', 'Singh', 'Kowalski', 'Dubois', 'Jones', 'Chen', 'Silva', 'Novak', 'Walker', 'Hughes', 'Patel', 'Kim'];
-const STREETS = ['Main St', 'High St', 'George St', 'Station Rd', 'Church Lane', 'Park Ave', 'King St', 'Queen St', 'Elm Grove', 'Harbour Rd', 'Mill Lane', 'Victoria Pde'];
+const FIRST = [
+  'Ann',
+  'Ben',
+  'Chloe',
+  'David',
+  'Emma',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Isla',
+  'Jack',
+  'Kate',
+  'Liam',
+  'Mia',
+  'Noah',
+  'Olivia',
+  'Priya',
+  'Quinn',
+  'Ruby',
+  'Sam',
+  'Tom',
+  'Uma',
+  'Victor',
+  'Wei',
+  'Xavier',
+  'Yara',
+  'Zoe',
+  'Amelia',
+  'Lucas',
+  'Sofia',
+  'Mateo',
+  'Aisha',
+  'Oscar',
+];
+const LAST = [
+  'Lee',
+  'Smith',
+  'Nguyen',
+  'Brown',
+  'Wilson',
+  'Taylor',
+  'Martin',
+  'Garcia',
+  'Khan',
+  'Müller',
+  'Rossi',
+  "O'Brien",
+  'Tanaka',
+  'Singh',
+  'Kowalski',
+  'Dubois',
+  'Jones',
+  'Chen',
+  'Silva',
+  'Novak',
+  'Walker',
+  'Hughes',
+  'Patel',
+  'Kim',
+];
+const STREETS = [
+  'Main St',
+  'High St',
+  'George St',
+  'Station Rd',
+  'Church Lane',
+  'Park Ave',
+  'King St',
+  'Queen St',
+  'Elm Grove',
+  'Harbour Rd',
+  'Mill Lane',
+  'Victoria Pde',
+];
 
 interface Zone {
   tz: string;
@@ -49,24 +120,120 @@ interface Zone {
 function zones(rnd: () => number): Zone[] {
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join('');
   return [
-    { tz: 'Australia/Sydney', country: 'AU', currency: 'AUD', cities: [{ city: 'Sydney', region: 'NSW', postcode: () => `2${digits(3)}` }, { city: 'Newcastle', region: 'NSW', postcode: () => `22${digits(2)}` }], phone: () => `+61 2 ${digits(4)} ${digits(4)}` },
-    { tz: 'Australia/Melbourne', country: 'AU', currency: 'AUD', cities: [{ city: 'Melbourne', region: 'VIC', postcode: () => `3${digits(3)}` }], phone: () => `+61 3 ${digits(4)} ${digits(4)}` },
-    { tz: 'Australia/Perth', country: 'AU', currency: 'AUD', cities: [{ city: 'Perth', region: 'WA', postcode: () => `6${digits(3)}` }], phone: () => `+61 8 ${digits(4)} ${digits(4)}` },
-    { tz: 'Pacific/Auckland', country: 'NZ', currency: 'NZD', cities: [{ city: 'Auckland', region: 'AUK', postcode: () => `10${digits(2)}` }], phone: () => `+64 9 ${digits(3)} ${digits(4)}` },
-    { tz: 'America/New_York', country: 'US', currency: 'USD', cities: [{ city: 'New York', region: 'NY', postcode: () => `100${digits(2)}` }, { city: 'Boston', region: 'MA', postcode: () => `021${digits(2)}` }], phone: () => `+1 212 ${digits(3)} ${digits(4)}` },
-    { tz: 'America/Chicago', country: 'US', currency: 'USD', cities: [{ city: 'Chicago', region: 'IL', postcode: () => `606${digits(2)}` }], phone: () => `+1 312 ${digits(3)} ${digits(4)}` },
-    { tz: 'America/Los_Angeles', country: 'US', currency: 'USD', cities: [{ city: 'Los Angeles', region: 'CA', postcode: () => `900${digits(2)}` }], phone: () => `+1 213 ${digits(3)} ${digits(4)}` },
-    { tz: 'Europe/London', country: 'GB', currency: 'GBP', cities: [{ city: 'London', region: 'LND', postcode: () => `SW${digits(1)} ${digits(1)}AB` }], phone: () => `+44 20 ${digits(4)} ${digits(4)}` },
-    { tz: 'Europe/Berlin', country: 'DE', currency: 'EUR', cities: [{ city: 'Berlin', region: 'BE', postcode: () => `10${digits(3)}` }], phone: () => `+49 30 ${digits(8)}` },
+    {
+      tz: 'Australia/Sydney',
+      country: 'AU',
+      currency: 'AUD',
+      cities: [
+        { city: 'Sydney', region: 'NSW', postcode: () => `2${digits(3)}` },
+        { city: 'Newcastle', region: 'NSW', postcode: () => `22${digits(2)}` },
+      ],
+      phone: () => `+61 2 ${digits(4)} ${digits(4)}`,
+    },
+    {
+      tz: 'Australia/Melbourne',
+      country: 'AU',
+      currency: 'AUD',
+      cities: [{ city: 'Melbourne', region: 'VIC', postcode: () => `3${digits(3)}` }],
+      phone: () => `+61 3 ${digits(4)} ${digits(4)}`,
+    },
+    {
+      tz: 'Australia/Perth',
+      country: 'AU',
+      currency: 'AUD',
+      cities: [{ city: 'Perth', region: 'WA', postcode: () => `6${digits(3)}` }],
+      phone: () => `+61 8 ${digits(4)} ${digits(4)}`,
+    },
+    {
+      tz: 'Pacific/Auckland',
+      country: 'NZ',
+      currency: 'NZD',
+      cities: [{ city: 'Auckland', region: 'AUK', postcode: () => `10${digits(2)}` }],
+      phone: () => `+64 9 ${digits(3)} ${digits(4)}`,
+    },
+    {
+      tz: 'America/New_York',
+      country: 'US',
+      currency: 'USD',
+      cities: [
+        { city: 'New York', region: 'NY', postcode: () => `100${digits(2)}` },
+        { city: 'Boston', region: 'MA', postcode: () => `021${digits(2)}` },
+      ],
+      phone: () => `+1 212 ${digits(3)} ${digits(4)}`,
+    },
+    {
+      tz: 'America/Chicago',
+      country: 'US',
+      currency: 'USD',
+      cities: [{ city: 'Chicago', region: 'IL', postcode: () => `606${digits(2)}` }],
+      phone: () => `+1 312 ${digits(3)} ${digits(4)}`,
+    },
+    {
+      tz: 'America/Los_Angeles',
+      country: 'US',
+      currency: 'USD',
+      cities: [{ city: 'Los Angeles', region: 'CA', postcode: () => `900${digits(2)}` }],
+      phone: () => `+1 213 ${digits(3)} ${digits(4)}`,
+    },
+    {
+      tz: 'Europe/London',
+      country: 'GB',
+      currency: 'GBP',
+      cities: [{ city: 'London', region: 'LND', postcode: () => `SW${digits(1)} ${digits(1)}AB` }],
+      phone: () => `+44 20 ${digits(4)} ${digits(4)}`,
+    },
+    {
+      tz: 'Europe/Berlin',
+      country: 'DE',
+      currency: 'EUR',
+      cities: [{ city: 'Berlin', region: 'BE', postcode: () => `10${digits(3)}` }],
+      phone: () => `+49 30 ${digits(8)}`,
+    },
   ];
 }
 
 const CATALOGUE: { category: string; items: [string, string, number][] }[] = [
-  { category: 'furniture', items: [['SOFA-3', '3-seat sofa', 1299], ['TBL-OAK', 'Oak dining table', 899], ['CHR-ARM', 'Armchair', 549], ['BED-Q', 'Queen bed frame', 1099]] },
-  { category: 'appliances', items: [['FRG-450', '450 L fridge', 1499], ['WM-8', '8 kg washing machine', 799], ['DW-14', 'Dishwasher', 699]] },
-  { category: 'electronics', items: [['TV-65', '65" television', 1899], ['SB-2', 'Sound bar', 349], ['LAP-14', '14" laptop', 1299]] },
-  { category: 'bedding', items: [['MAT-Q', 'Queen mattress', 999], ['PIL-2', 'Pillow pair', 89], ['QLT-W', 'Wool quilt', 249]] },
-  { category: 'garden', items: [['BBQ-4', '4-burner barbecue', 649], ['MWR-E', 'Electric mower', 429], ['SET-OUT', 'Outdoor setting', 1199]] },
+  {
+    category: 'furniture',
+    items: [
+      ['SOFA-3', '3-seat sofa', 1299],
+      ['TBL-OAK', 'Oak dining table', 899],
+      ['CHR-ARM', 'Armchair', 549],
+      ['BED-Q', 'Queen bed frame', 1099],
+    ],
+  },
+  {
+    category: 'appliances',
+    items: [
+      ['FRG-450', '450 L fridge', 1499],
+      ['WM-8', '8 kg washing machine', 799],
+      ['DW-14', 'Dishwasher', 699],
+    ],
+  },
+  {
+    category: 'electronics',
+    items: [
+      ['TV-65', '65" television', 1899],
+      ['SB-2', 'Sound bar', 349],
+      ['LAP-14', '14" laptop', 1299],
+    ],
+  },
+  {
+    category: 'bedding',
+    items: [
+      ['MAT-Q', 'Queen mattress', 999],
+      ['PIL-2', 'Pillow pair', 89],
+      ['QLT-W', 'Wool quilt', 249],
+    ],
+  },
+  {
+    category: 'garden',
+    items: [
+      ['BBQ-4', '4-burner barbecue', 649],
+      ['MWR-E', 'Electric mower', 429],
+      ['SET-OUT', 'Outdoor setting', 1199],
+    ],
+  },
 ];
 
 interface Customer {
@@ -81,9 +248,32 @@ interface Customer {
 }
 
 const CSV_HEADER = [
-  'external_id', 'source', 'sold_at', 'total', 'currency', 'customer_external_id', 'first_name', 'last_name', 'email', 'phone',
-  'timezone', 'preferred_channel', 'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country',
-  'salesperson_email', 'salesperson_name', 'sku', 'item_name', 'category', 'quantity', 'unit_price', 'referral_code',
+  'external_id',
+  'source',
+  'sold_at',
+  'total',
+  'currency',
+  'customer_external_id',
+  'first_name',
+  'last_name',
+  'email',
+  'phone',
+  'timezone',
+  'preferred_channel',
+  'address_line1',
+  'address_line2',
+  'city',
+  'region',
+  'postal_code',
+  'country',
+  'salesperson_email',
+  'salesperson_name',
+  'sku',
+  'item_name',
+  'category',
+  'quantity',
+  'unit_price',
+  'referral_code',
 ];
 
 function csvField(v: string | number | undefined): string {
@@ -140,7 +330,13 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
       phone: rnd() < 0.8 ? zone.phone() : undefined,
       zone,
       address: hasAddress
-        ? { lines: [`${1 + Math.floor(rnd() * 300)} ${pick(STREETS)}`], city: city.city, region: city.region, postalCode: city.postcode(), country: zone.country }
+        ? {
+            lines: [`${1 + Math.floor(rnd() * 300)} ${pick(STREETS)}`],
+            city: city.city,
+            region: city.region,
+            postalCode: city.postcode(),
+            country: zone.country,
+          }
         : undefined,
       preferred: rnd() < 0.1 ? 'letter' : undefined,
     };
@@ -157,7 +353,10 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
   const goodIds: string[] = [];
   for (let i = 0; i < o.count; i++) {
     const soldAt = new Date(start + ((i + rnd()) / o.count) * (span - 3_600_000));
-    const customer = customers.length > 10 && rnd() < 0.33 ? customers[customers.length - 1 - Math.floor(Math.pow(rnd(), 2) * Math.min(customers.length, RECENT))] : newCustomer();
+    const customer =
+      customers.length > 10 && rnd() < 0.33
+        ? customers[customers.length - 1 - Math.floor(Math.pow(rnd(), 2) * Math.min(customers.length, RECENT))]
+        : newCustomer();
     const lines = 1 + (rnd() < 0.25 ? 1 : 0) + (rnd() < 0.08 ? 1 : 0);
     const items = Array.from({ length: lines }, () => {
       const group = pick(CATALOGUE);
@@ -171,7 +370,13 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
       source: o.source,
       soldAt: soldAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       total: { amount: money(total), currency: customer.zone.currency },
-      items: items.map((it) => ({ sku: it.sku, name: it.name, category: it.category, quantity: it.quantity, unitPrice: money(it.unitPrice) })),
+      items: items.map((it) => ({
+        sku: it.sku,
+        name: it.name,
+        category: it.category,
+        quantity: it.quantity,
+        unitPrice: money(it.unitPrice),
+      })),
       customer: {
         externalId: customer.id,
         firstName: customer.first,
@@ -198,15 +403,37 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
     } else {
       for (const [n, it] of sale.items.entries()) {
         const row = [
-          sale.externalId, sale.source,
+          sale.externalId,
+          sale.source,
           kind === 0 ? sale.soldAt : n === 0 ? soldAt.toISOString().replace(/\.\d{3}Z$/, 'Z') : '',
-          n === 0 ? (kind === 1 ? `(${accounting(12, rnd)})` : accounting(total, rnd)) : '', sale.total.currency,
-          customer.id, sale.customer.firstName, customer.last, sale.customer.email, customer.phone, sale.customer.timezone,
-          customer.preferred, customer.address?.lines[0], '', customer.address?.city, customer.address?.region,
-          customer.address?.postalCode, customer.address?.country, salesperson.email, salesperson.name,
-          it.sku, it.name, it.category, it.quantity, accounting(Number(it.unitPrice), rnd), '',
+          n === 0 ? (kind === 1 ? `(${accounting(12, rnd)})` : accounting(total, rnd)) : '',
+          sale.total.currency,
+          customer.id,
+          sale.customer.firstName,
+          customer.last,
+          sale.customer.email,
+          customer.phone,
+          sale.customer.timezone,
+          customer.preferred,
+          customer.address?.lines[0],
+          '',
+          customer.address?.city,
+          customer.address?.region,
+          customer.address?.postalCode,
+          customer.address?.country,
+          salesperson.email,
+          salesperson.name,
+          it.sku,
+          it.name,
+          it.category,
+          it.quantity,
+          accounting(Number(it.unitPrice), rnd),
+          '',
         ];
-        const text = kind === 6 && n === 0 ? `${sale.externalId},"unterminated,${sale.source}\n` : `${row.map(csvField).join(',')}\n`;
+        const text =
+          kind === 6 && n === 0
+            ? `${sale.externalId},"unterminated,${sale.source}\n`
+            : `${row.map(csvField).join(',')}\n`;
         await write(out, text);
         if (kind === 6) break;
       }

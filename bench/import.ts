@@ -47,11 +47,15 @@ async function dropDatabase(name: string): Promise<void> {
 /** runImport runs the command line on the file and returns its wall time, output and peak RSS in MB. */
 async function runImport(file: string, dbName: string): Promise<{ seconds: number; output: string; rssMb: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--max-old-space-size=192', path.join(ROOT, 'dist', 'main', 'import.js'), file], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: urlOf(dbName), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=192', path.join(ROOT, 'dist', 'main', 'import.js'), file],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: urlOf(dbName), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -64,10 +68,14 @@ async function runImport(file: string, dbName: string): Promise<{ seconds: numbe
  * postgresOwnSpeed writes the same numbers of customers, sales, items, first-year runs, touches and touch events
  * server-side, in transactions of 100,000 sales, and returns the seconds taken.
  */
-async function postgresOwnSpeed(db: Database, n: { customers: number; sales: number; items: number; touches: number }): Promise<number> {
+async function postgresOwnSpeed(
+  db: Database,
+  n: { customers: number; sales: number; items: number; touches: number },
+): Promise<number> {
   const chunk = 100_000;
   const started = Date.now();
-  const { segment } = (await sql<{ segment: string }>`select id as segment from segments where is_default`.execute(db)).rows[0];
+  const { segment } = (await sql<{ segment: string }>`select id as segment from segments where is_default`.execute(db))
+    .rows[0];
   const extraItemEvery = Math.max(1, Math.round(n.sales / Math.max(1, n.items - n.sales)));
   for (let from = 1; from <= n.customers; from += chunk) {
     const to = Math.min(n.customers, from + chunk - 1);
@@ -94,7 +102,9 @@ async function postgresOwnSpeed(db: Database, n: { customers: number; sales: num
       await sql`
         insert into sale_items (sale_id, sku, name, category, quantity, unit_price)
         select md5('s' || g)::uuid, 'SOFA-3', '3-seat sofa', 'furniture', 1, 1299.00
-          from generate_series(${from}::int, ${to}::int) g, generate_series(1, 1 + (g % ${extraItemEvery}::int = 0)::int) i`.execute(trx);
+          from generate_series(${from}::int, ${to}::int) g, generate_series(1, 1 + (g % ${extraItemEvery}::int = 0)::int) i`.execute(
+        trx,
+      );
       await sql`
         insert into plan_runs (id, customer_id, sale_id, segment_id, kind, year, status, plan, started_at)
         select md5('r' || g)::uuid, md5('c' || (1 + g % ${n.customers}::int))::uuid, md5('s' || g)::uuid, s.id, 'first_year', 1,
@@ -110,7 +120,9 @@ async function postgresOwnSpeed(db: Database, n: { customers: number; sales: num
             from generate_series(${from}::int, ${to}::int) g, generate_series(1, 7) k
            where (g % 1000) < ${Math.round(runsPerSale * 1000)}::int
           returning id, status, status_reason)
-        insert into touch_events (touch_id, at, status, reason) select id, now(), status, status_reason from t`.execute(trx);
+        insert into touch_events (touch_id, at, status, reason) select id, now(), status, status_reason from t`.execute(
+        trx,
+      );
     });
   }
   return (Date.now() - started) / 1000;
@@ -120,13 +132,24 @@ async function main(): Promise<void> {
   const file = path.join(os.tmpdir(), `rapport-bench-sales-${SALES}.${FORMAT}`);
   if (!existsSync(file)) {
     process.stderr.write(`generating ${SALES} sales into ${file} ...\n`);
-    await generateSales({ count: SALES, format: FORMAT, out: file, badRate: 0, seed: 42, now: new Date(), years: 3, source: 'bench-pos' });
+    await generateSales({
+      count: SALES,
+      format: FORMAT,
+      out: file,
+      badRate: 0,
+      seed: 42,
+      now: new Date(),
+      years: 3,
+      source: 'bench-pos',
+    });
   }
   const importDb = `rapport_bench_import_${process.pid}`;
   const scratchDb = `rapport_bench_import_pg_${process.pid}`;
   const db = await freshDatabase(importDb);
   await db.destroy();
-  process.stderr.write(`importing with: node --max-old-space-size=192 dist/main/import.js ${file} (as npm run import)\n`);
+  process.stderr.write(
+    `importing with: node --max-old-space-size=192 dist/main/import.js ${file} (as npm run import)\n`,
+  );
   const run = await runImport(file, importDb);
   const imported = createDatabase(urlOf(importDb), 2);
   const counts = await summariseData(imported, { checksum: false });
@@ -134,7 +157,12 @@ async function main(): Promise<void> {
 
   const scratch = await freshDatabase(scratchDb);
   process.stderr.write('writing the same rows server-side (INSERT ... SELECT from generate_series) ...\n');
-  const pgSeconds = await postgresOwnSpeed(scratch, { customers: counts.customers, sales: counts.sales, items: counts.items, touches: counts.touches });
+  const pgSeconds = await postgresOwnSpeed(scratch, {
+    customers: counts.customers,
+    sales: counts.sales,
+    items: counts.items,
+    touches: counts.touches,
+  });
   const pgCounts = await summariseData(scratch, { checksum: false });
   await scratch.destroy();
   if (!KEEP) await Promise.all([dropDatabase(importDb), dropDatabase(scratchDb)]);
@@ -146,7 +174,10 @@ async function main(): Promise<void> {
       '',
       run.output.trim(),
       '',
-      `machine: ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? '?'}), load average (1, 5, 15 min) at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `machine: ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? '?'}), load average (1, 5, 15 min) at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
       `rows written by the import: ${JSON.stringify({ ...counts, checksum: undefined })}`,
       `rows written by Postgres:   ${JSON.stringify({ ...pgCounts, checksum: undefined })}`,
       `import (end to end, npm run import):   ${counts.sales} sales in ${run.seconds.toFixed(1)} s = ${Math.round(rate)} sales/s (goal 8000)`,

@@ -216,7 +216,9 @@ async function main(): Promise<void> {
       await autocannon({ url, connections: s.connections, duration: s.warmup, requests });
     }
     const salesBefore = await countRows(db, 'sales');
-    process.stdout.write(`autocannon: POST /v1/sales, ${s.connections} connections, ${s.duration} s, LOG_LEVEL=${s.logLevel}\n`);
+    process.stdout.write(
+      `autocannon: POST /v1/sales, ${s.connections} connections, ${s.duration} s, LOG_LEVEL=${s.logLevel}\n`,
+    );
     const result = await autocannon({ url, connections: s.connections, duration: s.duration, requests });
     const stored = (await countRows(db, 'sales')) - salesBefore;
     await stopApi(api);
@@ -234,11 +236,20 @@ async function main(): Promise<void> {
     const ratio = salesPerSecond / pg.tps;
     const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(26)}${value}\n`);
     // The machine may be shared: its load says how far the figures can be trusted.
-    line('load average (1/5/15 min)', os.loadavg().map((l) => l.toFixed(1)).join(' '));
+    line(
+      'load average (1/5/15 min)',
+      os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' '),
+    );
     process.stdout.write('\n');
     line('sales/s (2xx only)', salesPerSecond.toFixed(1));
     line('sales stored', `${stored} (2xx answered: ${ok})`);
-    line('errors', `${errors} (non-2xx ${result.non2xx}${codes ? `: ${codes}` : ''}; connection errors ${result.errors}, timeouts ${result.timeouts})`);
+    line(
+      'errors',
+      `${errors} (non-2xx ${result.non2xx}${codes ? `: ${codes}` : ''}; connection errors ${result.errors}, timeouts ${result.timeouts})`,
+    );
     line('latency p50 / p99 / max', `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms`);
     line('pgbench TPC-B TPS', `${pg.tps.toFixed(1)} (latency average ${pg.latencyMs} ms)`);
     line('ratio sales/s ÷ TPS', ratio.toFixed(3));

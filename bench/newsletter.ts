@@ -61,7 +61,15 @@ interface Sink {
 }
 
 async function startSink(): Promise<Sink> {
-  const sink: Sink = { url: '', received: 0, recipients: new Set(), firstAt: null, lastAt: null, sampleHeaders: null, close: async () => undefined };
+  const sink: Sink = {
+    url: '',
+    received: 0,
+    recipients: new Set(),
+    firstAt: null,
+    lastAt: null,
+    sampleHeaders: null,
+    close: async () => undefined,
+  };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -95,7 +103,11 @@ async function startSink(): Promise<Sink> {
 
 /** seed bulk-inserts later-years customers, each with one sale of a year and a half ago, in one SQL statement each. */
 async function seed(db: Database, n: number): Promise<void> {
-  const { id: segmentId } = await db.selectFrom('segments').select('id').where('isDefault', '=', true).executeTakeFirstOrThrow();
+  const { id: segmentId } = await db
+    .selectFrom('segments')
+    .select('id')
+    .where('isDefault', '=', true)
+    .executeTakeFirstOrThrow();
   await sql`
     insert into customers (source, external_id, first_name, last_name, email, timezone, referral_code, segment_id, program)
     select 'bench', 'C-' || g, 'Ann', 'Lee' || g, 'ann.' || g || '@bench.example',
@@ -155,7 +167,9 @@ async function main(): Promise<void> {
   const repoRoot = path.resolve(__dirname, '..', '..');
   const logFile = path.join(os.tmpdir(), `rapport-bench-newsletter-${runId}.log`);
   const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(30)}${value}\n`);
-  process.stdout.write(`bench/newsletter: ${os.cpus().length} CPUs, ${s.customers} customers, database ${dbName}, worker log ${logFile}\n`);
+  process.stdout.write(
+    `bench/newsletter: ${os.cpus().length} CPUs, ${s.customers} customers, database ${dbName}, worker log ${logFile}\n`,
+  );
 
   await ensureDatabaseExists(dbUrl);
   const db = createDatabase(dbUrl, 2);
@@ -202,11 +216,28 @@ async function main(): Promise<void> {
     const idle = procStatus(pid);
     const cpuBefore = cpuSeconds(pid);
 
-    const ctx = { db, clock: systemClock, settings: { defaultTimezone: 'UTC', graceDays: 14, publicUrl: 'https://shop.bench.example', businessName: 'Bench Shop', secret, saleBatchSize: 0, saleBatchesInFlight: 1 }, log: createLogger('silent') };
+    const ctx = {
+      db,
+      clock: systemClock,
+      settings: {
+        defaultTimezone: 'UTC',
+        graceDays: 14,
+        publicUrl: 'https://shop.bench.example',
+        businessName: 'Bench Shop',
+        secret,
+        saleBatchSize: 0,
+        saleBatchesInFlight: 1,
+      },
+      log: createLogger('silent'),
+    };
     const published = Date.now();
     const edition = await publishNewsletter(
       ctx,
-      { subject: 'Autumn news for you, {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nA few ideas for your {{ sale.mainItem }} this season.\n\nThank you for staying with us.', sendAt: new Date(published).toISOString() },
+      {
+        subject: 'Autumn news for you, {{ customer.firstName }}',
+        body: 'Dear {{ customer.firstName }},\n\nA few ideas for your {{ sale.mainItem }} this season.\n\nThank you for staying with us.',
+        sendAt: new Date(published).toISOString(),
+      },
       'bench',
     );
 
@@ -217,7 +248,8 @@ async function main(): Promise<void> {
       const n = await getNewsletter(ctx, edition.id);
       if (n.status === 'sent' && sink.received >= n.counts.sent) break;
       if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(n.counts)}, sink ${sink.received}`);
-      if (sink.received !== last && sink.received % 10_000 < 500) process.stdout.write(`  ... ${sink.received} delivered\n`);
+      if (sink.received !== last && sink.received % 10_000 < 500)
+        process.stdout.write(`  ... ${sink.received} delivered\n`);
       last = sink.received;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -229,7 +261,9 @@ async function main(): Promise<void> {
 
     const n = await getNewsletter(ctx, edition.id);
     const { rows } = await sql<{ first: Date; last: Date }>`
-      select min(created_at) as first, max(created_at) as last from touches where newsletter_id = ${edition.id}::uuid`.execute(db);
+      select min(created_at) as first, max(created_at) as last from touches where newsletter_id = ${edition.id}::uuid`.execute(
+      db,
+    );
     const fanStart = rows[0]!.first.getTime();
     const fanOutS = (n.fannedOutAt!.getTime() - fanStart) / 1000;
     const deliveryS = (sink.lastAt! - sink.firstAt!) / 1000;
@@ -238,18 +272,38 @@ async function main(): Promise<void> {
     line('recipients / capped', `${n.counts.recipients} / ${n.counts.capped}`);
     line('touches sent / failed', `${n.counts.sent} / ${n.counts.failed}`);
     line('emails received (distinct)', `${sink.received} (${sink.recipients.size})`);
-    line('publish -> fan-out start', `${((fanStart - published) / 1000).toFixed(1)} s (the newsletters task runs every 10 s)`);
-    line('fan-out', `${fanOutS.toFixed(1)} s (${(n.counts.recipients / fanOutS).toFixed(0)} touches/s, batches of 1,000)`);
+    line(
+      'publish -> fan-out start',
+      `${((fanStart - published) / 1000).toFixed(1)} s (the newsletters task runs every 10 s)`,
+    );
+    line(
+      'fan-out',
+      `${fanOutS.toFixed(1)} s (${(n.counts.recipients / fanOutS).toFixed(0)} touches/s, batches of 1,000)`,
+    );
     line('first -> last email', `${deliveryS.toFixed(1)} s (${(sink.received / deliveryS).toFixed(0)} emails/s)`);
-    line('publish -> last email', `${endToEndS.toFixed(1)} s (${(sink.received / endToEndS).toFixed(0)} emails/s overall)`);
-    line('worker CPU', `${cpuUsed.toFixed(1)} s (${((cpuUsed * 1000) / sink.received).toFixed(2)} ms per email; ${os.cpus().length} CPUs shared with Postgres, Redis and the sink)`);
-    line('worker RSS idle / peak', `${idle?.rss.toFixed(0)} MiB / ${peak?.hwm.toFixed(0)} MiB (VmHWM; sampled max ${peakSampledRss.toFixed(0)} MiB)`);
-    line('one-click header present', String(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click/im.test(sink.sampleHeaders ?? '')));
+    line(
+      'publish -> last email',
+      `${endToEndS.toFixed(1)} s (${(sink.received / endToEndS).toFixed(0)} emails/s overall)`,
+    );
+    line(
+      'worker CPU',
+      `${cpuUsed.toFixed(1)} s (${((cpuUsed * 1000) / sink.received).toFixed(2)} ms per email; ${os.cpus().length} CPUs shared with Postgres, Redis and the sink)`,
+    );
+    line(
+      'worker RSS idle / peak',
+      `${idle?.rss.toFixed(0)} MiB / ${peak?.hwm.toFixed(0)} MiB (VmHWM; sampled max ${peakSampledRss.toFixed(0)} MiB)`,
+    );
+    line(
+      'one-click header present',
+      String(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click/im.test(sink.sampleHeaders ?? '')),
+    );
     process.stdout.write(
       `\n| ${s.customers} | ${s.concurrency} | ${fanOutS.toFixed(1)} | ${deliveryS.toFixed(1)} | ${(sink.received / deliveryS).toFixed(0)} | ${endToEndS.toFixed(1)} | ${peak?.hwm.toFixed(0)} |\n`,
     );
     if (sink.received !== s.customers || sink.recipients.size !== s.customers) {
-      throw new Error(`expected ${s.customers} distinct emails, got ${sink.received} (${sink.recipients.size} distinct)`);
+      throw new Error(
+        `expected ${s.customers} distinct emails, got ${sink.received} (${sink.recipients.size} distinct)`,
+      );
     }
   } finally {
     clearInterval(sampler);

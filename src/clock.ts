@@ -11,7 +11,11 @@ export function fixedClock(start: Date): Clock & { set(d: Date): void; advance(m
   let current = new Date(start);
   return {
     now: () => new Date(current),
-    set: (d: Date) => { current = new Date(d); },
-    advance: (ms: number) => { current = new Date(current.getTime() + ms); },
+    set: (d: Date) => {
+      current = new Date(d);
+    },
+    advance: (ms: number) => {
+      current = new Date(current.getTime() + ms);
+    },
   };
 }

@@ -10,9 +10,25 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["idempotency-key"]',
   'headers.authorization',
-  '*.email', '*.phone', '*.firstName', '*.lastName', '*.address', '*.password', '*.token', '*.key', '*.secret',
-  'email', 'phone', 'firstName', 'lastName', 'address', 'token', 'key', 'secret',
-  'customer', 'body',
+  '*.email',
+  '*.phone',
+  '*.firstName',
+  '*.lastName',
+  '*.address',
+  '*.password',
+  '*.token',
+  '*.key',
+  '*.secret',
+  'email',
+  'phone',
+  'firstName',
+  'lastName',
+  'address',
+  'token',
+  'key',
+  'secret',
+  'customer',
+  'body',
 ];
 
 /**
@@ -42,7 +58,8 @@ export function scrubEmails(obj: Record<string, unknown>, depth = 0): Record<str
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     if (typeof v === 'string') out[k] = v.replace(EMAIL_PATTERN, '[email]');
-    else if (v instanceof Error) out[k] = scrubEmails({ ...v, type: v.name, message: v.message, stack: v.stack }, depth + 1);
+    else if (v instanceof Error)
+      out[k] = scrubEmails({ ...v, type: v.name, message: v.message, stack: v.stack }, depth + 1);
     else if (isPlainObject(v) && depth < 2) out[k] = scrubEmails(v, depth + 1);
     else out[k] = v;
   }
@@ -65,7 +82,12 @@ export function createLogger(level: string, name = 'rapport', destination?: pino
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { log: (obj) => scrubEmails(obj) },
       serializers: {
-        req: (req: LoggedRequest) => ({ method: req.method, url: redactUrl(req.url ?? ''), route: req.routeOptions?.url, remoteAddress: req.ip }),
+        req: (req: LoggedRequest) => ({
+          method: req.method,
+          url: redactUrl(req.url ?? ''),
+          route: req.routeOptions?.url,
+          remoteAddress: req.ip,
+        }),
       },
     },
     destination,

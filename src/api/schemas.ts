@@ -3,7 +3,11 @@ import { Type } from '@sinclair/typebox';
 
 /** ErrorSchema is the body of every error answer. */
 export const ErrorSchema = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Record(Type.String(), Type.Unknown()) }),
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Record(Type.String(), Type.Unknown()),
+  }),
 });
 
 /** errors lists the error answers a route may give, for its response schema. */

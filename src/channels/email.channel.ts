@@ -28,8 +28,7 @@ export interface OutgoingEmail {
 
 /** SendResult is the outcome of one send: accepted, or refused permanently (do not retry) or transiently (retry). */
 export type SendResult =
-  | { ok: true; messageId: string; response: string }
-  | { ok: false; permanent: boolean; reason: string; code?: number };
+  { ok: true; messageId: string; response: string } | { ok: false; permanent: boolean; reason: string; code?: number };
 
 /** EmailChannel delivers emails; `close` releases its connections; `describe` names where mail goes, without secrets. */
 export interface EmailChannel {
@@ -82,7 +81,10 @@ export function classifySendError(err: unknown): Extract<SendResult, { ok: false
 
 /** safeFileName keeps letters, digits, dots, dashes and underscores of a Message-ID, so it is safe as a file name. */
 export function safeFileName(id: string): string {
-  const cleaned = id.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '');
+  const cleaned = id
+    .replace(/^<|>$/g, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^\.+/, '');
   return cleaned.slice(0, 120) || 'message';
 }
 
@@ -110,11 +112,23 @@ function mailOptions(from: string, msg: OutgoingEmail): nodemailer.SendMailOptio
 }
 
 /** smtpServerOptions turns smtp://user:pass@host:port (or smtps://) into nodemailer's connection options. */
-export function smtpServerOptions(smtpUrl: string): { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } } {
+export function smtpServerOptions(smtpUrl: string): {
+  host: string;
+  port: number;
+  secure: boolean;
+  auth?: { user: string; pass: string };
+} {
   const url = new URL(smtpUrl);
   const secure = url.protocol === 'smtps:';
-  const auth = url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined;
-  return { host: url.hostname, port: url.port ? Number(url.port) : secure ? 465 : 587, secure, ...(auth ? { auth } : {}) };
+  const auth = url.username
+    ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+    : undefined;
+  return {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    ...(auth ? { auth } : {}),
+  };
 }
 
 type SocketCallback = (err: Error | null, socketOptions?: { connection: Socket }) => void;
@@ -163,7 +177,12 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
   // other option (the pool, the timeouts, the socket hook), so each email used to open its own connection.
   const server = smtpServerOptions(opts.smtpUrl);
   const transport: Transporter = pooled
-    ? nodemailer.createTransport({ ...server, pool: true, maxConnections: opts.maxConnections ?? 5, ...common } as never)
+    ? nodemailer.createTransport({
+        ...server,
+        pool: true,
+        maxConnections: opts.maxConnections ?? 5,
+        ...common,
+      } as never)
     : nodemailer.createTransport({ ...server, ...common } as never);
   const where = `${describeSmtpUrl(opts.smtpUrl)}${pooled ? ' (pooled)' : ''}`;
   return {
@@ -175,7 +194,10 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
       } catch (err) {
         const result = classifySendError(err);
         // The recipient address stays out of the log: the Message-ID is enough to find the touch.
-        opts.log?.warn({ messageId: msg.messageId, code: result.code, permanent: result.permanent, reason: result.reason }, 'email refused');
+        opts.log?.warn(
+          { messageId: msg.messageId, code: result.code, permanent: result.permanent, reason: result.reason },
+          'email refused',
+        );
         return result;
       }
     },

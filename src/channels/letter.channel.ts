@@ -102,12 +102,22 @@ interface PaperSpec {
 // Letter tri-folded into a US #10 window envelope: window about 7/8 in from the left, 2 in from the top, 4.5 x 1.125 in.
 const PAPERS: Record<Paper, PaperSpec> = {
   A4: {
-    width: 595.28, height: 841.89, left: 25 * MM, right: 20 * MM, top: 15 * MM, bottom: 12 * MM,
+    width: 595.28,
+    height: 841.89,
+    left: 25 * MM,
+    right: 20 * MM,
+    top: 15 * MM,
+    bottom: 12 * MM,
     window: { left: 20 * MM, top: 45 * MM, width: 90 * MM, height: 45 * MM },
     inset: { x: 5 * MM, y: 4 * MM },
   },
   Letter: {
-    width: 612, height: 792, left: 1 * INCH, right: 1 * INCH, top: 0.5 * INCH, bottom: 0.5 * INCH,
+    width: 612,
+    height: 792,
+    left: 1 * INCH,
+    right: 1 * INCH,
+    top: 0.5 * INCH,
+    bottom: 0.5 * INCH,
     window: { left: 0.875 * INCH, top: 2 * INCH, width: 4.5 * INCH, height: 1.125 * INCH },
     inset: { x: 0.1 * INCH, y: 0.08 * INCH },
   },
@@ -128,7 +138,16 @@ const TYPE = {
 
 // Letters that NFKD does not decompose but that have an obvious Latin-1 stand-in.
 const TRANSLITERATIONS: Record<string, string> = {
-  Ł: 'L', ł: 'l', Đ: 'D', đ: 'd', Ħ: 'H', ħ: 'h', ı: 'i', Ŀ: 'L', ŀ: 'l', ẞ: 'SS',
+  Ł: 'L',
+  ł: 'l',
+  Đ: 'D',
+  đ: 'd',
+  Ħ: 'H',
+  ħ: 'h',
+  ı: 'i',
+  Ŀ: 'L',
+  ŀ: 'l',
+  ẞ: 'SS',
 };
 
 /** cleanText replaces characters the standard fonts cannot draw (WinAnsi only) with their closest ASCII, else "?". */
@@ -141,7 +160,9 @@ function cleanText(text: string, font: MeasuringFont): string {
       continue;
     }
     // NFKD turns accented letters and ligatures into base letters plus combining marks, which are then dropped.
-    const fallback = [...(TRANSLITERATIONS[ch] ?? ch.normalize('NFKD'))].filter((c) => supported.has(c.codePointAt(0)!)).join('');
+    const fallback = [...(TRANSLITERATIONS[ch] ?? ch.normalize('NFKD'))]
+      .filter((c) => supported.has(c.codePointAt(0)!))
+      .join('');
     out += fallback || '?';
   }
   return out;
@@ -204,7 +225,8 @@ function localityLines(r: LetterRecipient): string[] {
   const [city, region, postal] = [r.city ?? '', r.region ?? '', r.postalCode ?? ''].map((s) => s.trim());
   const code = countryCode(r.country);
   const join = (...parts: string[]): string => parts.filter((p) => p !== '').join(' ');
-  if (code === 'US' || code === 'CA') return [join(city ? `${city}${region || postal ? ',' : ''}` : '', region, postal)];
+  if (code === 'US' || code === 'CA')
+    return [join(city ? `${city}${region || postal ? ',' : ''}` : '', region, postal)];
   if (code === 'GB' || code === 'UK') return [join(city, region), postal];
   if (POSTCODE_FIRST.has(code)) return [join(postal, city), region];
   return [join(city, region, postal)];
@@ -234,7 +256,10 @@ export function addressLines(r: LetterRecipient, homeCountry?: string): string[]
 /** Cursor places lines downward from a baseline and refuses to pass `floor`. */
 class Cursor {
   readonly lines: PositionedLine[] = [];
-  constructor(public y: number, private readonly floor: number) {}
+  constructor(
+    public y: number,
+    private readonly floor: number,
+  ) {}
 
   put(line: Omit<PositionedLine, 'y'>, leading: number): void {
     this.y -= leading;
@@ -253,13 +278,21 @@ function headerLines(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts)
   const dateWidth = fonts.regular.widthOfTextAtSize(dateText, TYPE.date.size);
   return [
     {
-      role: 'letterhead', text: cleanText(letter.businessName, fonts.bold), font: 'bold', size: TYPE.letterhead.size,
-      x: spec.left, y: spec.height - spec.top - TYPE.letterhead.size,
+      role: 'letterhead',
+      text: cleanText(letter.businessName, fonts.bold),
+      font: 'bold',
+      size: TYPE.letterhead.size,
+      x: spec.left,
+      y: spec.height - spec.top - TYPE.letterhead.size,
     },
     {
       // The date sits right-aligned level with the top of the address, where the reader looks first.
-      role: 'date', text: dateText, font: 'regular', size: TYPE.date.size,
-      x: spec.width - spec.right - dateWidth, y: spec.height - spec.window.top - spec.inset.y - TYPE.date.size,
+      role: 'date',
+      text: dateText,
+      font: 'regular',
+      size: TYPE.date.size,
+      x: spec.width - spec.right - dateWidth,
+      y: spec.height - spec.window.top - spec.inset.y - TYPE.date.size,
     },
   ];
 }
@@ -275,8 +308,12 @@ function addressBlock(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts
     throw new LetterTooLongError(`the address has ${texts.length} lines; the envelope window holds ${capacity}`);
   }
   return texts.map((text, i) => ({
-    role: 'address', text, font: 'regular', size: TYPE.address.size,
-    x: window.x + spec.inset.x, y: top - TYPE.address.size - i * TYPE.address.leading,
+    role: 'address',
+    text,
+    font: 'regular',
+    size: TYPE.address.size,
+    x: window.x + spec.inset.x,
+    y: top - TYPE.address.size - i * TYPE.address.leading,
   }));
 }
 
@@ -290,15 +327,23 @@ function footerBlock(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts)
     .flatMap((l) => wrapText(l, fonts.regular, TYPE.footer.size, width));
   // Drawn upward from the bottom margin so the last footer line always sits on it.
   return texts.map((text, i) => ({
-    role: 'footer', text, font: 'regular', size: TYPE.footer.size,
-    x: spec.left, y: spec.bottom + (texts.length - 1 - i) * TYPE.footer.leading,
+    role: 'footer',
+    text,
+    font: 'regular',
+    size: TYPE.footer.size,
+    x: spec.left,
+    y: spec.bottom + (texts.length - 1 - i) * TYPE.footer.leading,
   }));
 }
 
 function bodyAndSignature(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts, cursor: Cursor): void {
   const width = spec.width - spec.left - spec.right;
   const { size, leading } = TYPE.body;
-  const paragraphs = letter.body.replace(/\r\n?/g, '\n').trim().split(/\n[ \t]*\n+/).filter((p) => p.trim() !== '');
+  const paragraphs = letter.body
+    .replace(/\r\n?/g, '\n')
+    .trim()
+    .split(/\n[ \t]*\n+/)
+    .filter((p) => p.trim() !== '');
   paragraphs.forEach((paragraph, i) => {
     if (i > 0) cursor.y -= leading;
     for (const raw of paragraph.split('\n')) {
@@ -310,9 +355,15 @@ function bodyAndSignature(letter: LetterContent, spec: PaperSpec, fonts: LetterF
   cursor.y -= leading;
   cursor.put({ role: 'signature', text: 'Kind regards,', x: spec.left, size, font: 'regular' }, leading);
   cursor.y -= TYPE.signatureSpace;
-  cursor.put({ role: 'signature', text: cleanText(letter.sender.name, fonts.bold), x: spec.left, size, font: 'bold' }, leading);
+  cursor.put(
+    { role: 'signature', text: cleanText(letter.sender.name, fonts.bold), x: spec.left, size, font: 'bold' },
+    leading,
+  );
   if (letter.sender.title) {
-    cursor.put({ role: 'signature', text: cleanText(letter.sender.title, fonts.regular), x: spec.left, size, font: 'regular' }, leading);
+    cursor.put(
+      { role: 'signature', text: cleanText(letter.sender.title, fonts.regular), x: spec.left, size, font: 'regular' },
+      leading,
+    );
   }
 }
 
@@ -330,8 +381,14 @@ export function letterLayout(letter: LetterContent, paper: Paper, fonts: LetterF
   const footerTop = footer.length > 0 ? footer[0].y + TYPE.footer.size : spec.bottom;
   // The subject starts a little below the window, clear of the fold and of what shows through the window.
   const cursor = new Cursor(addressWindow.y - 8 * MM, footerTop + TYPE.footerGap);
-  const subject = wrapText(cleanText(letter.subject, fonts.bold), fonts.bold, TYPE.subject.size, spec.width - spec.left - spec.right);
-  for (const text of subject) cursor.put({ role: 'subject', text, x: spec.left, size: TYPE.subject.size, font: 'bold' }, TYPE.body.leading);
+  const subject = wrapText(
+    cleanText(letter.subject, fonts.bold),
+    fonts.bold,
+    TYPE.subject.size,
+    spec.width - spec.left - spec.right,
+  );
+  for (const text of subject)
+    cursor.put({ role: 'subject', text, x: spec.left, size: TYPE.subject.size, font: 'bold' }, TYPE.body.leading);
   cursor.y -= TYPE.body.leading / 2;
   bodyAndSignature(letter, spec, fonts, cursor);
   const ruleY = header[0].y - 4 * MM;
@@ -371,7 +428,12 @@ export async function renderLetter(letter: LetterContent, paper: Paper = 'A4'): 
     page.drawText(line.text, { x: line.x, y: line.y, size: line.size, font: fonts[line.font], color });
   }
   for (const r of layout.rules) {
-    page.drawLine({ start: { x: r.x1, y: r.y1 }, end: { x: r.x2, y: r.y2 }, thickness: 0.5, color: rgb(0.6, 0.6, 0.6) });
+    page.drawLine({
+      start: { x: r.x1, y: r.y1 },
+      end: { x: r.x2, y: r.y2 },
+      thickness: 0.5,
+      color: rgb(0.6, 0.6, 0.6),
+    });
   }
   doc.setTitle(letter.subject);
   doc.setAuthor(letter.businessName);
@@ -415,7 +477,15 @@ function csvField(value: string): string {
 /** addressesCsv returns the batch's addresses as RFC 4180 CSV (CRLF, header row), one addressN column per street line. */
 export function addressesCsv(rows: AddressRow[]): string {
   const lineColumns = Math.max(2, ...rows.map((r) => r.lines.length));
-  const header = ['touchId', 'name', ...Array.from({ length: lineColumns }, (_, i) => `address${i + 1}`), 'city', 'region', 'postalCode', 'country'];
+  const header = [
+    'touchId',
+    'name',
+    ...Array.from({ length: lineColumns }, (_, i) => `address${i + 1}`),
+    'city',
+    'region',
+    'postalCode',
+    'country',
+  ];
   const records = rows.map((r) => [
     r.touchId,
     r.name,

@@ -53,7 +53,10 @@ export interface RenderedMessage {
 
 /** TemplateError says which part of a template is wrong and why, in words a manager can act on. */
 export class TemplateError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'TemplateError';
   }
@@ -144,7 +147,9 @@ function footerLines(ctx: MessageContext): FooterLine[] {
 }
 
 function footerText(ctx: MessageContext): string {
-  return footerLines(ctx).map((l) => `${l.label}: ${l.url ?? l.value}`).join('\n');
+  return footerLines(ctx)
+    .map((l) => `${l.label}: ${l.url ?? l.value}`)
+    .join('\n');
 }
 
 /** escapeHtml makes text safe inside HTML element content and double-quoted attributes. */

@@ -31,7 +31,8 @@ export interface Fallbacks {
 }
 
 /** AssignRule says why a person was chosen, for the timeline and the logs. */
-export type AssignRule = 'assigned' | 'executive' | 'manager_of_inactive' | 'default_manager' | 'default_staff' | 'unassigned';
+export type AssignRule =
+  'assigned' | 'executive' | 'manager_of_inactive' | 'default_manager' | 'default_staff' | 'unassigned';
 
 /** Assignment is the chosen person (null when nobody is active) and the rule that chose them. */
 export interface Assignment {
@@ -43,7 +44,10 @@ export interface Assignment {
 const MAX_CHAIN = 6;
 
 /** activeUpChain returns the first active person from `id` up its manager chain, with how many steps up it was. */
-export function activeUpChain(id: string | null, people: ReadonlyMap<string, Person>): { person: Person; hops: number } | null {
+export function activeUpChain(
+  id: string | null,
+  people: ReadonlyMap<string, Person>,
+): { person: Person; hops: number } | null {
   let person = id ? people.get(id) : undefined;
   for (let hops = 0; person && hops < MAX_CHAIN; hops++) {
     if (person.active) return { person, hops };
@@ -86,7 +90,11 @@ export function chooseAssignee(input: {
  * chooseManager names who handles an escalation or complaint about `staffId`'s work: the first active manager up
  * their chain, else the first active manager, else anyone active; never the person themselves (null if nobody else).
  */
-export function chooseManager(staffId: string | null, people: ReadonlyMap<string, Person>, fallbacks: Fallbacks): string | null {
+export function chooseManager(
+  staffId: string | null,
+  people: ReadonlyMap<string, Person>,
+  fallbacks: Fallbacks,
+): string | null {
   const self = staffId ? people.get(staffId) : undefined;
   const up = activeUpChain(self?.managerId ?? null, people);
   const candidates = [up?.person ?? null, fallbacks.manager, fallbacks.anyone];

@@ -21,8 +21,10 @@ export type ContactCorrections = Partial<Record<CorrectableField, string>>;
 
 /** fingerprint is a keyed one-way digest of a field's value (emails compared case-insensitively). */
 export function fingerprint(key: string, field: CorrectableField, value: unknown): string {
-  const normal = field === 'email' && typeof value === 'string' ? value.toLowerCase() : value ?? null;
-  return createHmac('sha256', key).update(`${field}\u0000${canonicalJson(normal)}`).digest('hex');
+  const normal = field === 'email' && typeof value === 'string' ? value.toLowerCase() : (value ?? null);
+  return createHmac('sha256', key)
+    .update(`${field}\u0000${canonicalJson(normal)}`)
+    .digest('hex');
 }
 
 /**

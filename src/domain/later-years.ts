@@ -29,7 +29,8 @@ export interface LaterYearSpan {
 
 /** laterYearSpan returns the span of customer year `year` (2 or more) of a plan anchored at `anchor`. */
 export function laterYearSpan(anchor: Date, zone: string, year: number): LaterYearSpan {
-  if (!Number.isInteger(year) || year < 2) throw new RangeError(`later year must be an integer of at least 2, got ${year}`);
+  if (!Number.isInteger(year) || year < 2)
+    throw new RangeError(`later year must be an integer of at least 2, got ${year}`);
   return { year, startsAt: anniversary(anchor, zone, year - 1), endsAt: anniversary(anchor, zone, year) };
 }
 
@@ -58,7 +59,11 @@ export function candidateCutoff(now: Date): Date {
 
 /** laterYearStep is the plan step a later year's run is given: its template or talking points, timed from the sale. */
 export function laterYearStep(year: number, laterYears: LaterYears): PlanStep {
-  const base = { step: LATER_YEAR_STEP, offset: { years: year }, purpose: `Year ${year}: a personal contact around the anniversary` };
+  const base = {
+    step: LATER_YEAR_STEP,
+    offset: { years: year },
+    purpose: `Year ${year}: a personal contact around the anniversary`,
+  };
   if (laterYears.humanContact === 'call') {
     return {
       ...base,
@@ -108,10 +113,22 @@ export interface LaterYearTouchInput {
  */
 export function laterYearTouch(input: LaterYearTouchInput): PlannedTouch {
   const step = laterYearStep(input.year, input.laterYears);
-  const due = stepDueAt(step, { soldAt: input.anchor, zone: input.zone, sendWindow: input.sendWindow, callDays: input.callDays, callStart: input.callStart });
+  const due = stepDueAt(step, {
+    soldAt: input.anchor,
+    zone: input.zone,
+    sendWindow: input.sendWindow,
+    callDays: input.callDays,
+    callStart: input.callStart,
+  });
   const dueAt = due >= input.now ? due : catchUp(step.channel === 'call', input);
   const base = { step: step.step, dueAt, senderRole: step.assignee ?? step.sender };
-  if (input.contact.doNotContact) return { ...base, channel: step.channel === 'call' ? 'call' : 'letter', status: 'skipped', reason: 'do_not_contact' };
+  if (input.contact.doNotContact)
+    return {
+      ...base,
+      channel: step.channel === 'call' ? 'call' : 'letter',
+      status: 'skipped',
+      reason: 'do_not_contact',
+    };
   if (step.channel === 'call') return { ...base, channel: 'call', status: 'scheduled' };
   const choice = chooseMailChannel({ ...input.contact, preferredChannel: 'letter' });
   if (choice.channel === null) return { ...base, channel: 'letter', status: 'skipped', reason: choice.reason };

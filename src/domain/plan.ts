@@ -40,7 +40,10 @@ function callerOf(step: number, input: CalendarInput): CallerCalendar {
 }
 
 /** stepDueAt is when a step falls due when all goes to plan: in the send window for mail, on the caller's business day for calls. */
-export function stepDueAt(step: PlanStep, input: Pick<PlanInput, 'soldAt' | 'zone' | 'sendWindow'> & CalendarInput): Date {
+export function stepDueAt(
+  step: PlanStep,
+  input: Pick<PlanInput, 'soldAt' | 'zone' | 'sendWindow'> & CalendarInput,
+): Date {
   const nominal = addOffset(input.soldAt, input.zone, step.offset).toJSDate();
   if (step.channel !== 'call') return fitSendWindow(nominal, input.zone, input.sendWindow);
   const caller = callerOf(step.step, input);
@@ -54,7 +57,9 @@ export function stepDueAt(step: PlanStep, input: Pick<PlanInput, 'soldAt' | 'zon
  */
 export function computePlan(input: PlanInput): PlannedTouch[] {
   // The grace period counts calendar days in the customer's zone, so a DST change does not shift it by an hour.
-  const cutoff = DateTime.fromJSDate(input.now, { zone: input.zone }).minus({ days: input.graceDays ?? DEFAULT_GRACE_DAYS }).toJSDate();
+  const cutoff = DateTime.fromJSDate(input.now, { zone: input.zone })
+    .minus({ days: input.graceDays ?? DEFAULT_GRACE_DAYS })
+    .toJSDate();
   // A step with a trigger (a referral thank-you) is timed from its own event, never from the sale.
   return input.steps
     .filter((step) => !step.trigger)
@@ -68,7 +73,13 @@ export function computePlan(input: PlanInput): PlannedTouch[] {
         return { ...base, channel: resolved ?? 'email', dueAt: due, status: 'skipped', reason: 'do_not_contact' };
       }
       if (resolved === null) {
-        return { ...base, channel: 'email', dueAt: due, status: 'skipped', reason: (channel as { reason: string }).reason };
+        return {
+          ...base,
+          channel: 'email',
+          dueAt: due,
+          status: 'skipped',
+          reason: (channel as { reason: string }).reason,
+        };
       }
       if (due < cutoff) {
         return { ...base, channel: resolved, dueAt: due, status: 'missed', reason: 'past_grace_period' };

@@ -30,7 +30,10 @@ export function matchesRules(match: SegmentMatch, sale: SaleFacts): boolean {
 }
 
 /** chooseSegment returns the first non-default segment (lowest priority number first, then name) that matches, else the default. */
-export function chooseSegment<S extends Pick<Segment, 'name' | 'priority' | 'isDefault' | 'match'>>(segments: S[], sale: SaleFacts): S {
+export function chooseSegment<S extends Pick<Segment, 'name' | 'priority' | 'isDefault' | 'match'>>(
+  segments: S[],
+  sale: SaleFacts,
+): S {
   const ordered = segments
     .filter((s) => !s.isDefault)
     .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));

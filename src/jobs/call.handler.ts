@@ -15,7 +15,9 @@ export function createCallDelivery(deps: HandlerDeps): Deliver {
 }
 
 /** createCallMaintenance returns the periodic call tasks: reminders and digests, and escalation. */
-export function createCallMaintenance(deps: HandlerDeps): Record<Extract<MaintenanceTask, 'call-reminders' | 'escalate'>, () => Promise<unknown>> {
+export function createCallMaintenance(
+  deps: HandlerDeps,
+): Record<Extract<MaintenanceTask, 'call-reminders' | 'escalate'>, () => Promise<unknown>> {
   return {
     'call-reminders': () => sendReminders(deps.ctx, deps.email),
     escalate: () => escalateOverdueTasks(deps.ctx),

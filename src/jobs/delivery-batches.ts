@@ -3,7 +3,13 @@
  * each gathered across the jobs running at once into one statement (see batcher.ts). Built once per worker process.
  */
 import type { Paper } from '../channels/letter.channel';
-import { acquireLeases, finishTouches, type FinishedTouch, type LeasedTouch, type TouchResult } from '../db/repositories/dispatch.repository';
+import {
+  acquireLeases,
+  finishTouches,
+  type FinishedTouch,
+  type LeasedTouch,
+  type TouchResult,
+} from '../db/repositories/dispatch.repository';
 import { loadTouchContextRows } from '../db/repositories/touch-context.repository';
 import type { ServiceContext } from '../services/context';
 import { fileLetters, type FiledLetter } from '../services/letter.service';

@@ -35,7 +35,11 @@ export function emailMessageId(touchId: string, publicUrl: string): string {
 }
 
 /** buildEmail renders the touch's step for its customer into an OutgoingEmail and the content kept of it. */
-export function buildEmail(tc: TouchContext, to: string, publicUrl: string): { email: OutgoingEmail; content: EmailContent } {
+export function buildEmail(
+  tc: TouchContext,
+  to: string,
+  publicUrl: string,
+): { email: OutgoingEmail; content: EmailContent } {
   const template = tc.step?.template;
   if (!template) throw new TemplateError('template', `step ${tc.touch.step} of the plan has no email template`);
   const rendered = renderMessage(template, tc.message);
@@ -50,7 +54,11 @@ export function buildEmail(tc: TouchContext, to: string, publicUrl: string): { e
       messageId: emailMessageId(tc.touch.id, publicUrl),
       headers,
     },
-    content: { subject: rendered.subject, text: rendered.text, sender: { name: tc.message.sender.name, title: tc.message.sender.title ?? null } },
+    content: {
+      subject: rendered.subject,
+      text: rendered.text,
+      sender: { name: tc.message.sender.name, title: tc.message.sender.title ?? null },
+    },
   };
 }
 
@@ -106,7 +114,10 @@ export function createEmailDelivery(deps: HandlerDeps): Deliver {
     if (!result.permanent) return { status: 'retry', reason: refusalReason(result) };
     // A permanent refusal means the address is bad: the next letter-or-email step falls back to a letter.
     await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced' });
-    ctx.log.warn({ touchId: touch.id, customerId: customer.id, code: result.code }, 'email refused permanently; address marked bounced');
+    ctx.log.warn(
+      { touchId: touch.id, customerId: customer.id, code: result.code },
+      'email refused permanently; address marked bounced',
+    );
     return {
       status: 'failed',
       messageId: built.email.messageId,

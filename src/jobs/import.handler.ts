@@ -53,7 +53,9 @@ export function createImportProcessor(deps: HandlerDeps): (job: Job<ImportJob>) 
     try {
       await processImport(deps.ctx, importId, {
         onProgress: (p) => {
-          job.updateProgress({ salesDone: p.salesDone, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }).catch(() => undefined);
+          job
+            .updateProgress({ salesDone: p.salesDone, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal })
+            .catch(() => undefined);
         },
       });
     } catch (err) {

@@ -25,7 +25,8 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
     const contact = contactPointsOf(customer);
     // A personal letter of the later years goes by post wherever a postal address is known, as it was planned.
     const choice = chooseMailChannel(tc.step?.preferLetter ? { ...contact, preferredChannel: 'letter' } : contact);
-    if (choice.channel === null && choice.reason === 'do_not_contact') return { status: 'cancelled', reason: 'do_not_contact' };
+    if (choice.channel === null && choice.reason === 'do_not_contact')
+      return { status: 'cancelled', reason: 'do_not_contact' };
     if (choice.channel === null) {
       await updateCustomer(ctx.db, customer.id, { needsCleanup: true });
       return { status: 'skipped', reason: 'no_address' };
@@ -37,7 +38,8 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
         status: 'queued',
         channel: 'email',
         reason,
-        afterRecord: () => enqueueTouches(deps.queues, [{ id: touch.id, channel: 'email', dueAt: ctx.clock.now() }], ctx.clock.now()),
+        afterRecord: () =>
+          enqueueTouches(deps.queues, [{ id: touch.id, channel: 'email', dueAt: ctx.clock.now() }], ctx.clock.now()),
       };
     }
     if (!tc.step?.template) return { status: 'failed', reason: `step ${touch.step} has no letter template` };
@@ -46,7 +48,8 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
       rendered = await letters.renderTouchLetter(ctx, tc, deps.paper);
     } catch (err) {
       // Templates are checked when saved, but a long real name or address can still overflow: no retry will fix it.
-      if (err instanceof LetterTooLongError || err instanceof TemplateError) return { status: 'failed', reason: `letter: ${err.message}` };
+      if (err instanceof LetterTooLongError || err instanceof TemplateError)
+        return { status: 'failed', reason: `letter: ${err.message}` };
       throw err;
     }
     return {

@@ -36,7 +36,13 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
     if (customer.paused) return { status: 'skipped', reason: 'customer_paused' };
     if (!customer.email || customer.emailStatus === 'bounced') return { status: 'skipped', reason: 'no_email' };
 
-    const message = buildMessageContext(ctx, customer, rows.sale, null, customer.timezone ?? ctx.settings.defaultTimezone);
+    const message = buildMessageContext(
+      ctx,
+      customer,
+      rows.sale,
+      null,
+      customer.timezone ?? ctx.settings.defaultTimezone,
+    );
     let rendered;
     try {
       rendered = renderMessage({ subject: newsletter.subject, body: newsletter.body }, message);
@@ -55,7 +61,13 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
       headers: listUnsubscribeHeaders(message.links.unsubscribe),
     });
     const content: NewsletterContent = { newsletterId: newsletter.id, subject: rendered.subject };
-    if (result.ok) return { status: 'sent', messageId, reason: result.response || null, content: { ...content, smtpResponse: result.response } };
+    if (result.ok)
+      return {
+        status: 'sent',
+        messageId,
+        reason: result.response || null,
+        content: { ...content, smtpResponse: result.response },
+      };
     const reason = refusalReason(result);
     if (!result.permanent) return { status: 'retry', reason };
     // A permanent refusal means the address is bad: nothing more goes to it until a new one is given.

@@ -2,7 +2,16 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Channel } from '../domain/types';
 import type { ClaimedTouch } from '../db/repositories/dispatch.repository';
-import { MAINTENANCE_EVERY_MS, MAINTENANCE_JOB_OPTIONS, QUEUES, TOUCH_JOB_OPTIONS, touchJobId, type MaintenanceTask, type QueueName, type TouchJob } from './contract';
+import {
+  MAINTENANCE_EVERY_MS,
+  MAINTENANCE_JOB_OPTIONS,
+  QUEUES,
+  TOUCH_JOB_OPTIONS,
+  touchJobId,
+  type MaintenanceTask,
+  type QueueName,
+  type TouchJob,
+} from './contract';
 
 /** Queues holds one Queue per name. */
 export type Queues = Record<QueueName, Queue>;
@@ -33,7 +42,14 @@ export const CHANNELS = Object.keys(QUEUE_OF_CHANNEL) as Channel[];
 export async function pendingJobs(queues: Queues): Promise<Record<Channel, number>> {
   const counts = await Promise.all(
     CHANNELS.map(async (channel) => {
-      const c = await queues[QUEUE_OF_CHANNEL[channel]].getJobCounts('wait', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children');
+      const c = await queues[QUEUE_OF_CHANNEL[channel]].getJobCounts(
+        'wait',
+        'delayed',
+        'active',
+        'prioritized',
+        'paused',
+        'waiting-children',
+      );
       return [channel, Object.values(c).reduce((a, b) => a + b, 0)] as const;
     }),
   );
@@ -56,7 +72,11 @@ export async function enqueueTouches(queues: Queues, touches: ClaimedTouch[], no
         list.map((t) => ({
           name: 'deliver',
           data: { touchId: t.id } satisfies TouchJob,
-          opts: { ...TOUCH_JOB_OPTIONS, jobId: touchJobId(t.id), delay: Math.max(0, t.dueAt.getTime() - now.getTime()) },
+          opts: {
+            ...TOUCH_JOB_OPTIONS,
+            jobId: touchJobId(t.id),
+            delay: Math.max(0, t.dueAt.getTime() - now.getTime()),
+          },
         })),
       ),
     ),
@@ -89,6 +109,10 @@ export async function scheduleMaintenance(
 ): Promise<void> {
   for (const task of tasks) {
     if (onlyMissing && (await queue.getJobScheduler(task))) continue;
-    await queue.upsertJobScheduler(task, { every: every[task] ?? MAINTENANCE_EVERY_MS[task] }, { name: task, data: { task }, opts: MAINTENANCE_JOB_OPTIONS });
+    await queue.upsertJobScheduler(
+      task,
+      { every: every[task] ?? MAINTENANCE_EVERY_MS[task] },
+      { name: task, data: { task }, opts: MAINTENANCE_JOB_OPTIONS },
+    );
   }
 }

@@ -3,7 +3,13 @@
  * harmless: a touch that is already finished, or held by another worker, is left alone.
  */
 import type { Job } from 'bullmq';
-import { noteSentAfterCancellation, releaseLease, renewLease, type LeasedTouch, type TouchResult } from '../db/repositories/dispatch.repository';
+import {
+  noteSentAfterCancellation,
+  releaseLease,
+  renewLease,
+  type LeasedTouch,
+  type TouchResult,
+} from '../db/repositories/dispatch.repository';
 import { retryTransient, type ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { DeliveryBatches } from './delivery-batches';
@@ -20,12 +26,17 @@ export class TransientDeliveryError extends Error {
  */
 function keepLease(ctx: ServiceContext, touchId: string, first: Date, leaseMs: number): () => void {
   let held = first;
-  const timer = setInterval(() => {
-    const until = new Date(ctx.clock.now().getTime() + leaseMs);
-    renewLease(ctx.db, touchId, held, until)
-      .then((ok) => { if (ok) held = until; })
-      .catch((err) => ctx.log.warn({ err, touchId }, 'could not renew a send lease'));
-  }, Math.max(250, Math.floor(leaseMs / 3)));
+  const timer = setInterval(
+    () => {
+      const until = new Date(ctx.clock.now().getTime() + leaseMs);
+      renewLease(ctx.db, touchId, held, until)
+        .then((ok) => {
+          if (ok) held = until;
+        })
+        .catch((err) => ctx.log.warn({ err, touchId }, 'could not renew a send lease'));
+    },
+    Math.max(250, Math.floor(leaseMs / 3)),
+  );
   return () => clearInterval(timer);
 }
 
@@ -49,7 +60,11 @@ function isLastAttempt(job: Job): boolean {
  * dead worker's lease runs out) and recording the result go through `batches`, so the jobs running at once share
  * those statements.
  */
-export function runTouchJob(ctx: ServiceContext, deliver: Deliver, batches: DeliveryBatches): (job: Job<TouchJob>) => Promise<void> {
+export function runTouchJob(
+  ctx: ServiceContext,
+  deliver: Deliver,
+  batches: DeliveryBatches,
+): (job: Job<TouchJob>) => Promise<void> {
   const fail = (touchId: string, reason: string) => batches.finish(touchId, { status: 'failed', reason });
 
   /** deliverAndRecord delivers a leased touch and records how it went; returns the work to do once recorded. */

@@ -14,14 +14,25 @@ export interface HandlerTable {
 }
 
 /** ALL_MAINTENANCE_TASKS lists every periodic task a worker must handle. */
-export const ALL_MAINTENANCE_TASKS: MaintenanceTask[] = ['dispatch', 'reconcile', 'call-reminders', 'escalate', 'newsletters', 'later-years'];
+export const ALL_MAINTENANCE_TASKS: MaintenanceTask[] = [
+  'dispatch',
+  'reconcile',
+  'call-reminders',
+  'escalate',
+  'newsletters',
+  'later-years',
+];
 
 /** checkHandlerTable refuses to boot when a queue or periodic task has no handler. */
 export function checkHandlerTable(table: HandlerTable): void {
-  const missingQueues = Object.values(QUEUES).filter((q) => q !== QUEUES.maintenance && !table.queues[q as Exclude<QueueName, 'maintenance'>]);
+  const missingQueues = Object.values(QUEUES).filter(
+    (q) => q !== QUEUES.maintenance && !table.queues[q as Exclude<QueueName, 'maintenance'>],
+  );
   const missingTasks = ALL_MAINTENANCE_TASKS.filter((t) => !table.maintenance[t]);
   if (missingQueues.length || missingTasks.length) {
-    throw new Error(`worker handler table is incomplete: queues [${missingQueues.join(', ')}], tasks [${missingTasks.join(', ')}]`);
+    throw new Error(
+      `worker handler table is incomplete: queues [${missingQueues.join(', ')}], tasks [${missingTasks.join(', ')}]`,
+    );
   }
 }
 
@@ -61,10 +72,17 @@ export async function startWorkers(o: WorkerRuntimeOptions): Promise<WorkerRunti
         ? async (job: Job<MaintenanceJob>) => o.table.maintenance[job.data.task]!()
         : o.table.queues[name]!;
     const lock = o.lockMs ? { lockDuration: o.lockMs, stalledInterval: o.lockMs } : {};
-    const worker = new Worker(name, processor, { connection: o.connection, prefix: o.prefix, concurrency: concurrency[name] ?? o.concurrency, autorun: true, ...lock });
+    const worker = new Worker(name, processor, {
+      connection: o.connection,
+      prefix: o.prefix,
+      concurrency: concurrency[name] ?? o.concurrency,
+      autorun: true,
+      ...lock,
+    });
     worker.on('error', (err) => o.log.error({ err, queue: name }, 'worker error'));
     worker.on('failed', (job, err) => {
-      if (job && !(err.name === 'TransientDeliveryError')) o.log.warn({ queue: name, jobId: job.id, attempts: job.attemptsMade, err }, 'job failed');
+      if (job && !(err.name === 'TransientDeliveryError'))
+        o.log.warn({ queue: name, jobId: job.id, attempts: job.attemptsMade, err }, 'job failed');
     });
     workers.push(worker);
   }

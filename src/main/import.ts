@@ -18,7 +18,8 @@ interface Args {
   batchSize?: number;
 }
 
-const USAGE = 'usage: npm run import -- FILE [--format csv|ndjson] [--date-format dmy|mdy] [--source NAME] [--currency CODE] [--batch-size N]';
+const USAGE =
+  'usage: npm run import -- FILE [--format csv|ndjson] [--date-format dmy|mdy] [--source NAME] [--currency CODE] [--batch-size N]';
 
 function parseArgs(argv: string[]): Args {
   let file: string | undefined;
@@ -39,10 +40,13 @@ function parseArgs(argv: string[]): Args {
   const unknown = Object.keys(flags).filter((k) => !known.includes(k));
   if (unknown.length) throw new StartupError(`unknown option --${unknown[0]}. ${USAGE}`);
   const ext = path.extname(file).toLowerCase();
-  const format = flags.format ?? (ext === '.csv' ? 'csv' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : undefined);
-  if (format !== 'csv' && format !== 'ndjson') throw new StartupError(`cannot tell the format of ${file}: use --format csv or --format ndjson`);
+  const format =
+    flags.format ?? (ext === '.csv' ? 'csv' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : undefined);
+  if (format !== 'csv' && format !== 'ndjson')
+    throw new StartupError(`cannot tell the format of ${file}: use --format csv or --format ndjson`);
   const batchSize = flags['batch-size'] ? Number(flags['batch-size']) : undefined;
-  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 50_000)) throw new StartupError('--batch-size must be 1 to 50000');
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 50_000))
+    throw new StartupError('--batch-size must be 1 to 50000');
   return {
     file,
     batchSize,
@@ -61,7 +65,10 @@ class ProgressBar {
   private last = 0;
   private readonly started = Date.now();
 
-  constructor(private readonly label: string, private readonly total: number) {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+  ) {}
 
   update(done: number, extra: { rows?: number; force?: boolean } = {}): void {
     const t = Date.now();
@@ -71,8 +78,16 @@ class ProgressBar {
     const fraction = this.total > 0 ? Math.min(1, done / this.total) : 0;
     const width = 30;
     const filled = Math.round(fraction * width);
-    const rate = extra.rows !== undefined && elapsed > 0 ? `${Math.round(extra.rows / elapsed).toLocaleString('en')} rows/s` : `${mb(done / Math.max(elapsed, 0.001))}/s`;
-    const eta = fraction > 0 && fraction < 1 ? `ETA ${duration((elapsed / fraction) * (1 - fraction))}` : fraction >= 1 ? `${duration(elapsed)}` : 'ETA --';
+    const rate =
+      extra.rows !== undefined && elapsed > 0
+        ? `${Math.round(extra.rows / elapsed).toLocaleString('en')} rows/s`
+        : `${mb(done / Math.max(elapsed, 0.001))}/s`;
+    const eta =
+      fraction > 0 && fraction < 1
+        ? `ETA ${duration((elapsed / fraction) * (1 - fraction))}`
+        : fraction >= 1
+          ? `${duration(elapsed)}`
+          : 'ETA --';
     const rows = extra.rows !== undefined ? ` ${extra.rows.toLocaleString('en')} rows` : '';
     const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(1)}%${rows} ${rate} ${eta}`;
     process.stderr.write(process.stderr.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
@@ -89,7 +104,9 @@ function mb(bytes: number): string {
 
 function duration(seconds: number): string {
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 /** formatReport is the summary printed at the end, the same figures as GET /v1/imports/:id. */
@@ -128,7 +145,13 @@ runMain(async () => {
     const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
     const started = Date.now();
     const upload = new ProgressBar('storing  ', size);
-    const created = await createImport(ctx, args.settings, createReadStream(args.file, { highWaterMark: 1024 * 1024 }), 'cli', (bytes) => upload.update(bytes));
+    const created = await createImport(
+      ctx,
+      args.settings,
+      createReadStream(args.file, { highWaterMark: 1024 * 1024 }),
+      'cli',
+      (bytes) => upload.update(bytes),
+    );
     upload.update(size, { force: true });
     upload.done();
     const bar = new ProgressBar('importing', size);

@@ -9,7 +9,13 @@ import { ensureAdminKey } from '../services/auth.service';
 import { createSaleBatcher } from '../services/sale.service';
 
 /** buildContext assembles the ServiceContext of a process. */
-export function buildContext(config: Config, db: Database, log: Logger, secret: string, clock: Clock = systemClock): ServiceContext {
+export function buildContext(
+  config: Config,
+  db: Database,
+  log: Logger,
+  secret: string,
+  clock: Clock = systemClock,
+): ServiceContext {
   const ctx: ServiceContext = {
     db,
     clock,

@@ -30,7 +30,8 @@ export function loadConfigOrExit(): Readonly<Config> {
 /** connectPostgres creates the database if needed, optionally migrates, and returns the handle; explains failure. */
 export async function connectPostgres(config: Config, log: Logger, migrate: boolean, poolSize = 10): Promise<Database> {
   try {
-    if (await ensureDatabaseExists(config.databaseUrl)) log.info({ db: hostOf(config.databaseUrl) }, 'created the database');
+    if (await ensureDatabaseExists(config.databaseUrl))
+      log.info({ db: hostOf(config.databaseUrl) }, 'created the database');
   } catch (err) {
     throw new StartupError(
       `cannot reach PostgreSQL at ${hostOf(config.databaseUrl)} (${(err as Error).message}). ` +
@@ -48,7 +49,12 @@ export async function connectPostgres(config: Config, log: Logger, migrate: bool
 
 /** checkRedis pings Redis once and explains how to start it when it cannot be reached. */
 export async function checkRedis(config: Config): Promise<void> {
-  const redis = new IORedis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const redis = new IORedis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

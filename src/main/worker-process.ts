@@ -26,7 +26,12 @@ export interface WorkerProcess {
 }
 
 /** startWorkerProcess starts every worker and returns them with a function that shuts them down in order. */
-export async function startWorkerProcess(config: Config, ctx: ServiceContext, log: Logger, opts: WorkerProcessOptions = {}): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  config: Config,
+  ctx: ServiceContext,
+  log: Logger,
+  opts: WorkerProcessOptions = {},
+): Promise<WorkerProcess> {
   // Workers block on Redis: they need a connection that retries forever rather than failing commands.
   const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
@@ -43,7 +48,12 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
     clock: ctx.clock,
   });
   log.info({ mail: email.describe() }, 'email channel ready');
-  const dispatch: DispatchSettings = { ...DEFAULT_DISPATCH_SETTINGS, lostAfterMs: config.requeueAfterMs, leaseMs: config.leaseMs, ...opts.dispatch };
+  const dispatch: DispatchSettings = {
+    ...DEFAULT_DISPATCH_SETTINGS,
+    lostAfterMs: config.requeueAfterMs,
+    leaseMs: config.leaseMs,
+    ...opts.dispatch,
+  };
   const batches = createDeliveryBatches(ctx, { leaseMs: dispatch.leaseMs, paper: config.paper });
   const table = createHandlerTable({ ctx, queues, email, paper: config.paper, dispatch, batches });
   const runtime = await startWorkers({
@@ -56,7 +66,9 @@ export async function startWorkerProcess(config: Config, ctx: ServiceContext, lo
     scheduleMaintenance: opts.scheduleMaintenance,
     lockMs: Math.min(dispatch.leaseMs, 30_000),
     // The reconciler looks at least twice per requeue period, so a lost touch waits at most 1.5 periods.
-    maintenanceEveryMs: { reconcile: Math.min(MAINTENANCE_EVERY_MS.reconcile, Math.max(1000, Math.floor(dispatch.lostAfterMs / 2))) },
+    maintenanceEveryMs: {
+      reconcile: Math.min(MAINTENANCE_EVERY_MS.reconcile, Math.max(1000, Math.floor(dispatch.lostAfterMs / 2))),
+    },
   });
   log.info({ concurrency: config.workerConcurrency, prefix: config.redisPrefix }, 'workers running');
   return {

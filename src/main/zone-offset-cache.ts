@@ -31,4 +31,3 @@ export function installZoneOffsetCache(): void {
     return value === null ? original.call(this, ts) : value;
   };
 }
-

@@ -48,7 +48,10 @@ function keyCacheOf(db: Database): KeyCache {
 /** authenticate returns the live key matching a bearer token, or throws `unauthorized`. */
 export async function authenticate(db: Database, header: string | undefined): Promise<access.ApiKey> {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  if (!match) throw new AppError('unauthorized', 'Authorization: a "Bearer <key>" header is required', { field: 'Authorization' });
+  if (!match)
+    throw new AppError('unauthorized', 'Authorization: a "Bearer <key>" header is required', {
+      field: 'Authorization',
+    });
   const hash = hashKey(match[1]);
   const cache = keyCacheOf(db);
   // A monotonic clock: this is an expiry, not business time, and must not jump with the wall clock.
@@ -77,7 +80,13 @@ export async function createApiKey(
     if (!(await findStaffById(db, input.staffId))) throw new ValidationError('staffId', 'no such staff member');
   }
   const key = generateKey(input.role);
-  const apiKey = await access.insertApiKey(db, { name: input.name, role: input.role, keyHash: hashKey(key), prefix: key.slice(0, 12), staffId: input.staffId });
+  const apiKey = await access.insertApiKey(db, {
+    name: input.name,
+    role: input.role,
+    keyHash: hashKey(key),
+    prefix: key.slice(0, 12),
+    staffId: input.staffId,
+  });
   return { key, apiKey };
 }
 
@@ -87,7 +96,12 @@ export async function createApiKey(
  */
 export async function ensureAdminKey(db: Database, configured: string | null): Promise<string | null> {
   if (configured) {
-    await access.storeApiKeyOnce(db, { name: 'RAPPORT_ADMIN_KEY', role: 'admin', keyHash: hashKey(configured), prefix: configured.slice(0, 12) });
+    await access.storeApiKeyOnce(db, {
+      name: 'RAPPORT_ADMIN_KEY',
+      role: 'admin',
+      keyHash: hashKey(configured),
+      prefix: configured.slice(0, 12),
+    });
     return null;
   }
   if ((await access.countAdminKeys(db)) > 0) return null;
@@ -106,7 +120,14 @@ export async function issueApiKey(
   actor: string,
 ): Promise<{ key: string; apiKey: access.ApiKey }> {
   const created = await createApiKey(ctx.db, input);
-  await access.audit(ctx.db, { actor, action: 'api_key.created', entity: 'api_key', entityId: created.apiKey.id, detail: { role: input.role }, at: ctx.clock.now() });
+  await access.audit(ctx.db, {
+    actor,
+    action: 'api_key.created',
+    entity: 'api_key',
+    entityId: created.apiKey.id,
+    detail: { role: input.role },
+    at: ctx.clock.now(),
+  });
   return created;
 }
 

@@ -33,14 +33,18 @@ interface Pending<I, O> {
  * each of its items runs again alone, so only the items that fail on their own fail, never a whole batch of unrelated
  * jobs. A transient database error (a lost connection, a deadlock: isTransientDbError) rejects the whole batch.
  */
-export function createBatcher<I, O>(run: (items: I[]) => Promise<O[]>, o: BatchOptions = DEFAULT_BATCH_OPTIONS): (item: I) => Promise<O> {
+export function createBatcher<I, O>(
+  run: (items: I[]) => Promise<O[]>,
+  o: BatchOptions = DEFAULT_BATCH_OPTIONS,
+): (item: I) => Promise<O> {
   const waiting: Pending<I, O>[] = [];
   let inFlight = 0;
   let flushScheduled = false;
 
   const runChecked = async (items: I[]): Promise<O[]> => {
     const results = await run(items);
-    if (results.length !== items.length) throw new Error(`batcher: ${results.length} results for ${items.length} items`);
+    if (results.length !== items.length)
+      throw new Error(`batcher: ${results.length} results for ${items.length} items`);
     return results;
   };
 

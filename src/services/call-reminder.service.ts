@@ -39,7 +39,7 @@ function tasksLink(ctx: ServiceContext, staffId: string): string {
 
 function taskLine(ctx: ServiceContext, t: tasks.ReminderTask, zone: string): { text: string; html: string } {
   const when = DateTime.fromJSDate(t.dueAt, { zone }).toFormat('ccc d LLL HH:mm');
-  const what = t.kind === 'call' ? t.purpose ?? 'Call' : `${t.kind}: ${t.purpose ?? ''}`.trim();
+  const what = t.kind === 'call' ? (t.purpose ?? 'Call') : `${t.kind}: ${t.purpose ?? ''}`.trim();
   const phone = t.phone ? ` (${t.phone})` : '';
   const link = `${ctx.settings.publicUrl}/v1/tasks/${t.id}`;
   return {
@@ -48,7 +48,12 @@ function taskLine(ctx: ServiceContext, t: tasks.ReminderTask, zone: string): { t
   };
 }
 
-function section(ctx: ServiceContext, title: string, list: tasks.ReminderTask[], zone: string): { text: string; html: string } | null {
+function section(
+  ctx: ServiceContext,
+  title: string,
+  list: tasks.ReminderTask[],
+  zone: string,
+): { text: string; html: string } | null {
   if (list.length === 0) return null;
   const lines = list.map((t) => taskLine(ctx, t, zone));
   return {
@@ -67,15 +72,22 @@ function composeReminder(
 ): { subject: string; text: string; html: string } {
   const n = kind === 'digest' ? parts.overdue.length + parts.today.length : parts.now.length;
   const calls = `${n} ${n === 1 ? 'task' : 'tasks'}`;
-  const subject = kind === 'digest' ? `Your calls today: ${calls}${parts.overdue.length ? `, ${parts.overdue.length} overdue` : ''}` : `Reminder: ${calls} now due`;
-  const sections = (kind === 'digest'
-    ? [section(ctx, 'Overdue', parts.overdue, zone), section(ctx, 'Due today', parts.today, zone)]
-    : [section(ctx, 'Now due', parts.now, zone)]
+  const subject =
+    kind === 'digest'
+      ? `Your calls today: ${calls}${parts.overdue.length ? `, ${parts.overdue.length} overdue` : ''}`
+      : `Reminder: ${calls} now due`;
+  const sections = (
+    kind === 'digest'
+      ? [section(ctx, 'Overdue', parts.overdue, zone), section(ctx, 'Due today', parts.today, zone)]
+      : [section(ctx, 'Now due', parts.now, zone)]
   ).filter((s): s is { text: string; html: string } => s !== null);
   const link = tasksLink(ctx, person.id);
   const greeting = `Hello ${person.name},`;
   const intro = kind === 'digest' ? 'Here are the calls on your list today.' : 'These calls have just fallen due.';
-  const text = [greeting, intro, ...sections.map((s) => s.text), `All your tasks: ${link}`, ctx.settings.businessName].join('\n\n') + '\n';
+  const text =
+    [greeting, intro, ...sections.map((s) => s.text), `All your tasks: ${link}`, ctx.settings.businessName].join(
+      '\n\n',
+    ) + '\n';
   const html = [
     '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;font-size:15px;color:#222;">',
     `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(intro)}</p>`,
@@ -103,7 +115,13 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
   const now = ctx.clock.now();
   // "Do not contact" covers calls already on someone's list: those tasks go before anyone is reminded of them.
   const cancelled = await tasks.cancelTasksOfUncontactable(ctx.db, now);
-  const run: ReminderRun = { reminders: 0, digests: 0, failed: 0, cancelled: cancelled.length, reassigned: await reassignTasksOfInactiveStaff(ctx) };
+  const run: ReminderRun = {
+    reminders: 0,
+    digests: 0,
+    failed: 0,
+    cancelled: cancelled.length,
+    reassigned: await reassignTasksOfInactiveStaff(ctx),
+  };
   // A day ahead covers the end of "today" in every zone; each person's own today is cut below.
   const people = await tasks.listReminderCandidates(ctx.db, new Date(now.getTime() + 36 * 3600_000), SWEEP_LIMIT);
   for (const person of people) {
@@ -119,7 +137,13 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
     if (!digest && fresh.length === 0) continue;
     if (person.lastReminderAt && now.getTime() - person.lastReminderAt.getTime() < REMINDER_INTERVAL_MS) continue;
 
-    const slot = await tasks.claimReminderSlot(ctx.db, person.id, now, new Date(now.getTime() - REMINDER_INTERVAL_MS), digest ? today : null);
+    const slot = await tasks.claimReminderSlot(
+      ctx.db,
+      person.id,
+      now,
+      new Date(now.getTime() - REMINDER_INTERVAL_MS),
+      digest ? today : null,
+    );
     if (!slot) continue;
     const parts = {
       now: fresh,
@@ -128,7 +152,11 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
     };
     const kind = digest ? 'digest' : 'reminder';
     const content = composeReminder(ctx, person, kind, parts, cal.zone);
-    const result = await email.send({ to: person.email, ...content, messageId: `<${kind}.${person.id}.${now.getTime()}@${messageHost(ctx)}>` });
+    const result = await email.send({
+      to: person.email,
+      ...content,
+      messageId: `<${kind}.${person.id}.${now.getTime()}@${messageHost(ctx)}>`,
+    });
     if (!result.ok) {
       await tasks.releaseReminderSlot(ctx.db, person.id, now, slot);
       run.failed++;
@@ -136,7 +164,11 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
       continue;
     }
     // Whatever was due when the email went out has been announced, digest or reminder.
-    await tasks.markReminded(ctx.db, dueNow.map((t) => t.id), now);
+    await tasks.markReminded(
+      ctx.db,
+      dueNow.map((t) => t.id),
+      now,
+    );
     if (digest) run.digests++;
     else run.reminders++;
   }
@@ -150,15 +182,31 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
 export async function reassignTasksOfInactiveStaff(ctx: ServiceContext): Promise<number> {
   const orphans = await tasks.listTasksOfInactiveStaff(ctx.db, SWEEP_LIMIT);
   if (orphans.length === 0) return 0;
-  const { people, fallbacks } = await tasks.loadPeople(ctx.db, orphans.map((o) => o.assigneeId));
+  const { people, fallbacks } = await tasks.loadPeople(
+    ctx.db,
+    orphans.map((o) => o.assigneeId),
+  );
   let moved = 0;
   const now = ctx.clock.now();
   for (const o of orphans) {
-    const choice = chooseAssignee({ stepRole: 'salesperson', preferredId: o.assigneeId, salespersonId: null, people, fallbacks });
+    const choice = chooseAssignee({
+      stepRole: 'salesperson',
+      preferredId: o.assigneeId,
+      salespersonId: null,
+      people,
+      fallbacks,
+    });
     if (!choice.assigneeId || choice.assigneeId === o.assigneeId) continue;
     if (await tasks.reassignTask(ctx.db, o.id, o.assigneeId, choice.assigneeId)) {
       moved++;
-      await audit(ctx.db, { actor: 'worker', action: 'task.reassigned', entity: 'task', entityId: o.id, detail: { from: o.assigneeId, to: choice.assigneeId, rule: choice.rule }, at: now });
+      await audit(ctx.db, {
+        actor: 'worker',
+        action: 'task.reassigned',
+        entity: 'task',
+        entityId: o.id,
+        detail: { from: o.assigneeId, to: choice.assigneeId, rule: choice.rule },
+        at: now,
+      });
     }
   }
   return moved;
@@ -171,12 +219,22 @@ export async function reassignTasksOfInactiveStaff(ctx: ServiceContext): Promise
 export async function escalateOverdueTasks(ctx: ServiceContext): Promise<number> {
   const now = ctx.clock.now();
   // Three business days are at least three calendar days, so older tasks are the only candidates.
-  const candidates = await tasks.listEscalationCandidates(ctx.db, new Date(now.getTime() - ESCALATE_AFTER_BUSINESS_DAYS * 86_400_000), SWEEP_LIMIT);
+  const candidates = await tasks.listEscalationCandidates(
+    ctx.db,
+    new Date(now.getTime() - ESCALATE_AFTER_BUSINESS_DAYS * 86_400_000),
+    SWEEP_LIMIT,
+  );
   const due = candidates.filter((c) =>
-    shouldEscalate(c.dueAt, now, { zone: c.timezone ?? ctx.settings.defaultTimezone, days: c.workingDays?.length ? c.workingDays : [1, 2, 3, 4, 5] }),
+    shouldEscalate(c.dueAt, now, {
+      zone: c.timezone ?? ctx.settings.defaultTimezone,
+      days: c.workingDays?.length ? c.workingDays : [1, 2, 3, 4, 5],
+    }),
   );
   if (due.length === 0) return 0;
-  const { people, fallbacks } = await tasks.loadPeople(ctx.db, due.map((c) => c.assigneeId));
+  const { people, fallbacks } = await tasks.loadPeople(
+    ctx.db,
+    due.map((c) => c.assigneeId),
+  );
   let escalated = 0;
   for (const c of due) {
     const managerId = chooseManager(c.assigneeId, people, fallbacks);
@@ -194,7 +252,14 @@ export async function escalateOverdueTasks(ctx: ServiceContext): Promise<number>
         purpose: `Overdue call${assignee ? ` of ${assignee.name}` : ''}: ${c.purpose ?? 'call the customer'}`,
         createdAt: now,
       });
-      await audit(trx, { actor: 'worker', action: 'task.escalated', entity: 'task', entityId: c.id, detail: { to: managerId, escalationTaskId: taskId }, at: now });
+      await audit(trx, {
+        actor: 'worker',
+        action: 'task.escalated',
+        entity: 'task',
+        entityId: c.id,
+        detail: { to: managerId, escalationTaskId: taskId },
+        at: now,
+      });
       return true;
     });
     if (done) escalated++;

@@ -42,7 +42,19 @@ const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT
  * 08003, 08004, 08006), a serialization failure or deadlock (40001, 40P01), too many connections (53300), and the
  * server shutting down or starting (57P01, 57P02, 57P03).
  */
-const TRANSIENT_SQLSTATES = new Set(['08000', '08001', '08003', '08004', '08006', '40001', '40P01', '53300', '57P01', '57P02', '57P03']);
+const TRANSIENT_SQLSTATES = new Set([
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '40001',
+  '40P01',
+  '53300',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
 
 /**
  * isTransientDbError tells whether a database error may pass if tried again: a lost connection (a socket error, a

@@ -14,7 +14,12 @@ import { noteCorrections } from '../domain/contact-corrections';
 import { cancelScheduledTouches } from '../db/repositories/plan.repository';
 import { listReferralsOf } from '../db/repositories/referral.repository';
 import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
-import { listNotesOfCustomer, listTasksOfCustomer, type NoteEntry, type TaskEntry } from '../db/repositories/timeline.repository';
+import {
+  listNotesOfCustomer,
+  listTasksOfCustomer,
+  type NoteEntry,
+  type TaskEntry,
+} from '../db/repositories/timeline.repository';
 import { getTouchesWithHistory, type TouchWithHistory } from './customer.service';
 import { verifyCustomerToken } from './customer-link';
 import { NotFoundError, ValidationError } from './errors';
@@ -102,7 +107,11 @@ export async function loadCustomerPage(ctx: ServiceContext, token: string): Prom
   const id = customerIdOfToken(ctx, token);
   const customer = await findCustomer(ctx.db, id);
   if (!customer) throw new NotFoundError('customer link', 'given');
-  const [sales, touches, referrals] = await Promise.all([listSalesOfCustomer(ctx.db, id), control.listTouchViews(ctx.db, id), listReferralsOf(ctx.db, id)]);
+  const [sales, touches, referrals] = await Promise.all([
+    listSalesOfCustomer(ctx.db, id),
+    control.listTouchViews(ctx.db, id),
+    listReferralsOf(ctx.db, id),
+  ]);
   const pending = (t: control.TouchView) => t.status === 'scheduled' || t.status === 'queued';
   return {
     customer,
@@ -143,13 +152,23 @@ export async function exportCustomerData(ctx: ServiceContext, token: string): Pr
     control.listAuditOfCustomer(ctx.db, id),
   ]);
   const contentOf = new Map(contents.map((c) => [c.touchId, c]));
-  await audit(ctx.db, { actor: CUSTOMER_ACTOR, action: 'customer.data_exported', entity: 'customer', entityId: id, at: now });
+  await audit(ctx.db, {
+    actor: CUSTOMER_ACTOR,
+    action: 'customer.data_exported',
+    entity: 'customer',
+    entityId: id,
+    at: now,
+  });
   const { contactCorrections, ...record } = customer;
   return {
     exportedAt: now,
     customer: { ...record, correctedFields: Object.keys(contactCorrections) },
     sales,
-    touches: touches.map((t) => ({ ...t, content: contentOf.get(t.id)?.content ?? null, hasLetterPdf: contentOf.get(t.id)?.hasLetterPdf ?? false })),
+    touches: touches.map((t) => ({
+      ...t,
+      content: contentOf.get(t.id)?.content ?? null,
+      hasLetterPdf: contentOf.get(t.id)?.hasLetterPdf ?? false,
+    })),
     tasks,
     notes,
     referrals: referrals.map((r) => ({ saleId: r.saleId, at: r.at })),
@@ -169,7 +188,11 @@ export interface PreferenceChange {
  * newsletters. Future letter-or-email steps become letters where a postal address is known, else are cancelled.
  * Repeating it changes nothing.
  */
-export async function unsubscribeFromEmail(ctx: ServiceContext, token: string, via: 'one_click' | 'preference_page'): Promise<PreferenceChange> {
+export async function unsubscribeFromEmail(
+  ctx: ServiceContext,
+  token: string,
+  via: 'one_click' | 'preference_page',
+): Promise<PreferenceChange> {
   const id = customerIdOfToken(ctx, token);
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
@@ -180,7 +203,14 @@ export async function unsubscribeFromEmail(ctx: ServiceContext, token: string, v
     // Newsletters are emails, so leaving email leaves them too.
     const customer = await updateCustomer(trx, id, { emailOptOut: true, newsletterOptOut: true });
     const effects = await applyEffects(trx, customer, now, 'email_opt_out');
-    await audit(trx, { actor: CUSTOMER_ACTOR, action: 'customer.opt_out.email', entity: 'customer', entityId: id, detail: { via, ...effects }, at: now });
+    await audit(trx, {
+      actor: CUSTOMER_ACTOR,
+      action: 'customer.opt_out.email',
+      entity: 'customer',
+      entityId: id,
+      detail: { via, ...effects },
+      at: now,
+    });
     return { customer, effects, changed: true };
   });
 }
@@ -201,7 +231,8 @@ export async function savePreferences(ctx: ServiceContext, token: string, p: Pre
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
-    if (before.erasedAt) return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+    if (before.erasedAt)
+      return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
     const next = { emailOptOut: !p.email, newsletterOptOut: !p.newsletters || !p.email, doNotContact: !p.contact };
     const flips: [keyof typeof next, string][] = [
       ['emailOptOut', 'email'],
@@ -209,9 +240,16 @@ export async function savePreferences(ctx: ServiceContext, token: string, p: Pre
       ['doNotContact', 'all'],
     ];
     const changes = flips.filter(([flag]) => before[flag] !== next[flag]);
-    if (changes.length === 0) return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+    if (changes.length === 0)
+      return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
     const customer = await updateCustomer(trx, id, next);
-    const cause = next.doNotContact ? 'do_not_contact' : next.emailOptOut ? 'email_opt_out' : next.newsletterOptOut ? 'newsletter_opt_out' : 'preferences_changed';
+    const cause = next.doNotContact
+      ? 'do_not_contact'
+      : next.emailOptOut
+        ? 'email_opt_out'
+        : next.newsletterOptOut
+          ? 'newsletter_opt_out'
+          : 'preferences_changed';
     const effects = await applyEffects(trx, customer, now, cause);
     await audit(
       trx,
@@ -260,17 +298,28 @@ function addressOf(input: ContactCorrection, current: Address | null): Address |
     .map((l) => l.replace(/\s+/g, ' ').trim())
     .filter(Boolean);
   if (lines.length > 5) throw new ValidationError('addressLines', 'must be at most 5 lines');
-  if (lines.some((l) => l.length > 100)) throw new ValidationError('addressLines', 'each line must be at most 100 characters');
+  if (lines.some((l) => l.length > 100))
+    throw new ValidationError('addressLines', 'each line must be at most 100 characters');
   const city = cleaned(input.city, 'city', 100) ?? (input.city === undefined ? current?.city : undefined);
   const region = cleaned(input.region, 'region', 100) ?? (input.region === undefined ? current?.region : undefined);
-  const postalCode = cleaned(input.postalCode, 'postalCode', 20) ?? (input.postalCode === undefined ? current?.postalCode : undefined);
-  const country = (cleaned(input.country, 'country', 2) ?? (input.country === undefined ? current?.country : undefined))?.toUpperCase();
+  const postalCode =
+    cleaned(input.postalCode, 'postalCode', 20) ?? (input.postalCode === undefined ? current?.postalCode : undefined);
+  const country = (
+    cleaned(input.country, 'country', 2) ?? (input.country === undefined ? current?.country : undefined)
+  )?.toUpperCase();
   if (lines.length === 0) {
     if (city || postalCode) throw new ValidationError('addressLines', 'is required for a postal address');
     return null;
   }
-  if (!country || !/^[A-Z]{2}$/.test(country)) throw new ValidationError('country', 'must be a two-letter country code (ISO 3166-1), e.g. AU');
-  return { lines, ...(city ? { city } : {}), ...(region ? { region } : {}), ...(postalCode ? { postalCode } : {}), country };
+  if (!country || !/^[A-Z]{2}$/.test(country))
+    throw new ValidationError('country', 'must be a two-letter country code (ISO 3166-1), e.g. AU');
+  return {
+    lines,
+    ...(city ? { city } : {}),
+    ...(region ? { region } : {}),
+    ...(postalCode ? { postalCode } : {}),
+    country,
+  };
 }
 
 /** checkCorrection validates the contact form and returns the fields to store (only those given). */
@@ -280,7 +329,8 @@ function checkCorrection(input: ContactCorrection, current: Customer) {
   const phone = cleaned(input.phone, 'phone', 30);
   if (phone && !PHONE_RE.test(phone)) throw new ValidationError('phone', 'may hold only digits, spaces, + ( ) . / -');
   const preferred = cleaned(input.preferredChannel, 'preferredChannel', 10);
-  if (preferred != null && preferred !== 'email' && preferred !== 'letter') throw new ValidationError('preferredChannel', 'must be email or letter');
+  if (preferred != null && preferred !== 'email' && preferred !== 'letter')
+    throw new ValidationError('preferredChannel', 'must be email or letter');
   return {
     firstName: cleaned(input.firstName, 'firstName', 100),
     lastName: cleaned(input.lastName, 'lastName', 100),
@@ -297,7 +347,11 @@ function checkCorrection(input: ContactCorrection, current: Customer) {
  * and future letter-or-email steps are re-routed to the channel chosen now (bringing back those skipped for want
  * of an address).
  */
-export async function correctContactDetails(ctx: ServiceContext, token: string, input: ContactCorrection): Promise<PreferenceChange> {
+export async function correctContactDetails(
+  ctx: ServiceContext,
+  token: string,
+  input: ContactCorrection,
+): Promise<PreferenceChange> {
   const id = customerIdOfToken(ctx, token);
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
@@ -307,17 +361,29 @@ export async function correctContactDetails(ctx: ServiceContext, token: string, 
     const fields = (Object.keys(patch) as (keyof typeof patch)[]).filter(
       (k) => patch[k] !== undefined && !same(patch[k], before[k] ?? null),
     );
-    if (fields.length === 0) return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+    if (fields.length === 0)
+      return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
     const given = Object.fromEntries(fields.map((k) => [k, patch[k]]));
     const emailChanged = fields.includes('email');
     // Remembered, so that a till still sending the old details does not undo the customer's own correction.
     const contactCorrections = noteCorrections(ctx.settings.secret, before.contactCorrections, before, fields);
-    let customer = await updateCustomer(trx, id, { ...given, contactCorrections, ...(emailChanged ? { emailStatus: 'ok' as const } : {}) });
+    let customer = await updateCustomer(trx, id, {
+      ...given,
+      contactCorrections,
+      ...(emailChanged ? { emailStatus: 'ok' as const } : {}),
+    });
     const reachable = chooseMailChannel(contactPointsOf(customer)).channel !== null;
     if (customer.needsCleanup && reachable) customer = await updateCustomer(trx, id, { needsCleanup: false });
     const effects = await applyEffects(trx, customer, now, 'contact_corrected');
     // The audit names the fields, never their values: the trail must not become a copy of the personal data.
-    await audit(trx, { actor: CUSTOMER_ACTOR, action: 'customer.contact_corrected', entity: 'customer', entityId: id, detail: { fields, ...effects }, at: now });
+    await audit(trx, {
+      actor: CUSTOMER_ACTOR,
+      action: 'customer.contact_corrected',
+      entity: 'customer',
+      entityId: id,
+      detail: { fields, ...effects },
+      at: now,
+    });
     return { customer, effects, changed: true };
   });
 }
@@ -327,7 +393,12 @@ const ERASED = '[erased]';
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === 'object' && !(v instanceof Date)) {
-    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canonical(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, x]) => [k, canonical(x)]),
+    );
   }
   return v;
 }
@@ -345,8 +416,19 @@ function escapeRegExp(s: string): string {
 export function personalNeedles(c: Customer): string[] {
   const fullName = [c.firstName, c.lastName].filter(Boolean).join(' ');
   const digits = c.phone?.replace(/\D/g, '') ?? '';
-  const values = [fullName, c.firstName, c.lastName, c.email, c.phone, digits.length >= 6 ? digits : null, c.externalId, ...(c.address?.lines ?? [])];
-  const unique = [...new Set(values.filter((v): v is string => Boolean(v && v.trim().length >= 2)).map((v) => v.trim()))];
+  const values = [
+    fullName,
+    c.firstName,
+    c.lastName,
+    c.email,
+    c.phone,
+    digits.length >= 6 ? digits : null,
+    c.externalId,
+    ...(c.address?.lines ?? []),
+  ];
+  const unique = [
+    ...new Set(values.filter((v): v is string => Boolean(v && v.trim().length >= 2)).map((v) => v.trim())),
+  ];
   // Longest first, so a full name is replaced whole before its parts.
   return unique.sort((a, b) => b.length - a.length);
 }
@@ -405,7 +487,14 @@ export async function eraseCustomerData(ctx: ServiceContext, token: string): Pro
       const response = scrubValue(stored.response, needles);
       if (!same(response, stored.response)) await control.updateIdempotentResponse(trx, { ...stored, response });
     }
-    await audit(trx, { actor: CUSTOMER_ACTOR, action: 'customer.erased', entity: 'customer', entityId: id, detail: { ...effects }, at: now });
+    await audit(trx, {
+      actor: CUSTOMER_ACTOR,
+      action: 'customer.erased',
+      entity: 'customer',
+      entityId: id,
+      detail: { ...effects },
+      at: now,
+    });
     return { erased: true, effects };
   });
 }

@@ -27,7 +27,11 @@ export function verifyCustomerToken(secret: string, token: string): string | nul
 }
 
 /** customerLinks returns the preference page and one-click unsubscribe URLs of a customer. */
-export function customerLinks(publicUrl: string, secret: string, customerId: string): { preferences: string; unsubscribe: string } {
+export function customerLinks(
+  publicUrl: string,
+  secret: string,
+  customerId: string,
+): { preferences: string; unsubscribe: string } {
   const token = signCustomerToken(secret, customerId);
   return { preferences: `${publicUrl}/p/${token}`, unsubscribe: `${publicUrl}/u/${token}` };
 }

@@ -2,7 +2,12 @@
 import * as customers from '../db/repositories/customer.repository';
 import * as plans from '../db/repositories/plan.repository';
 import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
-import { listNotesOfCustomer, listTasksOfCustomer, type NoteEntry, type TaskEntry } from '../db/repositories/timeline.repository';
+import {
+  listNotesOfCustomer,
+  listTasksOfCustomer,
+  type NoteEntry,
+  type TaskEntry,
+} from '../db/repositories/timeline.repository';
 import { listReferralsOf, type ReferralCredit } from '../db/repositories/referral.repository';
 import { NotFoundError } from './errors';
 import type { ServiceContext } from './context';
@@ -30,7 +35,10 @@ export async function getCustomer(ctx: ServiceContext, id: string): Promise<cust
 
 /** getTouchesWithHistory returns a customer's touches by due time, each with its status history. */
 export async function getTouchesWithHistory(ctx: ServiceContext, customerId: string): Promise<TouchWithHistory[]> {
-  const [touches, events] = await Promise.all([plans.listTouchesOfCustomer(ctx.db, customerId), plans.listEventsOfCustomer(ctx.db, customerId)]);
+  const [touches, events] = await Promise.all([
+    plans.listTouchesOfCustomer(ctx.db, customerId),
+    plans.listEventsOfCustomer(ctx.db, customerId),
+  ]);
   const byTouch = new Map<string, TouchWithHistory['history']>();
   for (const e of events) {
     const list = byTouch.get(e.touchId) ?? [];

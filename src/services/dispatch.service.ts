@@ -48,7 +48,9 @@ export async function dispatchDueTouches(ctx: ServiceContext, queues: Queues, s:
     if (open.length === 0) break;
     const now = ctx.clock.now();
     const until = new Date(now.getTime() + s.horizonMs);
-    const claimed = await ctx.db.transaction().execute((trx) => dispatch.claimDueTouches(trx, now, until, s.batchSize, open));
+    const claimed = await ctx.db
+      .transaction()
+      .execute((trx) => dispatch.claimDueTouches(trx, now, until, s.batchSize, open));
     if (claimed.length === 0) break;
     await enqueueTouches(queues, claimed, now);
     for (const t of claimed) pending[t.channel]++;
@@ -65,7 +67,9 @@ export async function requeueLostTouches(ctx: ServiceContext, queues: Queues, s:
   let total = 0;
   for (let i = 0; i < s.maxBatches; i++) {
     const now = ctx.clock.now();
-    const lost = await ctx.db.transaction().execute((trx) => dispatch.findLostTouches(trx, now, new Date(now.getTime() - s.lostAfterMs), s.batchSize));
+    const lost = await ctx.db
+      .transaction()
+      .execute((trx) => dispatch.findLostTouches(trx, now, new Date(now.getTime() - s.lostAfterMs), s.batchSize));
     if (lost.length === 0) break;
     await clearFinishedJobs(queues, lost);
     await enqueueTouches(queues, lost, now);

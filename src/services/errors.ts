@@ -2,24 +2,25 @@
 
 /** ErrorCode is every error a service may raise on purpose. */
 export type ErrorCode =
-  | 'validation_failed'
-  | 'not_found'
-  | 'conflict'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'payload_too_large'
-  | 'unavailable';
+  'validation_failed' | 'not_found' | 'conflict' | 'unauthorized' | 'forbidden' | 'payload_too_large' | 'unavailable';
 
 /** AppError is an expected failure with a code, a message for the caller and optional details. */
 export class AppError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly details: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }
 
 /** ValidationError names the input field that is wrong. */
 export class ValidationError extends AppError {
-  constructor(readonly field: string, reason: string) {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
     super('validation_failed', `${field}: ${reason}`, { field });
   }
 }

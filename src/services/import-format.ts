@@ -43,25 +43,56 @@ export interface RawSale {
 
 /** CSV_COLUMNS are the columns a CSV import may have, in the documented order. */
 export const CSV_COLUMNS = [
-  'external_id', 'source', 'sold_at', 'total', 'currency',
-  'customer_external_id', 'first_name', 'last_name', 'email', 'phone', 'timezone', 'preferred_channel',
-  'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country',
-  'salesperson_email', 'salesperson_name',
-  'sku', 'item_name', 'category', 'quantity', 'unit_price', 'referral_code',
+  'external_id',
+  'source',
+  'sold_at',
+  'total',
+  'currency',
+  'customer_external_id',
+  'first_name',
+  'last_name',
+  'email',
+  'phone',
+  'timezone',
+  'preferred_channel',
+  'address_line1',
+  'address_line2',
+  'city',
+  'region',
+  'postal_code',
+  'country',
+  'salesperson_email',
+  'salesperson_name',
+  'sku',
+  'item_name',
+  'category',
+  'quantity',
+  'unit_price',
+  'referral_code',
 ] as const;
 
 /** CsvColumn is one documented CSV column. */
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
 /** REQUIRED_CSV_COLUMNS must be in the header row. */
-export const REQUIRED_CSV_COLUMNS: CsvColumn[] = ['external_id', 'sold_at', 'total', 'first_name', 'item_name', 'unit_price'];
+export const REQUIRED_CSV_COLUMNS: CsvColumn[] = [
+  'external_id',
+  'sold_at',
+  'total',
+  'first_name',
+  'item_name',
+  'unit_price',
+];
 
 /** ImportFileError is a problem with the file as a whole (a bad header); the import fails with its message. */
 export class ImportFileError extends Error {}
 
 /** FieldError is a row-level problem found while reading, naming the column or field. */
 export class FieldError extends Error {
-  constructor(readonly field: string, readonly reason: string) {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
     super(`${field}: ${reason}`);
   }
 }
@@ -108,17 +139,35 @@ export function parseSoldAt(raw: string, zone: string, order: DateOrder): string
   const iso = ISO_LOCAL.exec(s);
   const slashed = iso ? null : SLASHED.exec(s);
   if (iso) {
-    parts = { year: +iso[1], month: +iso[2], day: +iso[3], hour: iso[4] ? +iso[4] : 12, minute: iso[5] ? +iso[5] : 0, second: iso[6] ? +iso[6] : 0 };
+    parts = {
+      year: +iso[1],
+      month: +iso[2],
+      day: +iso[3],
+      hour: iso[4] ? +iso[4] : 12,
+      minute: iso[5] ? +iso[5] : 0,
+      second: iso[6] ? +iso[6] : 0,
+    };
   } else if (slashed) {
     const [a, b] = [+slashed[1], +slashed[2]];
     const [day, month] = order === 'dmy' ? [a, b] : [b, a];
-    parts = { year: +slashed[3], month, day, hour: slashed[4] ? +slashed[4] : 12, minute: slashed[5] ? +slashed[5] : 0, second: slashed[6] ? +slashed[6] : 0 };
+    parts = {
+      year: +slashed[3],
+      month,
+      day,
+      hour: slashed[4] ? +slashed[4] : 12,
+      minute: slashed[5] ? +slashed[5] : 0,
+      second: slashed[6] ? +slashed[6] : 0,
+    };
   }
   if (!parts) {
-    throw new FieldError('', `"${raw}" is not a date in a known format (ISO 8601, YYYY-MM-DD, or ${order === 'dmy' ? 'DD/MM/YYYY' : 'MM/DD/YYYY'})`);
+    throw new FieldError(
+      '',
+      `"${raw}" is not a date in a known format (ISO 8601, YYYY-MM-DD, or ${order === 'dmy' ? 'DD/MM/YYYY' : 'MM/DD/YYYY'})`,
+    );
   }
   const dt = DateTime.fromObject(parts, { zone });
-  if (!dt.isValid) throw new FieldError('', `"${raw}" is not a valid date (${order === 'dmy' ? 'day/month/year' : 'month/day/year'})`);
+  if (!dt.isValid)
+    throw new FieldError('', `"${raw}" is not a valid date (${order === 'dmy' ? 'day/month/year' : 'month/day/year'})`);
   return dt.toISO()!;
 }
 
@@ -148,14 +197,22 @@ async function* readNdjson(input: AsyncIterable<Buffer>): AsyncGenerator<RawSale
     try {
       value = JSON.parse(body);
     } catch (err) {
-      yield { line, lastLine: line, rows: 1, error: { field: 'line', reason: `is not valid JSON (${(err as Error).message})` } };
+      yield {
+        line,
+        lastLine: line,
+        rows: 1,
+        error: { field: 'line', reason: `is not valid JSON (${(err as Error).message})` },
+      };
       continue;
     }
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       yield { line, lastLine: line, rows: 1, error: { field: 'line', reason: 'is not a JSON object' } };
       continue;
     }
-    const externalId = typeof (value as { externalId?: unknown }).externalId === 'string' ? (value as { externalId: string }).externalId : undefined;
+    const externalId =
+      typeof (value as { externalId?: unknown }).externalId === 'string'
+        ? (value as { externalId: string }).externalId
+        : undefined;
     yield { line, lastLine: line, rows: 1, value, externalId };
   }
 }
@@ -163,9 +220,15 @@ async function* readNdjson(input: AsyncIterable<Buffer>): AsyncGenerator<RawSale
 type CsvRow = Partial<Record<CsvColumn, string>>;
 
 function checkHeader(header: string[]): string[] {
-  const names = header.map((h) => h.trim().toLowerCase().replace(/^\uFEFF/, ''));
+  const names = header.map((h) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/^\uFEFF/, ''),
+  );
   const unknown = names.filter((n) => n !== '' && !(CSV_COLUMNS as readonly string[]).includes(n));
-  if (unknown.length) throw new ImportFileError(`unknown CSV column(s): ${unknown.join(', ')} (see docs/imports.md for the columns)`);
+  if (unknown.length)
+    throw new ImportFileError(`unknown CSV column(s): ${unknown.join(', ')} (see docs/imports.md for the columns)`);
   const missing = REQUIRED_CSV_COLUMNS.filter((c) => !names.includes(c));
   if (missing.length) throw new ImportFileError(`CSV header lacks required column(s): ${missing.join(', ')}`);
   const seen = new Set<string>();
@@ -185,7 +248,11 @@ function opt(v: string | undefined): string | undefined {
 function compact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(compact) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, compact(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, compact(v)]),
+    ) as T;
   }
   return value;
 }
@@ -232,7 +299,13 @@ function csvSale(rows: CsvRow[], options: ImportOptions): unknown {
       timezone: opt(r.timezone),
       preferredChannel: opt(r.preferred_channel)?.toLowerCase(),
       address: hasAddress
-        ? { lines, city: opt(r.city), region: opt(r.region), postalCode: opt(r.postal_code), country: opt(r.country)?.toUpperCase() }
+        ? {
+            lines,
+            city: opt(r.city),
+            region: opt(r.region),
+            postalCode: opt(r.postal_code),
+            country: opt(r.country)?.toUpperCase(),
+          }
         : undefined,
     },
     salesperson: spEmail ? { email: spEmail, name: opt(r.salesperson_name) ?? spEmail.split('@')[0] } : undefined,
@@ -242,14 +315,35 @@ function csvSale(rows: CsvRow[], options: ImportOptions): unknown {
 
 /** CSV_FIELD_OF maps a sale field to the CSV column it came from, so errors name what the user wrote. */
 const CSV_FIELD_OF: Record<string, CsvColumn> = {
-  externalId: 'external_id', source: 'source', soldAt: 'sold_at', 'total.amount': 'total', 'total.currency': 'currency',
-  total: 'total', 'customer.externalId': 'customer_external_id', 'customer.firstName': 'first_name',
-  'customer.lastName': 'last_name', 'customer.email': 'email', 'customer.phone': 'phone', 'customer.timezone': 'timezone',
-  'customer.preferredChannel': 'preferred_channel', 'customer.address': 'address_line1', 'customer.address.lines': 'address_line1',
-  'customer.address.lines.0': 'address_line1', 'customer.address.lines.1': 'address_line2', 'customer.address.city': 'city',
-  'customer.address.region': 'region', 'customer.address.postalCode': 'postal_code', 'customer.address.country': 'country',
-  'salesperson.email': 'salesperson_email', 'salesperson.name': 'salesperson_name', 'items.sku': 'sku', 'items.name': 'item_name',
-  'items.category': 'category', 'items.quantity': 'quantity', 'items.unitPrice': 'unit_price', referralCode: 'referral_code',
+  externalId: 'external_id',
+  source: 'source',
+  soldAt: 'sold_at',
+  'total.amount': 'total',
+  'total.currency': 'currency',
+  total: 'total',
+  'customer.externalId': 'customer_external_id',
+  'customer.firstName': 'first_name',
+  'customer.lastName': 'last_name',
+  'customer.email': 'email',
+  'customer.phone': 'phone',
+  'customer.timezone': 'timezone',
+  'customer.preferredChannel': 'preferred_channel',
+  'customer.address': 'address_line1',
+  'customer.address.lines': 'address_line1',
+  'customer.address.lines.0': 'address_line1',
+  'customer.address.lines.1': 'address_line2',
+  'customer.address.city': 'city',
+  'customer.address.region': 'region',
+  'customer.address.postalCode': 'postal_code',
+  'customer.address.country': 'country',
+  'salesperson.email': 'salesperson_email',
+  'salesperson.name': 'salesperson_name',
+  'items.sku': 'sku',
+  'items.name': 'item_name',
+  'items.category': 'category',
+  'items.quantity': 'quantity',
+  'items.unitPrice': 'unit_price',
+  referralCode: 'referral_code',
 };
 
 /**
@@ -281,7 +375,12 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
   const skipped: RawSale[] = [];
   parser.on('skip', (err: Error & { lines?: number }) => {
     const line = err.lines ?? 0;
-    skipped.push({ line, lastLine: line, rows: 1, error: { field: 'line', reason: `is not a valid CSV row (${err.message})` } });
+    skipped.push({
+      line,
+      lastLine: line,
+      rows: 1,
+      error: { field: 'line', reason: `is not a valid CSV row (${err.message})` },
+    });
   });
   // Feed the parser from the stored chunks, respecting its backpressure.
   const feeding = (async () => {
@@ -297,7 +396,13 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
 
   let group: { rows: CsvRow[]; lines: number[]; key: string } | null = null;
   const flush = (g: NonNullable<typeof group>): RawSale => {
-    const base = { line: g.lines[0], lastLine: g.lines[g.lines.length - 1], rows: g.rows.length, itemLines: g.lines, externalId: opt(g.rows[0].external_id) };
+    const base = {
+      line: g.lines[0],
+      lastLine: g.lines[g.lines.length - 1],
+      rows: g.rows.length,
+      itemLines: g.lines,
+      externalId: opt(g.rows[0].external_id),
+    };
     try {
       return { ...base, value: compact(csvSale(g.rows, options)) };
     } catch (err) {
@@ -333,6 +438,10 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
 }
 
 /** readSales yields the sales of a file in order. */
-export function readSales(input: AsyncIterable<Buffer>, format: ImportFormat, options: ImportOptions): AsyncGenerator<RawSale> {
+export function readSales(
+  input: AsyncIterable<Buffer>,
+  format: ImportFormat,
+  options: ImportOptions,
+): AsyncGenerator<RawSale> {
   return format === 'csv' ? readCsv(input, options) : readNdjson(input);
 }

@@ -25,7 +25,15 @@ import { isUniqueViolation, type ServiceContext } from './context';
 import { parseSaleInput, type SaleInput } from './sale-input';
 import { hashSale, type SaleResponse } from './sale.service';
 import { fingerprint, screenSaleContact, type ContactCorrections } from '../domain/contact-corrections';
-import { csvFieldOf, ImportFileError, readSales, type DateOrder, type ImportFormat, type ImportOptions, type RawSale } from './import-format';
+import {
+  csvFieldOf,
+  ImportFileError,
+  readSales,
+  type DateOrder,
+  type ImportFormat,
+  type ImportOptions,
+  type RawSale,
+} from './import-format';
 
 /** CHUNK_BYTES is the size of the stored pieces of an upload. */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -82,12 +90,24 @@ export interface ImportProgress {
 }
 
 function checkSettings(s: ImportSettings): ImportOptions & { format: ImportFormat; batchSize?: number } {
-  if (s.format !== 'csv' && s.format !== 'ndjson') throw new ValidationError('Content-Type', 'must be text/csv or application/x-ndjson');
-  if (s.dateFormat !== undefined && s.dateFormat !== 'dmy' && s.dateFormat !== 'mdy') throw new ValidationError('dateFormat', 'must be dmy or mdy');
-  if (s.source !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(s.source)) throw new ValidationError('source', 'must be 1 to 100 of A-Z a-z 0-9 . _ : -');
-  if (s.currency !== undefined && !/^[A-Z]{3}$/.test(s.currency)) throw new ValidationError('currency', 'must be an ISO 4217 code such as AUD');
-  if (s.batchSize !== undefined && (!Number.isInteger(s.batchSize) || s.batchSize < 1 || s.batchSize > 50_000)) throw new ValidationError('batchSize', 'must be 1 to 50000');
-  return { format: s.format, dateFormat: s.dateFormat ?? 'dmy', source: s.source, currency: s.currency, batchSize: s.batchSize, defaultTimezone: '' };
+  if (s.format !== 'csv' && s.format !== 'ndjson')
+    throw new ValidationError('Content-Type', 'must be text/csv or application/x-ndjson');
+  if (s.dateFormat !== undefined && s.dateFormat !== 'dmy' && s.dateFormat !== 'mdy')
+    throw new ValidationError('dateFormat', 'must be dmy or mdy');
+  if (s.source !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(s.source))
+    throw new ValidationError('source', 'must be 1 to 100 of A-Z a-z 0-9 . _ : -');
+  if (s.currency !== undefined && !/^[A-Z]{3}$/.test(s.currency))
+    throw new ValidationError('currency', 'must be an ISO 4217 code such as AUD');
+  if (s.batchSize !== undefined && (!Number.isInteger(s.batchSize) || s.batchSize < 1 || s.batchSize > 50_000))
+    throw new ValidationError('batchSize', 'must be 1 to 50000');
+  return {
+    format: s.format,
+    dateFormat: s.dateFormat ?? 'dmy',
+    source: s.source,
+    currency: s.currency,
+    batchSize: s.batchSize,
+    defaultTimezone: '',
+  };
 }
 
 /**
@@ -103,7 +123,13 @@ export async function createImport(
 ): Promise<repo.ImportRecord> {
   const opts = checkSettings(settings);
   const { format, defaultTimezone: _zone, ...options } = opts;
-  const record = await repo.createImport(ctx.db, { format, options, fileName: settings.fileName ?? null, createdBy: actor, at: ctx.clock.now() });
+  const record = await repo.createImport(ctx.db, {
+    format,
+    options,
+    fileName: settings.fileName ?? null,
+    createdBy: actor,
+    at: ctx.clock.now(),
+  });
   let bytes = 0;
   let seq = 0;
   let pending: Buffer[] = [];
@@ -119,7 +145,9 @@ export async function createImport(
     bytes += buf.length;
     if (bytes > MAX_IMPORT_BYTES) {
       await repo.finishImport(ctx.db, record.id, 'failed', 'file larger than 2 GiB', ctx.clock.now());
-      throw new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, { field: 'body' });
+      throw new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, {
+        field: 'body',
+      });
     }
     pending.push(buf);
     pendingBytes += buf.length;
@@ -136,7 +164,11 @@ export async function createImport(
 }
 
 /** getImportReport returns an import's state and its first rejected rows. */
-export async function getImportReport(ctx: ServiceContext, id: string, limit = REJECTIONS_SHOWN): Promise<ImportReport> {
+export async function getImportReport(
+  ctx: ServiceContext,
+  id: string,
+  limit = REJECTIONS_SHOWN,
+): Promise<ImportReport> {
   const imp = await repo.findImport(ctx.db, id);
   if (!imp) throw new NotFoundError('import', id);
   const rejections = await repo.listRejections(ctx.db, id, limit);
@@ -155,7 +187,12 @@ export async function getImportReport(ctx: ServiceContext, id: string, limit = R
     createdAt: imp.createdAt.toISOString(),
     startedAt: imp.startedAt?.toISOString() ?? null,
     finishedAt: imp.finishedAt?.toISOString() ?? null,
-    rejections: rejections.map((r) => ({ line: r.line, field: r.field, reason: r.reason, externalId: r.externalId ?? null })),
+    rejections: rejections.map((r) => ({
+      line: r.line,
+      field: r.field,
+      reason: r.reason,
+      externalId: r.externalId ?? null,
+    })),
     moreRejections: Math.max(0, imp.rejected - rejections.length),
   };
 }
@@ -183,10 +220,15 @@ export interface ProcessOptions {
  * processImport reads a stored upload and imports it batch by batch from where the last committed batch left off.
  * Running it again on a finished import does nothing; two runs at once never write a batch twice.
  */
-export async function processImport(ctx: ServiceContext, importId: string, o: ProcessOptions = {}): Promise<ImportReport> {
+export async function processImport(
+  ctx: ServiceContext,
+  importId: string,
+  o: ProcessOptions = {},
+): Promise<ImportReport> {
   const imp = await repo.findImport(ctx.db, importId);
   if (!imp) throw new NotFoundError('import', importId);
-  if (imp.status === 'completed' || imp.status === 'failed' || imp.status === 'uploading') return getImportReport(ctx, importId);
+  if (imp.status === 'completed' || imp.status === 'failed' || imp.status === 'uploading')
+    return getImportReport(ctx, importId);
   await repo.markRunning(ctx.db, importId, ctx.clock.now());
   const options: ImportOptions = {
     dateFormat: (imp.options.dateFormat as DateOrder) ?? 'dmy',
@@ -196,13 +238,24 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
   };
   const batchSize = o.batchSize ?? (imp.options.batchSize as number | undefined) ?? DEFAULT_BATCH_SIZE;
   const counter = { bytes: 0 };
-  const totals = { salesDone: imp.salesDone, rowsRead: imp.rowsRead, imported: imp.imported, duplicates: imp.duplicates, rejected: imp.rejected };
+  const totals = {
+    salesDone: imp.salesDone,
+    rowsRead: imp.rowsRead,
+    imported: imp.imported,
+    duplicates: imp.duplicates,
+    rejected: imp.rejected,
+  };
   let ordinal = 0;
   let batch: RawSale[] = [];
   // Two batches overlap: while one is written in its transaction, the next is read and validated, so the CPU work
   // of parsing and checking hides behind the wait for Postgres. Commits stay strictly in order.
   const initialSegments = await listSegments(ctx.db);
-  const guesses: Guesses = { segments: initialSegments, segmentsJson: JSON.stringify(initialSegments), staff: new Map(), byRole: new Map() };
+  const guesses: Guesses = {
+    segments: initialSegments,
+    segmentsJson: JSON.stringify(initialSegments),
+    staff: new Map(),
+    byRole: new Map(),
+  };
   let inFlight: Promise<void> | null = null;
   let batches = 0;
   let nextAnalyze = 1;
@@ -258,10 +311,20 @@ export async function processImport(ctx: ServiceContext, importId: string, o: Pr
   }
   await ctx.db.transaction().execute(async (trx) => {
     await repo.finishImport(trx, importId, 'completed', null, ctx.clock.now());
-    await audit(trx, { actor: `import:${importId}`, action: 'import.completed', entity: 'import', entityId: importId, detail: { ...totals }, at: ctx.clock.now() });
+    await audit(trx, {
+      actor: `import:${importId}`,
+      action: 'import.completed',
+      entity: 'import',
+      entityId: importId,
+      detail: { ...totals },
+      at: ctx.clock.now(),
+    });
   });
   const report = await getImportReport(ctx, importId);
-  ctx.log.info({ importId, imported: report.imported, duplicates: report.duplicates, rejected: report.rejected }, 'import completed');
+  ctx.log.info(
+    { importId, imported: report.imported, duplicates: report.duplicates, rejected: report.rejected },
+    'import completed',
+  );
   return report;
 }
 
@@ -303,7 +366,7 @@ function callerCalendars(
   for (const step of steps) {
     if (step.channel !== 'call') continue;
     const role = step.assignee ?? 'salesperson';
-    const person = (role === 'salesperson' ? null : byRole.get(role) ?? null) ?? salesperson;
+    const person = (role === 'salesperson' ? null : (byRole.get(role) ?? null)) ?? salesperson;
     if (person) result.set(step.step, { days: person.workingDays, start: person.workStart });
   }
   return result;
@@ -319,8 +382,17 @@ function planKey(
   contact: PlanInput['contact'],
 ): string {
   return JSON.stringify([
-    segmentId, zone, callDays, callStart ?? null, [...callers].map(([step, c]) => [step, c.days, c.start ?? null]), contact.email ?? null, Boolean(contact.emailBounced), Boolean(contact.emailOptOut),
-    contact.address ?? null, contact.preferredChannel ?? null, Boolean(contact.doNotContact),
+    segmentId,
+    zone,
+    callDays,
+    callStart ?? null,
+    [...callers].map(([step, c]) => [step, c.days, c.start ?? null]),
+    contact.email ?? null,
+    Boolean(contact.emailBounced),
+    Boolean(contact.emailOptOut),
+    contact.address ?? null,
+    contact.preferredChannel ?? null,
+    Boolean(contact.doNotContact),
   ]);
 }
 
@@ -328,7 +400,11 @@ function planKey(
 function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, now: Date): void {
   for (const s of valid) {
     const input = s.input;
-    const segment = chooseSegment(guesses.segments, { source: input.source, totalAmount: input.total.amount, items: input.items });
+    const segment = chooseSegment(guesses.segments, {
+      source: input.source,
+      totalAmount: input.total.amount,
+      items: input.items,
+    });
     const salesperson = input.salesperson ? guesses.staff.get(input.salesperson.email.toLowerCase()) : undefined;
     const zone = input.customer.timezone ?? ctx.settings.defaultTimezone;
     const callDays = salesperson?.workingDays ?? [1, 2, 3, 4, 5];
@@ -345,8 +421,16 @@ function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, n
       doNotContact: false,
     };
     const planned = computePlan({
-      soldAt: new Date(input.soldAt), now, zone, steps: segment.plan, sendWindow: segment.sendWindow, callDays, callStart,
-      callerCalendars: callers, graceDays: ctx.settings.graceDays, contact,
+      soldAt: new Date(input.soldAt),
+      now,
+      zone,
+      steps: segment.plan,
+      sendWindow: segment.sendWindow,
+      callDays,
+      callStart,
+      callerCalendars: callers,
+      graceDays: ctx.settings.graceDays,
+      contact,
     });
     s.guess = { key: planKey(segment.id, zone, callDays, callStart, callers, contact), planned };
   }
@@ -419,7 +503,10 @@ interface CustomerState extends repo.CustomerRow {
   contactCorrections: ContactCorrections;
   emailOptOut: boolean;
   doNotContact: boolean;
-  activeRun: { id: string; touches: { id: string; step: number; channel: string; dueAt: Date; status: string }[] } | null;
+  activeRun: {
+    id: string;
+    touches: { id: string; step: number; channel: string; dueAt: Date; status: string }[];
+  } | null;
   hasLaterYearRun: boolean;
   endLaterYear: boolean;
   order: number;
@@ -447,17 +534,23 @@ class CustomerIndex {
 
   add(c: CustomerState, previous?: { email: string | null; phone: string | null }): void {
     if (c.externalId) this.byKey.set(`${c.source}\u0000${c.externalId}`, c);
-    if (previous?.email && previous.email.toLowerCase() !== c.email?.toLowerCase() && this.byEmail.get(previous.email.toLowerCase()) === c) {
+    if (
+      previous?.email &&
+      previous.email.toLowerCase() !== c.email?.toLowerCase() &&
+      this.byEmail.get(previous.email.toLowerCase()) === c
+    ) {
       this.byEmail.delete(previous.email.toLowerCase());
     }
-    if (previous?.phone && previous.phone !== c.phone && this.byPhone.get(previous.phone) === c) this.byPhone.delete(previous.phone);
+    if (previous?.phone && previous.phone !== c.phone && this.byPhone.get(previous.phone) === c)
+      this.byPhone.delete(previous.phone);
     const older = (m: Map<string, CustomerState>, k: string) => {
       const cur = m.get(k);
       if (!cur || cur.order > c.order) m.set(k, c);
     };
     if (c.email) older(this.byEmail, c.email.toLowerCase());
     if (c.phone) older(this.byPhone, c.phone);
-    for (const digest of [c.contactCorrections.email, c.contactCorrections.phone]) if (digest) older(this.byCorrection, digest);
+    for (const digest of [c.contactCorrections.email, c.contactCorrections.phone])
+      if (digest) older(this.byCorrection, digest);
   }
 }
 
@@ -483,10 +576,15 @@ async function writeSales(
   // 1. Duplicates: within the batch, and against what is stored. The same body is a duplicate; another is a conflict.
   const keyOf = (s: SaleInput) => `${s.source}\u0000${s.externalId}`;
   const stored = new Map(
-    (await repo.findSalesByKeys(trx, dedupe(sales.map((s) => keyOf(s.input))).map((k) => {
-      const [source, externalId] = k.split('\u0000');
-      return { source, externalId };
-    }))).map((s) => [`${s.source}\u0000${s.externalId}`, s.requestHash]),
+    (
+      await repo.findSalesByKeys(
+        trx,
+        dedupe(sales.map((s) => keyOf(s.input))).map((k) => {
+          const [source, externalId] = k.split('\u0000');
+          return { source, externalId };
+        }),
+      )
+    ).map((s) => [`${s.source}\u0000${s.externalId}`, s.requestHash]),
   );
   const firstLine = new Map<string, ValidSale>();
   const fresh: ValidSale[] = [];
@@ -503,7 +601,9 @@ async function writeSales(
       rejections.push({
         line: s.raw.line,
         field: s.raw.itemLines ? 'external_id' : 'externalId',
-        reason: earlier ? `repeats the id of line ${earlier.raw.line} with a different sale` : 'was already recorded with a different sale',
+        reason: earlier
+          ? `repeats the id of line ${earlier.raw.line} with a different sale`
+          : 'was already recorded with a different sale',
         externalId: s.input.externalId,
       });
     }
@@ -518,27 +618,43 @@ async function writeSales(
   guesses.segments = segments;
   guesses.segmentsJson = segmentsJson;
   const people = new Map<string, { email: string; name: string }>();
-  for (const s of fresh) if (s.input.salesperson) people.set(s.input.salesperson.email.toLowerCase(), s.input.salesperson);
+  for (const s of fresh)
+    if (s.input.salesperson) people.set(s.input.salesperson.email.toLowerCase(), s.input.salesperson);
   const staff = await repo.findOrCreateSalespeople(trx, [...people.values()]);
   for (const [email, member] of staff) guesses.staff.set(email, member);
   const byRole = new Map<StaffRole, repo.StaffForPlan | null>();
   for (const seg of segments) {
     for (const step of seg.plan) {
-      const role = step.channel === 'call' ? step.assignee ?? 'salesperson' : 'salesperson';
+      const role = step.channel === 'call' ? (step.assignee ?? 'salesperson') : 'salesperson';
       if (role !== 'salesperson' && !byRole.has(role)) byRole.set(role, await findFirstActiveByRole(trx, role));
     }
   }
   guesses.byRole = byRole;
-  const referrers = await repo.findReferrers(trx, dedupe(fresh.flatMap((s) => (s.input.referralCode ? [s.input.referralCode.toUpperCase()] : []))));
+  const referrers = await repo.findReferrers(
+    trx,
+    dedupe(fresh.flatMap((s) => (s.input.referralCode ? [s.input.referralCode.toUpperCase()] : []))),
+  );
   const matched = await repo.findCustomersForSales(trx, {
-    keys: dedupe(fresh.flatMap((s) => (s.input.customer.externalId ? [`${s.input.source}\u0000${s.input.customer.externalId}`] : []))).map((k) => {
+    keys: dedupe(
+      fresh.flatMap((s) =>
+        s.input.customer.externalId ? [`${s.input.source}\u0000${s.input.customer.externalId}`] : [],
+      ),
+    ).map((k) => {
       const [source, externalId] = k.split('\u0000');
       return { source, externalId };
     }),
     emails: dedupe(fresh.flatMap((s) => (s.input.customer.email ? [s.input.customer.email.toLowerCase()] : []))),
     phones: dedupe(fresh.flatMap((s) => (s.input.customer.phone ? [s.input.customer.phone] : []))),
-    correctedEmails: dedupe(fresh.flatMap((s) => (s.input.customer.email ? [fingerprint(ctx.settings.secret, 'email', s.input.customer.email)] : []))),
-    correctedPhones: dedupe(fresh.flatMap((s) => (s.input.customer.phone ? [fingerprint(ctx.settings.secret, 'phone', s.input.customer.phone)] : []))),
+    correctedEmails: dedupe(
+      fresh.flatMap((s) =>
+        s.input.customer.email ? [fingerprint(ctx.settings.secret, 'email', s.input.customer.email)] : [],
+      ),
+    ),
+    correctedPhones: dedupe(
+      fresh.flatMap((s) =>
+        s.input.customer.phone ? [fingerprint(ctx.settings.secret, 'phone', s.input.customer.phone)] : [],
+      ),
+    ),
   });
   const matchedIds = matched.map((c) => c.id);
   const activeRuns = await repo.findActiveFirstYearRuns(trx, matchedIds);
@@ -566,8 +682,12 @@ async function writeSales(
   const touchRows: repo.TouchRow[] = [];
   for (const s of fresh) {
     const input = s.input;
-    const segment = chooseSegment(segments, { source: input.source, totalAmount: input.total.amount, items: input.items });
-    const salesperson = input.salesperson ? staff.get(input.salesperson.email.toLowerCase()) ?? null : null;
+    const segment = chooseSegment(segments, {
+      source: input.source,
+      totalAmount: input.total.amount,
+      items: input.items,
+    });
+    const salesperson = input.salesperson ? (staff.get(input.salesperson.email.toLowerCase()) ?? null) : null;
     const referrer = input.referralCode ? referrers.get(input.referralCode.toUpperCase()) : undefined;
     const customer = applyCustomer(ctx.settings.secret, index, input, segment, referrer, order++);
     touched.set(customer.id, customer);
@@ -577,7 +697,16 @@ async function writeSales(
     if (customer.activeRun) {
       responseTouches = customer.activeRun.touches.map(summary);
     } else {
-      const planned = planFor(ctx, { customer, segment, salesperson, byRole, saleId, soldAt, now, guess: guessesHold ? s.guess : undefined });
+      const planned = planFor(ctx, {
+        customer,
+        segment,
+        salesperson,
+        byRole,
+        saleId,
+        soldAt,
+        now,
+        guess: guessesHold ? s.guess : undefined,
+      });
       // A customer whose first anniversary is behind them is in the later-years program: the first-year plan is
       // recorded (its steps missed or due per the grace period) and complete.
       const zone = customer.timezone ?? ctx.settings.defaultTimezone;
@@ -587,7 +716,14 @@ async function writeSales(
       customer.segmentId = segment.id;
       if (planned.touches.some((t) => t.reason === 'no_address')) customer.needsCleanup = true;
       const runId = planned.runId;
-      runRows.push({ id: runId, customerId: customer.id, saleId, segmentId: segment.id, status: pastFirstYear ? 'completed' : 'active', startedAt: soldAt });
+      runRows.push({
+        id: runId,
+        customerId: customer.id,
+        saleId,
+        segmentId: segment.id,
+        status: pastFirstYear ? 'completed' : 'active',
+        startedAt: soldAt,
+      });
       touchRows.push(...planned.touches);
       customer.activeRun = pastFirstYear ? null : { id: runId, touches: planned.touches };
       responseTouches = planned.touches.map(summary);
@@ -614,14 +750,29 @@ async function writeSales(
       response: JSON.stringify(response),
     });
     for (const i of input.items) {
-      itemRows.push({ saleId, sku: i.sku ?? null, name: i.name, category: i.category ?? null, quantity: i.quantity, unitPrice: i.unitPrice });
+      itemRows.push({
+        saleId,
+        sku: i.sku ?? null,
+        name: i.name,
+        category: i.category ?? null,
+        quantity: i.quantity,
+        unitPrice: i.unitPrice,
+      });
     }
   }
 
   // 4. Writes, parents first.
   const states = [...touched.values()];
-  await repo.insertCustomers(trx, states.filter((c) => c.isNew), now);
-  await repo.updateCustomers(trx, states.filter((c) => !c.isNew), now);
+  await repo.insertCustomers(
+    trx,
+    states.filter((c) => c.isNew),
+    now,
+  );
+  await repo.updateCustomers(
+    trx,
+    states.filter((c) => !c.isNew),
+    now,
+  );
   for (const c of states.filter((c) => c.endLaterYear)) {
     // A sale by a customer in the later-years program starts a fresh first year (recordSale does the same).
     await endActiveRuns(trx, c.id, 'later_year', 'completed', now, 'new_first_year_plan');
@@ -632,7 +783,13 @@ async function writeSales(
   return { imported: saleRows.length, duplicates, rejections };
 }
 
-function summary(t: { id: string; step: number; channel: string; dueAt: Date; status: string }): SaleResponse['touches'][number] {
+function summary(t: {
+  id: string;
+  step: number;
+  channel: string;
+  dueAt: Date;
+  status: string;
+}): SaleResponse['touches'][number] {
   return { id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status };
 }
 
@@ -728,12 +885,20 @@ function planFor(
     p.guess && p.guess.key === planKey(segment.id, zone, callDays, callStart, callers, contact)
       ? p.guess.planned
       : computePlan({
-          soldAt: p.soldAt, now: p.now, zone, steps: segment.plan, sendWindow: segment.sendWindow, callDays, callStart,
-          callerCalendars: callers, graceDays: ctx.settings.graceDays, contact,
+          soldAt: p.soldAt,
+          now: p.now,
+          zone,
+          steps: segment.plan,
+          sendWindow: segment.sendWindow,
+          callDays,
+          callStart,
+          callerCalendars: callers,
+          graceDays: ctx.settings.graceDays,
+          contact,
         });
   const callerOf = (step: PlanStep | undefined): string | null => {
     const role = step?.assignee ?? 'salesperson';
-    const person = role === 'salesperson' ? null : p.byRole.get(role) ?? null;
+    const person = role === 'salesperson' ? null : (p.byRole.get(role) ?? null);
     return (person ?? salesperson)?.id ?? null;
   };
   const steps = new Map(segment.plan.map((s) => [s.step, s]));
@@ -746,7 +911,7 @@ function planFor(
       step: t.step,
       channel: t.channel,
       senderRole: t.senderRole ?? null,
-      assigneeId: t.channel === 'call' ? callerOf(steps.get(t.step)) : salesperson?.id ?? null,
+      assigneeId: t.channel === 'call' ? callerOf(steps.get(t.step)) : (salesperson?.id ?? null),
       dueAt: t.dueAt,
       status: t.status,
       reason: t.reason ?? null,

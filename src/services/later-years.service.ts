@@ -37,14 +37,20 @@ export interface LaterYearsReport {
 }
 
 /** advanceLaterYears completes the runs that reached their anniversary and starts each customer's next year. */
-export async function advanceLaterYears(ctx: ServiceContext, s: LaterYearsSettings = DEFAULT_LATER_YEARS_SETTINGS): Promise<LaterYearsReport> {
+export async function advanceLaterYears(
+  ctx: ServiceContext,
+  s: LaterYearsSettings = DEFAULT_LATER_YEARS_SETTINGS,
+): Promise<LaterYearsReport> {
   const report: LaterYearsReport = { entered: 0, rolled: 0, left: 0 };
   const segments = new Map((await listSegments(ctx.db)).map((seg) => [seg.id, seg]));
   // Runs reaching an anniversary, then customers in the program with no run at all (an imported history).
   const sources = {
-    first_year: (trx: Database, after: repo.RunCursor | null, now: Date) => repo.lockRunsStartedBefore(trx, 'first_year', candidateCutoff(now), after, s.batchSize),
-    later_year: (trx: Database, after: repo.RunCursor | null, now: Date) => repo.lockRunsStartedBefore(trx, 'later_year', candidateCutoff(now), after, s.batchSize),
-    without_run: (trx: Database, after: repo.RunCursor | null) => repo.lockLaterYearsWithoutRun(trx, after, s.batchSize),
+    first_year: (trx: Database, after: repo.RunCursor | null, now: Date) =>
+      repo.lockRunsStartedBefore(trx, 'first_year', candidateCutoff(now), after, s.batchSize),
+    later_year: (trx: Database, after: repo.RunCursor | null, now: Date) =>
+      repo.lockRunsStartedBefore(trx, 'later_year', candidateCutoff(now), after, s.batchSize),
+    without_run: (trx: Database, after: repo.RunCursor | null) =>
+      repo.lockLaterYearsWithoutRun(trx, after, s.batchSize),
   };
   for (const source of Object.values(sources)) {
     let after: repo.RunCursor | null = null;
@@ -57,7 +63,14 @@ export async function advanceLaterYears(ctx: ServiceContext, s: LaterYearsSettin
           const done = await advanceRun(trx, ctx, run, segments, now);
           if (done === 'kept') continue;
           report[done]++;
-          entries.push({ actor: 'later-years', action: `customer.${done === 'rolled' ? 'later_year_started' : done === 'entered' ? 'entered_later_years' : 'left_later_years'}`, entity: 'customer', entityId: run.customerId, detail: { runId: run.runId }, at: now });
+          entries.push({
+            actor: 'later-years',
+            action: `customer.${done === 'rolled' ? 'later_year_started' : done === 'entered' ? 'entered_later_years' : 'left_later_years'}`,
+            entity: 'customer',
+            entityId: run.customerId,
+            detail: { runId: run.runId },
+            at: now,
+          });
         }
         if (entries.length) await audit(trx, ...entries);
         const last = runs.at(-1);
@@ -111,7 +124,12 @@ async function advanceRun(
     startedAt: span.startsAt,
   });
   if (runId) {
-    await insertTouches(trx, { id: runId, customerId: run.customerId }, [{ ...planned, assigneeId: run.salespersonId }], now);
+    await insertTouches(
+      trx,
+      { id: runId, customerId: run.customerId },
+      [{ ...planned, assigneeId: run.salespersonId }],
+      now,
+    );
     if (planned.reason === 'no_address' && !run.needsCleanup) await repo.flagForCleanup(trx, run.customerId, now);
   }
   return run.kind === 'first_year' ? 'entered' : 'rolled';

@@ -15,7 +15,13 @@ import {
   type LetterRecipient,
   type Paper,
 } from '../channels/letter.channel';
-import { renderMessage, SAMPLE_CONTEXT, type MessageContext, type MessageTemplate, type RenderedMessage } from '../channels/templates';
+import {
+  renderMessage,
+  SAMPLE_CONTEXT,
+  type MessageContext,
+  type MessageTemplate,
+  type RenderedMessage,
+} from '../channels/templates';
 import type { TouchContext } from './touch-context.service';
 import { ConflictError, NotFoundError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
@@ -67,12 +73,24 @@ export function composeLetter(m: {
 }
 
 // A long but real address: four envelope lines, so a template that passes here leaves room for most addresses.
-const SAMPLE_ADDRESS: Address = { lines: ['Unit 12, Level 3', '145 Example Parade'], city: 'North Sydney', region: 'NSW', postalCode: '2060', country: 'AU' };
+const SAMPLE_ADDRESS: Address = {
+  lines: ['Unit 12, Level 3', '145 Example Parade'],
+  city: 'North Sydney',
+  region: 'NSW',
+  postalCode: '2060',
+  country: 'AU',
+};
 
 /** sampleLetter is a template rendered as a letter for the sample customer, as a manager's check sees it. */
 export function sampleLetter(template: MessageTemplate): LetterContent {
   const message = letterMessageContext(SAMPLE_CONTEXT as MessageContext);
-  return composeLetter({ rendered: renderMessage(template, message), message, recipientName: 'Ann Lee', address: SAMPLE_ADDRESS, date: '30 September 2026' });
+  return composeLetter({
+    rendered: renderMessage(template, message),
+    message,
+    recipientName: 'Ann Lee',
+    address: SAMPLE_ADDRESS,
+    date: '30 September 2026',
+  });
 }
 
 /**
@@ -135,13 +153,18 @@ export interface FiledLetter {
  * Answers aligned with `touchIds`: the batch, or null for a touch no longer queued. One transaction for all of them;
  * safe when many workers file letters at once.
  */
-export async function fileLetters(ctx: ServiceContext, touchIds: string[], paper: Paper): Promise<(FiledLetter | null)[]> {
+export async function fileLetters(
+  ctx: ServiceContext,
+  touchIds: string[],
+  paper: Paper,
+): Promise<(FiledLetter | null)[]> {
   const now = ctx.clock.now();
   const businessDate = businessDay(now, ctx.settings.defaultTimezone);
   for (let attempt = 1; ; attempt++) {
     try {
       return await ctx.db.transaction().execute(async (trx) => {
-        const batch = (await repo.lockOpenBatch(trx, businessDate)) ?? (await repo.insertOpenBatch(trx, businessDate, paper, now));
+        const batch =
+          (await repo.lockOpenBatch(trx, businessDate)) ?? (await repo.insertOpenBatch(trx, businessDate, paper, now));
         const label = batchLabel({ businessDate, seq: batch.seq });
         const filed = await repo.fileTouchesIntoBatch(trx, touchIds, batch.id, now, `in ${label}`);
         return touchIds.map((id) => (filed.has(id) ? { id: batch.id, businessDate, seq: batch.seq } : null));
@@ -149,13 +172,19 @@ export async function fileLetters(ctx: ServiceContext, touchIds: string[], paper
     } catch (err) {
       // Another worker opened the day's batch first: the next attempt finds and joins it.
       if (!isUniqueViolation(err) || attempt >= FILE_ATTEMPTS) throw err;
-      ctx.log.debug({ count: touchIds.length, businessDate, attempt }, 'another worker opened the print batch first; joining it');
+      ctx.log.debug(
+        { count: touchIds.length, businessDate, attempt },
+        'another worker opened the print batch first; joining it',
+      );
     }
   }
 }
 
 /** listBatches returns print batches, newest day first. */
-export function listBatches(ctx: ServiceContext, f: { status?: repo.BatchStatus; date?: string; limit?: number } = {}): Promise<repo.LetterBatch[]> {
+export function listBatches(
+  ctx: ServiceContext,
+  f: { status?: repo.BatchStatus; date?: string; limit?: number } = {},
+): Promise<repo.LetterBatch[]> {
   return repo.listLetterBatches(ctx.db, { status: f.status, businessDate: f.date, limit: f.limit ?? 100 });
 }
 
@@ -181,13 +210,17 @@ function storedContent(content: unknown): Partial<LetterContent> | null {
 }
 
 /** getBatchLetters returns a batch and its letters in print order. */
-export async function getBatchLetters(ctx: ServiceContext, id: string): Promise<{ batch: repo.LetterBatch; letters: BatchLetterSummary[] }> {
+export async function getBatchLetters(
+  ctx: ServiceContext,
+  id: string,
+): Promise<{ batch: repo.LetterBatch; letters: BatchLetterSummary[] }> {
   const batch = await getBatch(ctx, id);
   const rows = await repo.listBatchLetters(ctx.db, id);
   const letters = rows.map((r) => ({
     touchId: r.touchId,
     customerId: r.customerId,
-    customerName: [r.firstName, r.lastName].filter(Boolean).join(' ') || storedContent(r.content)?.recipient?.name || '',
+    customerName:
+      [r.firstName, r.lastName].filter(Boolean).join(' ') || storedContent(r.content)?.recipient?.name || '',
     step: r.step,
     status: r.status,
     subject: storedContent(r.content)?.subject ?? null,
@@ -215,14 +248,25 @@ export async function batchPdf(ctx: ServiceContext, id: string): Promise<{ batch
 }
 
 /** batchAddressesCsv returns the addresses the batch's letters were printed with, as CSV in print order; closes the batch. */
-export async function batchAddressesCsv(ctx: ServiceContext, id: string): Promise<{ batch: repo.LetterBatch; csv: string }> {
+export async function batchAddressesCsv(
+  ctx: ServiceContext,
+  id: string,
+): Promise<{ batch: repo.LetterBatch; csv: string }> {
   const batch = await closeForPrinting(ctx, id);
   const rows: AddressRow[] = [];
   for (const letter of await repo.listBatchLetters(ctx.db, id)) {
     // The address printed on the letter, not today's: the CSV must match the envelopes.
     const r = storedContent(letter.content)?.recipient;
     if (!r) continue;
-    rows.push({ touchId: letter.touchId, name: r.name, lines: r.lines, city: r.city, region: r.region, postalCode: r.postalCode, country: r.country });
+    rows.push({
+      touchId: letter.touchId,
+      name: r.name,
+      lines: r.lines,
+      city: r.city,
+      region: r.region,
+      postalCode: r.postalCode,
+      country: r.country,
+    });
   }
   return { batch, csv: addressesCsv(rows) };
 }

@@ -4,7 +4,14 @@
  * it and is under the cap of 3 in any rolling year; each recipient becomes a touch the dispatcher hands to the
  * newsletter queue. Cancelling before the end stops the fan-out and cancels what is not yet sent.
  */
-import { renderMessage, SAMPLE_CONTEXT, TemplateError, validateTemplate, type MessageContext, type RenderedMessage } from '../channels/templates';
+import {
+  renderMessage,
+  SAMPLE_CONTEXT,
+  TemplateError,
+  validateTemplate,
+  type MessageContext,
+  type RenderedMessage,
+} from '../channels/templates';
 import type { Customer } from '../db/repositories/customer.repository';
 import { findCustomer } from '../db/repositories/customer.repository';
 import { findSale } from '../db/repositories/sale.repository';
@@ -95,7 +102,11 @@ async function viewOf(ctx: ServiceContext, n: repo.Newsletter): Promise<Newslett
 }
 
 /** publishNewsletter validates and schedules an edition. */
-export async function publishNewsletter(ctx: ServiceContext, input: NewsletterInput, actor: string): Promise<NewsletterView> {
+export async function publishNewsletter(
+  ctx: ServiceContext,
+  input: NewsletterInput,
+  actor: string,
+): Promise<NewsletterView> {
   const now = ctx.clock.now();
   try {
     validateTemplate({ subject: input.subject, body: input.body });
@@ -105,21 +116,43 @@ export async function publishNewsletter(ctx: ServiceContext, input: NewsletterIn
   }
   const sendAt = new Date(input.sendAt);
   if (Number.isNaN(sendAt.getTime())) throw new ValidationError('sendAt', 'must be an ISO 8601 date-time');
-  if (sendAt.getTime() < now.getTime() - PAST_TOLERANCE_MS) throw new ValidationError('sendAt', 'must not be in the past');
+  if (sendAt.getTime() < now.getTime() - PAST_TOLERANCE_MS)
+    throw new ValidationError('sendAt', 'must not be in the past');
   const segmentId = input.segmentId ?? null;
-  if (segmentId && !(await findSegment(ctx.db, segmentId))) throw new ValidationError('segmentId', `no segment ${segmentId}`);
+  if (segmentId && !(await findSegment(ctx.db, segmentId)))
+    throw new ValidationError('segmentId', `no segment ${segmentId}`);
   const n = await ctx.db.transaction().execute(async (trx) => {
-    const created = await repo.insertNewsletter(trx, { subject: input.subject, body: input.body, segmentId, sendAt, createdBy: actor, at: now });
-    await audit(trx, { actor, action: 'newsletter.published', entity: 'newsletter', entityId: created.id, detail: { segmentId, sendAt }, at: now });
+    const created = await repo.insertNewsletter(trx, {
+      subject: input.subject,
+      body: input.body,
+      segmentId,
+      sendAt,
+      createdBy: actor,
+      at: now,
+    });
+    await audit(trx, {
+      actor,
+      action: 'newsletter.published',
+      entity: 'newsletter',
+      entityId: created.id,
+      detail: { segmentId, sendAt },
+      at: now,
+    });
     return created;
   });
   return view(n, {});
 }
 
 /** listNewsletters returns editions, latest send time first, optionally of one status. */
-export async function listNewsletters(ctx: ServiceContext, f: { status?: repo.NewsletterStatus; limit?: number } = {}): Promise<NewsletterView[]> {
+export async function listNewsletters(
+  ctx: ServiceContext,
+  f: { status?: repo.NewsletterStatus; limit?: number } = {},
+): Promise<NewsletterView[]> {
   const list = await repo.listNewsletters(ctx.db, { status: f.status, limit: f.limit ?? 50 });
-  const counts = await repo.countTouchesByStatus(ctx.db, list.map((n) => n.id));
+  const counts = await repo.countTouchesByStatus(
+    ctx.db,
+    list.map((n) => n.id),
+  );
   return list.map((n) => view(n, counts.get(n.id) ?? {}));
 }
 
@@ -146,7 +179,11 @@ export interface NewsletterPreview {
 }
 
 /** previewNewsletter renders an edition for `customerId`, or for the sample customer when none is given. */
-export async function previewNewsletter(ctx: ServiceContext, id: string, customerId?: string): Promise<NewsletterPreview> {
+export async function previewNewsletter(
+  ctx: ServiceContext,
+  id: string,
+  customerId?: string,
+): Promise<NewsletterPreview> {
   const n = await repo.findNewsletter(ctx.db, id);
   if (!n) throw new NotFoundError('newsletter', id);
   let message: MessageContext = SAMPLE_CONTEXT as MessageContext;
@@ -172,7 +209,14 @@ export async function cancelNewsletter(ctx: ServiceContext, id: string, actor: s
     }
     const cancelled = await repo.cancelOpenTouches(trx, id, now, 'newsletter_cancelled');
     await repo.updateNewsletter(trx, id, { status: 'cancelled', cancelledAt: now }, now);
-    await audit(trx, { actor, action: 'newsletter.cancelled', entity: 'newsletter', entityId: id, detail: { touchesCancelled: cancelled, wasStatus: n.status }, at: now });
+    await audit(trx, {
+      actor,
+      action: 'newsletter.cancelled',
+      entity: 'newsletter',
+      entityId: id,
+      detail: { touchesCancelled: cancelled, wasStatus: n.status },
+      at: now,
+    });
   });
   return getNewsletter(ctx, id);
 }
@@ -190,16 +234,21 @@ export interface FanOutReport {
  * (keyset on customer id, the cursor stored with the edition), and marks it sent once fanned out and delivered.
  * Safe to run from several workers at once: each batch locks the edition, and touches are unique per customer.
  */
-export async function fanOutNewsletter(ctx: ServiceContext, id: string, s: NewsletterSettings = DEFAULT_NEWSLETTER_SETTINGS): Promise<FanOutReport> {
+export async function fanOutNewsletter(
+  ctx: ServiceContext,
+  id: string,
+  s: NewsletterSettings = DEFAULT_NEWSLETTER_SETTINGS,
+): Promise<FanOutReport> {
   const report: FanOutReport = { added: 0, capped: 0, complete: false };
-  for (let pages = 0; ; ) {
+  for (let pages = 0; ;) {
     const now = ctx.clock.now();
     const step = await ctx.db.transaction().execute(async (trx): Promise<'stop' | 'page' | 'last'> => {
       const n = await repo.lockNewsletter(trx, id);
       if (!n || n.sendAt > now || (n.status !== 'scheduled' && n.status !== 'sending')) return 'stop';
       if (n.fannedOutAt) {
         report.complete = true;
-        if ((await repo.countOpenTouches(trx, id)) === 0) await repo.updateNewsletter(trx, id, { status: 'sent', sentAt: now }, now);
+        if ((await repo.countOpenTouches(trx, id)) === 0)
+          await repo.updateNewsletter(trx, id, { status: 'sent', sentAt: now }, now);
         return 'stop';
       }
       const page = await repo.lockRecipientPage(trx, n, n.fanoutCursor, s.batchSize);
@@ -229,7 +278,10 @@ export async function fanOutNewsletter(ctx: ServiceContext, id: string, s: Newsl
 }
 
 /** fanOutDueNewsletters fans out every edition whose send time has come; returns how many touches it added. */
-export async function fanOutDueNewsletters(ctx: ServiceContext, s: NewsletterSettings = DEFAULT_NEWSLETTER_SETTINGS): Promise<number> {
+export async function fanOutDueNewsletters(
+  ctx: ServiceContext,
+  s: NewsletterSettings = DEFAULT_NEWSLETTER_SETTINGS,
+): Promise<number> {
   let added = 0;
   for (const id of await repo.listDueNewsletterIds(ctx.db, ctx.clock.now())) {
     const r = await fanOutNewsletter(ctx, id, s);

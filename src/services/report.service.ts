@@ -34,8 +34,11 @@ export interface Summary {
 }
 
 function parseInstant(value: string, field: string, zone: string): Date {
-  const parsed = /^\d{4}-\d{2}-\d{2}$/.test(value) ? DateTime.fromISO(value, { zone }) : DateTime.fromISO(value, { setZone: true });
-  if (!parsed.isValid || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new ValidationError(field, 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time');
+  const parsed = /^\d{4}-\d{2}-\d{2}$/.test(value)
+    ? DateTime.fromISO(value, { zone })
+    : DateTime.fromISO(value, { setZone: true });
+  if (!parsed.isValid || !/^\d{4}-\d{2}-\d{2}/.test(value))
+    throw new ValidationError(field, 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time');
   return parsed.toJSDate();
 }
 
@@ -45,9 +48,18 @@ const round = (n: number) => Math.round(n * 10_000) / 10_000;
 export async function summarize(ctx: ServiceContext, q: SummaryQuery): Promise<Summary> {
   const zone = ctx.settings.defaultTimezone;
   const to = q.to ? parseInstant(q.to, 'to', zone) : ctx.clock.now();
-  const from = q.from ? parseInstant(q.from, 'from', zone) : DateTime.fromJSDate(to, { zone }).minus({ days: DEFAULT_PERIOD_DAYS }).toJSDate();
+  const from = q.from
+    ? parseInstant(q.from, 'from', zone)
+    : DateTime.fromJSDate(to, { zone }).minus({ days: DEFAULT_PERIOD_DAYS }).toJSDate();
   if (from >= to) throw new ValidationError('from', 'must be before to');
-  const scope: reports.ReportScope = { from, to, segmentId: q.segment ?? null, salespersonId: q.salesperson ?? null, onTimeHours: ON_TIME_HOURS, zone };
+  const scope: reports.ReportScope = {
+    from,
+    to,
+    segmentId: q.segment ?? null,
+    salespersonId: q.salesperson ?? null,
+    onTimeHours: ON_TIME_HOURS,
+    zone,
+  };
   const [byChannel, calls, optOuts, repeat, cohorts] = await Promise.all([
     reports.countContacts(ctx.db, scope),
     reports.countCalls(ctx.db, scope),
@@ -55,7 +67,16 @@ export async function summarize(ctx: ServiceContext, q: SummaryQuery): Promise<S
     reports.countRepeatPurchases(ctx.db, scope),
     reports.countReferralsByCohort(ctx.db, scope),
   ]);
-  const total: reports.ContactCounts = { planned: 0, onTime: 0, late: 0, missed: 0, skipped: 0, cancelled: 0, failed: 0, pending: 0 };
+  const total: reports.ContactCounts = {
+    planned: 0,
+    onTime: 0,
+    late: 0,
+    missed: 0,
+    skipped: 0,
+    cancelled: 0,
+    failed: 0,
+    pending: 0,
+  };
   for (const counts of Object.values(byChannel)) {
     for (const key of Object.keys(total) as (keyof reports.ContactCounts)[]) total[key] += counts[key];
   }
@@ -67,6 +88,9 @@ export async function summarize(ctx: ServiceContext, q: SummaryQuery): Promise<S
     calls,
     optOuts,
     repeatPurchase: { ...repeat, rate: repeat.customers ? round(repeat.repeatCustomers / repeat.customers) : null },
-    referralsByCohort: cohorts.map((c) => ({ ...c, referralsPerCustomer: c.customers ? round(c.referrals / c.customers) : 0 })),
+    referralsByCohort: cohorts.map((c) => ({
+      ...c,
+      referralsPerCustomer: c.customers ? round(c.referrals / c.customers) : 0,
+    })),
   };
 }

@@ -62,9 +62,7 @@ export const SaleInputSchema = Type.Object(
       { minItems: 1, maxItems: 500 },
     ),
     customer: CustomerInputSchema,
-    salesperson: Type.Optional(
-      Type.Object({ email: Email, name: Text(200) }, { additionalProperties: false }),
-    ),
+    salesperson: Type.Optional(Type.Object({ email: Email, name: Text(200) }, { additionalProperties: false })),
     referralCode: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9-]{3,32}$' })),
   },
   { additionalProperties: false },
@@ -117,7 +115,11 @@ export function parseSaleInput(value: unknown, now: Date): SaleInput {
     throw new ValidationError(field, first.message);
   }
   const badFormat = formatsHold(value);
-  if (badFormat) throw new ValidationError(badFormat, badFormat.endsWith('email') ? 'is not a valid email address' : 'is not a valid date-time');
+  if (badFormat)
+    throw new ValidationError(
+      badFormat,
+      badFormat.endsWith('email') ? 'is not a valid email address' : 'is not a valid date-time',
+    );
   const sale = value as SaleInput;
   checkSaleSemantics(sale, now);
   return sale;

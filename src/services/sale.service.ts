@@ -70,10 +70,19 @@ const TRANSIENT_RETRY_DELAYS_MS = [50, 250, 1000];
  * recordSingleSale records one sale in its own transaction. It is the one source of truth for every case: the
  * batch takes only new customers' first sales, and hands everything else (and everything of a failed batch) here.
  */
-async function recordSingleSale(ctx: ServiceContext, input: SaleInput, requestHash: string, now: Date, actor: string): Promise<SaleOutcome> {
+async function recordSingleSale(
+  ctx: ServiceContext,
+  input: SaleInput,
+  requestHash: string,
+  now: Date,
+  actor: string,
+): Promise<SaleOutcome> {
   // A deadlock or a lost connection (a Postgres restart) passes when tried again after a pause; a sale committed just
   // before the loss is then found and answered as a replay (200 with the same body).
-  const attempt = () => retryTransient(TRANSIENT_RETRY_DELAYS_MS, () => ctx.db.transaction().execute((trx) => recordSaleIn(trx, ctx, input, requestHash, now, actor)));
+  const attempt = () =>
+    retryTransient(TRANSIENT_RETRY_DELAYS_MS, () =>
+      ctx.db.transaction().execute((trx) => recordSaleIn(trx, ctx, input, requestHash, now, actor)),
+    );
   for (let tries = 0; ; tries++) {
     try {
       return await attempt();
@@ -111,7 +120,8 @@ async function segmentsAt(ctx: ServiceContext, trx: Database, version: string): 
 /** callRoles are the staff roles, other than the salesperson, that a plan's call steps are assigned to. */
 function callRoles(steps: PlanStep[]): StaffRole[] {
   const roles = new Set<StaffRole>();
-  for (const step of steps) if (step.channel === 'call' && step.assignee && step.assignee !== 'salesperson') roles.add(step.assignee);
+  for (const step of steps)
+    if (step.channel === 'call' && step.assignee && step.assignee !== 'salesperson') roles.add(step.assignee);
   return [...roles];
 }
 
@@ -143,9 +153,30 @@ async function recordSaleIn(
   const plan = running
     ? { touches: await plans.listTouchesOfRun(trx, running.id) }
     : await planFirstYear(trx, ctx, { customer, segment, salesperson, staff, saleId, soldAt, now });
-  const { write, response } = saleWriteOf({ input, requestHash, now, actor, customer: customer.record, isNew: customer.isNew, segment, salesperson, saleId, soldAt, plan, repeat: Boolean(running) });
+  const { write, response } = saleWriteOf({
+    input,
+    requestHash,
+    now,
+    actor,
+    customer: customer.record,
+    isNew: customer.isNew,
+    segment,
+    salesperson,
+    saleId,
+    soldAt,
+    plan,
+    repeat: Boolean(running),
+  });
   await intake.writeSales(trx, [write]);
-  if (input.referralCode) await creditReferral(trx, ctx, { saleId, buyerId: customer.record.id, code: input.referralCode, at: soldAt, now, actor });
+  if (input.referralCode)
+    await creditReferral(trx, ctx, {
+      saleId,
+      buyerId: customer.record.id,
+      code: input.referralCode,
+      at: soldAt,
+      now,
+      actor,
+    });
   return { created: true, response };
 }
 
@@ -171,7 +202,10 @@ export function createSaleBatcher(ctx: ServiceContext): SaleBatcher | null {
 }
 
 /** BATCH_ROLES are the call roles a batch looks up the holders of, whatever segments its sales fall in. */
-const BATCH_ROLES = Object.keys({ executive: true, manager: true } satisfies Record<Exclude<StaffRole, 'salesperson'>, true>) as StaffRole[];
+const BATCH_ROLES = Object.keys({ executive: true, manager: true } satisfies Record<
+  Exclude<StaffRole, 'salesperson'>,
+  true
+>) as StaffRole[];
 
 /**
  * batchKeysOf names what a sale is known by and what its customer could be matched by: two sales of a batch sharing
@@ -208,15 +242,26 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
     await ctx.db.transaction().execute(async (trx) => {
       // Sale and external keys too, not only emails and phones: two batches sharing one then wait for each other,
       // and the second sees the first's rows, instead of deadlocking or failing on a unique index.
-      await customers.lockKeys(trx, candidates.flatMap((k) => k.keys));
+      await customers.lockKeys(
+        trx,
+        candidates.flatMap((k) => k.keys),
+      );
       const found = await batchRepo.lookUpBatch(trx, {
         saleKeys: candidates.map(({ q }) => ({ source: q.input.source, externalId: q.input.externalId })),
-        customerExternalKeys: candidates.flatMap(({ q }) => (q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [])),
-        customerEmails: candidates.flatMap(({ q }) => (q.input.customer.email ? [q.input.customer.email.toLowerCase()] : [])),
+        customerExternalKeys: candidates.flatMap(({ q }) =>
+          q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [],
+        ),
+        customerEmails: candidates.flatMap(({ q }) =>
+          q.input.customer.email ? [q.input.customer.email.toLowerCase()] : [],
+        ),
         customerPhones: candidates.flatMap(({ q }) => (q.input.customer.phone ? [q.input.customer.phone] : [])),
         correctedEmails: candidates.flatMap((k) => k.corrected.correctedEmail ?? []),
         correctedPhones: candidates.flatMap((k) => k.corrected.correctedPhone ?? []),
-        salespersonEmails: [...new Set(candidates.flatMap(({ q }) => (q.input.salesperson ? [q.input.salesperson.email.toLowerCase()] : [])))],
+        salespersonEmails: [
+          ...new Set(
+            candidates.flatMap(({ q }) => (q.input.salesperson ? [q.input.salesperson.email.toLowerCase()] : [])),
+          ),
+        ],
         roles: BATCH_ROLES,
       });
       const segments = await segmentsAt(ctx, trx, found.segmentsVersion);
@@ -226,20 +271,49 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
         const c = input.customer;
         if (found.existingSales.has(batchKey(input.source, input.externalId))) continue;
         if (c.externalId && found.matchedExternalKeys.has(batchKey(input.source, c.externalId))) continue;
-        if ((c.email && found.matchedEmails.has(c.email.toLowerCase())) || (c.phone && found.matchedPhones.has(c.phone))) continue;
+        if (
+          (c.email && found.matchedEmails.has(c.email.toLowerCase())) ||
+          (c.phone && found.matchedPhones.has(c.phone))
+        )
+          continue;
         if (Object.values(corrected).some((digest) => found.matchedCorrections.has(digest))) continue;
         const salesperson = input.salesperson ? found.salespeople.get(input.salesperson.email.toLowerCase()) : null;
         if (salesperson === undefined) continue;
 
-        const segment = chooseSegment(segments, { source: input.source, totalAmount: input.total.amount, items: input.items });
+        const segment = chooseSegment(segments, {
+          source: input.source,
+          totalAmount: input.total.amount,
+          items: input.items,
+        });
         const customer: MatchedCustomer = {
-          record: intake.newCustomerRecord({ ...contactOf(input), source: input.source, externalId: c.externalId, segmentId: segment.id }, now),
+          record: intake.newCustomerRecord(
+            { ...contactOf(input), source: input.source, externalId: c.externalId, segmentId: segment.id },
+            now,
+          ),
           isNew: true,
         };
         const saleId = intake.newId();
         const soldAt = new Date(input.soldAt);
-        const plan = computeFirstYear(ctx, { customer, segment, salesperson, staff: { salesperson, byRole: found.byRole }, saleId, soldAt, now });
-        const { write, response } = saleWriteOf({ ...q, customer: customer.record, isNew: true, segment, salesperson, saleId, soldAt, plan, repeat: false });
+        const plan = computeFirstYear(ctx, {
+          customer,
+          segment,
+          salesperson,
+          staff: { salesperson, byRole: found.byRole },
+          saleId,
+          soldAt,
+          now,
+        });
+        const { write, response } = saleWriteOf({
+          ...q,
+          customer: customer.record,
+          isNew: true,
+          segment,
+          salesperson,
+          saleId,
+          soldAt,
+          plan,
+          repeat: false,
+        });
         writes.push(write);
         outcomes.set(q, { created: true, response });
       }
@@ -284,20 +358,36 @@ function contactOf(input: SaleInput): customers.ContactFields {
   };
 }
 
-async function upsertCustomer(trx: Database, ctx: ServiceContext, input: SaleInput, segment: Segment, now: Date): Promise<MatchedCustomer> {
+async function upsertCustomer(
+  trx: Database,
+  ctx: ServiceContext,
+  input: SaleInput,
+  segment: Segment,
+  now: Date,
+): Promise<MatchedCustomer> {
   const c = input.customer;
   const contact = contactOf(input);
   const referrer = input.referralCode ? await customers.findCustomerByReferralCode(trx, input.referralCode) : null;
   await customers.lockCustomerKeys(trx, { email: c.email, phone: c.phone });
-  const found = await customers.findCustomerForSale(trx, { source: input.source, externalId: c.externalId, email: c.email, phone: c.phone, ...correctedKeysOf(ctx, c) });
+  const found = await customers.findCustomerForSale(trx, {
+    source: input.source,
+    externalId: c.externalId,
+    email: c.email,
+    phone: c.phone,
+    ...correctedKeysOf(ctx, c),
+  });
   if (!found) {
-    const record = intake.newCustomerRecord({ ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id }, now);
+    const record = intake.newCustomerRecord(
+      { ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id },
+      now,
+    );
     return { record, isNew: true };
   }
   // What the point-of-sale system sends is fresh contact data, except what the customer has since corrected
   // themselves and the till still sends as before; a bounced address is fixed by a new one.
   const screened = screenSaleContact(ctx.settings.secret, contact, found.contactCorrections);
-  const emailChanged = screened.contact.email != null && screened.contact.email.toLowerCase() !== found.email?.toLowerCase();
+  const emailChanged =
+    screened.contact.email != null && screened.contact.email.toLowerCase() !== found.email?.toLowerCase();
   const record = await customers.updateCustomer(trx, found.id, {
     ...screened.contact,
     ...(screened.changed ? { contactCorrections: screened.corrections } : {}),
@@ -342,7 +432,8 @@ async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): 
   }
   const wasFlagged = customer.needsCleanup;
   const planned = computeFirstYear(ctx, p);
-  if (customer.needsCleanup && !wasFlagged && !p.customer.isNew) await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
+  if (customer.needsCleanup && !wasFlagged && !p.customer.isNew)
+    await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
   return planned;
 }
 
@@ -364,7 +455,9 @@ function computeFirstYear(ctx: ServiceContext, p: PlanStart): PlannedFirstYear {
     callDays: p.salesperson?.workingDays ?? [1, 2, 3, 4, 5],
     callStart: p.salesperson?.workStart,
     // Each call falls on the working days of the person who makes it (the executive's for the anniversary).
-    callerCalendars: new Map([...assignees].map(([step, person]) => [step, { days: person.workingDays, start: person.workStart }])),
+    callerCalendars: new Map(
+      [...assignees].map(([step, person]) => [step, { days: person.workingDays, start: person.workStart }]),
+    ),
     graceDays: ctx.settings.graceDays,
     contact: contactPointsOf(customer),
   });
@@ -372,10 +465,19 @@ function computeFirstYear(ctx: ServiceContext, p: PlanStart): PlannedFirstYear {
   const newTouches = planned.map((t) => ({
     ...t,
     id: intake.newId(),
-    assigneeId: t.channel === 'call' ? assignees.get(t.step)?.id ?? null : p.salesperson?.id ?? null,
+    assigneeId: t.channel === 'call' ? (assignees.get(t.step)?.id ?? null) : (p.salesperson?.id ?? null),
   }));
   return {
-    run: { id: intake.newId(), customerId: customer.id, saleId: p.saleId, segmentId: segment.id, kind: 'first_year', year: 1, plan: segment.plan, startedAt: soldAt },
+    run: {
+      id: intake.newId(),
+      customerId: customer.id,
+      saleId: p.saleId,
+      segmentId: segment.id,
+      kind: 'first_year',
+      year: 1,
+      plan: segment.plan,
+      startedAt: soldAt,
+    },
     newTouches,
     touches: newTouches,
   };
@@ -480,14 +582,24 @@ async function creditReferral(trx: Database, ctx: ServiceContext, e: ReferralEve
   const referrer = await customers.findCustomerByReferralCode(trx, e.code);
   if (!referrer || referrer.id === e.buyerId || referrer.erasedAt) return;
   await referrals.setSaleReferrer(trx, e.saleId, referrer.id);
-  await audit(trx, { actor: e.actor, action: 'referral.credited', entity: 'customer', entityId: referrer.id, detail: { saleId: e.saleId, customerId: e.buyerId }, at: e.now });
+  await audit(trx, {
+    actor: e.actor,
+    action: 'referral.credited',
+    entity: 'customer',
+    entityId: referrer.id,
+    detail: { saleId: e.saleId, customerId: e.buyerId },
+    at: e.now,
+  });
   const segment = referrer.segmentId ? await segmentsRepo.findSegment(trx, referrer.segmentId) : null;
   const steps = (segment?.plan ?? []).filter((s) => s.trigger === 'referral');
   if (!segment || steps.length === 0) return;
   const salespersonId = await referrals.latestSalespersonOf(trx, referrer.id);
   const salesperson = salespersonId ? await staffRepo.findStaffById(trx, salespersonId) : null;
   for (const step of steps) {
-    const caller = step.channel === 'call' && step.assignee && step.assignee !== 'salesperson' ? await staffRepo.findFirstActiveByRole(trx, step.assignee) : null;
+    const caller =
+      step.channel === 'call' && step.assignee && step.assignee !== 'salesperson'
+        ? await staffRepo.findFirstActiveByRole(trx, step.assignee)
+        : null;
     const [planned] = computePlan({
       soldAt: e.at,
       now: e.now,
@@ -499,7 +611,17 @@ async function creditReferral(trx: Database, ctx: ServiceContext, e: ReferralEve
       graceDays: ctx.settings.graceDays,
       contact: contactPointsOf(referrer),
     });
-    const runId = await referrals.insertReferralRun(trx, { customerId: referrer.id, segmentId: segment.id, step, startedAt: e.at });
-    await plans.insertTouches(trx, { id: runId, customerId: referrer.id }, [{ ...planned, assigneeId: (caller ?? salesperson)?.id ?? null }], e.now);
+    const runId = await referrals.insertReferralRun(trx, {
+      customerId: referrer.id,
+      segmentId: segment.id,
+      step,
+      startedAt: e.at,
+    });
+    await plans.insertTouches(
+      trx,
+      { id: runId, customerId: referrer.id },
+      [{ ...planned, assigneeId: (caller ?? salesperson)?.id ?? null }],
+      e.now,
+    );
   }
 }

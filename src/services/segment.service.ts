@@ -17,7 +17,8 @@ import { isUniqueViolation, type ServiceContext } from './context';
 export type SegmentInput = Partial<Omit<Segment, 'id' | 'isDefault' | 'name'>> & { name: string };
 
 function checkWindow(w: SendWindow): void {
-  if (w.days.length === 0 || new Set(w.days).size !== w.days.length) throw new ValidationError('sendWindow.days', 'must list distinct weekdays 1 to 7');
+  if (w.days.length === 0 || new Set(w.days).size !== w.days.length)
+    throw new ValidationError('sendWindow.days', 'must list distinct weekdays 1 to 7');
   const start = parseClock(w.start);
   const end = parseClock(w.end);
   if (start === null) throw new ValidationError('sendWindow.start', 'must be HH:mm');
@@ -33,10 +34,16 @@ async function checkPlan(plan: PlanStep[]): Promise<void> {
     seen.add(step.step);
     const { years = 0, months = 0, weeks = 0, days = 0 } = step.offset;
     if (years + months + weeks + days <= 0) throw new ValidationError(`${at}.offset`, 'must be after the sale');
-    if (step.channel === 'mail' && !step.template) throw new ValidationError(`${at}.template`, 'is required for a letter or email step');
-    if (step.channel === 'call' && !step.talkingPoints?.length) throw new ValidationError(`${at}.talkingPoints`, 'a call needs at least one talking point');
+    if (step.channel === 'mail' && !step.template)
+      throw new ValidationError(`${at}.template`, 'is required for a letter or email step');
+    if (step.channel === 'call' && !step.talkingPoints?.length)
+      throw new ValidationError(`${at}.talkingPoints`, 'a call needs at least one talking point');
     try {
-      validateTemplate({ subject: step.template?.subject ?? '', body: step.template?.body ?? '', talkingPoints: step.talkingPoints });
+      validateTemplate({
+        subject: step.template?.subject ?? '',
+        body: step.template?.body ?? '',
+        talkingPoints: step.talkingPoints,
+      });
     } catch (err) {
       throw new ValidationError(`${at}.template`, (err as Error).message);
     }
@@ -45,7 +52,8 @@ async function checkPlan(plan: PlanStep[]): Promise<void> {
       try {
         await checkLetterTemplate(step.template);
       } catch (err) {
-        if (err instanceof LetterTooLongError) throw new ValidationError(`${at}.template`, `as a letter: ${err.message}`);
+        if (err instanceof LetterTooLongError)
+          throw new ValidationError(`${at}.template`, `as a letter: ${err.message}`);
         throw err;
       }
     }
@@ -57,7 +65,8 @@ export async function checkSegment(s: repo.SegmentFields): Promise<void> {
   checkWindow(s.sendWindow);
   await checkPlan(s.plan);
   const { minTotal, maxTotal } = s.match;
-  if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal)) throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
+  if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal))
+    throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
 }
 
 async function withDefaults(db: Database, input: SegmentInput, base: Segment | null): Promise<repo.SegmentFields> {
@@ -76,7 +85,8 @@ async function saved<T>(work: Promise<T>, name: string): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ConflictError(`name: a segment named "${name}" already exists`, { field: 'name' });
+    if (isUniqueViolation(err))
+      throw new ConflictError(`name: a segment named "${name}" already exists`, { field: 'name' });
     throw err;
   }
 }
@@ -86,19 +96,37 @@ export async function createSegment(ctx: ServiceContext, input: SegmentInput, ac
   const fields = await withDefaults(ctx.db, input, null);
   await checkSegment(fields);
   const segment = await saved(repo.insertSegment(ctx.db, fields), input.name);
-  await audit(ctx.db, { actor, action: 'segment.created', entity: 'segment', entityId: segment.id, at: ctx.clock.now() });
+  await audit(ctx.db, {
+    actor,
+    action: 'segment.created',
+    entity: 'segment',
+    entityId: segment.id,
+    at: ctx.clock.now(),
+  });
   return segment;
 }
 
 /** updateSegment validates and replaces a segment's fields; running plans keep their steps. */
-export async function updateSegment(ctx: ServiceContext, id: string, input: SegmentInput, actor: string): Promise<Segment> {
+export async function updateSegment(
+  ctx: ServiceContext,
+  id: string,
+  input: SegmentInput,
+  actor: string,
+): Promise<Segment> {
   const current = await repo.findSegment(ctx.db, id);
   if (!current) throw new NotFoundError('segment', id);
   const fields = await withDefaults(ctx.db, input, current);
   await checkSegment(fields);
   const segment = await saved(repo.updateSegment(ctx.db, id, fields), input.name);
   if (!segment) throw new NotFoundError('segment', id);
-  await audit(ctx.db, { actor, action: 'segment.updated', entity: 'segment', entityId: id, detail: { planChanged: JSON.stringify(current.plan) !== JSON.stringify(fields.plan) }, at: ctx.clock.now() });
+  await audit(ctx.db, {
+    actor,
+    action: 'segment.updated',
+    entity: 'segment',
+    entityId: id,
+    detail: { planChanged: JSON.stringify(current.plan) !== JSON.stringify(fields.plan) },
+    at: ctx.clock.now(),
+  });
   return segment;
 }
 

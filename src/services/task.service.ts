@@ -52,13 +52,25 @@ export function calendarOf(ctx: ServiceContext, person: tasks.StaffCalendar | nu
  * contacted, or back to `scheduled` while the customer is paused. The people are read and the tasks written in one
  * round of statements for all of them; running it twice for one touch opens one task.
  */
-export async function openCallTasks(ctx: ServiceContext, touches: LeasedTouch[], loadRows?: TouchRowsLoader): Promise<TouchResult[]> {
+export async function openCallTasks(
+  ctx: ServiceContext,
+  touches: LeasedTouch[],
+  loadRows?: TouchRowsLoader,
+): Promise<TouchResult[]> {
   const contexts = await Promise.all(touches.map((touch) => loadTouchContext(ctx, touch, loadRows)));
-  const results = contexts.map((tc): TouchResult => (tc ? refusedCall(tc.customer) ?? TASK_CREATED : { status: 'cancelled', reason: 'customer_gone' }));
+  const results = contexts.map((tc): TouchResult =>
+    tc ? (refusedCall(tc.customer) ?? TASK_CREATED) : { status: 'cancelled', reason: 'customer_gone' },
+  );
   const open = contexts.filter((tc, i): tc is TouchContext => tc !== null && results[i] === TASK_CREATED);
   if (open.length === 0) return results;
-  const { people, fallbacks } = await tasks.loadPeople(ctx.db, open.flatMap((tc) => [tc.touch.assigneeId, tc.sale?.salespersonId ?? null]));
-  await tasks.insertCallTasks(ctx.db, open.map((tc) => callTaskFor(ctx, tc, people, fallbacks)));
+  const { people, fallbacks } = await tasks.loadPeople(
+    ctx.db,
+    open.flatMap((tc) => [tc.touch.assigneeId, tc.sale?.salespersonId ?? null]),
+  );
+  await tasks.insertCallTasks(
+    ctx.db,
+    open.map((tc) => callTaskFor(ctx, tc, people, fallbacks)),
+  );
   return results;
 }
 
@@ -82,11 +94,21 @@ function callTaskFor(
   const { touch, customer, step, sale } = tc;
   const stepRole = (step?.assignee ?? touch.senderRole ?? 'salesperson') as StaffRole;
   const salespersonId = sale?.salespersonId ?? null;
-  const choice = chooseAssignee({ stepRole, preferredId: touch.assigneeId ?? salespersonId, salespersonId, people, fallbacks });
-  const assignee = choice.assigneeId ? people.get(choice.assigneeId) ?? null : null;
-  if (choice.rule !== 'assigned') ctx.log.info({ touchId: touch.id, rule: choice.rule, assigneeId: choice.assigneeId }, 'call assigned by fallback');
+  const choice = chooseAssignee({
+    stepRole,
+    preferredId: touch.assigneeId ?? salespersonId,
+    salespersonId,
+    people,
+    fallbacks,
+  });
+  const assignee = choice.assigneeId ? (people.get(choice.assigneeId) ?? null) : null;
+  if (choice.rule !== 'assigned')
+    ctx.log.info({ touchId: touch.id, rule: choice.rule, assigneeId: choice.assigneeId }, 'call assigned by fallback');
 
-  const message = { ...tc.message, sender: assignee ? { name: assignee.name, title: assignee.title } : tc.message.sender };
+  const message = {
+    ...tc.message,
+    sender: assignee ? { name: assignee.name, title: assignee.title } : tc.message.sender,
+  };
   const points = step?.talkingPoints ?? [];
   let talkingPoints: string[];
   try {
@@ -119,7 +141,10 @@ export interface TaskQuery {
 }
 
 async function withHistory(ctx: ServiceContext, list: tasks.TaskView[]): Promise<TaskWithHistory[]> {
-  const history = await tasks.recentHistory(ctx.db, list.map((t) => t.customer.id));
+  const history = await tasks.recentHistory(
+    ctx.db,
+    list.map((t) => t.customer.id),
+  );
   return list.map((t) => ({ ...t, history: history.get(t.customer.id) ?? [] }));
 }
 
@@ -128,14 +153,20 @@ async function withHistory(ctx: ServiceContext, list: tasks.TaskView[]): Promise
  * says; `due` is read in the assignee's time zone (else the business default).
  */
 export async function listTasks(ctx: ServiceContext, caller: Caller, q: TaskQuery): Promise<TaskWithHistory[]> {
-  const assigneeId = caller.role === 'staff' ? caller.staffId ?? undefined : q.assignee;
+  const assigneeId = caller.role === 'staff' ? (caller.staffId ?? undefined) : q.assignee;
   if (caller.role === 'staff' && !assigneeId) throw new AppError('forbidden', 'key: this staff key belongs to nobody');
   let range: { from: Date | null; to: Date } | null = null;
   if (q.due) {
     const person = assigneeId ? await tasks.findStaffCalendar(ctx.db, assigneeId) : null;
     range = dueRange(q.due, ctx.clock.now(), calendarOf(ctx, person).zone);
   }
-  const list = await tasks.listTasks(ctx.db, { assigneeId, status: q.status, dueFrom: range?.from, dueTo: range?.to, limit: q.limit ?? 200 });
+  const list = await tasks.listTasks(ctx.db, {
+    assigneeId,
+    status: q.status,
+    dueFrom: range?.from,
+    dueTo: range?.to,
+    limit: q.limit ?? 200,
+  });
   return withHistory(ctx, list);
 }
 
@@ -159,11 +190,24 @@ const COMPLAINT_PURPOSE = 'Complaint: call the customer, listen and put it right
 async function openComplaint(
   ctx: ServiceContext,
   db: Database,
-  c: { customerId: string; aboutStaffId: string | null; noteStaffId: string | null; body: string; sourceTaskId: string | null; actor: string },
+  c: {
+    customerId: string;
+    aboutStaffId: string | null;
+    noteStaffId: string | null;
+    body: string;
+    sourceTaskId: string | null;
+    actor: string;
+  },
 ): Promise<{ noteId: string; taskId: string }> {
   const now = ctx.clock.now();
   await updateCustomer(db, c.customerId, { paused: true });
-  const noteId = await tasks.insertNote(db, { customerId: c.customerId, staffId: c.noteStaffId, body: c.body, complaint: true, at: now });
+  const noteId = await tasks.insertNote(db, {
+    customerId: c.customerId,
+    staffId: c.noteStaffId,
+    body: c.body,
+    complaint: true,
+    at: now,
+  });
   const about = c.aboutStaffId ?? (await tasks.latestSalespersonOf(db, c.customerId));
   const { people, fallbacks } = await tasks.loadPeople(db, [about]);
   const managerId = chooseManager(about, people, fallbacks);
@@ -179,8 +223,22 @@ async function openComplaint(
   });
   await audit(
     db,
-    { actor: c.actor, action: 'customer.paused', entity: 'customer', entityId: c.customerId, detail: { reason: 'complaint', noteId }, at: now },
-    { actor: c.actor, action: 'task.opened', entity: 'task', entityId: taskId, detail: { kind: 'complaint', assigneeId: managerId }, at: now },
+    {
+      actor: c.actor,
+      action: 'customer.paused',
+      entity: 'customer',
+      entityId: c.customerId,
+      detail: { reason: 'complaint', noteId },
+      at: now,
+    },
+    {
+      actor: c.actor,
+      action: 'task.opened',
+      entity: 'task',
+      entityId: taskId,
+      detail: { kind: 'complaint', assigneeId: managerId },
+      at: now,
+    },
   );
   return { noteId, taskId };
 }
@@ -189,10 +247,24 @@ async function openComplaint(
  * applyOutcome closes one open task with `outcome` and carries out what the outcome does to the plan; false when
  * the task was no longer open. An outcome on an escalation is the outcome of the call it escalated.
  */
-async function applyOutcome(ctx: ServiceContext, db: Database, task: tasks.TaskView, outcome: CallOutcome, notes: string | null, actor: string): Promise<boolean> {
+async function applyOutcome(
+  ctx: ServiceContext,
+  db: Database,
+  task: tasks.TaskView,
+  outcome: CallOutcome,
+  notes: string | null,
+  actor: string,
+): Promise<boolean> {
   const now = ctx.clock.now();
   if (!(await tasks.completeTask(db, task.id, { outcome, notes, at: now }))) return false;
-  await audit(db, { actor, action: 'task.outcome', entity: 'task', entityId: task.id, detail: { outcome, kind: task.kind, attempt: task.attempt }, at: now });
+  await audit(db, {
+    actor,
+    action: 'task.outcome',
+    entity: 'task',
+    entityId: task.id,
+    detail: { outcome, kind: task.kind, attempt: task.attempt },
+    at: now,
+  });
   // The call happened (or was settled): a manager no longer needs to chase it.
   await tasks.closeTasksFrom(db, task.id, now, `settled: ${outcome} recorded on the call`);
 
@@ -204,55 +276,113 @@ async function applyOutcome(ctx: ServiceContext, db: Database, task: tasks.TaskV
 
   const effect = outcomeEffect(outcome, task.attempt);
   if (task.touch && task.kind === 'call') {
-    if (effect.touch) await tasks.closeCallTouch(db, task.touch.id, effect.touch.status, effect.touch.reason, now, actor);
+    if (effect.touch)
+      await tasks.closeCallTouch(db, task.touch.id, effect.touch.status, effect.touch.reason, now, actor);
     if (effect.retryAttempt) await openRetry(ctx, db, task, effect.retryAttempt, actor);
   }
   if (effect.flagPhone) {
     await updateCustomer(db, task.customer.id, { needsCleanup: true });
-    await audit(db, { actor, action: 'customer.flagged', entity: 'customer', entityId: task.customer.id, detail: { reason: 'wrong_number', phone: true }, at: now });
+    await audit(db, {
+      actor,
+      action: 'customer.flagged',
+      entity: 'customer',
+      entityId: task.customer.id,
+      detail: { reason: 'wrong_number', phone: true },
+      at: now,
+    });
   }
   if (effect.complaint) {
     const body = notes?.trim() || `Complaint recorded on a call${task.purpose ? ` (${task.purpose})` : ''}`;
     if (task.kind === 'complaint') {
       // A complaint noted while handling a complaint stays with the manager who has it; no task for their manager.
       await updateCustomer(db, task.customer.id, { paused: true });
-      await tasks.insertNote(db, { customerId: task.customer.id, staffId: task.assignee?.id ?? null, body, complaint: true, at: now });
+      await tasks.insertNote(db, {
+        customerId: task.customer.id,
+        staffId: task.assignee?.id ?? null,
+        body,
+        complaint: true,
+        at: now,
+      });
     } else {
-      await openComplaint(ctx, db, { customerId: task.customer.id, aboutStaffId: task.assignee?.id ?? null, noteStaffId: task.assignee?.id ?? null, body, sourceTaskId: task.id, actor });
+      await openComplaint(ctx, db, {
+        customerId: task.customer.id,
+        aboutStaffId: task.assignee?.id ?? null,
+        noteStaffId: task.assignee?.id ?? null,
+        body,
+        sourceTaskId: task.id,
+        actor,
+      });
     }
   }
   return true;
 }
 
 /** openRetry opens the next attempt of an unanswered call two of the assignee's business days later. */
-async function openRetry(ctx: ServiceContext, db: Database, task: tasks.TaskView, attempt: number, actor: string): Promise<void> {
+async function openRetry(
+  ctx: ServiceContext,
+  db: Database,
+  task: tasks.TaskView,
+  attempt: number,
+  actor: string,
+): Promise<void> {
   const now = ctx.clock.now();
   const { people, fallbacks } = await tasks.loadPeople(db, [task.assignee?.id ?? null]);
   // Whoever had the call keeps it; if they have left since, it goes where a new call would.
-  const choice = chooseAssignee({ stepRole: 'salesperson', preferredId: task.assignee?.id ?? null, salespersonId: null, people, fallbacks });
+  const choice = chooseAssignee({
+    stepRole: 'salesperson',
+    preferredId: task.assignee?.id ?? null,
+    salespersonId: null,
+    people,
+    fallbacks,
+  });
   const assignee = choice.assigneeId ? people.get(choice.assigneeId) : null;
   const dueAt = retryDueAt(now, calendarOf(ctx, assignee));
   const touchId = task.touch!.id;
   await tasks.insertCallTasks(db, [
-    { touchId, customerId: task.customer.id, assigneeId: choice.assigneeId, kind: 'call', dueAt, attempt, purpose: task.purpose, talkingPoints: task.talkingPoints, createdAt: now },
+    {
+      touchId,
+      customerId: task.customer.id,
+      assigneeId: choice.assigneeId,
+      kind: 'call',
+      dueAt,
+      attempt,
+      purpose: task.purpose,
+      talkingPoints: task.talkingPoints,
+      createdAt: now,
+    },
   ]);
-  await insertTouchEvents(db, [{ touchId, at: now, status: 'sent', reason: `no_answer: attempt ${attempt} due ${dueAt.toISOString()}`, actor }]);
+  await insertTouchEvents(db, [
+    { touchId, at: now, status: 'sent', reason: `no_answer: attempt ${attempt} due ${dueAt.toISOString()}`, actor },
+  ]);
 }
 
 /**
  * recordOutcome records a call outcome on a task. A staff key may only record on its own tasks. Recording the same
  * outcome again answers with the task as it is; a different outcome on a closed task is a conflict.
  */
-export async function recordOutcome(ctx: ServiceContext, caller: Caller, id: string, input: { outcome: CallOutcome; notes?: string | null }): Promise<TaskWithHistory> {
+export async function recordOutcome(
+  ctx: ServiceContext,
+  caller: Caller,
+  id: string,
+  input: { outcome: CallOutcome; notes?: string | null },
+): Promise<TaskWithHistory> {
   const notes = input.notes?.trim() || null;
   await ctx.db.transaction().execute(async (trx) => {
     // Locking the task row makes two concurrent outcomes on one task run one after the other.
     const task = (await tasks.lockTask(trx, id)) ? await tasks.findTask(trx, id) : null;
     if (!task) throw new NotFoundError('task', id);
-    if (!isOwn(caller, task)) throw new AppError('forbidden', 'task: assigned to someone else; a staff key may record outcomes of its own tasks only', { id });
+    if (!isOwn(caller, task))
+      throw new AppError(
+        'forbidden',
+        'task: assigned to someone else; a staff key may record outcomes of its own tasks only',
+        { id },
+      );
     if (task.status !== 'open') {
       if (task.outcome === input.outcome) return;
-      throw new ConflictError(`outcome: task is already ${task.status}${task.outcome ? ` with outcome ${task.outcome}` : ''}`, { field: 'outcome', id });
+      throw new ConflictError(
+        `outcome: task is already ${task.status}${task.outcome ? ` with outcome ${task.outcome}` : ''}`,
+        { field: 'outcome', id },
+      );
     }
     await applyOutcome(ctx, trx, task, input.outcome, notes, caller.actor);
   });
@@ -268,31 +398,73 @@ export interface NoteResult {
 }
 
 /** addNote stores a staff note on a customer; a complaint pauses the customer's plan and opens a task for the manager. */
-export async function addNote(ctx: ServiceContext, caller: Caller, customerId: string, input: { body: string; complaint?: boolean }): Promise<NoteResult> {
+export async function addNote(
+  ctx: ServiceContext,
+  caller: Caller,
+  customerId: string,
+  input: { body: string; complaint?: boolean },
+): Promise<NoteResult> {
   const customer = await findCustomer(ctx.db, customerId);
   if (!customer) throw new NotFoundError('customer', customerId);
   const body = input.body.trim();
   return ctx.db.transaction().execute(async (trx) => {
     const now = ctx.clock.now();
     if (input.complaint) {
-      const { noteId, taskId } = await openComplaint(ctx, trx, { customerId, aboutStaffId: caller.staffId, noteStaffId: caller.staffId, body, sourceTaskId: null, actor: caller.actor });
-      await audit(trx, { actor: caller.actor, action: 'note.added', entity: 'customer', entityId: customerId, detail: { noteId, complaint: true }, at: now });
+      const { noteId, taskId } = await openComplaint(ctx, trx, {
+        customerId,
+        aboutStaffId: caller.staffId,
+        noteStaffId: caller.staffId,
+        body,
+        sourceTaskId: null,
+        actor: caller.actor,
+      });
+      await audit(trx, {
+        actor: caller.actor,
+        action: 'note.added',
+        entity: 'customer',
+        entityId: customerId,
+        detail: { noteId, complaint: true },
+        at: now,
+      });
       return { id: noteId, customerId, complaint: true, taskId };
     }
-    const noteId = await tasks.insertNote(trx, { customerId, staffId: caller.staffId, body, complaint: false, at: now });
-    await audit(trx, { actor: caller.actor, action: 'note.added', entity: 'customer', entityId: customerId, detail: { noteId, complaint: false }, at: now });
+    const noteId = await tasks.insertNote(trx, {
+      customerId,
+      staffId: caller.staffId,
+      body,
+      complaint: false,
+      at: now,
+    });
+    await audit(trx, {
+      actor: caller.actor,
+      action: 'note.added',
+      entity: 'customer',
+      entityId: customerId,
+      detail: { noteId, complaint: false },
+      at: now,
+    });
     return { id: noteId, customerId, complaint: false, taskId: null };
   });
 }
 
 /** resumeCustomer unpauses a customer's plan: touches that fell due meanwhile go out with the next scheduler run. */
-export async function resumeCustomer(ctx: ServiceContext, actor: string, customerId: string): Promise<{ id: string; paused: boolean }> {
+export async function resumeCustomer(
+  ctx: ServiceContext,
+  actor: string,
+  customerId: string,
+): Promise<{ id: string; paused: boolean }> {
   const customer = await findCustomer(ctx.db, customerId);
   if (!customer) throw new NotFoundError('customer', customerId);
   if (!customer.paused) return { id: customerId, paused: false };
   await ctx.db.transaction().execute(async (trx) => {
     await updateCustomer(trx, customerId, { paused: false });
-    await audit(trx, { actor, action: 'customer.resumed', entity: 'customer', entityId: customerId, at: ctx.clock.now() });
+    await audit(trx, {
+      actor,
+      action: 'customer.resumed',
+      entity: 'customer',
+      entityId: customerId,
+      at: ctx.clock.now(),
+    });
   });
   return { id: customerId, paused: false };
 }

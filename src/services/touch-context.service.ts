@@ -32,7 +32,11 @@ export interface TouchContext {
  * resolveStaff returns an active person for a role: the given person when still active, else their manager, else
  * the first active person with the fallback role (an executive for the anniversary call), else null.
  */
-export async function resolveStaff(db: Database, preferredId: string | null, role: StaffRole | null): Promise<StaffMember | null> {
+export async function resolveStaff(
+  db: Database,
+  preferredId: string | null,
+  role: StaffRole | null,
+): Promise<StaffMember | null> {
   let person = preferredId ? await findStaffById(db, preferredId) : null;
   for (let hops = 0; person && !person.active && hops < 5; hops++) {
     person = person.managerId ? await findStaffById(db, person.managerId) : null;
@@ -66,10 +70,19 @@ export function buildMessageContext(
   zone: string,
 ): MessageContext {
   return {
-    customer: { firstName: customer.firstName ?? '', lastName: customer.lastName ?? '', referralCode: customer.referralCode },
+    customer: {
+      firstName: customer.firstName ?? '',
+      lastName: customer.lastName ?? '',
+      referralCode: customer.referralCode,
+    },
     sale: {
       mainItem: sale?.items[0]?.name ?? 'purchase',
-      items: (sale?.items ?? []).map((i) => ({ name: i.name ?? '', quantity: i.quantity, sku: i.sku ?? undefined, category: i.category ?? undefined })),
+      items: (sale?.items ?? []).map((i) => ({
+        name: i.name ?? '',
+        quantity: i.quantity,
+        sku: i.sku ?? undefined,
+        category: i.category ?? undefined,
+      })),
       total: sale ? formatMoney(sale.total.amount, sale.total.currency) : '',
       soldAt: sale ? DateTime.fromJSDate(sale.soldAt, { zone }).toFormat('d MMMM yyyy') : '',
     },
@@ -96,12 +109,22 @@ export async function loadTouchContext(
   const { customer, run, sale, segment } = rows;
   const step = run?.plan.find((s) => s.step === touch.step) ?? null;
   const role = (step?.sender ?? step?.assignee ?? touch.senderRole ?? null) as StaffRole | null;
-  const preferred = role === 'executive' ? null : touch.assigneeId ?? sale?.salespersonId ?? null;
+  const preferred = role === 'executive' ? null : (touch.assigneeId ?? sale?.salespersonId ?? null);
   // The person already read is the answer when still active; only someone who left needs the walk up to a manager.
   const sender =
     preferred && rows.staff?.id === preferred && rows.staff.active
       ? rows.staff
-      : (await resolveStaff(ctx.db, preferred, role === 'executive' ? 'executive' : null)) ?? (await resolveStaff(ctx.db, sale?.salespersonId ?? null, null));
+      : ((await resolveStaff(ctx.db, preferred, role === 'executive' ? 'executive' : null)) ??
+        (await resolveStaff(ctx.db, sale?.salespersonId ?? null, null)));
   const zone = customer.timezone ?? ctx.settings.defaultTimezone;
-  return { touch, customer, step, segment, sale, sender, zone, message: buildMessageContext(ctx, customer, sale, sender, zone) };
+  return {
+    touch,
+    customer,
+    step,
+    segment,
+    sale,
+    sender,
+    zone,
+    message: buildMessageContext(ctx, customer, sale, sender, zone),
+  };
 }

@@ -34,7 +34,12 @@ export const TEST_SETTINGS: ServiceSettings = {
 };
 
 /** testContext builds a service context on a test database with a fixed clock. */
-export function testContext(database: TestDatabase, clock: Clock, settings: Partial<ServiceSettings> = {}, log: Logger = createLogger('silent')): ServiceContext {
+export function testContext(
+  database: TestDatabase,
+  clock: Clock,
+  settings: Partial<ServiceSettings> = {},
+  log: Logger = createLogger('silent'),
+): ServiceContext {
   const ctx: ServiceContext = { db: database.db, clock, settings: { ...TEST_SETTINGS, ...settings }, log };
   return { ...ctx, saleBatcher: createSaleBatcher(ctx) };
 }
@@ -46,14 +51,28 @@ export interface TestAppOptions {
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
-export async function createTestApp(label: string, now = new Date('2026-11-02T10:00:00Z'), logger?: Logger, options: TestAppOptions = {}): Promise<TestApp> {
+export async function createTestApp(
+  label: string,
+  now = new Date('2026-11-02T10:00:00Z'),
+  logger?: Logger,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const database = await createTestDatabase(label);
   const clock = fixedClock(now);
   const ctx = testContext(database, clock, options.settings, options.serviceLog);
-  const redis = new IORedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = new IORedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+  });
   redis.on('error', () => undefined);
   await redis.connect();
-  const app = await buildApp({ ctx, logger, metrics: createApiMetrics(database.db), redisPing: async () => void (await redis.ping()) });
+  const app = await buildApp({
+    ctx,
+    logger,
+    metrics: createApiMetrics(database.db),
+    redisPing: async () => void (await redis.ping()),
+  });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
   const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;
   return {
@@ -73,7 +92,10 @@ export async function createTestApp(label: string, now = new Date('2026-11-02T10
 }
 
 /** saleBody returns a valid sale body, with fields overridden by `patch` (deep for customer). */
-export function saleBody(patch: Record<string, unknown> = {}, customer: Record<string, unknown> = {}): Record<string, unknown> {
+export function saleBody(
+  patch: Record<string, unknown> = {},
+  customer: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     externalId: 'INV-1001',
     source: 'shop-pos',

@@ -21,7 +21,12 @@ export function uniqueName(prefix: string): string {
 
 /** createTestDatabase creates and migrates a database named after `label`. */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const name = uniqueName(`rapport_test_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}`);
+  const name = uniqueName(
+    `rapport_test_${label
+      .replace(/[^a-z0-9]/gi, '')
+      .toLowerCase()
+      .slice(0, 20)}`,
+  );
   const url = new URL(BASE_URL);
   url.pathname = `/${name}`;
   await ensureDatabaseExists(url.toString());

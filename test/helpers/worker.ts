@@ -55,7 +55,10 @@ export async function startTestWorker(o: TestWorkerOptions): Promise<TestWorker>
   });
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const ctx: ServiceContext = { db: o.database.db, clock: o.clock, settings: TEST_SETTINGS, log };
-  const process_ = await startWorkerProcess(config, ctx, log, { dispatch: o.dispatch, scheduleMaintenance: o.scheduleMaintenance ?? false });
+  const process_ = await startWorkerProcess(config, ctx, log, {
+    dispatch: o.dispatch,
+    scheduleMaintenance: o.scheduleMaintenance ?? false,
+  });
   return {
     ...process_,
     ctx,

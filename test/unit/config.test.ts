@@ -46,7 +46,10 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toMatchObject({ databasePoolSize: 10, saleBatchSize: 100, saleBatchesInFlight: 2 });
     expect(loadConfig({ DATABASE_POOL_SIZE: '2' }).saleBatchesInFlight).toBe(1);
     expect(loadConfig({ DATABASE_POOL_SIZE: '1' }).saleBatchesInFlight).toBe(1);
-    expect(loadConfig({ DATABASE_POOL_SIZE: '20', SALE_BATCHES_IN_FLIGHT: '19', SALE_BATCH_SIZE: '0' })).toMatchObject({ saleBatchesInFlight: 19, saleBatchSize: 0 });
+    expect(loadConfig({ DATABASE_POOL_SIZE: '20', SALE_BATCHES_IN_FLIGHT: '19', SALE_BATCH_SIZE: '0' })).toMatchObject({
+      saleBatchesInFlight: 19,
+      saleBatchSize: 0,
+    });
   });
 
   it('derives the public URL and From address from the port and business name', () => {

@@ -4,13 +4,24 @@ import { createLogger, redactUrl } from '../../src/logger';
 
 function capture() {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _e, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   return { log: createLogger('info', 'test', sink), text: () => lines.join('') };
 }
 
 it('replaces email addresses in reasons and error messages, however they are quoted', () => {
   const { log, text } = capture();
-  log.warn({ reason: '550 5.1.1 <ann.lee@example.com>: no such user', err: new Error('Key (email)=(bob@shop.example.org) exists') }, 'refused');
+  log.warn(
+    {
+      reason: '550 5.1.1 <ann.lee@example.com>: no such user',
+      err: new Error('Key (email)=(bob@shop.example.org) exists'),
+    },
+    'refused',
+  );
   expect(text()).toContain('550 5.1.1 <[email]>: no such user');
   expect(text()).toContain('Key (email)=([email]) exists');
   expect(text()).not.toMatch(/ann\.lee|bob@/);

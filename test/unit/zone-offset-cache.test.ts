@@ -2,7 +2,16 @@
 import { DateTime, IANAZone } from 'luxon';
 import { installZoneOffsetCache } from '../../src/main/zone-offset-cache';
 
-const ZONES = ['Australia/Sydney', 'Australia/Lord_Howe', 'America/New_York', 'Europe/London', 'Asia/Kolkata', 'America/St_Johns', 'Pacific/Chatham', 'UTC'];
+const ZONES = [
+  'Australia/Sydney',
+  'Australia/Lord_Howe',
+  'America/New_York',
+  'Europe/London',
+  'Asia/Kolkata',
+  'America/St_Johns',
+  'Pacific/Chatham',
+  'UTC',
+];
 const START = Date.UTC(2025, 0, 1);
 const HOURS = 2 * 366 * 24;
 

@@ -34,7 +34,9 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Database }
     if (!roles) return;
     const key = await authenticate(opts.db, req.headers.authorization);
     if (key.role !== 'admin' && !roles.includes(key.role)) {
-      throw new AppError('forbidden', `a ${key.role} key may not ${req.method} ${req.routeOptions.url}`, { role: key.role });
+      throw new AppError('forbidden', `a ${key.role} key may not ${req.method} ${req.routeOptions.url}`, {
+        role: key.role,
+      });
     }
     req.apiKey = key;
   });

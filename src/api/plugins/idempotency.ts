@@ -7,7 +7,12 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Database } from '../../db/database';
-import { claimIdempotencyKey, completeIdempotencyKey, findIdempotentResponse, releaseIdempotencyKey } from '../../db/repositories/access.repository';
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  findIdempotentResponse,
+  releaseIdempotencyKey,
+} from '../../db/repositories/access.repository';
 import { ConflictError, ValidationError } from '../../services/errors';
 
 declare module 'fastify' {
@@ -17,7 +22,9 @@ declare module 'fastify' {
 }
 
 function bodyHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(body ?? null))
+    .digest('hex');
 }
 
 /** idempotencyPlugin replays stored answers and records new ones. */
@@ -26,7 +33,8 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Dat
   app.addHook('preHandler', async (req, reply) => {
     const key = req.headers['idempotency-key'];
     if (!req.routeOptions.config.idempotent || key === undefined || !req.apiKey) return;
-    if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key)) throw new ValidationError('Idempotency-Key', 'must be 1 to 200 visible ASCII characters');
+    if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key))
+      throw new ValidationError('Idempotency-Key', 'must be 1 to 200 visible ASCII characters');
     const route = `${req.method} ${req.url.split('?')[0]}`;
     const hash = bodyHash(req.body);
     const idem = { key, route, apiKeyId: req.apiKey.id };
@@ -35,15 +43,20 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Dat
       return;
     }
     const stored = await findIdempotentResponse(opts.db, idem.apiKeyId, route, key);
-    if (stored && stored.requestHash !== hash) throw new ConflictError('Idempotency-Key: already used with a different body', { field: 'Idempotency-Key' });
-    if (!stored || stored.statusCode === 0) throw new ConflictError('Idempotency-Key: a request with this key is still in progress; retry shortly', { field: 'Idempotency-Key' });
+    if (stored && stored.requestHash !== hash)
+      throw new ConflictError('Idempotency-Key: already used with a different body', { field: 'Idempotency-Key' });
+    if (!stored || stored.statusCode === 0)
+      throw new ConflictError('Idempotency-Key: a request with this key is still in progress; retry shortly', {
+        field: 'Idempotency-Key',
+      });
     return reply.status(stored.statusCode).header('idempotent-replay', 'true').send(stored.response);
   });
   app.addHook('onSend', async (req, reply, payload) => {
     const idem = req.idempotency;
     if (!idem) return payload;
     // Only a success is kept and replayed; after an error the client may try again with the same key.
-    if (reply.statusCode < 400 && typeof payload === 'string') await completeIdempotencyKey(opts.db, idem, reply.statusCode, JSON.parse(payload));
+    if (reply.statusCode < 400 && typeof payload === 'string')
+      await completeIdempotencyKey(opts.db, idem, reply.statusCode, JSON.parse(payload));
     else await releaseIdempotencyKey(opts.db, idem);
     return payload;
   });

@@ -11,7 +11,15 @@ import * as control from '../../services/customer-control.service';
 import type { ServiceContext } from '../../services/context';
 import { NotFoundError, ValidationError } from '../../services/errors';
 import { fieldOf } from '../plugins/errors';
-import { MESSAGES, renderBadRequest, renderCustomerPage, renderEraseConfirm, renderErased, renderNotFound, renderUnsubscribe } from './customer-pages.views';
+import {
+  MESSAGES,
+  renderBadRequest,
+  renderCustomerPage,
+  renderEraseConfirm,
+  renderErased,
+  renderNotFound,
+  renderUnsubscribe,
+} from './customer-pages.views';
 
 /** FORM_BODY_LIMIT bounds a form post; the contact form is the largest and far below it. */
 const FORM_BODY_LIMIT = 16 * 1024;
@@ -38,7 +46,10 @@ const PreferencesForm = Type.Object(
   { form: Type.Optional(Type.Literal('preferences')), email: Field(10), newsletters: Field(10), contact: Field(10) },
   { additionalProperties: false },
 );
-const EraseForm = Type.Object({ confirm: Type.Literal('erase', { description: 'the confirmation step sends "erase"' }) }, { additionalProperties: false });
+const EraseForm = Type.Object(
+  { confirm: Type.Literal('erase', { description: 'the confirmation step sends "erase"' }) },
+  { additionalProperties: false },
+);
 const Redirect = Type.Null({ description: 'See Other: back to the page, with a message' });
 
 // Every customer page is private to its link: never cached, never indexed, never sent on as a Referer, no scripts.
@@ -46,7 +57,8 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
   'x-robots-tag': 'noindex, nofollow',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 };
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
@@ -60,11 +72,19 @@ function pageUrl(token: string, message?: string): string {
 /** customerPagesRoutes registers the customer's pages, with a form parser and error pages of their own. */
 export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
   // @fastify/formbody is not a dependency; URLSearchParams parses forms exactly, and only in this plugin's scope.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
   // RFC 8058 lets a mail client send the one-click body as multipart; only its presence matters, so keep it raw.
-  app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'multipart/form-data',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_req, body, done) => done(null, body),
+  );
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.headers(PAGE_HEADERS);
@@ -74,7 +94,11 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
     if (err instanceof NotFoundError) return html(reply, 404, renderNotFound());
     if (err.validation) {
       const issue = err.validation[0] as Parameters<typeof fieldOf>[0];
-      return html(reply, 400, renderBadRequest(`${fieldOf(issue, err.validationContext)}: ${issue.message ?? 'is invalid'}`));
+      return html(
+        reply,
+        400,
+        renderBadRequest(`${fieldOf(issue, err.validationContext)}: ${issue.message ?? 'is invalid'}`),
+      );
     }
     if (err instanceof ValidationError) return html(reply, 400, renderBadRequest(err.message));
     throw err;
@@ -84,16 +108,34 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
 
   app.get(
     '/p/:token',
-    { schema: { ...common, summary: 'The preference page', querystring: Type.Object({ m: Type.Optional(Type.String({ maxLength: 20 })) }), response: { 200: Html, 404: Html } } },
+    {
+      schema: {
+        ...common,
+        summary: 'The preference page',
+        querystring: Type.Object({ m: Type.Optional(Type.String({ maxLength: 20 })) }),
+        response: { 200: Html, 404: Html },
+      },
+    },
     async (req, reply) => {
       const page = await control.loadCustomerPage(ctx, req.params.token);
-      return html(reply, 200, renderCustomerPage(page, req.params.token, { message: req.query.m ? MESSAGES[req.query.m] : undefined }));
+      return html(
+        reply,
+        200,
+        renderCustomerPage(page, req.params.token, { message: req.query.m ? MESSAGES[req.query.m] : undefined }),
+      );
     },
   );
 
   app.post(
     '/p/:token/contact',
-    { schema: { ...common, summary: 'Correct contact details and choose letter or email', body: ContactForm, response: { 303: Redirect, 400: Html, 404: Html } } },
+    {
+      schema: {
+        ...common,
+        summary: 'Correct contact details and choose letter or email',
+        body: ContactForm,
+        response: { 303: Redirect, 400: Html, 404: Html },
+      },
+    },
     async (req, reply) => {
       try {
         const change = await control.correctContactDetails(ctx, req.params.token, req.body);
@@ -109,18 +151,36 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
 
   app.post(
     '/p/:token/preferences',
-    { schema: { ...common, summary: 'Emails, newsletters, do not contact', body: PreferencesForm, response: { 303: Redirect, 400: Html, 404: Html } } },
+    {
+      schema: {
+        ...common,
+        summary: 'Emails, newsletters, do not contact',
+        body: PreferencesForm,
+        response: { 303: Redirect, 400: Html, 404: Html },
+      },
+    },
     async (req, reply) => {
       // An unticked box is not sent at all, so absence means "off".
       const on = (v: string | undefined) => v !== undefined && v !== '' && v !== 'no';
-      const change = await control.savePreferences(ctx, req.params.token, { email: on(req.body.email), newsletters: on(req.body.newsletters), contact: on(req.body.contact) });
+      const change = await control.savePreferences(ctx, req.params.token, {
+        email: on(req.body.email),
+        newsletters: on(req.body.newsletters),
+        contact: on(req.body.contact),
+      });
       return reply.redirect(pageUrl(req.params.token, change.changed ? 'preferences' : 'nochange'), 303);
     },
   );
 
   app.get(
     '/p/:token/export',
-    { schema: { ...common, summary: 'Download everything held about the customer (JSON)', produces: ['application/json'], response: { 200: Type.Unknown({ description: 'the data held, as JSON' }), 404: Html } } },
+    {
+      schema: {
+        ...common,
+        summary: 'Download everything held about the customer (JSON)',
+        produces: ['application/json'],
+        response: { 200: Type.Unknown({ description: 'the data held, as JSON' }), 404: Html },
+      },
+    },
     async (req, reply) => {
       const data = await control.exportCustomerData(ctx, req.params.token);
       return reply
@@ -130,29 +190,56 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
     },
   );
 
-  app.get('/p/:token/erase', { schema: { ...common, summary: 'Confirm erasure', response: { 200: Html, 404: Html } } }, async (req, reply) => {
-    control.customerIdOfToken(ctx, req.params.token);
-    return html(reply, 200, renderEraseConfirm(req.params.token));
-  });
+  app.get(
+    '/p/:token/erase',
+    { schema: { ...common, summary: 'Confirm erasure', response: { 200: Html, 404: Html } } },
+    async (req, reply) => {
+      control.customerIdOfToken(ctx, req.params.token);
+      return html(reply, 200, renderEraseConfirm(req.params.token));
+    },
+  );
 
   app.post(
     '/p/:token/erase',
-    { schema: { ...common, summary: 'Erase the personal data held (after the confirmation step)', body: EraseForm, response: { 200: Html, 400: Html, 404: Html } } },
+    {
+      schema: {
+        ...common,
+        summary: 'Erase the personal data held (after the confirmation step)',
+        body: EraseForm,
+        response: { 200: Html, 400: Html, 404: Html },
+      },
+    },
     async (req, reply) => {
       await control.eraseCustomerData(ctx, req.params.token);
       return html(reply, 200, renderErased());
     },
   );
 
-  app.get('/u/:token', { schema: { ...common, summary: 'Unsubscribe page (mail clients may GET the link)', response: { 200: Html, 404: Html } } }, async (req, reply) => {
-    // A GET changes nothing: link scanners and previews fetch links, and must not unsubscribe anyone.
-    control.customerIdOfToken(ctx, req.params.token);
-    return html(reply, 200, renderUnsubscribe(req.params.token, false));
-  });
+  app.get(
+    '/u/:token',
+    {
+      schema: {
+        ...common,
+        summary: 'Unsubscribe page (mail clients may GET the link)',
+        response: { 200: Html, 404: Html },
+      },
+    },
+    async (req, reply) => {
+      // A GET changes nothing: link scanners and previews fetch links, and must not unsubscribe anyone.
+      control.customerIdOfToken(ctx, req.params.token);
+      return html(reply, 200, renderUnsubscribe(req.params.token, false));
+    },
+  );
 
   app.post(
     '/u/:token',
-    { schema: { ...common, summary: 'One-click unsubscribe (RFC 8058: body List-Unsubscribe=One-Click)', response: { 200: Html, 404: Html } } },
+    {
+      schema: {
+        ...common,
+        summary: 'One-click unsubscribe (RFC 8058: body List-Unsubscribe=One-Click)',
+        response: { 200: Html, 404: Html },
+      },
+    },
     async (req, reply) => {
       await control.unsubscribeFromEmail(ctx, req.params.token, 'one_click');
       return html(reply, 200, renderUnsubscribe(req.params.token, true));

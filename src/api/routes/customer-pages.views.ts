@@ -36,9 +36,21 @@ function when(d: Date | null, zone: string): string {
   return d ? escapeHtml(DateTime.fromJSDate(d, { zone }).toFormat('d LLL yyyy')) : '';
 }
 
-const CHANNEL_NAMES: Record<string, string> = { email: 'Email', letter: 'Letter', call: 'Phone call', newsletter: 'Newsletter' };
+const CHANNEL_NAMES: Record<string, string> = {
+  email: 'Email',
+  letter: 'Letter',
+  call: 'Phone call',
+  newsletter: 'Newsletter',
+};
 const STATUS_NAMES: Record<string, string> = {
-  scheduled: 'planned', queued: 'going out', sent: 'sent', done: 'done', missed: 'not made', skipped: 'skipped', cancelled: 'cancelled', failed: 'failed',
+  scheduled: 'planned',
+  queued: 'going out',
+  sent: 'sent',
+  done: 'done',
+  missed: 'not made',
+  skipped: 'skipped',
+  cancelled: 'cancelled',
+  failed: 'failed',
 };
 
 /** MESSAGES are the notes shown after a change (the redirect carries only the key, never free text). */
@@ -53,7 +65,8 @@ function touchRows(touches: TouchView[], zone: string, past: boolean): string {
   if (touches.length === 0) return `<p class="muted">${past ? 'No contacts yet.' : 'Nothing planned.'}</p>`;
   const rows = touches
     .map(
-      (t) => `<tr><td>${when(past ? t.completedAt ?? t.dueAt : t.dueAt, zone)}</td><td>${escapeHtml(CHANNEL_NAMES[t.channel] ?? t.channel)}</td>` +
+      (t) =>
+        `<tr><td>${when(past ? (t.completedAt ?? t.dueAt) : t.dueAt, zone)}</td><td>${escapeHtml(CHANNEL_NAMES[t.channel] ?? t.channel)}</td>` +
         `<td>${escapeHtml(t.subject ?? t.purpose ?? '')}</td><td>${escapeHtml(STATUS_NAMES[t.status] ?? t.status)}</td></tr>`,
     )
     .join('');
@@ -65,7 +78,11 @@ function checked(on: boolean): string {
 }
 
 /** renderCustomerPage is the preference page: the data held, the forms to change it, export and erasure. */
-export function renderCustomerPage(page: CustomerPage, token: string, notice?: { message?: string; error?: string }): string {
+export function renderCustomerPage(
+  page: CustomerPage,
+  token: string,
+  notice?: { message?: string; error?: string },
+): string {
   const c = page.customer;
   const zone = page.zone;
   const base = `/p/${encodeURIComponent(token)}`;
@@ -75,7 +92,8 @@ export function renderCustomerPage(page: CustomerPage, token: string, notice?: {
   const sales = page.sales.length
     ? `<table><thead><tr><th>Date</th><th>Items</th><th>Total</th></tr></thead><tbody>${page.sales
         .map(
-          (s) => `<tr><td>${when(s.soldAt, zone)}</td><td>${s.items.map((i) => `${escapeHtml(i.quantity)} × ${escapeHtml(i.name ?? i.sku ?? '')}`).join('<br>')}</td>` +
+          (s) =>
+            `<tr><td>${when(s.soldAt, zone)}</td><td>${s.items.map((i) => `${escapeHtml(i.quantity)} × ${escapeHtml(i.name ?? i.sku ?? '')}`).join('<br>')}</td>` +
             `<td>${escapeHtml(s.total.currency)} ${escapeHtml(s.total.amount)}</td></tr>`,
         )
         .join('')}</tbody></table>`
@@ -151,7 +169,10 @@ contact you again. We keep only anonymous counts (for example, that a sale happe
 
 /** renderErased tells the customer their data is gone. */
 export function renderErased(): string {
-  return layout('Your data is erased', '<h1>Your data is erased</h1><section><p>We hold no personal data about you any more, and we will not contact you again.</p></section>');
+  return layout(
+    'Your data is erased',
+    '<h1>Your data is erased</h1><section><p>We hold no personal data about you any more, and we will not contact you again.</p></section>',
+  );
 }
 
 /** renderUnsubscribe is the one-click unsubscribe page: a confirm button before, a confirmation after. */
@@ -182,5 +203,8 @@ export function renderNotFound(): string {
 
 /** renderBadRequest answers a form that could not be understood. */
 export function renderBadRequest(message: string): string {
-  return layout('Please check the form', `<h1>Please check the form</h1><section><p class="error">${escapeHtml(message)}</p><p>Go back, correct it and send the form again.</p></section>`);
+  return layout(
+    'Please check the form',
+    `<h1>Please check the form</h1><section><p class="error">${escapeHtml(message)}</p><p>Go back, correct it and send the form again.</p></section>`,
+  );
 }

@@ -64,12 +64,26 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
   const readers = { roles: ['staff' as const, 'admin' as const] };
   app.get(
     '/v1/customers',
-    { config: readers, schema: { tags: ['customers'], querystring: Type.Object({ email: Type.String({ format: 'email' }) }), response: { 200: Type.Object({ customers: Type.Array(CustomerSchema) }), ...errors(400, 401, 403) } } },
+    {
+      config: readers,
+      schema: {
+        tags: ['customers'],
+        querystring: Type.Object({ email: Type.String({ format: 'email' }) }),
+        response: { 200: Type.Object({ customers: Type.Array(CustomerSchema) }), ...errors(400, 401, 403) },
+      },
+    },
     async (req) => ({ customers: (await customers.findCustomersByEmail(ctx, req.query.email)).map(present) }),
   );
   app.get(
     '/v1/customers/:id',
-    { config: readers, schema: { tags: ['customers'], params: IdParams, response: { 200: ProfileSchema, ...errors(400, 401, 403, 404) } } },
+    {
+      config: readers,
+      schema: {
+        tags: ['customers'],
+        params: IdParams,
+        response: { 200: ProfileSchema, ...errors(400, 401, 403, 404) },
+      },
+    },
     async (req) => {
       const profile = await customers.getCustomerProfile(ctx, req.params.id);
       return { ...profile, customer: present(profile.customer) };
@@ -77,7 +91,14 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
   );
   app.get(
     '/v1/customers/:id/touches',
-    { config: readers, schema: { tags: ['customers'], params: IdParams, response: { 200: Type.Object({ touches: Type.Array(TouchSchema) }), ...errors(400, 401, 403, 404) } } },
+    {
+      config: readers,
+      schema: {
+        tags: ['customers'],
+        params: IdParams,
+        response: { 200: Type.Object({ touches: Type.Array(TouchSchema) }), ...errors(400, 401, 403, 404) },
+      },
+    },
     async (req) => {
       await customers.getCustomer(ctx, req.params.id);
       return { touches: await customers.getTouchesWithHistory(ctx, req.params.id) };

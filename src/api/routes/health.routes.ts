@@ -10,13 +10,23 @@ export type ReadinessCheck = () => Promise<void>;
 const Checks = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
 
 /** healthRoutes serves liveness and readiness. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Database; redisPing: ReadinessCheck }> = async (app, { db, redisPing }) => {
-  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Database; redisPing: ReadinessCheck }> = async (
+  app,
+  { db, redisPing },
+) => {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String() }) } } },
+    async () => ({ status: 'ok' }),
+  );
   app.get('/readyz', { schema: { tags: ['health'], response: { 200: Checks, 503: Checks } } }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     const probe = async (name: string, fn: () => Promise<unknown>) => {
       try {
-        await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+        await Promise.race([
+          fn(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+        ]);
         checks[name] = 'ok';
       } catch (err) {
         checks[name] = `down: ${(err as Error).message}`;

@@ -21,9 +21,15 @@ const FORMAT_OF: Record<string, ImportFormat> = {
 };
 
 const ImportQuery = Type.Object({
-  dateFormat: Type.Optional(Type.Union([Type.Literal('dmy'), Type.Literal('mdy')], { description: 'order of slashed CSV dates (default dmy)' })),
-  source: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', description: 'source of CSV rows with no source column value' })),
-  currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'currency of CSV rows with no currency value' })),
+  dateFormat: Type.Optional(
+    Type.Union([Type.Literal('dmy'), Type.Literal('mdy')], { description: 'order of slashed CSV dates (default dmy)' }),
+  ),
+  source: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$', description: 'source of CSV rows with no source column value' }),
+  ),
+  currency: Type.Optional(
+    Type.String({ pattern: '^[A-Z]{3}$', description: 'currency of CSV rows with no currency value' }),
+  ),
   fileName: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
@@ -46,7 +52,12 @@ const ImportReportSchema = Type.Object({
     startedAt: Nullable(Type.String()),
     finishedAt: Nullable(Type.String()),
     rejections: Type.Array(
-      Type.Object({ line: Type.Integer(), field: Type.String(), reason: Type.String(), externalId: Type.Optional(Nullable(Type.String())) }),
+      Type.Object({
+        line: Type.Integer(),
+        field: Type.String(),
+        reason: Type.String(),
+        externalId: Type.Optional(Nullable(Type.String())),
+      }),
     ),
     moreRejections: Type.Integer(),
   }),
@@ -61,7 +72,9 @@ export interface ImportsRoutesOptions {
 /** importsRoutes registers POST /v1/imports and GET /v1/imports/:id. */
 export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = async (app, { ctx, enqueueImport }) => {
   // Pass the raw stream through: the service stores it chunk by chunk.
-  app.addContentTypeParser(Object.keys(FORMAT_OF), { bodyLimit: MAX_IMPORT_BYTES }, (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser(Object.keys(FORMAT_OF), { bodyLimit: MAX_IMPORT_BYTES }, (_req, payload, done) =>
+    done(null, payload),
+  );
 
   app.post(
     '/v1/imports',
@@ -71,7 +84,8 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
       schema: {
         tags: ['imports'],
         summary: 'Upload a CSV or NDJSON file of past sales; it is imported in the background',
-        description: 'Body: text/csv (columns in docs/imports.md) or application/x-ndjson (one POST /v1/sales body a line).',
+        description:
+          'Body: text/csv (columns in docs/imports.md) or application/x-ndjson (one POST /v1/sales body a line).',
         querystring: ImportQuery,
         response: { 202: ImportCreated, ...errors(400, 401, 403, 413, 415, 503) },
       },
@@ -81,7 +95,10 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
       const format = FORMAT_OF[type];
       if (!format) {
         // The error handler answers this as 415 unsupported_media_type, like a type no parser accepts.
-        throw Object.assign(new Error('Content-Type must be text/csv or application/x-ndjson'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+        throw Object.assign(new Error('Content-Type must be text/csv or application/x-ndjson'), {
+          statusCode: 415,
+          code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        });
       }
       if (!enqueueImport) throw new AppError('unavailable', 'imports: no job queue is configured in this process');
       const created = await createImport(ctx, { format, ...req.query }, req.body as Readable, `key:${req.apiKey?.id}`);

@@ -11,9 +11,12 @@ import { DateTimeSchema, IdParams, Nullable, errors } from '../schemas';
 const BatchSchema = Type.Object({
   id: Type.String(),
   businessDate: Type.String({ format: 'date', description: 'the business day, in the business default time zone' }),
-  seq: Type.Integer({ description: '1 for the first batch of the day; the next once the one before was downloaded or mailed' }),
+  seq: Type.Integer({
+    description: '1 for the first batch of the day; the next once the one before was downloaded or mailed',
+  }),
   status: Type.Union([Type.Literal('open'), Type.Literal('printing'), Type.Literal('mailed')], {
-    description: 'open: letters still join it; printing: downloaded, so closed to new letters; mailed: its letters are sent',
+    description:
+      'open: letters still join it; printing: downloaded, so closed to new letters; mailed: its letters are sent',
   }),
   paper: Type.Union([Type.Literal('A4'), Type.Literal('Letter')]),
   letterCount: Type.Integer(),
@@ -40,7 +43,8 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const Binary = (description: string) => Type.Unsafe<Uint8Array | string>({ type: 'string', format: 'binary', description });
+const Binary = (description: string) =>
+  Type.Unsafe<Uint8Array | string>({ type: 'string', format: 'binary', description });
 
 function fileName(b: { businessDate: string; seq: number }, ext: string): string {
   return `letters-${b.businessDate}-${b.seq}.${ext}`;
@@ -52,7 +56,12 @@ export const lettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     '/v1/letters/batches',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['letters'], summary: 'List print batches, newest day first', querystring: ListQuery, response: { 200: Type.Object({ batches: Type.Array(BatchSchema) }), ...errors(400, 401, 403) } },
+      schema: {
+        tags: ['letters'],
+        summary: 'List print batches, newest day first',
+        querystring: ListQuery,
+        response: { 200: Type.Object({ batches: Type.Array(BatchSchema) }), ...errors(400, 401, 403) },
+      },
     },
     async (req) => ({ batches: await letters.listBatches(ctx, req.query) }),
   );
@@ -61,7 +70,15 @@ export const lettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     '/v1/letters/batches/:id',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['letters'], summary: 'A print batch and its letters in print order', params: IdParams, response: { 200: Type.Object({ batch: BatchSchema, letters: Type.Array(LetterSchema) }), ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags: ['letters'],
+        summary: 'A print batch and its letters in print order',
+        params: IdParams,
+        response: {
+          200: Type.Object({ batch: BatchSchema, letters: Type.Array(LetterSchema) }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
     },
     async (req) => letters.getBatchLetters(ctx, req.params.id),
   );
@@ -70,11 +87,19 @@ export const lettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     '/v1/letters/batches/:id/pdf',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['letters'], summary: 'The batch as one merged PDF, one page per letter', params: IdParams, response: { 200: Binary('application/pdf'), ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags: ['letters'],
+        summary: 'The batch as one merged PDF, one page per letter',
+        params: IdParams,
+        response: { 200: Binary('application/pdf'), ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req, reply) => {
       const { batch, pdf } = await letters.batchPdf(ctx, req.params.id);
-      return reply.type('application/pdf').header('content-disposition', `inline; filename="${fileName(batch, 'pdf')}"`).send(Buffer.from(pdf));
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `inline; filename="${fileName(batch, 'pdf')}"`)
+        .send(Buffer.from(pdf));
     },
   );
 
@@ -82,11 +107,19 @@ export const lettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     '/v1/letters/batches/:id/addresses.csv',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['letters'], summary: 'The addresses of the batch, as CSV in print order', params: IdParams, response: { 200: Binary('text/csv'), ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags: ['letters'],
+        summary: 'The addresses of the batch, as CSV in print order',
+        params: IdParams,
+        response: { 200: Binary('text/csv'), ...errors(400, 401, 403, 404) },
+      },
     },
     async (req, reply) => {
       const { batch, csv } = await letters.batchAddressesCsv(ctx, req.params.id);
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${fileName(batch, 'csv')}"`).send(csv);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${fileName(batch, 'csv')}"`)
+        .send(csv);
     },
   );
 
@@ -94,7 +127,12 @@ export const lettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     '/v1/letters/batches/:id/mailed',
     {
       config: { roles: ['admin'], idempotent: true },
-      schema: { tags: ['letters'], summary: 'Mark the batch mailed and its letters sent; again changes nothing', params: IdParams, response: { 200: BatchSchema, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags: ['letters'],
+        summary: 'Mark the batch mailed and its letters sent; again changes nothing',
+        params: IdParams,
+        response: { 200: BatchSchema, ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req) => letters.markMailed(ctx, req.params.id, `key:${req.apiKey?.id}`),
   );

@@ -5,12 +5,22 @@ import * as newsletters from '../../services/newsletter.service';
 import type { ServiceContext } from '../../services/context';
 import { DateTimeSchema, IdParams, Nullable, errors } from '../schemas';
 
-const Status = Type.Union([Type.Literal('draft'), Type.Literal('scheduled'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('cancelled')]);
+const Status = Type.Union([
+  Type.Literal('draft'),
+  Type.Literal('scheduled'),
+  Type.Literal('sending'),
+  Type.Literal('sent'),
+  Type.Literal('cancelled'),
+]);
 
 const NewsletterBody = Type.Object(
   {
     subject: Type.String({ minLength: 1, maxLength: 300, description: 'Liquid template, one line once rendered' }),
-    body: Type.String({ minLength: 1, maxLength: 50_000, description: 'Liquid template; blank lines separate paragraphs' }),
+    body: Type.String({
+      minLength: 1,
+      maxLength: 50_000,
+      description: 'Liquid template; blank lines separate paragraphs',
+    }),
     segmentId: Type.Optional(Nullable(Type.String({ format: 'uuid', description: 'omit or null: every segment' }))),
     sendAt: Type.String({ format: 'date-time' }),
   },
@@ -40,7 +50,12 @@ const NewsletterSchema = Type.Object({
   createdAt: DateTimeSchema,
 });
 
-const PreviewSchema = Type.Object({ customerId: Nullable(Type.String()), subject: Type.String(), text: Type.String(), html: Type.String() });
+const PreviewSchema = Type.Object({
+  customerId: Nullable(Type.String()),
+  subject: Type.String(),
+  text: Type.String(),
+  html: Type.String(),
+});
 
 /** newslettersRoutes lets admins publish, inspect, preview and cancel newsletter editions. */
 export const newslettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
@@ -48,9 +63,15 @@ export const newslettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext 
     '/v1/newsletters',
     {
       config: { roles: ['admin'], idempotent: true },
-      schema: { tags: ['newsletters'], summary: 'Publish a newsletter edition', body: NewsletterBody, response: { 201: NewsletterSchema, ...errors(400, 401, 403, 409) } },
+      schema: {
+        tags: ['newsletters'],
+        summary: 'Publish a newsletter edition',
+        body: NewsletterBody,
+        response: { 201: NewsletterSchema, ...errors(400, 401, 403, 409) },
+      },
     },
-    async (req, reply) => reply.status(201).send(await newsletters.publishNewsletter(ctx, req.body, `key:${req.apiKey?.id}`)),
+    async (req, reply) =>
+      reply.status(201).send(await newsletters.publishNewsletter(ctx, req.body, `key:${req.apiKey?.id}`)),
   );
   app.get(
     '/v1/newsletters',
@@ -58,15 +79,27 @@ export const newslettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext 
       config: { roles: ['admin'] },
       schema: {
         tags: ['newsletters'],
-        querystring: Type.Object({ status: Type.Optional(Status), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { status: Type.Optional(Status), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ newsletters: Type.Array(NewsletterSchema) }), ...errors(400, 401, 403) },
       },
     },
-    async (req) => ({ newsletters: await newsletters.listNewsletters(ctx, { status: req.query.status, limit: req.query.limit }) }),
+    async (req) => ({
+      newsletters: await newsletters.listNewsletters(ctx, { status: req.query.status, limit: req.query.limit }),
+    }),
   );
   app.get(
     '/v1/newsletters/:id',
-    { config: { roles: ['admin'] }, schema: { tags: ['newsletters'], params: IdParams, response: { 200: NewsletterSchema, ...errors(400, 401, 403, 404) } } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['newsletters'],
+        params: IdParams,
+        response: { 200: NewsletterSchema, ...errors(400, 401, 403, 404) },
+      },
+    },
     async (req) => newsletters.getNewsletter(ctx, req.params.id),
   );
   app.get(
@@ -77,7 +110,10 @@ export const newslettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext 
         tags: ['newsletters'],
         summary: 'Render an edition for one customer (or a sample customer when none is given)',
         params: IdParams,
-        querystring: Type.Object({ customerId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { customerId: Type.Optional(Type.String({ format: 'uuid' })) },
+          { additionalProperties: false },
+        ),
         response: { 200: PreviewSchema, ...errors(400, 401, 403, 404) },
       },
     },
@@ -87,7 +123,12 @@ export const newslettersRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext 
     '/v1/newsletters/:id/cancel',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['newsletters'], summary: 'Cancel an edition not yet sent, and its touches not yet delivered', params: IdParams, response: { 200: NewsletterSchema, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags: ['newsletters'],
+        summary: 'Cancel an edition not yet sent, and its touches not yet delivered',
+        params: IdParams,
+        response: { 200: NewsletterSchema, ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req) => newsletters.cancelNewsletter(ctx, req.params.id, `key:${req.apiKey?.id}`),
   );

@@ -21,13 +21,27 @@ const PlanStepSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    channel: Type.Union([Type.Literal('mail'), Type.Literal('call')], { description: 'mail = letter or email, per customer' }),
+    channel: Type.Union([Type.Literal('mail'), Type.Literal('call')], {
+      description: 'mail = letter or email, per customer',
+    }),
     sender: Type.Optional(Role),
     assignee: Type.Optional(Role),
     purpose: Type.String({ minLength: 1, maxLength: 500 }),
-    template: Type.Optional(Type.Object({ subject: Type.String({ minLength: 1, maxLength: 300 }), body: Type.String({ minLength: 1, maxLength: 20000 }) }, { additionalProperties: false })),
+    template: Type.Optional(
+      Type.Object(
+        {
+          subject: Type.String({ minLength: 1, maxLength: 300 }),
+          body: Type.String({ minLength: 1, maxLength: 20000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     talkingPoints: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { maxItems: 20 })),
-    trigger: Type.Optional(Type.Literal('referral', { description: 'referral = due `offset` after each sale credited to the customer\'s referral code (a thank-you)' })),
+    trigger: Type.Optional(
+      Type.Literal('referral', {
+        description: "referral = due `offset` after each sale credited to the customer's referral code (a thank-you)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -50,9 +64,21 @@ const SegmentBody = Type.Object(
     ),
     plan: Type.Optional(Type.Array(PlanStepSchema, { minItems: 1, maxItems: 50 })),
     sendWindow: Type.Optional(
-      Type.Object({ days: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7 }), start: Clock, end: Clock }, { additionalProperties: false }),
+      Type.Object(
+        {
+          days: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7 }),
+          start: Clock,
+          end: Clock,
+        },
+        { additionalProperties: false },
+      ),
     ),
-    laterYears: Type.Optional(Type.Object({ humanContact: Type.Union([Type.Literal('call'), Type.Literal('letter')]) }, { additionalProperties: false })),
+    laterYears: Type.Optional(
+      Type.Object(
+        { humanContact: Type.Union([Type.Literal('call'), Type.Literal('letter')]) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -70,17 +96,42 @@ const SegmentSchema = Type.Object({
 
 /** segmentRoutes lets admins list, create and change segments. */
 export const segmentRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
-  app.get('/v1/segments', { config: { roles: ['admin'] }, schema: { tags: ['segments'], response: { 200: Type.Object({ segments: Type.Array(SegmentSchema) }), ...errors(401, 403) } } }, async () => ({
-    segments: await segments.listSegments(ctx),
-  }));
+  app.get(
+    '/v1/segments',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['segments'],
+        response: { 200: Type.Object({ segments: Type.Array(SegmentSchema) }), ...errors(401, 403) },
+      },
+    },
+    async () => ({
+      segments: await segments.listSegments(ctx),
+    }),
+  );
   app.post(
     '/v1/segments',
-    { config: { roles: ['admin'], idempotent: true }, schema: { tags: ['segments'], body: SegmentBody, response: { 201: SegmentSchema, ...errors(400, 401, 403, 409) } } },
+    {
+      config: { roles: ['admin'], idempotent: true },
+      schema: {
+        tags: ['segments'],
+        body: SegmentBody,
+        response: { 201: SegmentSchema, ...errors(400, 401, 403, 409) },
+      },
+    },
     async (req, reply) => reply.status(201).send(await segments.createSegment(ctx, req.body, `key:${req.apiKey?.id}`)),
   );
   app.put(
     '/v1/segments/:id',
-    { config: { roles: ['admin'] }, schema: { tags: ['segments'], params: IdParams, body: SegmentBody, response: { 200: SegmentSchema, ...errors(400, 401, 403, 404, 409) } } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['segments'],
+        params: IdParams,
+        body: SegmentBody,
+        response: { 200: SegmentSchema, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
     async (req) => segments.updateSegment(ctx, req.params.id, req.body, `key:${req.apiKey?.id}`),
   );
 };

@@ -14,12 +14,19 @@ const StaffFields = {
   role: Role,
   managerId: Type.Optional(Type.String({ format: 'uuid' })),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  workingDays: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7, uniqueItems: true })),
+  workingDays: Type.Optional(
+    Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7, uniqueItems: true }),
+  ),
   workStart: Type.Optional(Clock),
   workEnd: Type.Optional(Clock),
 };
-const StaffBody = Type.Object({ email: Type.String({ format: 'email', maxLength: 254 }), ...StaffFields }, { additionalProperties: false });
-const StaffPatch = Type.Partial(Type.Object({ ...StaffFields, active: Type.Boolean() }, { additionalProperties: false }));
+const StaffBody = Type.Object(
+  { email: Type.String({ format: 'email', maxLength: 254 }), ...StaffFields },
+  { additionalProperties: false },
+);
+const StaffPatch = Type.Partial(
+  Type.Object({ ...StaffFields, active: Type.Boolean() }, { additionalProperties: false }),
+);
 const StaffSchema = Type.Object({
   id: Type.String(),
   email: Type.String(),
@@ -34,37 +41,95 @@ const StaffSchema = Type.Object({
   active: Type.Boolean(),
 });
 const KeyBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), role: Type.Union([Type.Literal('pos'), Type.Literal('staff'), Type.Literal('admin')]), staffId: Type.Optional(Type.String({ format: 'uuid' })) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    role: Type.Union([Type.Literal('pos'), Type.Literal('staff'), Type.Literal('admin')]),
+    staffId: Type.Optional(Type.String({ format: 'uuid' })),
+  },
   { additionalProperties: false },
 );
-const KeySchema = Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), prefix: Type.String(), staffId: Nullable(Type.String()), createdAt: Type.String({ format: 'date-time' }) });
+const KeySchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  prefix: Type.String(),
+  staffId: Nullable(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+});
 
 /** staffRoutes lets admins manage staff and API keys. */
 export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
   const admin = { roles: ['admin' as const] };
-  app.post('/v1/staff', { config: { ...admin, idempotent: true }, schema: { tags: ['staff'], body: StaffBody, response: { 201: StaffSchema, ...errors(400, 401, 403, 409) } } }, async (req, reply) =>
-    reply.status(201).send(await staff.createStaff(ctx, req.body, `key:${req.apiKey?.id}`)),
+  app.post(
+    '/v1/staff',
+    {
+      config: { ...admin, idempotent: true },
+      schema: { tags: ['staff'], body: StaffBody, response: { 201: StaffSchema, ...errors(400, 401, 403, 409) } },
+    },
+    async (req, reply) => reply.status(201).send(await staff.createStaff(ctx, req.body, `key:${req.apiKey?.id}`)),
   );
-  app.get('/v1/staff', { config: admin, schema: { tags: ['staff'], response: { 200: Type.Object({ staff: Type.Array(StaffSchema) }), ...errors(401, 403) } } }, async () => ({
-    staff: await staff.listStaff(ctx),
-  }));
-  app.patch('/v1/staff/:id', { config: admin, schema: { tags: ['staff'], params: IdParams, body: StaffPatch, response: { 200: StaffSchema, ...errors(400, 401, 403, 404) } } }, async (req) =>
-    staff.updateStaff(ctx, req.params.id, req.body, `key:${req.apiKey?.id}`),
+  app.get(
+    '/v1/staff',
+    {
+      config: admin,
+      schema: {
+        tags: ['staff'],
+        response: { 200: Type.Object({ staff: Type.Array(StaffSchema) }), ...errors(401, 403) },
+      },
+    },
+    async () => ({
+      staff: await staff.listStaff(ctx),
+    }),
+  );
+  app.patch(
+    '/v1/staff/:id',
+    {
+      config: admin,
+      schema: {
+        tags: ['staff'],
+        params: IdParams,
+        body: StaffPatch,
+        response: { 200: StaffSchema, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => staff.updateStaff(ctx, req.params.id, req.body, `key:${req.apiKey?.id}`),
   );
   app.post(
     '/v1/keys',
     // Not idempotent: a stored answer would keep the key itself in the database.
-    { config: admin, schema: { tags: ['keys'], summary: 'Create an API key; the key is shown only in this answer', body: KeyBody, response: { 201: Type.Intersect([KeySchema, Type.Object({ key: Type.String() })]), ...errors(400, 401, 403) } } },
+    {
+      config: admin,
+      schema: {
+        tags: ['keys'],
+        summary: 'Create an API key; the key is shown only in this answer',
+        body: KeyBody,
+        response: { 201: Type.Intersect([KeySchema, Type.Object({ key: Type.String() })]), ...errors(400, 401, 403) },
+      },
+    },
     async (req, reply) => {
       const { key, apiKey } = await issueApiKey(ctx, req.body, `key:${req.apiKey?.id}`);
       return reply.status(201).send({ ...apiKey, createdAt: apiKey.createdAt.toISOString(), key });
     },
   );
-  app.get('/v1/keys', { config: admin, schema: { tags: ['keys'], response: { 200: Type.Object({ keys: Type.Array(KeySchema) }), ...errors(401, 403) } } }, async () => ({
-    keys: (await listApiKeys(ctx)).map((k) => ({ ...k, createdAt: k.createdAt.toISOString() })),
-  }));
-  app.delete('/v1/keys/:id', { config: admin, schema: { tags: ['keys'], params: IdParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } } }, async (req, reply) => {
-    await revokeApiKey(ctx, req.params.id, `key:${req.apiKey?.id}`);
-    return reply.status(204).send(null);
-  });
+  app.get(
+    '/v1/keys',
+    {
+      config: admin,
+      schema: { tags: ['keys'], response: { 200: Type.Object({ keys: Type.Array(KeySchema) }), ...errors(401, 403) } },
+    },
+    async () => ({
+      keys: (await listApiKeys(ctx)).map((k) => ({ ...k, createdAt: k.createdAt.toISOString() })),
+    }),
+  );
+  app.delete(
+    '/v1/keys/:id',
+    {
+      config: admin,
+      schema: { tags: ['keys'], params: IdParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+    },
+    async (req, reply) => {
+      await revokeApiKey(ctx, req.params.id, `key:${req.apiKey?.id}`);
+      return reply.status(204).send(null);
+    },
+  );
 };

@@ -30,15 +30,31 @@ const TaskSchema = Type.Object({
   completedAt: Nullable(DateTime),
   createdAt: DateTime,
   assignee: Nullable(Type.Object({ id: Type.String(), name: Type.String(), email: Type.String() })),
-  customer: Type.Object({ id: Type.String(), name: Type.String(), phone: Nullable(Type.String()), paused: Type.Boolean() }),
-  touch: Nullable(Type.Object({ id: Type.String(), step: Type.Integer(), channel: Type.String(), status: Type.String() })),
-  history: Type.Array(Type.Object({ at: DateTime, type: Type.String(), status: Nullable(Type.String()), detail: Nullable(Type.String()) })),
+  customer: Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    phone: Nullable(Type.String()),
+    paused: Type.Boolean(),
+  }),
+  touch: Nullable(
+    Type.Object({ id: Type.String(), step: Type.Integer(), channel: Type.String(), status: Type.String() }),
+  ),
+  history: Type.Array(
+    Type.Object({
+      at: DateTime,
+      type: Type.String(),
+      status: Nullable(Type.String()),
+      detail: Nullable(Type.String()),
+    }),
+  ),
 });
 const ListQuery = Type.Object(
   {
     assignee: Type.Optional(Type.String({ format: 'uuid' })),
     status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('done'), Type.Literal('cancelled')])),
-    due: Type.Optional(Type.String({ description: 'today (due by the end of today, overdue included), overdue, or a date YYYY-MM-DD' })),
+    due: Type.Optional(
+      Type.String({ description: 'today (due by the end of today, overdue included), overdue, or a date YYYY-MM-DD' }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   { additionalProperties: false },
@@ -54,7 +70,12 @@ const NoteBody = Type.Object(
   { body: Type.String({ minLength: 1, maxLength: 5000, pattern: '\\S' }), complaint: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
 );
-const NoteSchema = Type.Object({ id: Type.String(), customerId: Type.String(), complaint: Type.Boolean(), taskId: Nullable(Type.String()) });
+const NoteSchema = Type.Object({
+  id: Type.String(),
+  customerId: Type.String(),
+  complaint: Type.Boolean(),
+  taskId: Nullable(Type.String()),
+});
 
 function present(t: taskService.TaskWithHistory) {
   const { customer, touch, ...rest } = t;
@@ -88,13 +109,21 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
     async (req) => {
       const due = req.query.due === undefined ? undefined : parseDueFilter(req.query.due);
       if (due === null) throw new ValidationError('due', 'must be today, overdue or a date YYYY-MM-DD');
-      const list = await taskService.listTasks(ctx, caller(req), { assignee: req.query.assignee, status: req.query.status, due, limit: req.query.limit });
+      const list = await taskService.listTasks(ctx, caller(req), {
+        assignee: req.query.assignee,
+        status: req.query.status,
+        due,
+        limit: req.query.limit,
+      });
       return { tasks: list.map(present) };
     },
   );
   app.get(
     '/v1/tasks/:id',
-    { config: staffOrAdmin, schema: { tags: ['tasks'], params: IdParams, response: { 200: TaskSchema, ...errors(400, 401, 403, 404) } } },
+    {
+      config: staffOrAdmin,
+      schema: { tags: ['tasks'], params: IdParams, response: { 200: TaskSchema, ...errors(400, 401, 403, 404) } },
+    },
     async (req) => present(await taskService.getTask(ctx, caller(req), req.params.id)),
   );
   app.post(
@@ -118,7 +147,13 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
     '/v1/customers/:id/notes',
     {
       config: { ...staffOrAdmin, idempotent: true },
-      schema: { tags: ['customers'], summary: 'Add a note; complaint=true pauses the plan and opens a task for the manager', params: IdParams, body: NoteBody, response: { 201: NoteSchema, ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags: ['customers'],
+        summary: 'Add a note; complaint=true pauses the plan and opens a task for the manager',
+        params: IdParams,
+        body: NoteBody,
+        response: { 201: NoteSchema, ...errors(400, 401, 403, 404) },
+      },
     },
     async (req, reply) => reply.status(201).send(await taskService.addNote(ctx, caller(req), req.params.id, req.body)),
   );
@@ -126,7 +161,12 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
     '/v1/customers/:id/resume',
     {
       config: { roles: ['admin' as const], idempotent: true },
-      schema: { tags: ['customers'], summary: 'Resume a paused customer plan', params: IdParams, response: { 200: Type.Object({ id: Type.String(), paused: Type.Boolean() }), ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags: ['customers'],
+        summary: 'Resume a paused customer plan',
+        params: IdParams,
+        response: { 200: Type.Object({ id: Type.String(), paused: Type.Boolean() }), ...errors(400, 401, 403, 404) },
+      },
     },
     async (req) => taskService.resumeCustomer(ctx, caller(req).actor, req.params.id),
   );

@@ -27,8 +27,15 @@ export async function insertApiKey(
 }
 
 /** storeApiKeyOnce stores a key unless its hash is already known (live or revoked: a revoked key stays revoked). */
-export async function storeApiKeyOnce(db: Database, k: { name: string; role: ApiRole; keyHash: string; prefix: string }): Promise<void> {
-  await db.insertInto('apiKeys').values(k).onConflict((oc) => oc.column('keyHash').doNothing()).execute();
+export async function storeApiKeyOnce(
+  db: Database,
+  k: { name: string; role: ApiRole; keyHash: string; prefix: string },
+): Promise<void> {
+  await db
+    .insertInto('apiKeys')
+    .values(k)
+    .onConflict((oc) => oc.column('keyHash').doNothing())
+    .execute();
 }
 
 /** findApiKeyByHash returns the live key with this hash, or null. */
@@ -44,19 +51,36 @@ export async function findApiKeyByHash(db: Database, keyHash: string): Promise<A
 
 /** countAdminKeys counts live admin keys. */
 export async function countAdminKeys(db: Database): Promise<number> {
-  const rows = await db.selectFrom('apiKeys').select('id').where('role', '=', 'admin').where('revokedAt', 'is', null).limit(1).execute();
+  const rows = await db
+    .selectFrom('apiKeys')
+    .select('id')
+    .where('role', '=', 'admin')
+    .where('revokedAt', 'is', null)
+    .limit(1)
+    .execute();
   return rows.length;
 }
 
 /** listApiKeys returns every key's identity. */
 export async function listApiKeys(db: Database): Promise<ApiKey[]> {
-  const rows = await db.selectFrom('apiKeys').select(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt']).where('revokedAt', 'is', null).orderBy('createdAt').execute();
+  const rows = await db
+    .selectFrom('apiKeys')
+    .select(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt'])
+    .where('revokedAt', 'is', null)
+    .orderBy('createdAt')
+    .execute();
   return rows.map((r) => ({ ...r, role: r.role as ApiRole }));
 }
 
 /** revokeApiKey revokes a key; false when no live key has this id. */
 export async function revokeApiKey(db: Database, id: string, at: Date): Promise<boolean> {
-  const rows = await db.updateTable('apiKeys').set({ revokedAt: at }).where('id', '=', id).where('revokedAt', 'is', null).returning('id').execute();
+  const rows = await db
+    .updateTable('apiKeys')
+    .set({ revokedAt: at })
+    .where('id', '=', id)
+    .where('revokedAt', 'is', null)
+    .returning('id')
+    .execute();
   return rows.length > 0;
 }
 
@@ -68,7 +92,12 @@ export interface StoredResponse {
 }
 
 /** findIdempotentResponse returns the answer stored for (key, route, Idempotency-Key), or null. */
-export async function findIdempotentResponse(db: Database, apiKeyId: string, route: string, key: string): Promise<StoredResponse | null> {
+export async function findIdempotentResponse(
+  db: Database,
+  apiKeyId: string,
+  route: string,
+  key: string,
+): Promise<StoredResponse | null> {
   const row = await db
     .selectFrom('idempotencyKeys')
     .select(['requestHash', 'statusCode', 'response'])
@@ -111,7 +140,12 @@ export async function claimIdempotencyKey(db: Database, k: IdempotencyKey, reque
 }
 
 /** completeIdempotencyKey stores the answer of a claimed key, replayed to every later request with it. */
-export async function completeIdempotencyKey(db: Database, k: IdempotencyKey, statusCode: number, response: unknown): Promise<void> {
+export async function completeIdempotencyKey(
+  db: Database,
+  k: IdempotencyKey,
+  statusCode: number,
+  response: unknown,
+): Promise<void> {
   await db
     .updateTable('idempotencyKeys')
     .set({ statusCode, response: JSON.stringify(response) })
@@ -141,7 +175,11 @@ export async function getSetting(db: Database, key: string): Promise<string | nu
 
 /** setSettingOnce stores a setting unless one exists, and returns the stored value (the first writer wins). */
 export async function setSettingOnce(db: Database, key: string, value: string): Promise<string> {
-  await db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  await db
+    .insertInto('settings')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
   return (await getSetting(db, key)) as string;
 }
 
@@ -160,6 +198,15 @@ export async function audit(db: Database, ...entries: AuditEntry[]): Promise<voi
   if (entries.length === 0) return;
   await db
     .insertInto('auditLog')
-    .values(entries.map((e) => ({ actor: e.actor, action: e.action, entity: e.entity, entityId: e.entityId ?? null, detail: JSON.stringify(e.detail ?? {}), at: e.at })))
+    .values(
+      entries.map((e) => ({
+        actor: e.actor,
+        action: e.action,
+        entity: e.entity,
+        entityId: e.entityId ?? null,
+        detail: JSON.stringify(e.detail ?? {}),
+        at: e.at,
+      })),
+    )
     .execute();
 }

@@ -84,7 +84,11 @@ export async function listAuditOfCustomer(db: Database, customerId: string): Pro
 
 /** updateAuditDetail replaces the detail of one audit entry (used to wipe personal data from it). */
 export async function updateAuditDetail(db: Database, id: string, detail: unknown): Promise<void> {
-  await db.updateTable('auditLog').set({ detail: JSON.stringify(detail) }).where('id', '=', id).execute();
+  await db
+    .updateTable('auditLog')
+    .set({ detail: JSON.stringify(detail) })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** MailTouch is a future letter-or-email touch that may be re-routed when the customer's details change. */
@@ -116,16 +120,30 @@ export async function listReroutableMailTouches(db: Database, customerId: string
  * rerouteTouches moves touches to another channel and back to `scheduled` (the scheduler claims them again for
  * their new queue), recording the change in their history. Only touches not held by a worker are moved.
  */
-export async function rerouteTouches(db: Database, ids: string[], channel: 'email' | 'letter', at: Date, reason: string): Promise<number> {
+export async function rerouteTouches(
+  db: Database,
+  ids: string[],
+  channel: 'email' | 'letter',
+  at: Date,
+  reason: string,
+): Promise<number> {
   if (ids.length === 0) return 0;
   const rows = await db
     .updateTable('touches')
     .set({ channel, status: 'scheduled', statusReason: reason, queuedAt: null, completedAt: null, updatedAt: at })
     .where('id', 'in', lockedInIdOrder(db, ids))
-    .where((eb) => eb.or([eb('status', '=', 'scheduled'), eb.and([eb('status', '=', 'skipped'), eb('statusReason', '=', 'no_address')])]))
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'scheduled'),
+        eb.and([eb('status', '=', 'skipped'), eb('statusReason', '=', 'no_address')]),
+      ]),
+    )
     .returning('id')
     .execute();
-  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason, actor: 'customer' })));
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason, actor: 'customer' })),
+  );
   return rows.length;
 }
 
@@ -139,7 +157,10 @@ export async function cancelTouchesById(db: Database, ids: string[], at: Date, r
     .where('status', 'in', ['scheduled', 'queued'])
     .returning('id')
     .execute();
-  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: 'customer' })));
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: 'customer' })),
+  );
   return rows.length;
 }
 
@@ -147,8 +168,18 @@ export async function cancelTouchesById(db: Database, ids: string[], at: Date, r
  * cancelOpenTasks cancels a customer's open tasks of the given kinds (all kinds when null), and the call touches
  * behind them (a call touch is `sent` while its task is on someone's list); returns how many tasks it cancelled.
  */
-export async function cancelOpenTasks(db: Database, customerId: string, kinds: string[] | null, at: Date, reason: string): Promise<number> {
-  let q = db.updateTable('tasks').set({ status: 'cancelled', completedAt: at }).where('customerId', '=', customerId).where('status', '=', 'open');
+export async function cancelOpenTasks(
+  db: Database,
+  customerId: string,
+  kinds: string[] | null,
+  at: Date,
+  reason: string,
+): Promise<number> {
+  let q = db
+    .updateTable('tasks')
+    .set({ status: 'cancelled', completedAt: at })
+    .where('customerId', '=', customerId)
+    .where('status', '=', 'open');
   if (kinds) q = q.where('kind', 'in', kinds);
   const rows = await q.returning(['id', 'touchId']).execute();
   const touchIds = [...new Set(rows.map((r) => r.touchId).filter((id): id is string => id !== null))];
@@ -161,14 +192,23 @@ export async function cancelOpenTasks(db: Database, customerId: string, kinds: s
       .where('status', '=', 'sent')
       .returning('id')
       .execute();
-    await insertTouchEvents(db, touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason, actor: 'customer' })));
+    await insertTouchEvents(
+      db,
+      touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason, actor: 'customer' })),
+    );
   }
   return rows.length;
 }
 
 /** endAllActiveRuns ends every running plan of a customer (first year, later years, thank-yous). */
 export async function endAllActiveRuns(db: Database, customerId: string): Promise<number> {
-  const rows = await db.updateTable('planRuns').set({ status: 'cancelled' }).where('customerId', '=', customerId).where('status', '=', 'active').returning('id').execute();
+  const rows = await db
+    .updateTable('planRuns')
+    .set({ status: 'cancelled' })
+    .where('customerId', '=', customerId)
+    .where('status', '=', 'active')
+    .returning('id')
+    .execute();
   return rows.length;
 }
 
@@ -224,7 +264,12 @@ export async function wipeRenderedContent(db: Database, customerId: string): Pro
 /** wipeNotes replaces the text of staff notes and task notes about the customer; the rows (and counts) stay. */
 export async function wipeNotes(db: Database, customerId: string): Promise<void> {
   await db.updateTable('notes').set({ body: '[erased]' }).where('customerId', '=', customerId).execute();
-  await db.updateTable('tasks').set({ notes: null }).where('customerId', '=', customerId).where('notes', 'is not', null).execute();
+  await db
+    .updateTable('tasks')
+    .set({ notes: null })
+    .where('customerId', '=', customerId)
+    .where('notes', 'is not', null)
+    .execute();
 }
 
 /** FreeText is a text or JSON value held in a row of the customer's that may quote their details. */
@@ -247,7 +292,9 @@ export async function listFreeText(db: Database, customerId: string): Promise<Fr
     union all
     select 'tasks.purpose', id::text, to_jsonb(purpose) from tasks where customer_id = ${customerId} and purpose is not null
     union all
-    select 'sales.response', id::text, response from sales where customer_id = ${customerId} and response is not null`.execute(db);
+    select 'sales.response', id::text, response from sales where customer_id = ${customerId} and response is not null`.execute(
+    db,
+  );
   return rows.rows;
 }
 
@@ -283,7 +330,10 @@ export interface StoredIdempotentResponse {
 }
 
 /** findIdempotentResponsesQuoting returns stored idempotent answers whose body contains any of `needles`. */
-export async function findIdempotentResponsesQuoting(db: Database, needles: string[]): Promise<StoredIdempotentResponse[]> {
+export async function findIdempotentResponsesQuoting(
+  db: Database,
+  needles: string[],
+): Promise<StoredIdempotentResponse[]> {
   if (needles.length === 0) return [];
   const patterns = needles.map((n) => `%${n.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const rows = await sql<StoredIdempotentResponse>`

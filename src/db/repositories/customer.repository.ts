@@ -98,25 +98,51 @@ function contactValues(c: ContactFields) {
  */
 export async function findCustomerForSale(
   db: Database,
-  m: { source: string; externalId?: string; email?: string; phone?: string; correctedEmail?: string; correctedPhone?: string },
+  m: {
+    source: string;
+    externalId?: string;
+    email?: string;
+    phone?: string;
+    correctedEmail?: string;
+    correctedPhone?: string;
+  },
 ): Promise<Customer | null> {
   // One statement: the ways of matching are alternatives, ranked so the first that matches wins, and only the row
   // returned is locked (rows are locked as the limit takes them). The last two find a customer by the digest of an
   // email or phone they have since corrected (see contact-corrections.ts), which a till may still send.
   const ways: { rank: number; match: Expression<SqlBool> }[] = [];
   const lowerEmail = m.email?.toLowerCase();
-  if (m.externalId) ways.push({ rank: 0, match: sql<SqlBool>`(source = ${m.source} and external_id = ${m.externalId})` });
+  if (m.externalId)
+    ways.push({ rank: 0, match: sql<SqlBool>`(source = ${m.source} and external_id = ${m.externalId})` });
   if (lowerEmail) ways.push({ rank: 1, match: sql<SqlBool>`lower(email) = ${lowerEmail}` });
   if (m.phone) ways.push({ rank: 2, match: sql<SqlBool>`phone = ${m.phone}` });
-  if (m.correctedEmail) ways.push({ rank: 3, match: sql<SqlBool>`(contact_corrections ? 'email' and contact_corrections ->> 'email' = ${m.correctedEmail})` });
-  if (m.correctedPhone) ways.push({ rank: 4, match: sql<SqlBool>`(contact_corrections ? 'phone' and contact_corrections ->> 'phone' = ${m.correctedPhone})` });
+  if (m.correctedEmail)
+    ways.push({
+      rank: 3,
+      match: sql<SqlBool>`(contact_corrections ? 'email' and contact_corrections ->> 'email' = ${m.correctedEmail})`,
+    });
+  if (m.correctedPhone)
+    ways.push({
+      rank: 4,
+      match: sql<SqlBool>`(contact_corrections ? 'phone' and contact_corrections ->> 'phone' = ${m.correctedPhone})`,
+    });
   if (ways.length === 0) return null;
   const row = await db
     .selectFrom('customers')
     .selectAll()
     .where('erasedAt', 'is', null)
-    .where(sql<SqlBool>`(${sql.join(ways.map((w) => w.match), sql` or `)})`)
-    .orderBy(sql`case ${sql.join(ways.map((w) => sql`when ${w.match} then ${sql.lit(w.rank)}`), sql` `)} end`)
+    .where(
+      sql<SqlBool>`(${sql.join(
+        ways.map((w) => w.match),
+        sql` or `,
+      )})`,
+    )
+    .orderBy(
+      sql`case ${sql.join(
+        ways.map((w) => sql`when ${w.match} then ${sql.lit(w.rank)}`),
+        sql` `,
+      )} end`,
+    )
     .orderBy('createdAt')
     .limit(1)
     .forUpdate()
@@ -134,7 +160,9 @@ export async function lockCustomerKeys(db: Database, m: { email?: string; phone?
 
 /** customerLockKeys are the advisory-lock keys of a customer's email and phone (shared by single and batched sales). */
 export function customerLockKeys(m: { email?: string | null; phone?: string | null }): string[] {
-  return [m.email && `email:${m.email.toLowerCase()}`, m.phone && `phone:${m.phone}`].filter((k): k is string => Boolean(k));
+  return [m.email && `email:${m.email.toLowerCase()}`, m.phone && `phone:${m.phone}`].filter((k): k is string =>
+    Boolean(k),
+  );
 }
 
 /** lockKeys takes the transaction-scoped advisory locks of `keys` (see customerLockKeys), in one statement. */
@@ -142,7 +170,9 @@ export async function lockKeys(db: Database, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
   // Taken in one fixed order (the ORDER BY runs before the volatile lock calls), so two transactions sharing keys,
   // a single sale and a batch alike, cannot deadlock on them.
-  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${[...new Set(keys)].sort()}::text[]) as k order by k`.execute(db);
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${[...new Set(keys)].sort()}::text[]) as k order by k`.execute(
+    db,
+  );
 }
 
 /** updateCustomer sets the given fields (contact details, flags, program) and returns the customer. */
@@ -150,9 +180,25 @@ export async function updateCustomer(
   db: Database,
   id: string,
   patch: ContactFields &
-    Partial<Pick<Customer, 'emailStatus' | 'emailOptOut' | 'newsletterOptOut' | 'doNotContact' | 'needsCleanup' | 'paused' | 'segmentId' | 'program' | 'referredBy' | 'externalId' | 'contactCorrections'>>,
+    Partial<
+      Pick<
+        Customer,
+        | 'emailStatus'
+        | 'emailOptOut'
+        | 'newsletterOptOut'
+        | 'doNotContact'
+        | 'needsCleanup'
+        | 'paused'
+        | 'segmentId'
+        | 'program'
+        | 'referredBy'
+        | 'externalId'
+        | 'contactCorrections'
+      >
+    >,
 ): Promise<Customer> {
-  const { firstName, lastName, email, phone, timezone, preferredChannel, address, contactCorrections, ...flags } = patch;
+  const { firstName, lastName, email, phone, timezone, preferredChannel, address, contactCorrections, ...flags } =
+    patch;
   const row = await db
     .updateTable('customers')
     .set({
@@ -175,7 +221,11 @@ export async function findCustomer(db: Database, id: string): Promise<Customer |
 
 /** findCustomerByReferralCode returns the customer owning a referral code, or null. */
 export async function findCustomerByReferralCode(db: Database, code: string): Promise<Customer | null> {
-  const row = await db.selectFrom('customers').selectAll().where('referralCode', '=', code.toUpperCase()).executeTakeFirst();
+  const row = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('referralCode', '=', code.toUpperCase())
+    .executeTakeFirst();
   return row ? toCustomer(row) : null;
 }
 

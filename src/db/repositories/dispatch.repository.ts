@@ -19,7 +19,13 @@ export interface ClaimedTouch {
  * rows another scheduler holds; `channels`, when given, limits it to those channels. Touches of paused customers stay
  * where they are (a do-not-contact request already cancelled its customer's touches, and delivery checks it again).
  */
-export async function claimDueTouches(db: Database, now: Date, until: Date, limit: number, channels?: Channel[]): Promise<ClaimedTouch[]> {
+export async function claimDueTouches(
+  db: Database,
+  now: Date,
+  until: Date,
+  limit: number,
+  channels?: Channel[],
+): Promise<ClaimedTouch[]> {
   const result = await sql<ClaimedTouch>`
     with due as (
       select t.id from touches t
@@ -33,7 +39,10 @@ export async function claimDueTouches(db: Database, now: Date, until: Date, limi
     update touches t set status = 'queued', queued_at = ${now}, updated_at = ${now}
     from due where t.id = due.id
     returning t.id, t.channel, t.due_at as "dueAt"`.execute(db);
-  await insertTouchEvents(db, result.rows.map((r) => ({ touchId: r.id, at: now, status: 'queued', reason: null, actor: 'scheduler' })));
+  await insertTouchEvents(
+    db,
+    result.rows.map((r) => ({ touchId: r.id, at: now, status: 'queued', reason: null, actor: 'scheduler' })),
+  );
   return result.rows;
 }
 
@@ -41,7 +50,12 @@ export async function claimDueTouches(db: Database, now: Date, until: Date, limi
  * findLostTouches returns queued touches whose job may have been lost (queued before `queuedBefore`, not held by a
  * live lease, not waiting in a letter batch) and stamps them queued again now, so two reconcilers do not both take one.
  */
-export async function findLostTouches(db: Database, now: Date, queuedBefore: Date, limit: number): Promise<ClaimedTouch[]> {
+export async function findLostTouches(
+  db: Database,
+  now: Date,
+  queuedBefore: Date,
+  limit: number,
+): Promise<ClaimedTouch[]> {
   const result = await sql<ClaimedTouch>`
     with lost as (
       select id from touches
@@ -80,15 +94,24 @@ export interface LeasedTouch {
  * the attempt, in one statement; the answer is aligned with `touchIds`, null where another worker has the touch or it
  * is already finished (that job has nothing to do). An id asked for twice is leased to its first asker only.
  */
-export async function acquireLeases(db: Database, touchIds: string[], now: Date, until: Date): Promise<(LeasedTouch | null)[]> {
+export async function acquireLeases(
+  db: Database,
+  touchIds: string[],
+  now: Date,
+  until: Date,
+): Promise<(LeasedTouch | null)[]> {
   const { rows } = await sql<Omit<LeasedTouch, 'leaseUntil'>>`
     with ${lockedTouchesCte(touchIds)}
     update touches t set lease_until = ${until}, attempts = t.attempts + 1, updated_at = ${now}
     from locked l
     where t.id = l.id and l.status = 'queued' and (l.lease_until is null or l.lease_until < ${now})
     returning t.id, t.plan_run_id as "planRunId", t.customer_id as "customerId", t.step, t.channel, t.sender_role as "senderRole",
-              t.assignee_id as "assigneeId", t.due_at as "dueAt", t.attempts, t.letter_batch_id as "letterBatchId"`.execute(db);
-  const byId = new Map(rows.map((r) => [r.id, { ...r, channel: r.channel as Channel, leaseUntil: until } as LeasedTouch]));
+              t.assignee_id as "assigneeId", t.due_at as "dueAt", t.attempts, t.letter_batch_id as "letterBatchId"`.execute(
+    db,
+  );
+  const byId = new Map(
+    rows.map((r) => [r.id, { ...r, channel: r.channel as Channel, leaseUntil: until } as LeasedTouch]),
+  );
   return touchIds.map((id) => {
     const touch = byId.get(id) ?? null;
     byId.delete(id);
@@ -111,7 +134,11 @@ export async function renewLease(db: Database, touchId: string, heldUntil: Date,
 
 /** releaseLease gives a touch back after a transient failure, so the retry (or the reconciler) can take it. */
 export async function releaseLease(db: Database, touchId: string, now: Date, reason: string): Promise<void> {
-  await db.updateTable('touches').set({ leaseUntil: null, statusReason: reason, updatedAt: now }).where('id', '=', touchId).execute();
+  await db
+    .updateTable('touches')
+    .set({ leaseUntil: null, statusReason: reason, updatedAt: now })
+    .where('id', '=', touchId)
+    .execute();
   await insertTouchEvents(db, [{ touchId, at: now, status: 'retry', reason, actor: 'worker' }]);
 }
 

@@ -65,11 +65,24 @@ function toImport(row: Record<string, unknown>): ImportRecord {
 /** createImport records a new import, still uploading. */
 export async function createImport(
   db: Database,
-  i: { format: ImportRecord['format']; options: Record<string, unknown>; fileName: string | null; createdBy: string; at: Date },
+  i: {
+    format: ImportRecord['format'];
+    options: Record<string, unknown>;
+    fileName: string | null;
+    createdBy: string;
+    at: Date;
+  },
 ): Promise<ImportRecord> {
   const row = await db
     .insertInto('imports')
-    .values({ format: i.format, options: JSON.stringify(i.options), fileName: i.fileName, createdBy: i.createdBy, createdAt: i.at, updatedAt: i.at })
+    .values({
+      format: i.format,
+      options: JSON.stringify(i.options),
+      fileName: i.fileName,
+      createdBy: i.createdBy,
+      createdAt: i.at,
+      updatedAt: i.at,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toImport(row);
@@ -81,13 +94,28 @@ export async function appendChunk(db: Database, importId: string, seq: number, d
 }
 
 /** finishUpload marks an upload complete (queued for processing) with its size. */
-export async function finishUpload(db: Database, importId: string, bytes: number, chunks: number, at: Date): Promise<void> {
-  await db.updateTable('imports').set({ status: 'queued', bytes: String(bytes), chunks, updatedAt: at }).where('id', '=', importId).execute();
+export async function finishUpload(
+  db: Database,
+  importId: string,
+  bytes: number,
+  chunks: number,
+  at: Date,
+): Promise<void> {
+  await db
+    .updateTable('imports')
+    .set({ status: 'queued', bytes: String(bytes), chunks, updatedAt: at })
+    .where('id', '=', importId)
+    .execute();
 }
 
 /** readChunk returns one stored chunk of an upload, or null past the end. */
 export async function readChunk(db: Database, importId: string, seq: number): Promise<Buffer | null> {
-  const row = await db.selectFrom('importChunks').select('data').where('importId', '=', importId).where('seq', '=', seq).executeTakeFirst();
+  const row = await db
+    .selectFrom('importChunks')
+    .select('data')
+    .where('importId', '=', importId)
+    .where('seq', '=', seq)
+    .executeTakeFirst();
   return row?.data ?? null;
 }
 
@@ -124,7 +152,12 @@ export async function markRunning(db: Database, id: string, at: Date): Promise<v
 
 /** lockProgress locks an import's row for one batch and returns how many sales are done. */
 export async function lockProgress(db: Database, id: string): Promise<{ salesDone: number; status: ImportStatus }> {
-  const row = await db.selectFrom('imports').select(['salesDone', 'status']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('imports')
+    .select(['salesDone', 'status'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
   return { salesDone: row.salesDone, status: row.status as ImportStatus };
 }
 
@@ -160,13 +193,27 @@ export async function insertRejections(db: Database, importId: string, rejection
   if (rejections.length === 0) return;
   await db
     .insertInto('importRejections')
-    .values(rejections.map((r) => ({ importId, line: r.line, field: r.field.slice(0, 200), reason: r.reason.slice(0, 1000), externalId: r.externalId?.slice(0, 200) ?? null })))
+    .values(
+      rejections.map((r) => ({
+        importId,
+        line: r.line,
+        field: r.field.slice(0, 200),
+        reason: r.reason.slice(0, 1000),
+        externalId: r.externalId?.slice(0, 200) ?? null,
+      })),
+    )
     .onConflict((oc) => oc.columns(['importId', 'line']).doNothing())
     .execute();
 }
 
 /** finishImport records the end of an import and drops its stored upload, which is no longer needed. */
-export async function finishImport(db: Database, id: string, status: 'completed' | 'failed', error: string | null, at: Date): Promise<void> {
+export async function finishImport(
+  db: Database,
+  id: string,
+  status: 'completed' | 'failed',
+  error: string | null,
+  at: Date,
+): Promise<void> {
   await db.updateTable('imports').set({ status, error, finishedAt: at, updatedAt: at }).where('id', '=', id).execute();
   await db.deleteFrom('importChunks').where('importId', '=', id).execute();
 }
@@ -201,20 +248,44 @@ export interface ExistingSale {
 }
 
 /** findSalesByKeys returns the stored sales among (source, externalId) keys. */
-export async function findSalesByKeys(db: Database, keys: { source: string; externalId: string }[]): Promise<ExistingSale[]> {
+export async function findSalesByKeys(
+  db: Database,
+  keys: { source: string; externalId: string }[],
+): Promise<ExistingSale[]> {
   if (keys.length === 0) return [];
   const { rows } = await sql<{ source: string; external_id: string; request_hash: string }>`
     select s.source, s.external_id, s.request_hash
       from unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.externalId)}::text[]) as k(source, external_id)
-      cross join lateral (select source, external_id, request_hash from sales where source = k.source and external_id = k.external_id offset 0) s`.execute(db);
-  return rows.map((r) => ({ source: r.source, externalId: (r.external_id ?? (r as unknown as { externalId: string }).externalId), requestHash: (r.request_hash ?? (r as unknown as { requestHash: string }).requestHash) }));
+      cross join lateral (select source, external_id, request_hash from sales where source = k.source and external_id = k.external_id offset 0) s`.execute(
+    db,
+  );
+  return rows.map((r) => ({
+    source: r.source,
+    externalId: r.external_id ?? (r as unknown as { externalId: string }).externalId,
+    requestHash: r.request_hash ?? (r as unknown as { requestHash: string }).requestHash,
+  }));
 }
 
 /** MatchedCustomer is a stored customer a sale may match, with what the import needs to update and plan for it. */
 export type MatchedCustomer = Pick<
   Customer,
-  | 'id' | 'source' | 'externalId' | 'firstName' | 'lastName' | 'email' | 'emailStatus' | 'phone' | 'timezone'
-  | 'preferredChannel' | 'address' | 'emailOptOut' | 'doNotContact' | 'needsCleanup' | 'referredBy' | 'segmentId' | 'program'
+  | 'id'
+  | 'source'
+  | 'externalId'
+  | 'firstName'
+  | 'lastName'
+  | 'email'
+  | 'emailStatus'
+  | 'phone'
+  | 'timezone'
+  | 'preferredChannel'
+  | 'address'
+  | 'emailOptOut'
+  | 'doNotContact'
+  | 'needsCleanup'
+  | 'referredBy'
+  | 'segmentId'
+  | 'program'
   | 'contactCorrections'
 >;
 
@@ -225,7 +296,13 @@ export type MatchedCustomer = Pick<
  */
 export async function findCustomersForSales(
   db: Database,
-  m: { keys: { source: string; externalId: string }[]; emails: string[]; phones: string[]; correctedEmails: string[]; correctedPhones: string[] },
+  m: {
+    keys: { source: string; externalId: string }[];
+    emails: string[];
+    phones: string[];
+    correctedEmails: string[];
+    correctedPhones: string[];
+  },
 ): Promise<MatchedCustomer[]> {
   if (m.keys.length + m.emails.length + m.phones.length === 0) return [];
   // One index lookup per key: LATERAL with OFFSET 0 (which the planner does not flatten) stays a nested loop of
@@ -249,8 +326,24 @@ export async function findCustomersForSales(
   const rows = await db
     .selectFrom('customers')
     .select([
-      'id', 'source', 'externalId', 'firstName', 'lastName', 'email', 'emailStatus', 'phone', 'timezone', 'preferredChannel',
-      'address', 'emailOptOut', 'doNotContact', 'needsCleanup', 'referredBy', 'segmentId', 'program', 'contactCorrections',
+      'id',
+      'source',
+      'externalId',
+      'firstName',
+      'lastName',
+      'email',
+      'emailStatus',
+      'phone',
+      'timezone',
+      'preferredChannel',
+      'address',
+      'emailOptOut',
+      'doNotContact',
+      'needsCleanup',
+      'referredBy',
+      'segmentId',
+      'program',
+      'contactCorrections',
     ])
     .where('erasedAt', 'is', null)
     .where('id', '=', sql<string>`any(array(${ids}))`)
@@ -258,7 +351,14 @@ export async function findCustomersForSales(
     .orderBy('id')
     .forUpdate()
     .execute();
-  return rows.map((r) => ({ ...r, address: r.address as unknown as Address | null, contactCorrections: r.contactCorrections ?? {} }) as MatchedCustomer);
+  return rows.map(
+    (r) =>
+      ({
+        ...r,
+        address: r.address as unknown as Address | null,
+        contactCorrections: r.contactCorrections ?? {},
+      }) as MatchedCustomer,
+  );
 }
 
 /** RunTouch is a touch of a running plan, as a sale's answer lists it. */
@@ -271,7 +371,10 @@ export interface RunTouch {
 }
 
 /** findActiveFirstYearRuns returns the running first-year plans of these customers with their touches. */
-export async function findActiveFirstYearRuns(db: Database, customerIds: string[]): Promise<Map<string, { id: string; touches: RunTouch[] }>> {
+export async function findActiveFirstYearRuns(
+  db: Database,
+  customerIds: string[],
+): Promise<Map<string, { id: string; touches: RunTouch[] }>> {
   const result = new Map<string, { id: string; touches: RunTouch[] }>();
   if (customerIds.length === 0) return result;
   const runs = await db
@@ -306,7 +409,10 @@ export async function findCustomersWithActiveLaterYearRuns(db: Database, custome
 }
 
 /** findReferrers returns the customers owning these referral codes (upper-cased), by code. */
-export async function findReferrers(db: Database, codes: string[]): Promise<Map<string, { id: string; erased: boolean }>> {
+export async function findReferrers(
+  db: Database,
+  codes: string[],
+): Promise<Map<string, { id: string; erased: boolean }>> {
   if (codes.length === 0) return new Map();
   const rows = await db
     .selectFrom('customers')
@@ -325,7 +431,10 @@ export interface StaffForPlan {
 }
 
 /** findOrCreateSalespeople returns the staff members with these emails, creating the unknown ones as salespeople. */
-export async function findOrCreateSalespeople(db: Database, people: { email: string; name: string }[]): Promise<Map<string, StaffForPlan>> {
+export async function findOrCreateSalespeople(
+  db: Database,
+  people: { email: string; name: string }[],
+): Promise<Map<string, StaffForPlan>> {
   const result = new Map<string, StaffForPlan>();
   if (people.length === 0) return result;
   await sql`
@@ -342,7 +451,8 @@ export async function findOrCreateSalespeople(db: Database, people: { email: str
 }
 
 /** CustomerRow is a customer to insert, with its id chosen by the caller. */
-export type CustomerRow = Omit<MatchedCustomer, 'emailOptOut' | 'doNotContact' | 'contactCorrections'> & Pick<Customer, 'referralCode'>;
+export type CustomerRow = Omit<MatchedCustomer, 'emailOptOut' | 'doNotContact' | 'contactCorrections'> &
+  Pick<Customer, 'referralCode'>;
 
 /** CustomerUpdate is the final state of a matched customer, corrections included. */
 export type CustomerUpdate = Omit<CustomerRow, 'referralCode' | 'source'> & Pick<Customer, 'contactCorrections'>;
@@ -442,7 +552,9 @@ export async function insertSales(db: Database, rows: SaleRow[], items: ItemRow[
   await sql`
     insert into sale_items (sale_id, sku, name, category, quantity, unit_price)
     select * from unnest(${col(items, (i) => i.saleId)}::uuid[], ${col(items, (i) => i.sku)}::text[], ${col(items, (i) => i.name)}::text[],
-                         ${col(items, (i) => i.category)}::text[], ${col(items, (i) => i.quantity)}::int[], ${col(items, (i) => i.unitPrice)}::numeric[])`.execute(db);
+                         ${col(items, (i) => i.category)}::text[], ${col(items, (i) => i.quantity)}::int[], ${col(items, (i) => i.unitPrice)}::numeric[])`.execute(
+    db,
+  );
   return n;
 }
 

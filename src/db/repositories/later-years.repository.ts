@@ -76,7 +76,11 @@ export async function lockRunsStartedBefore(
  * imported history puts them there with their first year already complete), returning each one's latest first-year
  * run as the anchor of their years, in (started_at, id) order after `after`.
  */
-export async function lockLaterYearsWithoutRun(db: Database, after: RunCursor | null, limit: number): Promise<RunAtAnniversary[]> {
+export async function lockLaterYearsWithoutRun(
+  db: Database,
+  after: RunCursor | null,
+  limit: number,
+): Promise<RunAtAnniversary[]> {
   const afterAt = after?.startedAt ?? new Date(0);
   const afterId = after?.id ?? '00000000-0000-0000-0000-000000000000';
   const { rows } = await sql<RunAtAnniversary>`
@@ -93,11 +97,21 @@ export async function lockLaterYearsWithoutRun(db: Database, after: RunCursor | 
 
 /** completeRun marks a run completed; its touches still go out (the anniversary contact may fall a day later). */
 export async function completeRun(db: Database, runId: string): Promise<void> {
-  await db.updateTable('planRuns').set({ status: 'completed' }).where('id', '=', runId).where('status', '=', 'active').execute();
+  await db
+    .updateTable('planRuns')
+    .set({ status: 'completed' })
+    .where('id', '=', runId)
+    .where('status', '=', 'active')
+    .execute();
 }
 
 /** setProgram moves a customer into a program (later_years, or none once they opted out of everything). */
-export async function setProgram(db: Database, customerId: string, program: 'later_years' | 'none', at: Date): Promise<void> {
+export async function setProgram(
+  db: Database,
+  customerId: string,
+  program: 'later_years' | 'none',
+  at: Date,
+): Promise<void> {
   await db.updateTable('customers').set({ program, updatedAt: at }).where('id', '=', customerId).execute();
 }
 

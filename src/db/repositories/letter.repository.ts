@@ -59,16 +59,31 @@ function batchColumns() {
     'b.createdAt',
     'b.closedAt',
     'b.mailedAt',
-    sql<number>`(select count(*)::int from touches t where t.letter_batch_id = b.id and t.status in ('queued', 'sent'))`.as('letterCount'),
+    sql<number>`(select count(*)::int from touches t where t.letter_batch_id = b.id and t.status in ('queued', 'sent'))`.as(
+      'letterCount',
+    ),
   ] as const;
 }
 
-function toBatch(row: { id: string; businessDate: string; seq: number; status: string; paper: string; createdAt: Date; closedAt: Date | null; mailedAt: Date | null; letterCount: number }): LetterBatch {
+function toBatch(row: {
+  id: string;
+  businessDate: string;
+  seq: number;
+  status: string;
+  paper: string;
+  createdAt: Date;
+  closedAt: Date | null;
+  mailedAt: Date | null;
+  letterCount: number;
+}): LetterBatch {
   return { ...row, status: row.status as BatchStatus, paper: row.paper as LetterBatch['paper'] };
 }
 
 /** findLetterBatchOfTouch returns the batch a touch was filed into, or null. */
-export async function findLetterBatchOfTouch(db: Database, touchId: string): Promise<{ id: string; businessDate: string; seq: number } | null> {
+export async function findLetterBatchOfTouch(
+  db: Database,
+  touchId: string,
+): Promise<{ id: string; businessDate: string; seq: number } | null> {
   const row = await db
     .selectFrom('touches as t')
     .innerJoin('letterBatches as b', 'b.id', 't.letterBatchId')
@@ -85,11 +100,18 @@ export async function findLetterBatchOfTouch(db: Database, touchId: string): Pro
  * printed is all the batch holds. An empty batch stays open (there is nothing to print); an unknown one is ignored.
  */
 export async function closeBatchForPrinting(trx: Database, batchId: string, now: Date): Promise<void> {
-  const locked = await trx.selectFrom('letterBatches').select('status').where('id', '=', batchId).forUpdate().executeTakeFirst();
+  const locked = await trx
+    .selectFrom('letterBatches')
+    .select('status')
+    .where('id', '=', batchId)
+    .forUpdate()
+    .executeTakeFirst();
   if (locked?.status !== 'open') return;
   await sql`
     update letter_batches set status = 'printing', closed_at = ${now}
-    where id = ${batchId} and exists (select 1 from touches where letter_batch_id = ${batchId} and status in ('queued', 'sent'))`.execute(trx);
+    where id = ${batchId} and exists (select 1 from touches where letter_batch_id = ${batchId} and status in ('queued', 'sent'))`.execute(
+    trx,
+  );
 }
 
 /**
@@ -112,7 +134,12 @@ export async function lockOpenBatch(trx: Database, businessDate: string): Promis
  * insertOpenBatch opens the next batch of a business day. Two workers racing to open one make one of them fail
  * with a unique violation (one open batch per day, one number per batch); the caller tries again.
  */
-export async function insertOpenBatch(trx: Database, businessDate: string, paper: 'A4' | 'Letter', now: Date): Promise<{ id: string; seq: number }> {
+export async function insertOpenBatch(
+  trx: Database,
+  businessDate: string,
+  paper: 'A4' | 'Letter',
+  now: Date,
+): Promise<{ id: string; seq: number }> {
   return trx
     .insertInto('letterBatches')
     .values((eb) => ({
@@ -132,7 +159,13 @@ export async function insertOpenBatch(trx: Database, businessDate: string, paper
  * fileTouchesIntoBatch puts queued, unfiled letter touches into a batch and records it on each touch's history, in
  * one statement; returns the ids filed (a touch no longer queued, cancelled meanwhile, or already filed is left out).
  */
-export async function fileTouchesIntoBatch(trx: Database, touchIds: string[], batchId: string, now: Date, reason: string): Promise<Set<string>> {
+export async function fileTouchesIntoBatch(
+  trx: Database,
+  touchIds: string[],
+  batchId: string,
+  now: Date,
+  reason: string,
+): Promise<Set<string>> {
   const { rows } = await sql<{ id: string }>`
     with ${lockedTouchesCte(touchIds)}, filed as (
       update touches t set letter_batch_id = ${batchId}, status_reason = ${reason}, updated_at = ${now}
@@ -148,7 +181,10 @@ export async function fileTouchesIntoBatch(trx: Database, touchIds: string[], ba
 }
 
 /** listLetterBatches returns batches newest day first, optionally of one status or day. */
-export async function listLetterBatches(db: Database, f: { status?: BatchStatus; businessDate?: string; limit: number }): Promise<LetterBatch[]> {
+export async function listLetterBatches(
+  db: Database,
+  f: { status?: BatchStatus; businessDate?: string; limit: number },
+): Promise<LetterBatch[]> {
   let q = db.selectFrom('letterBatches as b').select(batchColumns());
   if (f.status) q = q.where('b.status', '=', f.status);
   if (f.businessDate) q = q.where('b.businessDate', '=', asDate(f.businessDate));
@@ -158,7 +194,11 @@ export async function listLetterBatches(db: Database, f: { status?: BatchStatus;
 
 /** findLetterBatch returns one batch, or null. */
 export async function findLetterBatch(db: Database, id: string): Promise<LetterBatch | null> {
-  const row = await db.selectFrom('letterBatches as b').select(batchColumns()).where('b.id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('letterBatches as b')
+    .select(batchColumns())
+    .where('b.id', '=', id)
+    .executeTakeFirst();
   return row ? toBatch(row) : null;
 }
 
@@ -178,7 +218,10 @@ export async function listBatchLetters(db: Database, batchId: string): Promise<B
 }
 
 /** listBatchPdfs returns the stored PDFs of a batch's letters in print order, skipping erased ones. */
-export async function listBatchPdfs(db: Database, batchId: string): Promise<Array<{ touchId: string; pdf: Uint8Array }>> {
+export async function listBatchPdfs(
+  db: Database,
+  batchId: string,
+): Promise<Array<{ touchId: string; pdf: Uint8Array }>> {
   const rows = await db
     .selectFrom('touches as t')
     .innerJoin('customers as c', 'c.id', 't.customerId')
@@ -197,7 +240,13 @@ export async function listBatchPdfs(db: Database, batchId: string): Promise<Arra
  * markBatchMailed marks an open or printing batch mailed and its queued letters sent, each with an event; it returns
  * the ids of the letters it marked, or null when the batch was already mailed (nothing changes).
  */
-export async function markBatchMailed(trx: Database, batchId: string, now: Date, actor: string, reason: string): Promise<string[] | null> {
+export async function markBatchMailed(
+  trx: Database,
+  batchId: string,
+  now: Date,
+  actor: string,
+  reason: string,
+): Promise<string[] | null> {
   const batch = await trx
     .updateTable('letterBatches')
     .set({ status: 'mailed', mailedAt: now })
@@ -213,6 +262,9 @@ export async function markBatchMailed(trx: Database, batchId: string, now: Date,
     .where('status', '=', 'queued')
     .returning('id')
     .execute();
-  await insertTouchEvents(trx, sent.map((t) => ({ touchId: t.id, at: now, status: 'sent', reason, actor })));
+  await insertTouchEvents(
+    trx,
+    sent.map((t) => ({ touchId: t.id, at: now, status: 'sent', reason, actor })),
+  );
   return sent.map((t) => t.id);
 }

@@ -8,7 +8,9 @@ export async function ping(db: Database): Promise<void> {
 }
 
 /** countTouchesByChannelAndStatus counts every touch by channel and status. */
-export async function countTouchesByChannelAndStatus(db: Database): Promise<{ channel: string; status: string; n: number }[]> {
+export async function countTouchesByChannelAndStatus(
+  db: Database,
+): Promise<{ channel: string; status: string; n: number }[]> {
   const { rows } = await sql<{ channel: string; status: string; n: number }>`
     select channel, status, count(*)::int as n from touches group by channel, status`.execute(db);
   return rows;
@@ -27,7 +29,11 @@ export interface Delivery {
  * out the last few seconds so a delivery committed late is not skipped. Keyset on (completed_at, id): a letter batch
  * marks thousands of touches with one completion time.
  */
-export async function listDeliveriesSince(db: Database, after: { at: Date; id: string } | null, limit: number): Promise<Delivery[]> {
+export async function listDeliveriesSince(
+  db: Database,
+  after: { at: Date; id: string } | null,
+  limit: number,
+): Promise<Delivery[]> {
   const { rows } = await sql<Delivery>`
     select id, channel, greatest(0, extract(epoch from completed_at - due_at))::float8 as latency, completed_at as "completedAt"
     from touches

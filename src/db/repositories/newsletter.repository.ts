@@ -58,7 +58,16 @@ export async function insertNewsletter(
 ): Promise<Newsletter> {
   const row = await db
     .insertInto('newsletters')
-    .values({ subject: n.subject, body: n.body, segmentId: n.segmentId, sendAt: n.sendAt, status: 'scheduled', createdBy: n.createdBy, createdAt: n.at, updatedAt: n.at })
+    .values({
+      subject: n.subject,
+      body: n.body,
+      segmentId: n.segmentId,
+      sendAt: n.sendAt,
+      status: 'scheduled',
+      createdBy: n.createdBy,
+      createdAt: n.at,
+      updatedAt: n.at,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toNewsletter(row);
@@ -77,7 +86,10 @@ export async function lockNewsletter(db: Database, id: string): Promise<Newslett
 }
 
 /** listNewsletters returns editions, latest send time first. */
-export async function listNewsletters(db: Database, f: { status?: NewsletterStatus; limit: number }): Promise<Newsletter[]> {
+export async function listNewsletters(
+  db: Database,
+  f: { status?: NewsletterStatus; limit: number },
+): Promise<Newsletter[]> {
   let q = db.selectFrom('newsletters').selectAll().orderBy('sendAt', 'desc').orderBy('id').limit(f.limit);
   if (f.status) q = q.where('status', '=', f.status);
   return (await q.execute()).map(toNewsletter);
@@ -114,13 +126,21 @@ export async function listDueNewsletterIds(db: Database, now: Date): Promise<str
 export async function updateNewsletter(
   db: Database,
   id: string,
-  patch: Partial<Pick<Newsletter, 'status' | 'fanoutCursor' | 'fannedOutAt' | 'sentAt' | 'cancelledAt'>> & { addRecipients?: number; addCapped?: number },
+  patch: Partial<Pick<Newsletter, 'status' | 'fanoutCursor' | 'fannedOutAt' | 'sentAt' | 'cancelledAt'>> & {
+    addRecipients?: number;
+    addCapped?: number;
+  },
   at: Date,
 ): Promise<void> {
   const { addRecipients = 0, addCapped = 0, ...fields } = patch;
   await db
     .updateTable('newsletters')
-    .set((eb) => ({ ...fields, recipients: eb('recipients', '+', addRecipients), capped: eb('capped', '+', addCapped), updatedAt: at }))
+    .set((eb) => ({
+      ...fields,
+      recipients: eb('recipients', '+', addRecipients),
+      capped: eb('capped', '+', addCapped),
+      updatedAt: at,
+    }))
     .where('id', '=', id)
     .execute();
 }
@@ -130,7 +150,12 @@ export async function updateNewsletter(
  * later-years program (of its segment, when it has one), not opted out of newsletters, email or all contact, not
  * paused or erased, with an email address that has not bounced. Locking in id order means two fan-outs never deadlock.
  */
-export async function lockRecipientPage(db: Database, n: Pick<Newsletter, 'segmentId'>, after: string | null, limit: number): Promise<string[]> {
+export async function lockRecipientPage(
+  db: Database,
+  n: Pick<Newsletter, 'segmentId'>,
+  after: string | null,
+  limit: number,
+): Promise<string[]> {
   let q = db
     .selectFrom('customers')
     .select('id')
@@ -156,7 +181,12 @@ export async function lockRecipientPage(db: Database, n: Pick<Newsletter, 'segme
  * by this transaction) that has fewer than NEWSLETTER_CAP counting newsletters within a year either side; an
  * existing touch of this edition is left alone. Returns the ids of the touches added.
  */
-export async function insertNewsletterTouches(db: Database, n: Pick<Newsletter, 'id' | 'sendAt'>, customerIds: string[], at: Date): Promise<string[]> {
+export async function insertNewsletterTouches(
+  db: Database,
+  n: Pick<Newsletter, 'id' | 'sendAt'>,
+  customerIds: string[],
+  at: Date,
+): Promise<string[]> {
   if (customerIds.length === 0) return [];
   // A statement of its own, after the lock: READ COMMITTED gives it a snapshot that sees what a transaction we
   // waited for has committed.
@@ -172,7 +202,10 @@ export async function insertNewsletterTouches(db: Database, n: Pick<Newsletter, 
     ) < ${NEWSLETTER_CAP}
     on conflict (newsletter_id, customer_id) where newsletter_id is not null do nothing
     returning id`.execute(db);
-  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: null, actor: 'newsletter' })));
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: null, actor: 'newsletter' })),
+  );
   return rows.map((r) => r.id);
 }
 
@@ -193,16 +226,33 @@ export async function cancelOpenTouches(db: Database, id: string, at: Date, reas
     .updateTable('touches')
     .set({ status: 'cancelled', statusReason: reason, completedAt: at, updatedAt: at })
     // Locked in id order, like every statement that changes many touches (a worker may be recording some of them).
-    .where('id', 'in', (eb) => eb.selectFrom('touches').select('id').where('newsletterId', '=', id).where('status', 'in', ['scheduled', 'queued']).orderBy('id').forUpdate())
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('touches')
+        .select('id')
+        .where('newsletterId', '=', id)
+        .where('status', 'in', ['scheduled', 'queued'])
+        .orderBy('id')
+        .forUpdate(),
+    )
     .where('status', 'in', ['scheduled', 'queued'])
     .returning('id')
     .execute();
-  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: 'newsletter' })));
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: 'newsletter' })),
+  );
   return rows.length;
 }
 
 /** findLatestSaleId returns the id of a customer's most recent sale, or null (templates may name the purchase). */
 export async function findLatestSaleId(db: Database, customerId: string): Promise<string | null> {
-  const row = await db.selectFrom('sales').select('id').where('customerId', '=', customerId).orderBy('soldAt', 'desc').limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('sales')
+    .select('id')
+    .where('customerId', '=', customerId)
+    .orderBy('soldAt', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return row?.id ?? null;
 }

@@ -108,7 +108,10 @@ export async function cancelScheduledTouches(
     .where('status', 'in', ['scheduled', 'queued'])
     .returning('id')
     .execute();
-  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: null })));
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: null })),
+  );
   return rows.length;
 }
 
@@ -138,7 +141,10 @@ export async function insertTouches(
     )
     .returningAll()
     .execute();
-  await insertTouchEvents(db, rows.map((r) => ({ touchId: r.id, at, status: r.status, reason: r.statusReason, actor: null })));
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: r.status, reason: r.statusReason, actor: null })),
+  );
   return rows.map(toTouch).sort((a, b) => a.step - b.step);
 }
 
@@ -148,7 +154,12 @@ export async function insertTouches(
  * deadlock.
  */
 export function lockedInIdOrder(db: Database, touchIds: string[]) {
-  return db.selectFrom('touches').select('id').where('id', '=', sql<string>`any(${touchIds}::uuid[])`).orderBy('id').forUpdate();
+  return db
+    .selectFrom('touches')
+    .select('id')
+    .where('id', '=', sql<string>`any(${touchIds}::uuid[])`)
+    .orderBy('id')
+    .forUpdate();
 }
 
 /**
@@ -171,9 +182,19 @@ export async function insertTouchEvents(db: Database, events: TouchEvent[]): Pro
 }
 
 function toTouch(row: {
-  id: string; planRunId: string | null; customerId: string; step: number; channel: string; senderRole: string | null;
-  assigneeId: string | null; dueAt: Date; status: string; statusReason: string | null; attempts: number;
-  completedAt: Date | null; messageId: string | null;
+  id: string;
+  planRunId: string | null;
+  customerId: string;
+  step: number;
+  channel: string;
+  senderRole: string | null;
+  assigneeId: string | null;
+  dueAt: Date;
+  status: string;
+  statusReason: string | null;
+  attempts: number;
+  completedAt: Date | null;
+  messageId: string | null;
 }): Touch {
   return {
     id: row.id,
@@ -194,13 +215,21 @@ function toTouch(row: {
 
 /** listTouchesOfRun returns a run's touches in step order. */
 export async function listTouchesOfRun(db: Database, runId: string): Promise<Touch[]> {
-  return (await db.selectFrom('touches').selectAll().where('planRunId', '=', runId).orderBy('step').execute()).map(toTouch);
+  return (await db.selectFrom('touches').selectAll().where('planRunId', '=', runId).orderBy('step').execute()).map(
+    toTouch,
+  );
 }
 
 /** listTouchesOfCustomer returns all of a customer's touches by due time. */
 export async function listTouchesOfCustomer(db: Database, customerId: string): Promise<Touch[]> {
   return (
-    await db.selectFrom('touches').selectAll().where('customerId', '=', customerId).orderBy('dueAt').orderBy('step').execute()
+    await db
+      .selectFrom('touches')
+      .selectAll()
+      .where('customerId', '=', customerId)
+      .orderBy('dueAt')
+      .orderBy('step')
+      .execute()
   ).map(toTouch);
 }
 
@@ -217,8 +246,13 @@ export async function listEventsOfCustomer(db: Database, customerId: string): Pr
 }
 
 /** countRows is a test and report helper: the number of rows in a table. */
-export async function countRows(db: Database, table: 'sales' | 'touches' | 'customers' | 'planRuns' | 'staff' | 'saleItems'): Promise<number> {
-  const { n } = await db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+export async function countRows(
+  db: Database,
+  table: 'sales' | 'touches' | 'customers' | 'planRuns' | 'staff' | 'saleItems',
+): Promise<number> {
+  const { n } = await db
+    .selectFrom(table)
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
   return n;
 }
-

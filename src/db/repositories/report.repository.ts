@@ -122,7 +122,12 @@ export async function countOptOuts(db: Database, scope: ReportScope): Promise<Op
       ${scope.salespersonId ? sql`and exists (select 1 from sales s where s.customer_id::text = a.entity_id and s.salesperson_id = ${scope.salespersonId}::uuid)` : sql``}
     group by a.action`.execute(db);
   const n = (action: string) => rows.rows.find((r) => r.action === action)?.n ?? 0;
-  return { email: n('customer.opt_out.email'), newsletter: n('customer.opt_out.newsletter'), all: n('customer.opt_out.all'), erasures: n('customer.erased') };
+  return {
+    email: n('customer.opt_out.email'),
+    newsletter: n('customer.opt_out.newsletter'),
+    all: n('customer.opt_out.all'),
+    erasures: n('customer.erased'),
+  };
 }
 
 /** RepeatPurchase is how many customers bought in the period, and how many of them bought at least twice. */

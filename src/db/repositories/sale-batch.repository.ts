@@ -91,7 +91,9 @@ export async function lookUpBatch(db: Database, q: BatchLookupInput): Promise<Ba
       (select coalesce(json_agg(json_build_object('lookup', k, 'staff', to_json(st))), '[]')
          from unnest(${q.salespersonEmails}::text[]) as k join staff st on lower(st.email) = k) as salespeople,
       (select coalesce(json_agg(r), '[]') from (
-         select distinct on (role) * from staff where active and role = any(${q.roles}::text[]) order by role, created_at, id) r) as role_holders`.execute(db);
+         select distinct on (role) * from staff where active and role = any(${q.roles}::text[]) order by role, created_at, id) r) as role_holders`.execute(
+    db,
+  );
   const row = rows[0];
   // The camel-case plugin has already renamed the nested staff rows' keys, so they map like any staff row.
   const byRole = new Map<StaffRole, StaffMember | null>(q.roles.map((r) => [r, null]));

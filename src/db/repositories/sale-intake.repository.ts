@@ -29,8 +29,17 @@ export interface SaleKeyLookup {
 export const SEGMENTS_VERSION = sql<string>`(select string_agg(id::text || ':' || xmin::text, ',' order by id) from segments)`;
 
 /** findSaleKeyAndSegmentsVersion looks up a sale by (source, externalId) and reads the segments' version in one trip. */
-export async function findSaleKeyAndSegmentsVersion(db: Database, source: string, externalId: string): Promise<SaleKeyLookup> {
-  const { rows } = await sql<{ id: string | null; requestHash: string | null; response: unknown; segmentsVersion: string | null }>`
+export async function findSaleKeyAndSegmentsVersion(
+  db: Database,
+  source: string,
+  externalId: string,
+): Promise<SaleKeyLookup> {
+  const { rows } = await sql<{
+    id: string | null;
+    requestHash: string | null;
+    response: unknown;
+    segmentsVersion: string | null;
+  }>`
     select s.id, s.request_hash, s.response, v.segments_version
     from (select ${SEGMENTS_VERSION} as segments_version) v
     left join sales s on s.source = ${source} and s.external_id = ${externalId}`.execute(db);
@@ -64,7 +73,9 @@ export async function findStaffForSale(
     parts.push(sql`(select 'salesperson' as slot, * from staff where lower(email) = lower(${salesperson.email}))`);
   }
   for (const role of roles) {
-    parts.push(sql`(select ${role} as slot, * from staff where role = ${role} and active order by created_at, id limit 1)`);
+    parts.push(
+      sql`(select ${role} as slot, * from staff where role = ${role} and active order by created_at, id limit 1)`,
+    );
   }
   const result: StaffForSale = { salesperson: null, byRole: new Map(roles.map((r) => [r, null])) };
   if (parts.length === 0) return result;
@@ -73,14 +84,18 @@ export async function findStaffForSale(
         insert into staff (email, name, role) values (${salesperson.email}, ${salesperson.name}, 'salesperson')
         on conflict (lower(email)) do nothing returning *) `
     : sql``;
-  const { rows } = await sql<Selectable<StaffRow> & { slot: string }>`${insert}${sql.join(parts, sql` union all `)}`.execute(db);
+  const { rows } = await sql<
+    Selectable<StaffRow> & { slot: string }
+  >`${insert}${sql.join(parts, sql` union all `)}`.execute(db);
   for (const { slot, ...row } of rows) {
     if (slot === 'salesperson') result.salesperson ??= toStaff(row);
     else result.byRole.set(slot as StaffRole, toStaff(row));
   }
   if (salesperson && !result.salesperson) {
     // Another transaction created this salesperson after our snapshot: it is committed now, so read it again.
-    const { rows: again } = await sql<Selectable<StaffRow>>`select * from staff where lower(email) = lower(${salesperson.email})`.execute(db);
+    const { rows: again } = await sql<
+      Selectable<StaffRow>
+    >`select * from staff where lower(email) = lower(${salesperson.email})`.execute(db);
     if (!again[0]) throw new Error('salesperson vanished after conflict');
     result.salesperson = toStaff(again[0]);
   }
@@ -161,23 +176,24 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
   const planIndexes = new Map<unknown, number>();
   for (const w of writes) {
     const c = w.customer;
-    if (c) customers.push({
-      id: c.id,
-      source: c.source,
-      external_id: c.externalId,
-      first_name: c.firstName,
-      last_name: c.lastName,
-      email: c.email,
-      phone: c.phone,
-      timezone: c.timezone,
-      preferred_channel: c.preferredChannel,
-      address: c.address,
-      needs_cleanup: c.needsCleanup,
-      segment_id: c.segmentId,
-      referred_by: c.referredBy,
-      referral_code: c.referralCode,
-      program: c.program,
-    });
+    if (c)
+      customers.push({
+        id: c.id,
+        source: c.source,
+        external_id: c.externalId,
+        first_name: c.firstName,
+        last_name: c.lastName,
+        email: c.email,
+        phone: c.phone,
+        timezone: c.timezone,
+        preferred_channel: c.preferredChannel,
+        address: c.address,
+        needs_cleanup: c.needsCleanup,
+        segment_id: c.segmentId,
+        referred_by: c.referredBy,
+        referral_code: c.referralCode,
+        program: c.program,
+      });
     const s = w.sale;
     sales.push({
       id: s.id,
@@ -194,13 +210,29 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
       response: s.response,
     });
     for (const i of s.items) {
-      items.push({ sale_id: s.id, sku: i.sku ?? null, name: i.name, category: i.category ?? null, quantity: i.quantity, unit_price: i.unitPrice });
+      items.push({
+        sale_id: s.id,
+        sku: i.sku ?? null,
+        name: i.name,
+        category: i.category ?? null,
+        quantity: i.quantity,
+        unit_price: i.unitPrice,
+      });
     }
     const run = w.run;
     if (run) {
       let planIndex = planIndexes.get(run.plan);
       if (planIndex === undefined) planIndexes.set(run.plan, (planIndex = plans.push(run.plan) - 1));
-      runs.push({ id: run.id, customer_id: run.customerId, sale_id: run.saleId, segment_id: run.segmentId, kind: run.kind, year: run.year, plan_index: planIndex, started_at: run.startedAt });
+      runs.push({
+        id: run.id,
+        customer_id: run.customerId,
+        sale_id: run.saleId,
+        segment_id: run.segmentId,
+        kind: run.kind,
+        year: run.year,
+        plan_index: planIndex,
+        started_at: run.startedAt,
+      });
     }
     for (const t of w.touches ?? []) {
       const reason = t.reason ?? null;
@@ -221,7 +253,14 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
       });
     }
     const a = w.audit;
-    audits.push({ actor: a.actor, action: a.action, entity: a.entity, entity_id: a.entityId ?? null, detail: a.detail ?? {}, at: a.at });
+    audits.push({
+      actor: a.actor,
+      action: a.action,
+      entity: a.entity,
+      entity_id: a.entityId ?? null,
+      detail: a.detail ?? {},
+      at: a.at,
+    });
   }
   // The names of the common table expressions are never referred to; each is only a write.
   await sql`

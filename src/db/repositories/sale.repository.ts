@@ -69,19 +69,35 @@ export async function insertSale(db: Database, s: NewSale): Promise<string> {
     .executeTakeFirstOrThrow();
   await db
     .insertInto('saleItems')
-    .values(s.items.map((i) => ({ saleId: id, sku: i.sku ?? null, name: i.name, category: i.category ?? null, quantity: i.quantity, unitPrice: i.unitPrice })))
+    .values(
+      s.items.map((i) => ({
+        saleId: id,
+        sku: i.sku ?? null,
+        name: i.name,
+        category: i.category ?? null,
+        quantity: i.quantity,
+        unitPrice: i.unitPrice,
+      })),
+    )
     .execute();
   return id;
 }
 
 /** setSaleResponse stores the answer given for a sale, returned as-is to replays. */
 export async function setSaleResponse(db: Database, saleId: string, response: unknown): Promise<void> {
-  await db.updateTable('sales').set({ response: JSON.stringify(response) }).where('id', '=', saleId).execute();
+  await db
+    .updateTable('sales')
+    .set({ response: JSON.stringify(response) })
+    .where('id', '=', saleId)
+    .execute();
 }
 
 /** listSalesOfCustomer returns a customer's sales with items, oldest first. */
 export async function listSalesOfCustomer(db: Database, customerId: string): Promise<SaleRecord[]> {
-  return salesWithItems(db, await db.selectFrom('sales').selectAll().where('customerId', '=', customerId).orderBy('soldAt').execute());
+  return salesWithItems(
+    db,
+    await db.selectFrom('sales').selectAll().where('customerId', '=', customerId).orderBy('soldAt').execute(),
+  );
 }
 
 /** findSale returns one sale with its items, or null. */
@@ -92,7 +108,16 @@ export async function findSale(db: Database, id: string): Promise<SaleRecord | n
 
 async function salesWithItems(db: Database, sales: Selectable<Sales>[]): Promise<SaleRecord[]> {
   if (sales.length === 0) return [];
-  const items = await db.selectFrom('saleItems').selectAll().where('saleId', 'in', sales.map((s) => s.id)).orderBy('id').execute();
+  const items = await db
+    .selectFrom('saleItems')
+    .selectAll()
+    .where(
+      'saleId',
+      'in',
+      sales.map((s) => s.id),
+    )
+    .orderBy('id')
+    .execute();
   return sales.map((s) => ({
     id: s.id,
     source: s.source,

@@ -20,7 +20,10 @@ export interface StaffMember {
 }
 
 /** NewStaff is what creating a staff member needs. */
-export type NewStaff = Omit<StaffMember, 'id' | 'active' | 'title' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'> &
+export type NewStaff = Omit<
+  StaffMember,
+  'id' | 'active' | 'title' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'
+> &
   Partial<Pick<StaffMember, 'title' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'>>;
 
 /** toStaff maps a staff row to the domain type. */
@@ -48,7 +51,11 @@ export async function findStaffById(db: Database, id: string): Promise<StaffMemb
 
 /** findStaffByEmail matches case-insensitively. */
 export async function findStaffByEmail(db: Database, email: string): Promise<StaffMember | null> {
-  const row = await db.selectFrom('staff').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst();
+  const row = await db
+    .selectFrom('staff')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
   return row ? toStaff(row) : null;
 }
 
@@ -106,7 +113,11 @@ export async function listStaff(db: Database): Promise<StaffMember[]> {
 }
 
 /** updateStaff changes the given fields of one staff member and returns it, or null when unknown. */
-export async function updateStaff(db: Database, id: string, patch: Partial<Omit<StaffMember, 'id'>>): Promise<StaffMember | null> {
+export async function updateStaff(
+  db: Database,
+  id: string,
+  patch: Partial<Omit<StaffMember, 'id'>>,
+): Promise<StaffMember | null> {
   const row = await db
     .updateTable('staff')
     .set({ ...patch, updatedAt: new Date() })

@@ -79,9 +79,33 @@ export interface HistoryItem {
   detail: string | null;
 }
 
-const STAFF_COLUMNS = ['id', 'name', 'title', 'email', 'role', 'managerId', 'active', 'timezone', 'workingDays', 'workStart', 'workEnd'] as const;
+const STAFF_COLUMNS = [
+  'id',
+  'name',
+  'title',
+  'email',
+  'role',
+  'managerId',
+  'active',
+  'timezone',
+  'workingDays',
+  'workStart',
+  'workEnd',
+] as const;
 
-function toCalendar(row: { id: string; name: string; title: string | null; email: string; role: string; managerId: string | null; active: boolean; timezone: string | null; workingDays: number[]; workStart: string; workEnd: string }): StaffCalendar {
+function toCalendar(row: {
+  id: string;
+  name: string;
+  title: string | null;
+  email: string;
+  role: string;
+  managerId: string | null;
+  active: boolean;
+  timezone: string | null;
+  workingDays: number[];
+  workStart: string;
+  workEnd: string;
+}): StaffCalendar {
   return { ...row, role: row.role as StaffRole };
 }
 
@@ -89,7 +113,10 @@ function toCalendar(row: { id: string; name: string; title: string | null; email
  * loadPeople returns the given staff members and everyone up their manager chains, plus the fallbacks (first
  * active executive, manager, anyone), in two queries, so choosing an assignee costs the same however long the chain.
  */
-export async function loadPeople(db: Database, ids: Array<string | null>): Promise<{ people: Map<string, StaffCalendar>; fallbacks: Fallbacks }> {
+export async function loadPeople(
+  db: Database,
+  ids: Array<string | null>,
+): Promise<{ people: Map<string, StaffCalendar>; fallbacks: Fallbacks }> {
   const wanted = [...new Set(ids.filter((id): id is string => !!id))];
   const people = new Map<string, StaffCalendar>();
   if (wanted.length > 0) {
@@ -128,7 +155,11 @@ export async function loadPeople(db: Database, ids: Array<string | null>): Promi
 
 /** findStaffCalendar returns one person with their working time, or null. */
 export async function findStaffCalendar(db: Database, id: string): Promise<StaffCalendar | null> {
-  const row = await db.selectFrom('staff').select([...STAFF_COLUMNS]).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('staff')
+    .select([...STAFF_COLUMNS])
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row ? toCalendar(row) : null;
 }
 
@@ -174,11 +205,34 @@ function baseQuery(db: Database) {
     .leftJoin('staff as s', 's.id', 'k.assigneeId')
     .leftJoin('touches as t', 't.id', 'k.touchId')
     .select([
-      'k.id', 'k.kind', 'k.status', 'k.attempt', 'k.dueAt', 'k.purpose', 'k.talkingPoints', 'k.outcome', 'k.notes',
-      'k.sourceTaskId', 'k.remindedAt', 'k.escalatedAt', 'k.escalatedTo', 'k.completedAt', 'k.createdAt',
-      'k.assigneeId', 's.name as assigneeName', 's.email as assigneeEmail',
-      'c.id as customerId', 'c.firstName', 'c.lastName', 'c.phone', 'c.paused',
-      'k.touchId', 't.step', 't.channel', 't.status as touchStatus', 't.planRunId',
+      'k.id',
+      'k.kind',
+      'k.status',
+      'k.attempt',
+      'k.dueAt',
+      'k.purpose',
+      'k.talkingPoints',
+      'k.outcome',
+      'k.notes',
+      'k.sourceTaskId',
+      'k.remindedAt',
+      'k.escalatedAt',
+      'k.escalatedTo',
+      'k.completedAt',
+      'k.createdAt',
+      'k.assigneeId',
+      's.name as assigneeName',
+      's.email as assigneeEmail',
+      'c.id as customerId',
+      'c.firstName',
+      'c.lastName',
+      'c.phone',
+      'c.paused',
+      'k.touchId',
+      't.step',
+      't.channel',
+      't.status as touchStatus',
+      't.planRunId',
     ]);
 }
 
@@ -201,9 +255,19 @@ function toView(r: BaseRow): TaskView {
     escalatedTo: r.escalatedTo,
     completedAt: r.completedAt,
     createdAt: r.createdAt,
-    assignee: r.assigneeId && r.assigneeName ? { id: r.assigneeId, name: r.assigneeName, email: r.assigneeEmail ?? '' } : null,
+    assignee:
+      r.assigneeId && r.assigneeName ? { id: r.assigneeId, name: r.assigneeName, email: r.assigneeEmail ?? '' } : null,
     customer: { id: r.customerId, firstName: r.firstName, lastName: r.lastName, phone: r.phone, paused: r.paused },
-    touch: r.touchId && r.step !== null ? { id: r.touchId, step: r.step, channel: r.channel ?? 'call', status: r.touchStatus ?? '', planRunId: r.planRunId } : null,
+    touch:
+      r.touchId && r.step !== null
+        ? {
+            id: r.touchId,
+            step: r.step,
+            channel: r.channel ?? 'call',
+            status: r.touchStatus ?? '',
+            planRunId: r.planRunId,
+          }
+        : null,
   };
 }
 
@@ -237,7 +301,11 @@ export async function listTasksOfTouch(db: Database, touchId: string): Promise<T
  * recentHistory returns, per customer, their latest finished touches, tasks and notes (at most `perKind` of each),
  * newest first, in three queries however many customers are asked for.
  */
-export async function recentHistory(db: Database, customerIds: string[], perKind = 5): Promise<Map<string, HistoryItem[]>> {
+export async function recentHistory(
+  db: Database,
+  customerIds: string[],
+  perKind = 5,
+): Promise<Map<string, HistoryItem[]>> {
   const ids = [...new Set(customerIds)];
   const result = new Map<string, HistoryItem[]>(ids.map((id) => [id, []]));
   if (ids.length === 0) return result;
@@ -271,7 +339,11 @@ export async function recentHistory(db: Database, customerIds: string[], perKind
  * completeTask records an outcome on an open task and returns true; false when the task was no longer open (another
  * request got there first), so an outcome's effects happen once.
  */
-export async function completeTask(db: Database, id: string, r: { outcome: string | null; notes: string | null; at: Date; status?: TaskStatus }): Promise<boolean> {
+export async function completeTask(
+  db: Database,
+  id: string,
+  r: { outcome: string | null; notes: string | null; at: Date; status?: TaskStatus },
+): Promise<boolean> {
   const rows = await db
     .updateTable('tasks')
     .set({ status: r.status ?? 'done', outcome: r.outcome, notes: r.notes, completedAt: r.at })
@@ -316,12 +388,26 @@ export interface ReminderCandidate extends StaffCalendar {
 }
 
 /** listReminderCandidates returns active staff with open tasks due before `dueBefore`, with those tasks, due order. */
-export async function listReminderCandidates(db: Database, dueBefore: Date, limit: number): Promise<ReminderCandidate[]> {
+export async function listReminderCandidates(
+  db: Database,
+  dueBefore: Date,
+  limit: number,
+): Promise<ReminderCandidate[]> {
   const tasks = await db
     .selectFrom('tasks as k')
     .innerJoin('customers as c', 'c.id', 'k.customerId')
     .innerJoin('staff as s', 's.id', 'k.assigneeId')
-    .select(['k.id', 'k.assigneeId', 'k.kind', 'k.dueAt', 'k.remindedAt', 'k.purpose', 'c.firstName', 'c.lastName', 'c.phone'])
+    .select([
+      'k.id',
+      'k.assigneeId',
+      'k.kind',
+      'k.dueAt',
+      'k.remindedAt',
+      'k.purpose',
+      'c.firstName',
+      'c.lastName',
+      'c.phone',
+    ])
     .where('k.status', '=', 'open')
     .where('k.dueAt', '<', dueBefore)
     .where('s.active', '=', true)
@@ -332,7 +418,11 @@ export async function listReminderCandidates(db: Database, dueBefore: Date, limi
   if (ids.length === 0) return [];
   const staff = await db
     .selectFrom('staff')
-    .select([...STAFF_COLUMNS, 'lastReminderAt', sql<string | null>`to_char(last_digest_on, 'YYYY-MM-DD')`.as('lastDigestOn')])
+    .select([
+      ...STAFF_COLUMNS,
+      'lastReminderAt',
+      sql<string | null>`to_char(last_digest_on, 'YYYY-MM-DD')`.as('lastDigestOn'),
+    ])
     .where('id', 'in', ids)
     .execute();
   return staff.map((s) => ({
@@ -365,7 +455,13 @@ export interface ReminderSlot {
  * `notAfter` (and, for a digest, none was sent on `digestOn` yet); null when another worker or an earlier run has it.
  * One conditional update, so two workers can never both send.
  */
-export async function claimReminderSlot(db: Database, staffId: string, now: Date, notAfter: Date, digestOn: string | null): Promise<ReminderSlot | null> {
+export async function claimReminderSlot(
+  db: Database,
+  staffId: string,
+  now: Date,
+  notAfter: Date,
+  digestOn: string | null,
+): Promise<ReminderSlot | null> {
   const result = await sql<ReminderSlot>`
     with old as (select id, last_reminder_at, last_digest_on from staff where id = ${staffId} for update)
     update staff s set last_reminder_at = ${now},
@@ -374,12 +470,19 @@ export async function claimReminderSlot(db: Database, staffId: string, now: Date
     where s.id = old.id
       and (old.last_reminder_at is null or old.last_reminder_at <= ${notAfter})
       and (${digestOn}::date is null or old.last_digest_on is distinct from ${digestOn}::date)
-    returning old.last_reminder_at as "previousReminderAt", to_char(old.last_digest_on, 'YYYY-MM-DD') as "previousDigestOn"`.execute(db);
+    returning old.last_reminder_at as "previousReminderAt", to_char(old.last_digest_on, 'YYYY-MM-DD') as "previousDigestOn"`.execute(
+    db,
+  );
   return result.rows[0] ?? null;
 }
 
 /** releaseReminderSlot gives a claimed slot back after a failed send, unless someone has claimed it since. */
-export async function releaseReminderSlot(db: Database, staffId: string, claimedAt: Date, slot: ReminderSlot): Promise<void> {
+export async function releaseReminderSlot(
+  db: Database,
+  staffId: string,
+  claimedAt: Date,
+  slot: ReminderSlot,
+): Promise<void> {
   await sql`
     update staff set last_reminder_at = ${slot.previousReminderAt}, last_digest_on = ${slot.previousDigestOn}::date
     where id = ${staffId} and last_reminder_at = ${claimedAt}`.execute(db);
@@ -388,7 +491,12 @@ export async function releaseReminderSlot(db: Database, staffId: string, claimed
 /** markReminded records that the tasks were in a reminder sent at `at`. */
 export async function markReminded(db: Database, taskIds: string[], at: Date): Promise<void> {
   if (taskIds.length === 0) return;
-  await db.updateTable('tasks').set({ remindedAt: at }).where('id', 'in', taskIds).where('remindedAt', 'is', null).execute();
+  await db
+    .updateTable('tasks')
+    .set({ remindedAt: at })
+    .where('id', 'in', taskIds)
+    .where('remindedAt', 'is', null)
+    .execute();
 }
 
 /** EscalationCandidate is an open call task past due, with its assignee's calendar. */
@@ -404,11 +512,24 @@ export interface EscalationCandidate {
 }
 
 /** listEscalationCandidates returns open, not yet escalated call tasks due before `dueBefore`. */
-export async function listEscalationCandidates(db: Database, dueBefore: Date, limit: number): Promise<EscalationCandidate[]> {
+export async function listEscalationCandidates(
+  db: Database,
+  dueBefore: Date,
+  limit: number,
+): Promise<EscalationCandidate[]> {
   return db
     .selectFrom('tasks as k')
     .leftJoin('staff as s', 's.id', 'k.assigneeId')
-    .select(['k.id', 'k.customerId', 'k.touchId', 'k.dueAt', 'k.purpose', 'k.assigneeId', 's.timezone', 's.workingDays'])
+    .select([
+      'k.id',
+      'k.customerId',
+      'k.touchId',
+      'k.dueAt',
+      'k.purpose',
+      'k.assigneeId',
+      's.timezone',
+      's.workingDays',
+    ])
     .where('k.status', '=', 'open')
     .where('k.kind', '=', 'call')
     .where('k.escalatedAt', 'is', null)
@@ -466,7 +587,10 @@ export async function reassignTask(db: Database, taskId: string, from: string, t
 }
 
 /** insertNote stores a staff note on a customer and returns its id. */
-export async function insertNote(db: Database, n: { customerId: string; staffId: string | null; body: string; complaint: boolean; at: Date }): Promise<string> {
+export async function insertNote(
+  db: Database,
+  n: { customerId: string; staffId: string | null; body: string; complaint: boolean; at: Date },
+): Promise<string> {
   const row = await db
     .insertInto('notes')
     .values({ customerId: n.customerId, staffId: n.staffId, body: n.body, complaint: n.complaint, createdAt: n.at })
@@ -498,7 +622,11 @@ export interface TouchState {
 
 /** findTouchState returns a touch's status, or null. */
 export async function findTouchState(db: Database, touchId: string): Promise<TouchState | null> {
-  const row = await db.selectFrom('touches').select(['id', 'status', 'customerId', 'planRunId', 'step']).where('id', '=', touchId).executeTakeFirst();
+  const row = await db
+    .selectFrom('touches')
+    .select(['id', 'status', 'customerId', 'planRunId', 'step'])
+    .where('id', '=', touchId)
+    .executeTakeFirst();
   return row ?? null;
 }
 
@@ -506,7 +634,14 @@ export async function findTouchState(db: Database, touchId: string): Promise<Tou
  * closeCallTouch moves a call touch from `sent` (a task is out) to done or failed, recording the event; false when
  * it was not `sent` any more.
  */
-export async function closeCallTouch(db: Database, touchId: string, status: 'done' | 'failed', reason: string, at: Date, actor: string): Promise<boolean> {
+export async function closeCallTouch(
+  db: Database,
+  touchId: string,
+  status: 'done' | 'failed',
+  reason: string,
+  at: Date,
+  actor: string,
+): Promise<boolean> {
   const rows = await db
     .updateTable('touches')
     .set({ status, statusReason: reason, completedAt: at, updatedAt: at })
@@ -528,7 +663,12 @@ export async function cancelTasksOfUncontactable(db: Database, at: Date): Promis
     .updateTable('tasks')
     .set({ status: 'cancelled', notes: 'do_not_contact', completedAt: at })
     .where('status', '=', 'open')
-    .where('customerId', 'in', (eb) => eb.selectFrom('customers').select('id').where((w) => w.or([w('doNotContact', '=', true), w('erasedAt', 'is not', null)])))
+    .where('customerId', 'in', (eb) =>
+      eb
+        .selectFrom('customers')
+        .select('id')
+        .where((w) => w.or([w('doNotContact', '=', true), w('erasedAt', 'is not', null)])),
+    )
     .returning(['id', 'touchId'])
     .execute();
   const touchIds = [...new Set(rows.map((r) => r.touchId).filter((id): id is string => !!id))];
@@ -541,7 +681,12 @@ export async function cancelTasksOfUncontactable(db: Database, at: Date): Promis
       .returning('id')
       .execute();
     if (touches.length > 0) {
-      await db.insertInto('touchEvents').values(touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason: 'do_not_contact', actor: 'worker' }))).execute();
+      await db
+        .insertInto('touchEvents')
+        .values(
+          touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason: 'do_not_contact', actor: 'worker' })),
+        )
+        .execute();
     }
   }
   return rows.map((r) => r.id);

@@ -36,5 +36,10 @@ export async function listTasksOfCustomer(db: Database, customerId: string): Pro
 
 /** listNotesOfCustomer returns a customer's notes, oldest first. */
 export async function listNotesOfCustomer(db: Database, customerId: string): Promise<NoteEntry[]> {
-  return db.selectFrom('notes').select(['id', 'staffId', 'body', 'complaint', 'createdAt']).where('customerId', '=', customerId).orderBy('createdAt').execute();
+  return db
+    .selectFrom('notes')
+    .select(['id', 'staffId', 'body', 'complaint', 'createdAt'])
+    .where('customerId', '=', customerId)
+    .orderBy('createdAt')
+    .execute();
 }

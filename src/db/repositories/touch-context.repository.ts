@@ -57,8 +57,18 @@ export async function loadTouchContextRows(db: Database, touchIds: string[]): Pr
       const messageSaleId = sql<string | null>`coalesce((select r.sale_id from plan_runs r where r.id = t.plan_run_id),
         case when t.plan_run_id is null then (select l.id from sales l where l.customer_id = c.id order by l.sold_at desc limit 1) end)`;
       return [
-        jsonObjectFrom(eb.selectFrom('newsletters as n').select(['n.id', 'n.subject', 'n.body', 'n.status']).whereRef('n.id', '=', 't.newsletterId')).as('newsletter'),
-        jsonObjectFrom(eb.selectFrom('planRuns as r').select(['r.plan', 'r.segmentId', 'r.saleId']).whereRef('r.id', '=', 't.planRunId')).as('run'),
+        jsonObjectFrom(
+          eb
+            .selectFrom('newsletters as n')
+            .select(['n.id', 'n.subject', 'n.body', 'n.status'])
+            .whereRef('n.id', '=', 't.newsletterId'),
+        ).as('newsletter'),
+        jsonObjectFrom(
+          eb
+            .selectFrom('planRuns as r')
+            .select(['r.plan', 'r.segmentId', 'r.saleId'])
+            .whereRef('r.id', '=', 't.planRunId'),
+        ).as('run'),
         jsonObjectFrom(
           eb
             .selectFrom('sales as s')
@@ -75,7 +85,13 @@ export async function loadTouchContextRows(db: Database, touchIds: string[]): Pr
               jsonArrayFrom(
                 se
                   .selectFrom('saleItems as i')
-                  .select(['i.sku', 'i.name', 'i.category', 'i.quantity', sql<string>`i.unit_price::text`.as('unitPrice')])
+                  .select([
+                    'i.sku',
+                    'i.name',
+                    'i.category',
+                    'i.quantity',
+                    sql<string>`i.unit_price::text`.as('unitPrice'),
+                  ])
                   .whereRef('i.saleId', '=', 's.id')
                   .orderBy('i.id'),
               ).as('items'),
@@ -86,7 +102,12 @@ export async function loadTouchContextRows(db: Database, touchIds: string[]): Pr
           eb
             .selectFrom('segments as g')
             .selectAll('g')
-            .where('g.id', '=', (e) => e.fn.coalesce(e.selectFrom('planRuns as r').select('r.segmentId').whereRef('r.id', '=', 't.planRunId'), e.ref('c.segmentId'))),
+            .where('g.id', '=', (e) =>
+              e.fn.coalesce(
+                e.selectFrom('planRuns as r').select('r.segmentId').whereRef('r.id', '=', 't.planRunId'),
+                e.ref('c.segmentId'),
+              ),
+            ),
         ).as('segment'),
         jsonObjectFrom(
           eb
@@ -105,7 +126,14 @@ export async function loadTouchContextRows(db: Database, touchIds: string[]): Pr
 }
 
 function toContextRows(
-  row: Record<string, unknown> & { run: unknown; sale: unknown; segment: unknown; staff: unknown; newsletter: TouchContextRows['newsletter']; touchId: string },
+  row: Record<string, unknown> & {
+    run: unknown;
+    sale: unknown;
+    segment: unknown;
+    staff: unknown;
+    newsletter: TouchContextRows['newsletter'];
+    touchId: string;
+  },
 ): TouchContextRows {
   const { run: runJson, sale, segment, staff, newsletter, touchId: _touchId, ...customer } = row;
   const run = runJson as { plan: unknown; segmentId: string; saleId: string | null } | null;
@@ -123,7 +151,13 @@ function toContextRows(
           salespersonId: s.salespersonId,
           segmentId: s.segmentId,
           referralCode: s.referralCode,
-          items: s.items.map((i) => ({ sku: i.sku, name: i.name, category: i.category, quantity: i.quantity, unitPrice: i.unitPrice })),
+          items: s.items.map((i) => ({
+            sku: i.sku,
+            name: i.name,
+            category: i.category,
+            quantity: i.quantity,
+            unitPrice: i.unitPrice,
+          })),
         }
       : null,
     segment: segment ? toSegment(segment as never) : null,

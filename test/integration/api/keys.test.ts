@@ -12,7 +12,12 @@ afterAll(async () => {
 });
 
 it('creates a key shown once, stored only as a hash, and revokes it', async () => {
-  const created = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: t.auth(t.adminKey), payload: { name: 'till 2', role: 'pos' } });
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/v1/keys',
+    headers: t.auth(t.adminKey),
+    payload: { name: 'till 2', role: 'pos' },
+  });
   expect(created.statusCode).toBe(201);
   const { id, key } = created.json();
   expect(key).toMatch(/^rk_pos_/);
@@ -22,9 +27,18 @@ it('creates a key shown once, stored only as a hash, and revokes it', async () =
   const listed = await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(t.adminKey) });
   expect(JSON.stringify(listed.json())).not.toContain(key);
 
-  expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode).toBe(204);
-  expect((await t.app.inject({ method: 'GET', url: '/v1/customers?email=a@b.co', headers: t.auth(key) })).statusCode).toBe(401);
-  const trail = await t.database.db.selectFrom('auditLog').select(['action', 'detail']).where('entityId', '=', id).orderBy('id').execute();
+  expect(
+    (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode,
+  ).toBe(204);
+  expect(
+    (await t.app.inject({ method: 'GET', url: '/v1/customers?email=a@b.co', headers: t.auth(key) })).statusCode,
+  ).toBe(401);
+  const trail = await t.database.db
+    .selectFrom('auditLog')
+    .select(['action', 'detail'])
+    .where('entityId', '=', id)
+    .orderBy('id')
+    .execute();
   expect(trail.map((e) => e.action)).toEqual(['api_key.created', 'api_key.revoked']);
   // The key itself is kept nowhere: not in the audit trail, not in stored answers.
   const answers = await t.database.db.selectFrom('idempotencyKeys').select('response').execute();
@@ -32,14 +46,28 @@ it('creates a key shown once, stored only as a hash, and revokes it', async () =
 });
 
 it('stops a key that was just used (and so is cached) the moment it is revoked', async () => {
-  const { id, key } = (await t.app.inject({ method: 'POST', url: '/v1/keys', headers: t.auth(t.adminKey), payload: { name: 'till 3', role: 'admin' } })).json();
+  const { id, key } = (
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/keys',
+      headers: t.auth(t.adminKey),
+      payload: { name: 'till 3', role: 'admin' },
+    })
+  ).json();
   expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(key) })).statusCode).toBe(200);
-  expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode).toBe(204);
+  expect(
+    (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode,
+  ).toBe(204);
   expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(key) })).statusCode).toBe(401);
 });
 
 it('needs a staff member for a staff key', async () => {
-  const res = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: t.auth(t.adminKey), payload: { name: 'sam', role: 'staff' } });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/keys',
+    headers: t.auth(t.adminKey),
+    payload: { name: 'sam', role: 'staff' },
+  });
   expect(res.statusCode).toBe(400);
   expect(res.json().error.details.field).toBe('staffId');
 });
@@ -49,7 +77,9 @@ it('does not bring a revoked RAPPORT_ADMIN_KEY back at the next start', async ()
   await ensureAdminKey(t.database.db, configured);
   const keys = (await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(configured) })).json().keys;
   const id = keys.find((k: { name: string }) => k.name === 'RAPPORT_ADMIN_KEY').id;
-  expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode).toBe(204);
+  expect(
+    (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode,
+  ).toBe(204);
   await ensureAdminKey(t.database.db, configured); // the next start
   expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(configured) })).statusCode).toBe(401);
 });
@@ -57,12 +87,23 @@ it('does not bring a revoked RAPPORT_ADMIN_KEY back at the next start', async ()
 describe('Idempotency-Key', () => {
   const staff = (email: string) => ({ email, name: 'Pat Doe', role: 'manager' });
   const post = (key: string, payload: object) =>
-    t.app.inject({ method: 'POST', url: '/v1/staff', headers: { ...t.auth(t.adminKey), 'idempotency-key': key }, payload });
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/staff',
+      headers: { ...t.auth(t.adminKey), 'idempotency-key': key },
+      payload,
+    });
 
   it('runs concurrent requests with one key once, and replays the answer afterwards', async () => {
     // Newsletters have no natural unique key: without the claim, each concurrent request would publish one.
     const edition = { subject: 'News', body: 'Dear {{ customer.firstName }}, news.', sendAt: '2027-01-01T09:00:00Z' };
-    const publish = () => t.app.inject({ method: 'POST', url: '/v1/newsletters', headers: { ...t.auth(t.adminKey), 'idempotency-key': 'idem-race' }, payload: edition });
+    const publish = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/newsletters',
+        headers: { ...t.auth(t.adminKey), 'idempotency-key': 'idem-race' },
+        payload: edition,
+      });
     const results = await Promise.all([1, 2, 3, 4, 5, 6].map(publish));
     const codes = results.map((r) => r.statusCode);
     expect(codes.filter((c) => c === 201).length).toBeGreaterThanOrEqual(1);
@@ -75,7 +116,10 @@ describe('Idempotency-Key', () => {
 
   it('does not keep an error: the same key may be used again after a 400', async () => {
     // Refused by the service, after the key was claimed: the claim is released, not kept.
-    const bad = await post('idem-retry', { ...staff('pat.retry@shop.example'), managerId: '00000000-0000-4000-8000-000000000000' });
+    const bad = await post('idem-retry', {
+      ...staff('pat.retry@shop.example'),
+      managerId: '00000000-0000-4000-8000-000000000000',
+    });
     expect([bad.statusCode, bad.json().error.details.field]).toEqual([400, 'managerId']);
     const good = await post('idem-retry', staff('pat.retry@shop.example'));
     expect(good.statusCode).toBe(201);

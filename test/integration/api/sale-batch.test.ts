@@ -16,15 +16,23 @@ let single: TestApp;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   t = await createTestApp('sale_batch', undefined, undefined, { serviceLog: createLogger('debug', 'test', sink) });
   single = await createTestApp('sale_single', undefined, undefined, { settings: { saleBatchSize: 0 } });
   // A known salesperson and an executive, so new customers' sales are batchable and the anniversary call has its caller.
   for (const app of [t, single]) {
-    await app.database.db.insertInto('staff').values([
-      { email: 'sam@shop.example', name: 'Sam Shaw', role: 'salesperson', workingDays: [1, 2, 3, 4] },
-      { email: 'exec@shop.example', name: 'Eve Exec', role: 'executive', workingDays: [2, 3, 4, 5] },
-    ]).execute();
+    await app.database.db
+      .insertInto('staff')
+      .values([
+        { email: 'sam@shop.example', name: 'Sam Shaw', role: 'salesperson', workingDays: [1, 2, 3, 4] },
+        { email: 'exec@shop.example', name: 'Eve Exec', role: 'executive', workingDays: [2, 3, 4, 5] },
+      ])
+      .execute();
   }
 });
 afterAll(async () => {
@@ -40,35 +48,123 @@ const BATCH_FAILED = 'sale batch failed; recording its sales one by one';
 
 /** logged returns the service log lines with this message. */
 function logged(msg: string): Record<string, unknown>[] {
-  return lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
+  return lines
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === msg);
 }
 
 /** stored is everything a sale stored, without ids or creation times, to compare a batched sale with a single one. */
 async function stored(app: TestApp, saleId: string) {
   const db = app.database.db;
-  const sale = await db.selectFrom('sales').innerJoin('segments', 'segments.id', 'sales.segmentId').select(['segments.name as segment', 'sales.segmentId', 'source', 'externalId', 'soldAt', 'totalAmount', 'currency', 'referralCode', 'requestHash', 'customerId', 'salespersonId']).where('sales.id', '=', saleId).executeTakeFirstOrThrow();
-  const staffEmail = async (id: string | null) => (id ? (await db.selectFrom('staff').select('email').where('id', '=', id).executeTakeFirstOrThrow()).email : null);
-  const customer = await db.selectFrom('customers').selectAll().where('id', '=', sale.customerId).executeTakeFirstOrThrow();
-  const items = await db.selectFrom('saleItems').select(['sku', 'name', 'category', 'quantity', 'unitPrice']).where('saleId', '=', saleId).orderBy('id').execute();
-  const runs = await db.selectFrom('planRuns').select(['kind', 'year', 'status', 'plan', 'startedAt', 'saleId']).where('customerId', '=', sale.customerId).execute();
-  const touches = await db.selectFrom('touches').select(['id', 'step', 'channel', 'senderRole', 'assigneeId', 'dueAt', 'status', 'statusReason', 'attempts', 'completedAt']).where('customerId', '=', sale.customerId).orderBy('step').execute();
-  const events = await db.selectFrom('touchEvents').select(['touchId', 'at', 'status', 'reason', 'actor']).where('touchId', 'in', touches.map((x) => x.id)).execute();
-  const audits = await db.selectFrom('auditLog').select(['actor', 'action', 'entity', 'detail', 'at']).where('entityId', '=', saleId).execute();
+  const sale = await db
+    .selectFrom('sales')
+    .innerJoin('segments', 'segments.id', 'sales.segmentId')
+    .select([
+      'segments.name as segment',
+      'sales.segmentId',
+      'source',
+      'externalId',
+      'soldAt',
+      'totalAmount',
+      'currency',
+      'referralCode',
+      'requestHash',
+      'customerId',
+      'salespersonId',
+    ])
+    .where('sales.id', '=', saleId)
+    .executeTakeFirstOrThrow();
+  const staffEmail = async (id: string | null) =>
+    id ? (await db.selectFrom('staff').select('email').where('id', '=', id).executeTakeFirstOrThrow()).email : null;
+  const customer = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('id', '=', sale.customerId)
+    .executeTakeFirstOrThrow();
+  const items = await db
+    .selectFrom('saleItems')
+    .select(['sku', 'name', 'category', 'quantity', 'unitPrice'])
+    .where('saleId', '=', saleId)
+    .orderBy('id')
+    .execute();
+  const runs = await db
+    .selectFrom('planRuns')
+    .select(['kind', 'year', 'status', 'plan', 'startedAt', 'saleId'])
+    .where('customerId', '=', sale.customerId)
+    .execute();
+  const touches = await db
+    .selectFrom('touches')
+    .select([
+      'id',
+      'step',
+      'channel',
+      'senderRole',
+      'assigneeId',
+      'dueAt',
+      'status',
+      'statusReason',
+      'attempts',
+      'completedAt',
+    ])
+    .where('customerId', '=', sale.customerId)
+    .orderBy('step')
+    .execute();
+  const events = await db
+    .selectFrom('touchEvents')
+    .select(['touchId', 'at', 'status', 'reason', 'actor'])
+    .where(
+      'touchId',
+      'in',
+      touches.map((x) => x.id),
+    )
+    .execute();
+  const audits = await db
+    .selectFrom('auditLog')
+    .select(['actor', 'action', 'entity', 'detail', 'at'])
+    .where('entityId', '=', saleId)
+    .execute();
   const { id: _id, createdAt: _c, updatedAt: _u, referralCode, segmentId, ...customerFields } = customer;
   return {
-    sale: { ...sale, segmentId: undefined, customerId: undefined, salesperson: await staffEmail(sale.salespersonId), salespersonId: undefined },
-    customer: { ...customerFields, segmentMatches: segmentId === sale.segmentId, referralCodeShape: /^[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(referralCode) },
+    sale: {
+      ...sale,
+      segmentId: undefined,
+      customerId: undefined,
+      salesperson: await staffEmail(sale.salespersonId),
+      salespersonId: undefined,
+    },
+    customer: {
+      ...customerFields,
+      segmentMatches: segmentId === sale.segmentId,
+      referralCodeShape: /^[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(referralCode),
+    },
     items,
     runs: runs.map((r) => ({ ...r, saleIsThis: r.saleId === saleId, saleId: undefined })),
-    touches: await Promise.all(touches.map(async ({ id, assigneeId, ...x }) => ({ ...x, assignee: await staffEmail(assigneeId), events: events.filter((e) => e.touchId === id).map(({ touchId: _t, ...e }) => e) }))),
-    audits: audits.map((a) => ({ ...a, actor: a.actor.replace(/^key:[0-9a-f-]{36}$/, 'key:<the pos key>'), detail: { ...(a.detail as object), customerId: undefined, segmentId: undefined } })),
+    touches: await Promise.all(
+      touches.map(async ({ id, assigneeId, ...x }) => ({
+        ...x,
+        assignee: await staffEmail(assigneeId),
+        events: events.filter((e) => e.touchId === id).map(({ touchId: _t, ...e }) => e),
+      })),
+    ),
+    audits: audits.map((a) => ({
+      ...a,
+      actor: a.actor.replace(/^key:[0-9a-f-]{36}$/, 'key:<the pos key>'),
+      detail: { ...(a.detail as object), customerId: undefined, segmentId: undefined },
+    })),
   };
 }
 
 /** distinctSale is the n-th sale of a test: its own id and its own new customer; some with no address at all. */
 function distinctSale(tag: string, n: number) {
   return saleBody(
-    { externalId: `${tag}-${n}`, soldAt: n % 4 === 0 ? '2026-09-01T09:00:00Z' : '2026-11-01T14:03:00Z', items: [{ name: `Item ${n}`, quantity: 1 + (n % 3), unitPrice: '10.50' }] },
+    {
+      externalId: `${tag}-${n}`,
+      soldAt: n % 4 === 0 ? '2026-09-01T09:00:00Z' : '2026-11-01T14:03:00Z',
+      items: [{ name: `Item ${n}`, quantity: 1 + (n % 3), unitPrice: '10.50' }],
+    },
     {
       externalId: n % 5 === 0 ? undefined : `C-${tag}-${n}`,
       email: n % 7 === 0 ? undefined : `${tag.toLowerCase()}.${n}@example.com`,
@@ -106,7 +202,10 @@ describe('batched sales', () => {
       expect(reference.statusCode).toBe(201);
       const strip = (r: { touches: { id: string }[] }) => r.touches.map(({ id: _id, ...x }) => x);
       expect([n, strip(results[n].json())]).toEqual([n, strip(reference.json())]);
-      const [batched, alone] = [await stored(t, results[n].json().sale.id), await stored(single, reference.json().sale.id)];
+      const [batched, alone] = [
+        await stored(t, results[n].json().sale.id),
+        await stored(single, reference.json().sale.id),
+      ];
       expect([n, batched]).toEqual([n, alone]);
     }
     // The stored answer replays as the first one.
@@ -117,7 +216,10 @@ describe('batched sales', () => {
 
   it('answers concurrent posts of one sale in one batch with one 201, 200 for the same body and 409 for another', async () => {
     lines.length = 0;
-    const body = saleBody({ externalId: 'SAME-1' }, { externalId: 'C-SAME-1', email: 'same1@example.com', phone: '+1 555 2001' });
+    const body = saleBody(
+      { externalId: 'SAME-1' },
+      { externalId: 'C-SAME-1', email: 'same1@example.com', phone: '+1 555 2001' },
+    );
     const other = { ...body, total: { amount: '5.00', currency: 'AUD' } };
     const posted = [body, body, other, body, other, body];
     const results = await Promise.all(posted.map((b) => post(t, b)));
@@ -156,8 +258,20 @@ describe('batched sales', () => {
     const runs = await db.selectFrom('planRuns').select(['id', 'kind']).where('customerId', '=', customerId).execute();
     expect(runs).toEqual([{ id: expect.any(String), kind: 'first_year' }]);
     expect(await db.selectFrom('touches').select('id').where('customerId', '=', customerId).execute()).toHaveLength(7);
-    const actions = await db.selectFrom('auditLog').select('action').where('entityId', 'in', results.map((r) => r.json().sale.id)).execute();
-    expect(actions.map((a) => a.action).sort()).toEqual(['sale.recorded', 'sale.recorded_repeat', 'sale.recorded_repeat']);
+    const actions = await db
+      .selectFrom('auditLog')
+      .select('action')
+      .where(
+        'entityId',
+        'in',
+        results.map((r) => r.json().sale.id),
+      )
+      .execute();
+    expect(actions.map((a) => a.action).sort()).toEqual([
+      'sale.recorded',
+      'sale.recorded_repeat',
+      'sale.recorded_repeat',
+    ]);
     expect(logged(BATCH_FAILED)).toEqual([]);
   });
 
@@ -169,14 +283,21 @@ describe('batched sales', () => {
     const newcomer = { ...distinctSale('MIX', 3), salesperson: { email: 'newbie@shop.example', name: 'New Bie' } };
     const fresh = distinctSale('MIX', 4);
     const conflict = { ...first, total: { amount: '1.00', currency: 'AUD' } };
-    const [replayed, repeated, byNewcomer, freshOne, conflicting] = await Promise.all([first, repeat, newcomer, fresh, conflict].map((b) => post(t, b)));
+    const [replayed, repeated, byNewcomer, freshOne, conflicting] = await Promise.all(
+      [first, repeat, newcomer, fresh, conflict].map((b) => post(t, b)),
+    );
 
     expect([replayed.statusCode, replayed.json()]).toEqual([200, stored1.json()]);
     expect(repeated.statusCode).toBe(201);
     expect(repeated.json().customer.id).toBe(stored1.json().customer.id);
     expect(repeated.json().touches).toEqual(stored1.json().touches); // the running plan, not a second one
     expect(byNewcomer.statusCode).toBe(201);
-    const sale3 = await t.database.db.selectFrom('sales').innerJoin('staff', 'staff.id', 'sales.salespersonId').select('staff.email').where('sales.id', '=', byNewcomer.json().sale.id).executeTakeFirstOrThrow();
+    const sale3 = await t.database.db
+      .selectFrom('sales')
+      .innerJoin('staff', 'staff.id', 'sales.salespersonId')
+      .select('staff.email')
+      .where('sales.id', '=', byNewcomer.json().sale.id)
+      .executeTakeFirstOrThrow();
     expect(sale3.email).toBe('newbie@shop.example');
     expect(freshOne.statusCode).toBe(201);
     expect(new Set([stored1, byNewcomer, freshOne].map((r) => r.json().customer.id)).size).toBe(3);
@@ -186,42 +307,65 @@ describe('batched sales', () => {
   it.each([
     ['batched', () => t],
     ['one by one (batching off)', () => single],
-  ])('answers every sale posted while the database connections are cut (a Postgres restart), storing each once: %s', async (_how, appOf) => {
-    const app = appOf();
-    const tag = `CUT${app === t ? 'B' : 'S'}`;
-    const bodies = Array.from({ length: 80 }, (_, n) => distinctSale(tag, n));
-    const killer = new Client({ connectionString: app.database.url });
-    await killer.connect();
-    try {
-      const pending = bodies.map((b) => post(app, b));
-      // Once some are stored, every other connection to this database is closed under the app's pool.
-      await waitFor(async () => Number((await killer.query(`select count(*) from sales where external_id like '${tag}-%'`)).rows[0].count) > 0, 'a first sale stored');
-      const cut = await killer.query('select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-      expect(Number(cut.rows[0].n)).toBeGreaterThan(0);
-      const results = await Promise.all(pending);
-      expect(results.filter((r) => r.statusCode >= 300).map((r) => r.body)).toEqual([]);
-    } finally {
-      await killer.end();
-    }
-    const stored = await app.database.db.selectFrom('sales').select('externalId').where('externalId', 'like', `${tag}-%`).execute();
-    expect(stored.map((r) => r.externalId).sort()).toEqual(bodies.map((b) => b.externalId).sort());
-  });
+  ])(
+    'answers every sale posted while the database connections are cut (a Postgres restart), storing each once: %s',
+    async (_how, appOf) => {
+      const app = appOf();
+      const tag = `CUT${app === t ? 'B' : 'S'}`;
+      const bodies = Array.from({ length: 80 }, (_, n) => distinctSale(tag, n));
+      const killer = new Client({ connectionString: app.database.url });
+      await killer.connect();
+      try {
+        const pending = bodies.map((b) => post(app, b));
+        // Once some are stored, every other connection to this database is closed under the app's pool.
+        await waitFor(
+          async () =>
+            Number((await killer.query(`select count(*) from sales where external_id like '${tag}-%'`)).rows[0].count) >
+            0,
+          'a first sale stored',
+        );
+        const cut = await killer.query(
+          'select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        );
+        expect(Number(cut.rows[0].n)).toBeGreaterThan(0);
+        const results = await Promise.all(pending);
+        expect(results.filter((r) => r.statusCode >= 300).map((r) => r.body)).toEqual([]);
+      } finally {
+        await killer.end();
+      }
+      const stored = await app.database.db
+        .selectFrom('sales')
+        .select('externalId')
+        .where('externalId', 'like', `${tag}-%`)
+        .execute();
+      expect(stored.map((r) => r.externalId).sort()).toEqual(bodies.map((b) => b.externalId).sort());
+    },
+  );
 
   it('falls back to the single-sale path when the batch transaction fails', async () => {
     lines.length = 0;
     const db = t.database.db;
-    const body = saleBody({ externalId: 'FAIL-1' }, { externalId: 'C-FAIL-1', email: 'fail1@example.com', phone: '+1 555 4001' });
+    const body = saleBody(
+      { externalId: 'FAIL-1' },
+      { externalId: 'C-FAIL-1', email: 'fail1@example.com', phone: '+1 555 4001' },
+    );
     // Another writer creates this customer (same source and external id, no email or phone) without committing
     // yet: the batch's look-up cannot see it, so the batch's insert waits on it and then violates the unique key.
     let customerId = '';
     const response = await db.connection().execute(async (conn) => {
       await sql`begin`.execute(conn);
-      const row = await conn.insertInto('customers').values({ source: 'shop-pos', externalId: 'C-FAIL-1', firstName: 'Earlier', referralCode: 'FAIL-TEST' }).returning('id').executeTakeFirstOrThrow();
+      const row = await conn
+        .insertInto('customers')
+        .values({ source: 'shop-pos', externalId: 'C-FAIL-1', firstName: 'Earlier', referralCode: 'FAIL-TEST' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       customerId = row.id;
       const pending = post(t, body);
       await waitFor(async () => {
         const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock' and query like '%json_to_recordset%'`.execute(db);
+          where datname = current_database() and wait_event_type = 'Lock' and query like '%json_to_recordset%'`.execute(
+          db,
+        );
         return rows[0].n > 0;
       }, 'the batch to wait on the uncommitted customer');
       await sql`commit`.execute(conn);
@@ -231,7 +375,11 @@ describe('batched sales', () => {
     expect(response.json().customer.id).toBe(customerId);
     expect(response.json().touches).toHaveLength(7);
     expect(logged(BATCH_FAILED)).toHaveLength(1);
-    const customer = await db.selectFrom('customers').select(['firstName', 'email']).where('id', '=', customerId).executeTakeFirstOrThrow();
+    const customer = await db
+      .selectFrom('customers')
+      .select(['firstName', 'email'])
+      .where('id', '=', customerId)
+      .executeTakeFirstOrThrow();
     expect(customer).toEqual({ firstName: 'Ann', email: 'fail1@example.com' });
     expect(await db.selectFrom('planRuns').select('id').where('customerId', '=', customerId).execute()).toHaveLength(1);
     expect(await db.selectFrom('sales').select('id').where('externalId', '=', 'FAIL-1').execute()).toHaveLength(1);

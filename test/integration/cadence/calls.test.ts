@@ -65,18 +65,31 @@ async function callSale(salesperson: string, firstName: string, opts: { withAddr
     phone: `+1 555 01${String(saleSeq).padStart(2, '0')}`,
     timezone: 'UTC',
     preferredChannel: opts.withAddress ? 'letter' : undefined,
-    address: opts.withAddress ? { lines: ['1 Main St'], city: 'Springfield', postalCode: '12345', country: 'US' } : undefined,
+    address: opts.withAddress
+      ? { lines: ['1 Main St'], city: 'Springfield', postalCode: '12345', country: 'US' }
+      : undefined,
   };
   const res = await api(
     'POST',
     '/v1/sales',
-    saleBody({ externalId: `CALL-${saleSeq}`, soldAt: soldAt.toISOString(), salesperson: { email: `${salesperson}@shop.example`, name: salesperson } }, customer),
+    saleBody(
+      {
+        externalId: `CALL-${saleSeq}`,
+        soldAt: soldAt.toISOString(),
+        salesperson: { email: `${salesperson}@shop.example`, name: salesperson },
+      },
+      customer,
+    ),
     t.posKey,
   );
   expect(res.statusCode).toBe(201);
   const body = res.json();
   const call = body.touches.find((x: { step: number }) => x.step === 2);
-  return { customerId: body.customer.id as string, callTouchId: call.id as string, touches: body.touches as { id: string; step: number; status: string; dueAt: string }[] };
+  return {
+    customerId: body.customer.id as string,
+    callTouchId: call.id as string,
+    touches: body.touches as { id: string; step: number; status: string; dueAt: string }[],
+  };
 }
 
 /** dispatchCall runs the scheduler and waits until the worker has turned the call touch into a task. */
@@ -88,7 +101,11 @@ async function dispatchCall(touchId: string): Promise<TaskView> {
 }
 
 async function touchRow(id: string) {
-  return t.database.db.selectFrom('touches').select(['status', 'statusReason', 'step']).where('id', '=', id).executeTakeFirstOrThrow();
+  return t.database.db
+    .selectFrom('touches')
+    .select(['status', 'statusReason', 'step'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
 }
 
 async function outcome(taskId: string, body: object, key = t.adminKey) {
@@ -119,10 +136,18 @@ describe('a due call becomes a task, and its assignee is reminded', () => {
     const list = await api('GET', `/v1/tasks?assignee=${staff.sam!.id}&status=open&due=today`);
     expect(list.statusCode).toBe(200);
     const [shown] = list.json().tasks;
-    expect(shown.customer).toMatchObject({ id: first.customerId, name: 'Ann Caller', phone: expect.stringContaining('555') });
+    expect(shown.customer).toMatchObject({
+      id: first.customerId,
+      name: 'Ann Caller',
+      phone: expect.stringContaining('555'),
+    });
     expect(shown.talkingPoints).toHaveLength(3);
     // The customer's history: the thank-you step skipped for want of an address, with why.
-    expect(shown.history.some((h: { type: string; detail: string }) => h.type === 'touch' && /step 1 .*no_address/.test(h.detail))).toBe(true);
+    expect(
+      shown.history.some(
+        (h: { type: string; detail: string }) => h.type === 'touch' && /step 1 .*no_address/.test(h.detail),
+      ),
+    ).toBe(true);
   });
 
   it('sends one email inside working hours (the morning digest), none again within the hour', async () => {
@@ -149,7 +174,9 @@ describe('a due call becomes a task, and its assignee is reminded', () => {
 
     // A mail server that says "try later" costs no reminder: the slot is given back and the next run sends it.
     t.clock.set(new Date('2026-11-09T10:31:00Z'));
-    smtp.respondWith((e) => (e.stage === 'rcpt' && e.to === 'sam@shop.example' ? { code: 451, message: 'try later' } : null));
+    smtp.respondWith((e) =>
+      e.stage === 'rcpt' && e.to === 'sam@shop.example' ? { code: 451, message: 'try later' } : null,
+    );
     expect(await remind()).toMatchObject({ reminders: 0, failed: 1 });
     smtp.respondWith(null);
     // Two workers running the sweep at once send one email between them.
@@ -195,7 +222,11 @@ describe('outcomes move the plan', () => {
     const conflict = await outcome(task.id, { outcome: 'no_answer' });
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json().error.message).toMatch(/^outcome:/);
-    const audited = await t.database.db.selectFrom('auditLog').select('action').where('entityId', '=', task.id).execute();
+    const audited = await t.database.db
+      .selectFrom('auditLog')
+      .select('action')
+      .where('entityId', '=', task.id)
+      .execute();
     expect(audited.map((a) => a.action)).toEqual(['task.outcome']);
   });
 
@@ -203,9 +234,15 @@ describe('outcomes move the plan', () => {
     const s = await callSale('pat', 'Eli');
     let task = await dispatchCall(s.callTouchId);
     const now = t.clock.now(); // Tuesday 09:06
-    expect((await outcome(task.id, { outcome: 'no_answer' })).json()).toMatchObject({ status: 'done', outcome: 'no_answer' });
+    expect((await outcome(task.id, { outcome: 'no_answer' })).json()).toMatchObject({
+      status: 'done',
+      outcome: 'no_answer',
+    });
     let attempts = await listTasksOfTouch(t.database.db, s.callTouchId);
-    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'done'], [2, 'open']]);
+    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [1, 'done'],
+      [2, 'open'],
+    ]);
     expect(attempts[1]!.dueAt).toEqual(new Date('2026-11-12T09:00:00Z')); // Thursday, start of work
     expect(attempts[1]!.assignee?.id).toBe(staff.pat!.id);
     expect(attempts[1]!.talkingPoints).toEqual(task.talkingPoints);
@@ -215,10 +252,18 @@ describe('outcomes move the plan', () => {
     task = attempts[1]!;
     await outcome(task.id, { outcome: 'no_answer' });
     attempts = await listTasksOfTouch(t.database.db, s.callTouchId);
-    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'done'], [2, 'done'], [3, 'open']]);
+    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [1, 'done'],
+      [2, 'done'],
+      [3, 'open'],
+    ]);
     await outcome(attempts[2]!.id, { outcome: 'no_answer' });
     attempts = await listTasksOfTouch(t.database.db, s.callTouchId);
-    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'done'], [2, 'done'], [3, 'done']]);
+    expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [1, 'done'],
+      [2, 'done'],
+      [3, 'done'],
+    ]);
     expect(await touchRow(s.callTouchId)).toMatchObject({ status: 'failed', statusReason: 'no_answer' });
   });
 
@@ -244,7 +289,9 @@ describe('outcomes move the plan', () => {
     expect(complaint).toMatchObject({ assigneeId: staff.mia!.id, status: 'open' });
     // The manager sees it on their own list.
     const mine = (await api('GET', '/v1/tasks?status=open', undefined, staff.mia!.key)).json().tasks;
-    expect(mine.some((x: { id: string; customer: { paused: boolean } }) => x.id === complaint.id && x.customer.paused)).toBe(true);
+    expect(
+      mine.some((x: { id: string; customer: { paused: boolean } }) => x.id === complaint.id && x.customer.paused),
+    ).toBe(true);
     pausedCustomer = s;
   });
 });
@@ -253,17 +300,31 @@ let pausedCustomer: Awaited<ReturnType<typeof callSale>>;
 describe('notes', () => {
   it('a staff complaint note pauses the plan and opens a task for their manager; resume is for admins', async () => {
     const s = await callSale('pat', 'Hal');
-    const plain = await api('POST', `/v1/customers/${s.customerId}/notes`, { body: 'Asked about cushions' }, staff.pat!.key);
+    const plain = await api(
+      'POST',
+      `/v1/customers/${s.customerId}/notes`,
+      { body: 'Asked about cushions' },
+      staff.pat!.key,
+    );
     expect(plain.statusCode).toBe(201);
     expect(plain.json()).toMatchObject({ complaint: false, taskId: null });
     expect((await findCustomer(t.database.db, s.customerId))!.paused).toBe(false);
 
-    const res = await api('POST', `/v1/customers/${s.customerId}/notes`, { body: 'Rude delivery driver', complaint: true }, staff.pat!.key);
+    const res = await api(
+      'POST',
+      `/v1/customers/${s.customerId}/notes`,
+      { body: 'Rude delivery driver', complaint: true },
+      staff.pat!.key,
+    );
     expect(res.statusCode).toBe(201);
     const { taskId } = res.json();
     expect((await findCustomer(t.database.db, s.customerId))!.paused).toBe(true);
     const managerTask = (await api('GET', `/v1/tasks/${taskId}`)).json();
-    expect(managerTask).toMatchObject({ kind: 'complaint', assignee: { id: staff.mia!.id }, notes: 'Rude delivery driver' });
+    expect(managerTask).toMatchObject({
+      kind: 'complaint',
+      assignee: { id: staff.mia!.id },
+      notes: 'Rude delivery driver',
+    });
 
     // A paused customer's due call is not dispatched.
     await worker.runMaintenance('dispatch');
@@ -274,7 +335,12 @@ describe('notes', () => {
     expect(resumed.json()).toEqual({ id: s.customerId, paused: false });
     await dispatchCall(s.callTouchId);
 
-    const actions = await t.database.db.selectFrom('auditLog').select('action').where('entityId', '=', s.customerId).orderBy('id').execute();
+    const actions = await t.database.db
+      .selectFrom('auditLog')
+      .select('action')
+      .where('entityId', '=', s.customerId)
+      .orderBy('id')
+      .execute();
     expect(actions.map((a) => a.action)).toEqual(['note.added', 'customer.paused', 'note.added', 'customer.resumed']);
   });
 
@@ -300,7 +366,10 @@ describe('customers who may not be contacted', () => {
     const task = await dispatchCall(s.callTouchId);
     await updateCustomer(t.database.db, s.customerId, { doNotContact: true });
     expect((await remind()).cancelled).toBe(1);
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({ id: task.id, status: 'cancelled' });
+    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
+      id: task.id,
+      status: 'cancelled',
+    });
     expect(await touchRow(s.callTouchId)).toMatchObject({ status: 'cancelled', statusReason: 'do_not_contact' });
   });
 });
@@ -325,7 +394,10 @@ describe('staff keys see their own tasks only', () => {
     const refused = await outcome(patTask.id, { outcome: 'reached' }, staff.sam!.key);
     expect(refused.statusCode).toBe(403);
     expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]!.status).toBe('open');
-    expect((await outcome(patTask.id, { outcome: 'voicemail' }, staff.pat!.key)).json()).toMatchObject({ status: 'done', outcome: 'voicemail' });
+    expect((await outcome(patTask.id, { outcome: 'voicemail' }, staff.pat!.key)).json()).toMatchObject({
+      status: 'done',
+      outcome: 'voicemail',
+    });
     expect(await touchRow(s.callTouchId)).toMatchObject({ status: 'done', statusReason: 'voicemail' });
   });
 
@@ -372,12 +444,20 @@ describe('assignees', () => {
   });
   it('gives calls falling due together each to their own assignee, and cancels the one that may not be made', async () => {
     // Leo and Nia have left (above): their calls go to Max and to the first manager, Mia.
-    const sales = { sam: await callSale('sam', 'Ola'), pat: await callSale('pat', 'Pia'), leo: await callSale('leo', 'Quin'), nia: await callSale('nia', 'Rex') };
+    const sales = {
+      sam: await callSale('sam', 'Ola'),
+      pat: await callSale('pat', 'Pia'),
+      leo: await callSale('leo', 'Quin'),
+      nia: await callSale('nia', 'Rex'),
+    };
     const barred = await callSale('sam', 'Sol');
     await updateCustomer(t.database.db, barred.customerId, { doNotContact: true });
     await worker.runMaintenance('dispatch');
     const all = [...Object.values(sales), barred];
-    await waitFor(async () => (await Promise.all(all.map((s) => touchRow(s.callTouchId)))).every((r) => r.status !== 'queued'), 'every call handled');
+    await waitFor(
+      async () => (await Promise.all(all.map((s) => touchRow(s.callTouchId)))).every((r) => r.status !== 'queued'),
+      'every call handled',
+    );
     const assigneeOf = async (touchId: string) => (await listTasksOfTouch(t.database.db, touchId))[0]?.assignee?.id;
     expect(await assigneeOf(sales.sam.callTouchId)).toBe(staff.sam!.id);
     expect(await assigneeOf(sales.pat.callTouchId)).toBe(staff.pat!.id);
@@ -399,15 +479,26 @@ describe('escalation', () => {
     t.clock.set(new Date('2026-11-13T09:30:00Z')); // Friday: three
     await worker.runMaintenance('escalate');
     await worker.runMaintenance('escalate');
-    const escalations = await t.database.db.selectFrom('tasks').selectAll().where('sourceTaskId', '=', task.id).where('kind', '=', 'escalation').execute();
+    const escalations = await t.database.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('sourceTaskId', '=', task.id)
+      .where('kind', '=', 'escalation')
+      .execute();
     expect(escalations).toHaveLength(1);
     expect(escalations[0]!.assigneeId).toBe(staff.mia!.id);
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({ escalatedTo: staff.mia!.id, status: 'open' });
+    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
+      escalatedTo: staff.mia!.id,
+      status: 'open',
+    });
 
     // The manager makes the call: the escalation and the original task close, and the touch is done.
     const res = await outcome(escalations[0]!.id, { outcome: 'reached' }, staff.mia!.key);
     expect(res.statusCode).toBe(200);
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({ status: 'done', outcome: 'reached' });
+    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
+      status: 'done',
+      outcome: 'reached',
+    });
     expect(await touchRow(s.callTouchId)).toMatchObject({ status: 'done', statusReason: 'reached' });
   });
 });
@@ -419,7 +510,12 @@ describe('a paused customer', () => {
     t.clock.set(new Date('2026-12-10T10:00:00Z'));
     await worker.runMaintenance('dispatch');
     const step3 = async (customerId: string) =>
-      (await t.database.db.selectFrom('touches').select(['id', 'status']).where('customerId', '=', customerId).where('step', '=', 3).executeTakeFirstOrThrow());
+      await t.database.db
+        .selectFrom('touches')
+        .select(['id', 'status'])
+        .where('customerId', '=', customerId)
+        .where('step', '=', 3)
+        .executeTakeFirstOrThrow();
     expect((await step3(control.customerId)).status).not.toBe('scheduled');
     expect((await step3(pausedCustomer.customerId)).status).toBe('scheduled');
 

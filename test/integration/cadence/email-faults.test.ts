@@ -45,19 +45,29 @@ function newestSource(dir: string): number {
  * as ../migrations from there. Concurrent builders each write their own copy and the first rename wins.
  */
 function buildWorker(): string {
-  const home = path.join(ROOT, 'node_modules/.cache', `rapport-worker-${Math.floor(newestSource(path.join(ROOT, 'src')))}`);
+  const home = path.join(
+    ROOT,
+    'node_modules/.cache',
+    `rapport-worker-${Math.floor(newestSource(path.join(ROOT, 'src')))}`,
+  );
   const worker = path.join(home, 'dist/main/worker.js');
   if (existsSync(worker)) return worker;
   // Builds of older sources pile up otherwise; one untouched for an hour is no longer in use by any run.
   const cache = path.dirname(home);
   for (const old of existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('rapport-worker-')) : []) {
-    if (statSync(path.join(cache, old)).mtimeMs < Date.now() - 3600_000) rmSync(path.join(cache, old), { recursive: true, force: true });
+    if (statSync(path.join(cache, old)).mtimeMs < Date.now() - 3600_000)
+      rmSync(path.join(cache, old), { recursive: true, force: true });
   }
   mkdirSync(home, { recursive: true });
-  if (!existsSync(path.join(home, 'migrations'))) symlinkSync(path.join(ROOT, 'migrations'), path.join(home, 'migrations'));
+  if (!existsSync(path.join(home, 'migrations')))
+    symlinkSync(path.join(ROOT, 'migrations'), path.join(home, 'migrations'));
   const tmp = path.join(home, `dist.${process.pid}`);
   try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', tmp], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', tmp],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
   } catch (err) {
     // tsc still emits when another part of the tree has type errors; only a missing worker is fatal here.
     if (!existsSync(path.join(tmp, 'main/worker.js'))) throw err;
@@ -112,7 +122,12 @@ function spawnWorker(prefix: string, o: { smtpUrl?: string; logLevel?: string } 
 
 /** alive rejects with the worker's output if it exits before `p` settles, so a crash fails the test at once. */
 function alive<T>(w: Worker, p: Promise<T>): Promise<T> {
-  return Promise.race([p, w.exited.then((e) => Promise.reject(new Error(`worker exited early (${e.code ?? e.signal}):\n${w.output.join('')}`)))]);
+  return Promise.race([
+    p,
+    w.exited.then((e) =>
+      Promise.reject(new Error(`worker exited early (${e.code ?? e.signal}):\n${w.output.join('')}`)),
+    ),
+  ]);
 }
 
 async function stop(w: Worker): Promise<void> {
@@ -147,13 +162,26 @@ function receivedFor(tag: string, server = smtp): ReceivedMessage[] {
 }
 
 async function statusCounts(ids: string[]): Promise<Record<string, number>> {
-  const rows = await database.db.selectFrom('touches').select(['status', database.db.fn.countAll<string>().as('n')]).where('id', 'in', ids).groupBy('status').execute();
+  const rows = await database.db
+    .selectFrom('touches')
+    .select(['status', database.db.fn.countAll<string>().as('n')])
+    .where('id', 'in', ids)
+    .groupBy('status')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
 /** checkEveryTouchOnce asserts that every touch is sent, its stored Message-ID was received, and nothing else was. */
-async function checkDelivered(tag: string, ids: string[], server = smtp): Promise<{ received: number; duplicates: Map<string, number> }> {
-  const rows = await database.db.selectFrom('touches').select(['id', 'status', 'messageId']).where('id', 'in', ids).execute();
+async function checkDelivered(
+  tag: string,
+  ids: string[],
+  server = smtp,
+): Promise<{ received: number; duplicates: Map<string, number> }> {
+  const rows = await database.db
+    .selectFrom('touches')
+    .select(['id', 'status', 'messageId'])
+    .where('id', 'in', ids)
+    .execute();
   expect(rows.filter((r) => r.status !== 'sent')).toEqual([]);
   const expected = new Set(rows.map((r) => r.messageId));
   expect(expected.size).toBe(ids.length);
@@ -175,9 +203,16 @@ beforeAll(async () => {
   smtp = await startSmtpServer();
   // One sale through the real service gives the segment, plan, salesperson and items every seeded touch uses.
   const ctx = testContext(database, fixedClock(new Date()));
-  const body = saleBody({ soldAt: new Date(Date.now() - 3600_000).toISOString() }, { timezone: 'UTC' }) as unknown as SaleInput;
+  const body = saleBody(
+    { soldAt: new Date(Date.now() - 3600_000).toISOString() },
+    { timezone: 'UTC' },
+  ) as unknown as SaleInput;
   const { response } = await recordSale(ctx, body);
-  const run = await database.db.selectFrom('planRuns').select(['id', 'saleId', 'segmentId', 'plan']).where('customerId', '=', response.customer.id).executeTakeFirstOrThrow();
+  const run = await database.db
+    .selectFrom('planRuns')
+    .select(['id', 'saleId', 'segmentId', 'plan'])
+    .where('customerId', '=', response.customer.id)
+    .executeTakeFirstOrThrow();
   template = { planRunId: run.id, saleId: run.saleId!, segmentId: run.segmentId, plan: run.plan };
 }, 120_000);
 
@@ -236,10 +271,14 @@ it('a worker killed with SIGKILL mid-batch, then restarted: every email arrives,
   expect(receivedAtKill.length).toBeLessThan(500);
 
   const second = spawnWorker(prefix);
-  await alive(second, waitFor(() => allSent(ids), 'every touch recorded sent after the restart', 30_000));
+  await alive(
+    second,
+    waitFor(() => allSent(ids), 'every touch recorded sent after the restart', 30_000),
+  );
   const { received, duplicates } = await checkDelivered('kill', ids);
-  // eslint-disable-next-line no-console
-  console.log(`SIGKILL after ${receivedAtKill.length} accepted: ${received} messages for 500 touches, ${duplicates.size} delivered twice (${unrecorded.size} were accepted but unrecorded at the kill)`);
+  console.log(
+    `SIGKILL after ${receivedAtKill.length} accepted: ${received} messages for 500 touches, ${duplicates.size} delivered twice (${unrecorded.size} were accepted but unrecorded at the kill)`,
+  );
   expect(duplicates.size).toBeLessThanOrEqual(CONCURRENCY);
   expect([...duplicates.values()].every((n) => n === 2)).toBe(true);
   // A touch was delivered twice only if the kill fell between the server's accept and the recording.
@@ -253,13 +292,21 @@ it('Redis keys deleted mid-run: the reconciler queues the lost touches again and
   const ids = await seed('flush', 300);
   const prefix = newPrefix();
   const w = spawnWorker(prefix);
-  await alive(w, waitFor(() => receivedFor('flush').length >= 50, '50 emails before the flush', 20_000));
+  await alive(
+    w,
+    waitFor(() => receivedFor('flush').length >= 50, '50 emails before the flush', 20_000),
+  );
   await flushPrefix(prefix); // only this test's keys: other test files share the server
   const afterFlush = await statusCounts(ids);
   expect(afterFlush.queued ?? 0).toBeGreaterThan(0); // work really was lost with the keys
 
-  await alive(w, waitFor(() => allSent(ids), 'every touch recorded sent after the flush', 30_000)).catch(async (err) => {
-    throw new Error(`${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`);
+  await alive(
+    w,
+    waitFor(() => allSent(ids), 'every touch recorded sent after the flush', 30_000),
+  ).catch(async (err) => {
+    throw new Error(
+      `${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`,
+    );
   });
   const { received, duplicates } = await checkDelivered('flush', ids);
   expect(duplicates.size).toBe(0);
@@ -270,14 +317,22 @@ it('Redis keys deleted mid-run: the reconciler queues the lost touches again and
 it('the worker Postgres connections cut mid-run, as a Postgres restart does: every touch completes, none twice', async () => {
   const ids = await seed('cut', 300);
   const w = spawnWorker(newPrefix());
-  await alive(w, waitFor(() => receivedFor('cut').length >= 50, '50 emails before the cut', 20_000));
+  await alive(
+    w,
+    waitFor(() => receivedFor('cut').length >= 50, '50 emails before the cut', 20_000),
+  );
   // Every connection to the test database but this one; the worker's pool (and this test's) reconnect on next use.
   const { rows } = await sql<{ n: number }>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
     where datname = current_database() and pid <> pg_backend_pid()`.execute(database.db);
   expect(rows[0].n).toBeGreaterThan(0);
 
-  await alive(w, waitFor(() => allSent(ids), 'every touch recorded sent after the cut', 30_000)).catch(async (err) => {
-    throw new Error(`${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`);
+  await alive(
+    w,
+    waitFor(() => allSent(ids), 'every touch recorded sent after the cut', 30_000),
+  ).catch(async (err) => {
+    throw new Error(
+      `${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`,
+    );
   });
   const { received, duplicates } = await checkDelivered('cut', ids);
   // A result the cut kept from being recorded is recorded again on a new connection, so nothing is sent twice.
@@ -292,9 +347,25 @@ it('two worker processes at once on the same queues deliver every email exactly 
     // Each worker sends through its own server, so the test sees that both took part.
     const a = spawnWorker(prefix, { logLevel: 'info' });
     const b = spawnWorker(prefix, { logLevel: 'info', smtpUrl: other.url });
-    await alive(a, alive(b, waitFor(() => [a, b].every((w) => w.output.join('').includes('workers running')), 'both workers running', 15_000)));
+    await alive(
+      a,
+      alive(
+        b,
+        waitFor(
+          () => [a, b].every((w) => w.output.join('').includes('workers running')),
+          'both workers running',
+          15_000,
+        ),
+      ),
+    );
     const ids = await seed('pair', 300);
-    await alive(a, alive(b, waitFor(() => allSent(ids), 'every touch recorded sent', 30_000)));
+    await alive(
+      a,
+      alive(
+        b,
+        waitFor(() => allSent(ids), 'every touch recorded sent', 30_000),
+      ),
+    );
     const viaA = receivedFor('pair');
     const viaB = receivedFor('pair', other);
     expect(viaA.length).toBeGreaterThan(0);
@@ -363,7 +434,11 @@ it('SIGTERM with a send in flight: the send finishes and is recorded, then the w
     expect(exit).toMatchObject({ code: 0, signal: null });
     expect(proxy.state.releasedAt).toBeGreaterThan(0);
     expect(exit.at).toBeGreaterThanOrEqual(proxy.state.releasedAt);
-    const row = await database.db.selectFrom('touches').select(['status', 'messageId', 'leaseUntil']).where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom('touches')
+      .select(['status', 'messageId', 'leaseUntil'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'sent', messageId: `<${id}@rapport.test>`, leaseUntil: null });
     expect(receivedFor('term').map((m) => m.messageId)).toEqual([row.messageId]);
   } finally {

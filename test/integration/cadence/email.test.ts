@@ -48,7 +48,12 @@ async function touchRow(id: string) {
 }
 
 async function events(id: string) {
-  return t.database.db.selectFrom('touchEvents').select(['status', 'reason', 'actor', 'at']).where('touchId', '=', id).orderBy('id').execute();
+  return t.database.db
+    .selectFrom('touchEvents')
+    .select(['status', 'reason', 'actor', 'at'])
+    .where('touchId', '=', id)
+    .orderBy('id')
+    .execute();
 }
 
 function to(address: string): ReceivedMessage[] {
@@ -80,7 +85,9 @@ it('delivers the due email with its headers, personalisation and signature, and 
   expect(msg.replyTo?.value[0].address).toBe('sam@shop.example');
   const links = customerLinks(TEST_SETTINGS.publicUrl, TEST_SETTINGS.secret, sold.customerId);
   const headers = unfoldedHeaders(msg);
-  expect(headers).toMatch(new RegExp(`^List-Unsubscribe: <${links.unsubscribe.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>\\s*$`, 'mi'));
+  expect(headers).toMatch(
+    new RegExp(`^List-Unsubscribe: <${links.unsubscribe.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>\\s*$`, 'mi'),
+  );
   expect(headers).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\s*$/im);
 
   // Personal and signed: the customer's first name, what they bought, the salesperson's name, the preference link.
@@ -116,15 +123,23 @@ it('delivers the due email with its headers, personalisation and signature, and 
 });
 
 it('retries after a 4xx and delivers exactly once', async () => {
-  smtp.respondWith((e) => (e.stage === 'data' && e.to.includes('busy@example.com') && e.attempt === 1 ? { code: 451, message: '4.3.0 try again later' } : null));
+  smtp.respondWith((e) =>
+    e.stage === 'data' && e.to.includes('busy@example.com') && e.attempt === 1
+      ? { code: 451, message: '4.3.0 try again later' }
+      : null,
+  );
   try {
     const sold = await sell('busy');
     const first = sold.touches.find((x) => x.step === 1)!;
     await worker.runMaintenance('dispatch');
-    const row = await waitFor(async () => {
-      const r = await touchRow(first.id);
-      return r.status === 'sent' ? r : null;
-    }, 'the retried touch recorded sent', 15_000);
+    const row = await waitFor(
+      async () => {
+        const r = await touchRow(first.id);
+        return r.status === 'sent' ? r : null;
+      },
+      'the retried touch recorded sent',
+      15_000,
+    );
     expect(smtp.refusals.filter((r) => r.to.includes('busy@example.com')).map((r) => r.code)).toEqual([451]);
     expect(to('busy@example.com')).toHaveLength(1);
     expect(to('busy@example.com')[0].messageId).toBe(row.messageId);
@@ -139,7 +154,9 @@ it('retries after a 4xx and delivers exactly once', async () => {
 });
 
 it('fails on a 5xx with the reason, marks the address bounced, and sends the next mail step as a letter', async () => {
-  smtp.respondWith((e) => (e.stage === 'rcpt' && e.to === 'gone@example.com' ? { code: 550, message: '5.1.1 mailbox unavailable' } : null));
+  smtp.respondWith((e) =>
+    e.stage === 'rcpt' && e.to === 'gone@example.com' ? { code: 550, message: '5.1.1 mailbox unavailable' } : null,
+  );
   try {
     const sold = await sell('gone');
     const first = sold.touches.find((x) => x.step === 1)!;
@@ -151,7 +168,11 @@ it('fails on a 5xx with the reason, marks the address bounced, and sends the nex
     expect(row.statusReason).toMatch(/550.*mailbox unavailable/);
     expect(row.attempts).toBe(1); // a permanent refusal is not retried
     expect(to('gone@example.com')).toHaveLength(0);
-    const customer = await t.database.db.selectFrom('customers').select(['emailStatus']).where('id', '=', sold.customerId).executeTakeFirstOrThrow();
+    const customer = await t.database.db
+      .selectFrom('customers')
+      .select(['emailStatus'])
+      .where('id', '=', sold.customerId)
+      .executeTakeFirstOrThrow();
     expect(customer.emailStatus).toBe('bounced');
     expect((await events(first.id)).at(-1)).toMatchObject({ status: 'failed', reason: row.statusReason });
 
@@ -167,7 +188,10 @@ it('fails on a 5xx with the reason, marks the address bounced, and sends the nex
     }, 'the next step handed to the letter worker');
     expect(handed.messageId).toBeNull();
     const nextEvents = await events(next.id);
-    expect(nextEvents.find((e) => e.reason === 'sent as a letter: email address bounced')).toMatchObject({ status: 'queued', actor: 'worker' });
+    expect(nextEvents.find((e) => e.reason === 'sent as a letter: email address bounced')).toMatchObject({
+      status: 'queued',
+      actor: 'worker',
+    });
     expect(to('gone@example.com')).toHaveLength(0);
     expect(smtp.refusals.filter((r) => r.to.includes('gone@example.com'))).toHaveLength(1);
   } finally {
@@ -188,7 +212,11 @@ it('sends nothing to an opted-out customer without a postal address, and flags t
   }, 'the touch skipped');
   expect(row.statusReason).toBe('no_address');
   expect(to('optout@example.com')).toHaveLength(0);
-  const customer = await t.database.db.selectFrom('customers').select(['needsCleanup']).where('id', '=', sold.customerId).executeTakeFirstOrThrow();
+  const customer = await t.database.db
+    .selectFrom('customers')
+    .select(['needsCleanup'])
+    .where('id', '=', sold.customerId)
+    .executeTakeFirstOrThrow();
   expect(customer.needsCleanup).toBe(true);
 });
 
@@ -209,14 +237,23 @@ it('puts the touch of a customer paused after the claim back on the schedule, an
   const sold = await sell('paused');
   const first = sold.touches.find((x) => x.step === 1)!;
   // The scheduler claimed it, then a complaint paused the plan before the worker took the job.
-  await t.database.db.updateTable('touches').set({ status: 'queued', queuedAt: NOW }).where('id', '=', first.id).execute();
+  await t.database.db
+    .updateTable('touches')
+    .set({ status: 'queued', queuedAt: NOW })
+    .where('id', '=', first.id)
+    .execute();
   await t.database.db.updateTable('customers').set({ paused: true }).where('id', '=', sold.customerId).execute();
   await enqueueTouches(worker.queues, [{ id: first.id, channel: 'email', dueAt: new Date(first.dueAt) }], NOW);
   const row = await waitFor(async () => {
     const r = await touchRow(first.id);
     return r.status === 'scheduled' && r.statusReason ? r : null;
   }, 'the touch back on the schedule');
-  expect([row.statusReason, row.queuedAt, row.leaseUntil, row.completedAt]).toEqual(['customer_paused', null, null, null]);
+  expect([row.statusReason, row.queuedAt, row.leaseUntil, row.completedAt]).toEqual([
+    'customer_paused',
+    null,
+    null,
+    null,
+  ]);
   expect(to('paused@example.com')).toHaveLength(0);
 
   // While paused, the scheduler leaves it alone; once resumed, it goes out.

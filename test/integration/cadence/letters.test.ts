@@ -23,7 +23,12 @@ const SOLD_AT = '2026-11-05T01:00:00Z';
 
 beforeAll(async () => {
   t = await createTestApp('letters', NOW);
-  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: null, outboxDir: `/tmp/rapport-letters-outbox-${process.pid}` });
+  worker = await startTestWorker({
+    database: t.database,
+    clock: t.clock,
+    smtpUrl: null,
+    outboxDir: `/tmp/rapport-letters-outbox-${process.pid}`,
+  });
 });
 afterAll(async () => {
   await worker?.close();
@@ -44,7 +49,13 @@ async function letterSale(customer: Record<string, unknown> = {}): Promise<{ cus
     headers: t.auth(t.posKey),
     payload: saleBody(
       { externalId: `LTR-${saleNo}`, soldAt: SOLD_AT },
-      { externalId: `C-LTR-${saleNo}`, email: `letter${saleNo}@example.com`, phone: `+61 2 5550 ${1000 + saleNo}`, preferredChannel: 'letter', ...customer },
+      {
+        externalId: `C-LTR-${saleNo}`,
+        email: `letter${saleNo}@example.com`,
+        phone: `+61 2 5550 ${1000 + saleNo}`,
+        preferredChannel: 'letter',
+        ...customer,
+      },
     ),
   });
   expect(res.statusCode).toBe(201);
@@ -101,7 +112,13 @@ describe('a due letter', () => {
       firstName: 'Bob',
       lastName: 'Brown',
       timezone: 'America/New_York',
-      address: { lines: ['500 Fifth Avenue', 'Suite 12'], city: 'New York', region: 'NY', postalCode: '10110', country: 'US' },
+      address: {
+        lines: ['500 Fifth Avenue', 'Suite 12'],
+        city: 'New York',
+        region: 'NY',
+        postalCode: '10110',
+        country: 'US',
+      },
     });
     batchId = await dispatchUntilFiled(ann.touchId);
     expect(await dispatchUntilFiled(bob.touchId)).toBe(batchId);
@@ -109,10 +126,23 @@ describe('a due letter', () => {
     const row = await touchRow(ann.touchId);
     expect(row.status).toBe('queued');
     expect(row.statusReason).toBe('in print batch 2026-11-10 #1');
-    const content = row.content as { subject: string; date: string; recipient: { name: string; lines: string[] }; sender: { name: string }; paper: string; footer: string };
+    const content = row.content as {
+      subject: string;
+      date: string;
+      recipient: { name: string; lines: string[] };
+      sender: { name: string };
+      paper: string;
+      footer: string;
+    };
     expect(content.subject).toBe('Thank you, Ann');
     expect(content.date).toBe('11 November 2026'); // already Wednesday in Sydney
-    expect(content.recipient).toMatchObject({ name: 'Ann Lee', lines: ['1 Main St'], city: 'Sydney', postalCode: '2000', country: 'AU' });
+    expect(content.recipient).toMatchObject({
+      name: 'Ann Lee',
+      lines: ['1 Main St'],
+      city: 'Sydney',
+      postalCode: '2000',
+      country: 'AU',
+    });
     expect(content.sender.name).toBe('Sam Shaw');
     expect(content.paper).toBe('A4');
     expect(content.footer).toContain('http://rapport.test/p/');
@@ -125,14 +155,36 @@ describe('a due letter', () => {
     const list = await get('/v1/letters/batches');
     expect(list.statusCode).toBe(200);
     expect(list.json().batches).toEqual([
-      expect.objectContaining({ id: batchId, businessDate: '2026-11-10', seq: 1, status: 'open', paper: 'A4', letterCount: 2, mailedAt: null }),
+      expect.objectContaining({
+        id: batchId,
+        businessDate: '2026-11-10',
+        seq: 1,
+        status: 'open',
+        paper: 'A4',
+        letterCount: 2,
+        mailedAt: null,
+      }),
     ]);
     const one = await get(`/v1/letters/batches/${batchId}`);
     expect(one.statusCode).toBe(200);
     // Print order is by customer name: Brown before Lee.
     expect(one.json().letters).toEqual([
-      { touchId: bob.touchId, customerId: bob.customerId, customerName: 'Bob Brown', step: 1, status: 'queued', subject: 'Thank you, Bob' },
-      { touchId: ann.touchId, customerId: ann.customerId, customerName: 'Ann Lee', step: 1, status: 'queued', subject: 'Thank you, Ann' },
+      {
+        touchId: bob.touchId,
+        customerId: bob.customerId,
+        customerName: 'Bob Brown',
+        step: 1,
+        status: 'queued',
+        subject: 'Thank you, Bob',
+      },
+      {
+        touchId: ann.touchId,
+        customerId: ann.customerId,
+        customerName: 'Ann Lee',
+        step: 1,
+        status: 'queued',
+        subject: 'Thank you, Ann',
+      },
     ]);
     expect((await get(`/v1/letters/batches?status=mailed`)).json().batches).toEqual([]);
   });
@@ -156,7 +208,11 @@ describe('a due letter', () => {
   });
 
   it('closes to new letters once downloaded: a letter due after that goes into the next batch', async () => {
-    expect((await get(`/v1/letters/batches/${batchId}`)).json().batch).toMatchObject({ status: 'printing', closedAt: t.clock.now().toISOString(), letterCount: 2 });
+    expect((await get(`/v1/letters/batches/${batchId}`)).json().batch).toMatchObject({
+      status: 'printing',
+      closedAt: t.clock.now().toISOString(),
+      letterCount: 2,
+    });
     dora = await letterSale({ firstName: 'Dora', lastName: 'Dunn' });
     const next = await dispatchUntilFiled(dora.touchId);
     expect(next).not.toBe(batchId);
@@ -171,7 +227,11 @@ describe('a due letter', () => {
       .returning('id')
       .executeTakeFirstOrThrow();
     expect((await get(`/v1/letters/batches/${empty.id}/pdf`)).statusCode).toBe(409);
-    expect((await get(`/v1/letters/batches/${empty.id}`)).json().batch).toMatchObject({ status: 'open', closedAt: null, letterCount: 0 });
+    expect((await get(`/v1/letters/batches/${empty.id}`)).json().batch).toMatchObject({
+      status: 'open',
+      closedAt: null,
+      letterCount: 0,
+    });
   });
 
   it('refuses strangers, bad ids and unknown batches', async () => {
@@ -186,13 +246,22 @@ describe('a due letter', () => {
     const mailedAt = t.clock.now();
     const res = await markMailed(batchId);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ id: batchId, status: 'mailed', letterCount: 2, mailedAt: mailedAt.toISOString() });
+    expect(res.json()).toMatchObject({
+      id: batchId,
+      status: 'mailed',
+      letterCount: 2,
+      mailedAt: mailedAt.toISOString(),
+    });
 
     for (const { touchId } of [ann, bob]) expect((await touchRow(touchId)).status).toBe('sent');
     expect((await touchRow(dora.touchId)).status).toBe('queued'); // filed after the download: not printed, not sent
     const events = (await listEventsOfCustomer(t.database.db, ann.customerId)).filter((e) => e.touchId === ann.touchId);
     expect(events.map((e) => e.status)).toEqual(['scheduled', 'queued', 'queued', 'queued', 'sent']);
-    expect(events.at(-1)).toMatchObject({ reason: 'mailed with print batch 2026-11-10 #1', actor: expect.stringMatching(/^key:/), at: mailedAt });
+    expect(events.at(-1)).toMatchObject({
+      reason: 'mailed with print batch 2026-11-10 #1',
+      actor: expect.stringMatching(/^key:/),
+      at: mailedAt,
+    });
     const profile = await get(`/v1/customers/${ann.customerId}`);
     expect(profile.json().touches.find((x: { id: string }) => x.id === ann.touchId).status).toBe('sent');
 
@@ -200,7 +269,9 @@ describe('a due letter', () => {
     const again = await markMailed(batchId);
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual(res.json());
-    expect((await listEventsOfCustomer(t.database.db, ann.customerId)).filter((e) => e.touchId === ann.touchId)).toHaveLength(events.length);
+    expect(
+      (await listEventsOfCustomer(t.database.db, ann.customerId)).filter((e) => e.touchId === ann.touchId),
+    ).toHaveLength(events.length);
   });
 
   it('goes into the open next batch of the day once the first was mailed', async () => {
@@ -208,7 +279,9 @@ describe('a due letter', () => {
     const second = await dispatchUntilFiled(carl.touchId);
     expect(second).not.toBe(batchId);
     const list = (await get('/v1/letters/batches?date=2026-11-10')).json().batches;
-    expect(list.map((b: { seq: number; status: string; letterCount: number }) => [b.seq, b.status, b.letterCount])).toEqual([
+    expect(
+      list.map((b: { seq: number; status: string; letterCount: number }) => [b.seq, b.status, b.letterCount]),
+    ).toEqual([
       [2, 'open', 2],
       [1, 'mailed', 2],
     ]);
@@ -229,7 +302,9 @@ describe('a letter whose customer changed after planning', () => {
     }, 'the touch handed to the email worker');
     expect(row.letterBatchId).toBeNull();
     const events = (await listEventsOfCustomer(t.database.db, customerId)).filter((e) => e.touchId === touchId);
-    expect(events).toContainEqual(expect.objectContaining({ status: 'queued', reason: 'no postal address: sent by email' }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ status: 'queued', reason: 'no postal address: sent by email' }),
+    );
     expect(await worker.queues.letter.getJob(touchJobId(touchId))).toBeUndefined();
   });
 
@@ -239,7 +314,11 @@ describe('a letter whose customer changed after planning', () => {
     await worker.runMaintenance('dispatch');
     await waitFor(async () => (await touchRow(touchId)).status === 'skipped', 'the touch skipped');
     expect((await touchRow(touchId)).statusReason).toBe('no_address');
-    const customer = await t.database.db.selectFrom('customers').select('needsCleanup').where('id', '=', customerId).executeTakeFirstOrThrow();
+    const customer = await t.database.db
+      .selectFrom('customers')
+      .select('needsCleanup')
+      .where('id', '=', customerId)
+      .executeTakeFirstOrThrow();
     expect(customer.needsCleanup).toBe(true);
   });
 
@@ -255,7 +334,13 @@ describe('a letter whose customer changed after planning', () => {
 describe('the paper size', () => {
   it('follows the configuration of the worker', async () => {
     await worker.close();
-    worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: null, paper: 'Letter', outboxDir: `/tmp/rapport-letters-outbox-${process.pid}` });
+    worker = await startTestWorker({
+      database: t.database,
+      clock: t.clock,
+      smtpUrl: null,
+      paper: 'Letter',
+      outboxDir: `/tmp/rapport-letters-outbox-${process.pid}`,
+    });
     t.clock.set(new Date('2026-11-11T03:00:00Z'));
     const { touchId } = await letterSale();
     const batchId = await dispatchUntilFiled(touchId);
@@ -278,7 +363,9 @@ describe('many letters due at once', () => {
     }, 'every letter in a print batch');
     expect(new Set(rows.map((r) => r.letterBatchId)).size).toBe(1);
     const batches = (await get('/v1/letters/batches?date=2026-11-12')).json().batches;
-    expect(batches).toEqual([expect.objectContaining({ businessDate: '2026-11-12', seq: 1, status: 'open', letterCount: 12 })]);
+    expect(batches).toEqual([
+      expect.objectContaining({ businessDate: '2026-11-12', seq: 1, status: 'open', letterCount: 12 }),
+    ]);
     expect(await pdfPages(batches[0].id)).toHaveLength(12);
   });
 });
@@ -294,31 +381,66 @@ describe('filing letters at the same instant', () => {
     const filed = await Promise.all(ids.map(async (id) => (await fileLetters(t.ctx, [id], 'A4'))[0]));
     expect(filed.map((f) => f?.seq)).toEqual([1, 1, 1, 1, 1]);
     expect(new Set(filed.map((f) => f?.id)).size).toBe(1);
-    expect((await get('/v1/letters/batches?date=2026-11-13')).json().batches).toEqual([expect.objectContaining({ seq: 1, letterCount: 5 })]);
+    expect((await get('/v1/letters/batches?date=2026-11-13')).json().batches).toEqual([
+      expect.objectContaining({ seq: 1, letterCount: 5 }),
+    ]);
     // Filing again is a no-op: a touch is filed once.
     expect(await fileLetters(t.ctx, [ids[0]], 'A4')).toEqual([null]);
   });
 });
 
 describe('saving a segment whose letter would not fit one page', () => {
-  const paragraph = 'We wanted to tell you about everything that makes your {{ sale.mainItem }} special, at some length.';
+  const paragraph =
+    'We wanted to tell you about everything that makes your {{ sale.mainItem }} special, at some length.';
   function plan(body: string) {
     return [
-      { step: 1, offset: { days: 2 }, channel: 'mail', sender: 'salesperson', purpose: 'thanks', template: { subject: 'Thank you, {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nThank you.' } },
-      { step: 2, offset: { days: 9 }, channel: 'mail', sender: 'salesperson', purpose: 'tips', template: { subject: 'Tips', body } },
+      {
+        step: 1,
+        offset: { days: 2 },
+        channel: 'mail',
+        sender: 'salesperson',
+        purpose: 'thanks',
+        template: {
+          subject: 'Thank you, {{ customer.firstName }}',
+          body: 'Dear {{ customer.firstName }},\n\nThank you.',
+        },
+      },
+      {
+        step: 2,
+        offset: { days: 9 },
+        channel: 'mail',
+        sender: 'salesperson',
+        purpose: 'tips',
+        template: { subject: 'Tips', body },
+      },
     ];
   }
   const tooLong = Array.from({ length: 40 }, () => paragraph).join('\n\n');
 
   it('is a 400 naming the template on POST and on PUT, and a letter that fits is saved', async () => {
-    const bad = await t.app.inject({ method: 'POST', url: '/v1/segments', headers: t.auth(t.adminKey), payload: { name: 'Long letters', plan: plan(tooLong) } });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/v1/segments',
+      headers: t.auth(t.adminKey),
+      payload: { name: 'Long letters', plan: plan(tooLong) },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.details.field).toBe('plan.1.template');
     expect(bad.json().error.message).toMatch(/^plan\.1\.template: as a letter: the letter does not fit on one page/);
 
-    const good = await t.app.inject({ method: 'POST', url: '/v1/segments', headers: t.auth(t.adminKey), payload: { name: 'Long letters', plan: plan(paragraph) } });
+    const good = await t.app.inject({
+      method: 'POST',
+      url: '/v1/segments',
+      headers: t.auth(t.adminKey),
+      payload: { name: 'Long letters', plan: plan(paragraph) },
+    });
     expect(good.statusCode).toBe(201);
-    const put = await t.app.inject({ method: 'PUT', url: `/v1/segments/${good.json().id}`, headers: t.auth(t.adminKey), payload: { name: 'Long letters', plan: plan(tooLong) } });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/v1/segments/${good.json().id}`,
+      headers: t.auth(t.adminKey),
+      payload: { name: 'Long letters', plan: plan(tooLong) },
+    });
     expect(put.statusCode).toBe(400);
     expect(put.json().error.details.field).toBe('plan.1.template');
     const stored = (await get('/v1/segments')).json().segments.find((s: { id: string }) => s.id === good.json().id);

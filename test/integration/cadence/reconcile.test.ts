@@ -8,7 +8,11 @@ import { fixedClock } from '../../../src/clock';
 import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
 import { touchJobId } from '../../../src/jobs/contract';
 import { closeQueues, createQueues, pendingJobs, type Queues } from '../../../src/jobs/queues';
-import { DEFAULT_DISPATCH_SETTINGS, dispatchDueTouches, requeueLostTouches } from '../../../src/services/dispatch.service';
+import {
+  DEFAULT_DISPATCH_SETTINGS,
+  dispatchDueTouches,
+  requeueLostTouches,
+} from '../../../src/services/dispatch.service';
 import { recordSale } from '../../../src/services/sale.service';
 import type { SaleInput } from '../../../src/services/sale-input';
 import { saleBody, testContext } from '../../helpers/app';
@@ -37,7 +41,10 @@ afterAll(async () => {
 
 async function queuedTouch(externalId: string): Promise<string> {
   const ctx = testContext(database, clock);
-  const sale = saleBody({ externalId, soldAt: '2026-10-30T10:00:00Z' }, { externalId: `C-${externalId}`, email: `${externalId}@example.com`, phone: undefined, timezone: 'UTC' });
+  const sale = saleBody(
+    { externalId, soldAt: '2026-10-30T10:00:00Z' },
+    { externalId: `C-${externalId}`, email: `${externalId}@example.com`, phone: undefined, timezone: 'UTC' },
+  );
   await recordSale(ctx, sale as unknown as SaleInput);
   const [claimed] = await claimDueTouches(database.db, clock.now(), clock.now(), 1);
   return claimed.id;
@@ -48,7 +55,13 @@ it('queues again a touch whose job was lost, and one stuck behind a failed job',
   const stuck = await queuedTouch('STUCK-1');
   // The stuck touch's job failed for good and is kept in Redis under the touch's job id.
   await queues.email.add('deliver', { touchId: stuck }, { jobId: touchJobId(stuck), attempts: 1 });
-  const failing = new Worker('email', async () => { throw new Error('boom'); }, { connection: redis, prefix });
+  const failing = new Worker(
+    'email',
+    async () => {
+      throw new Error('boom');
+    },
+    { connection: redis, prefix },
+  );
   await waitFor(async () => (await queues.email.getJobState(touchJobId(stuck))) === 'failed', 'the job to fail');
   await failing.close();
 
@@ -65,7 +78,10 @@ it('claims no more for a channel whose queue is full: the backlog waits in Postg
   await queues.email.obliterate({ force: true });
   // Twelve sales, each with its 2-day email due; the letters and calls of their plans are not due yet.
   for (let i = 0; i < 12; i++) {
-    const sale = saleBody({ externalId: `FULL-${i}`, soldAt: new Date(clock.now().getTime() - 3 * 86_400_000).toISOString() }, { externalId: `C-FULL-${i}`, email: `full-${i}@example.com`, phone: undefined, timezone: 'UTC' });
+    const sale = saleBody(
+      { externalId: `FULL-${i}`, soldAt: new Date(clock.now().getTime() - 3 * 86_400_000).toISOString() },
+      { externalId: `C-FULL-${i}`, email: `full-${i}@example.com`, phone: undefined, timezone: 'UTC' },
+    );
     await recordSale(ctx, sale as unknown as SaleInput);
   }
   const small = { ...settings, batchSize: 2, maxQueuedPerChannel: 5 };
@@ -74,7 +90,14 @@ it('claims no more for a channel whose queue is full: the backlog waits in Postg
   expect(await dispatchDueTouches(ctx, queues, small)).toBe(6);
   expect(await emailJobs()).toBe(6);
   expect(await dispatchDueTouches(ctx, queues, small)).toBe(0);
-  const scheduled = () => database.db.selectFrom('touches').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'scheduled').where('channel', '=', 'email').where('dueAt', '<=', clock.now()).executeTakeFirstOrThrow();
+  const scheduled = () =>
+    database.db
+      .selectFrom('touches')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('status', '=', 'scheduled')
+      .where('channel', '=', 'email')
+      .where('dueAt', '<=', clock.now())
+      .executeTakeFirstOrThrow();
   expect(Number((await scheduled()).n)).toBe(6);
 
   // The worker drains the queue: the rest is claimed.

@@ -4,7 +4,11 @@
  */
 import type { Job } from 'bullmq';
 import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
-import { cancelScheduledTouches, listEventsOfCustomer, listTouchesOfCustomer } from '../../../src/db/repositories/plan.repository';
+import {
+  cancelScheduledTouches,
+  listEventsOfCustomer,
+  listTouchesOfCustomer,
+} from '../../../src/db/repositories/plan.repository';
 import { runTouchJob } from '../../../src/jobs/touch-job';
 import { createDeliveryBatches } from '../../../src/jobs/delivery-batches';
 import type { ServiceContext } from '../../../src/services/context';
@@ -35,7 +39,10 @@ function jobFor(touchId: string): Job<TouchJob> {
 
 async function queuedTouchOf(externalId: string) {
   const ctx = testContext(database, clock);
-  const sale = saleBody({ externalId, soldAt: '2026-10-30T10:00:00Z' }, { externalId: `C-${externalId}`, email: `${externalId}@example.com`, phone: undefined, timezone: 'UTC' });
+  const sale = saleBody(
+    { externalId, soldAt: '2026-10-30T10:00:00Z' },
+    { externalId: `C-${externalId}`, email: `${externalId}@example.com`, phone: undefined, timezone: 'UTC' },
+  );
   const { response } = await recordSale(ctx, sale as unknown as SaleInput);
   // Claims whatever else is due too (touches earlier tests put back to scheduled): only this sale's first one is used.
   const claimed = await claimDueTouches(database.db, clock.now(), clock.now(), 1000);
@@ -46,10 +53,14 @@ async function queuedTouchOf(externalId: string) {
 it('keeps a cancellation that committed during delivery and skips the hand-off', async () => {
   const { ctx, touchId, customerId } = await queuedTouchOf('RACE-HANDOFF');
   let handedOff = false;
-  await runTouchJob(ctx, async () => {
-    await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'email_opt_out');
-    return { status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) };
-  }, batchesOf(ctx))(jobFor(touchId));
+  await runTouchJob(
+    ctx,
+    async () => {
+      await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'email_opt_out');
+      return { status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) };
+    },
+    batchesOf(ctx),
+  )(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.statusReason, touch.channel]).toEqual(['cancelled', 'email_opt_out', 'email']);
   expect(handedOff).toBe(false);
@@ -57,20 +68,30 @@ it('keeps a cancellation that committed during delivery and skips the hand-off',
 
 it('notes a message that went out before the cancellation, without undoing it', async () => {
   const { ctx, touchId, customerId } = await queuedTouchOf('RACE-SENT');
-  await runTouchJob(ctx, async () => {
-    await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'do_not_contact');
-    return { status: 'sent', messageId: '<x@test>' };
-  }, batchesOf(ctx))(jobFor(touchId));
+  await runTouchJob(
+    ctx,
+    async () => {
+      await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'do_not_contact');
+      return { status: 'sent', messageId: '<x@test>' };
+    },
+    batchesOf(ctx),
+  )(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect(touch.status).toBe('cancelled');
-  const events = (await listEventsOfCustomer(database.db, customerId)).filter((e) => e.touchId === touchId).map((e) => e.status);
+  const events = (await listEventsOfCustomer(database.db, customerId))
+    .filter((e) => e.touchId === touchId)
+    .map((e) => e.status);
   expect(events).toEqual(['scheduled', 'queued', 'cancelled', 'sent']);
 });
 
 it('records the result when nothing interfered', async () => {
   const { ctx, touchId, customerId } = await queuedTouchOf('NO-RACE');
   let handedOff = false;
-  await runTouchJob(ctx, async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }), batchesOf(ctx))(jobFor(touchId));
+  await runTouchJob(
+    ctx,
+    async () => ({ status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) }),
+    batchesOf(ctx),
+  )(jobFor(touchId));
   const touch = (await listTouchesOfCustomer(database.db, customerId)).find((t) => t.id === touchId)!;
   expect([touch.status, touch.channel, handedOff]).toEqual(['queued', 'letter', true]);
 });
@@ -79,16 +100,24 @@ it('records every result of jobs running at once, each its own, and leases a tou
   const ctx = testContext(database, clock);
   const customers: string[] = [];
   for (let i = 0; i < 24; i++) customers.push((await queuedTouchOf(`MANY-${i}`)).customerId);
-  const touches = (await Promise.all(customers.map((c) => listTouchesOfCustomer(database.db, c)))).map((list) => list.find((t) => t.status === 'queued')!);
+  const touches = (await Promise.all(customers.map((c) => listTouchesOfCustomer(database.db, c)))).map((list) =>
+    list.find((t) => t.status === 'queued')!,
+  );
   const batches = batchesOf(ctx);
   const outcomes = ['sent', 'skipped', 'failed', 'scheduled'] as const;
   const delivered: string[] = [];
-  const job = runTouchJob(ctx, async (touch) => {
-    delivered.push(touch.id);
-    const i = touches.findIndex((t) => t.id === touch.id);
-    const status = outcomes[i % outcomes.length];
-    return status === 'sent' ? { status, messageId: `<${i}@test>`, content: { n: i } } : { status, reason: `reason ${i}` };
-  }, batches);
+  const job = runTouchJob(
+    ctx,
+    async (touch) => {
+      delivered.push(touch.id);
+      const i = touches.findIndex((t) => t.id === touch.id);
+      const status = outcomes[i % outcomes.length];
+      return status === 'sent'
+        ? { status, messageId: `<${i}@test>`, content: { n: i } }
+        : { status, reason: `reason ${i}` };
+    },
+    batches,
+  );
   // Every job twice at once, as two workers given the same touch would run it.
   await Promise.all([...touches, ...touches].map((t) => job(jobFor(t.id))));
 
@@ -97,10 +126,16 @@ it('records every result of jobs running at once, each its own, and leases a tou
     const after = (await listTouchesOfCustomer(database.db, customers[i])).find((t) => t.id === before.id)!;
     const status = outcomes[i % outcomes.length];
     expect([after.status, after.attempts]).toEqual([status, 1]);
-    const { content } = await database.db.selectFrom('touches').select('content').where('id', '=', before.id).executeTakeFirstOrThrow();
+    const { content } = await database.db
+      .selectFrom('touches')
+      .select('content')
+      .where('id', '=', before.id)
+      .executeTakeFirstOrThrow();
     if (status === 'sent') expect([after.messageId, content]).toEqual([`<${i}@test>`, { n: i }]);
     else expect(after.statusReason).toBe(`reason ${i}`);
-    const events = (await listEventsOfCustomer(database.db, customers[i])).filter((e) => e.touchId === before.id).map((e) => e.status);
+    const events = (await listEventsOfCustomer(database.db, customers[i]))
+      .filter((e) => e.touchId === before.id)
+      .map((e) => e.status);
     expect(events).toEqual(['scheduled', 'queued', status]);
   }
 });
@@ -110,12 +145,25 @@ it('records the other results of a batch when one of them cannot be recorded', a
   const ids: string[] = [];
   for (let i = 0; i < 6; i++) ids.push((await queuedTouchOf(`ONE-BAD-${i}`)).touchId);
   const bad = ids[3]!;
-  const job = runTouchJob(ctx, async (touch) =>
-    // A channel the touches table refuses: that statement fails, and must not take the others' results with it.
-    touch.id === bad ? { status: 'queued', channel: 'fax' as never } : { status: 'sent', messageId: `<${touch.id}@test>` },
-  batchesOf(ctx));
+  const job = runTouchJob(
+    ctx,
+    async (touch) =>
+      // A channel the touches table refuses: that statement fails, and must not take the others' results with it.
+      touch.id === bad
+        ? { status: 'queued', channel: 'fax' as never }
+        : { status: 'sent', messageId: `<${touch.id}@test>` },
+    batchesOf(ctx),
+  );
   const settled = await Promise.allSettled(ids.map((id) => job(jobFor(id))));
-  expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  expect(settled.map((r) => r.status)).toEqual([
+    'fulfilled',
+    'fulfilled',
+    'fulfilled',
+    'rejected',
+    'fulfilled',
+    'fulfilled',
+  ]);
   const rows = await database.db.selectFrom('touches').select(['id', 'status']).where('id', 'in', ids).execute();
-  for (const id of ids) expect([id, rows.find((r) => r.id === id)!.status]).toEqual([id, id === bad ? 'queued' : 'sent']);
+  for (const id of ids)
+    expect([id, rows.find((r) => r.id === id)!.status]).toEqual([id, id === bad ? 'queued' : 'sent']);
 }, 20_000);

@@ -31,7 +31,11 @@ describe('email channel over SMTP', () => {
 
   beforeEach(async () => {
     smtp = await startSmtpServer();
-    channel = createEmailChannel({ smtpUrl: smtp.url, outboxDir: 'unused', from: 'Example Furniture <hello@shop.example>' });
+    channel = createEmailChannel({
+      smtpUrl: smtp.url,
+      outboxDir: 'unused',
+      from: 'Example Furniture <hello@shop.example>',
+    });
   });
   afterEach(async () => {
     await channel.close();
@@ -53,7 +57,9 @@ describe('email channel over SMTP', () => {
     expect(received.html).toContain('<p>Thank you.</p>');
     // Long headers arrive folded over several lines; unfolding gives back the value as set.
     const headers = received.rawHeaders.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/);
-    expect(headers).toContain('List-Unsubscribe: <https://shop.example/u/t0k>, <mailto:unsubscribe@shop.example?subject=t0k>');
+    expect(headers).toContain(
+      'List-Unsubscribe: <https://shop.example/u/t0k>, <mailto:unsubscribe@shop.example?subject=t0k>',
+    );
     expect(headers).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     expect(headers).toContain('Message-ID: <touch-1@shop.example>');
   });
@@ -67,7 +73,12 @@ describe('email channel over SMTP', () => {
 
   it('returns a transient failure for 451 on DATA, then succeeds when the server accepts', async () => {
     smtp.respondWith((e) => (e.stage === 'data' && e.attempt === 1 ? { code: 451, message: 'Try again later' } : null));
-    expect(await channel.send(email(2))).toEqual({ ok: false, permanent: false, code: 451, reason: expect.stringContaining('451') });
+    expect(await channel.send(email(2))).toEqual({
+      ok: false,
+      permanent: false,
+      code: 451,
+      reason: expect.stringContaining('451'),
+    });
     expect(smtp.messages).toHaveLength(0);
     expect(await channel.send(email(2))).toMatchObject({ ok: true });
     expect(smtp.refusals).toEqual([{ stage: 'data', to: ['ann@example.com'], code: 451 }]);
@@ -75,7 +86,9 @@ describe('email channel over SMTP', () => {
   });
 
   it('returns a permanent failure for 550 on RCPT for one address, and keeps delivering to others', async () => {
-    smtp.respondWith((e) => (e.stage === 'rcpt' && e.to === 'gone@example.com' ? { code: 550, message: 'No such user' } : null));
+    smtp.respondWith((e) =>
+      e.stage === 'rcpt' && e.to === 'gone@example.com' ? { code: 550, message: 'No such user' } : null,
+    );
     const refused = await channel.send(email(3, 'gone@example.com'));
     expect(refused).toEqual({ ok: false, permanent: true, code: 550, reason: expect.stringContaining('No such user') });
     expect(await channel.send(email(4))).toMatchObject({ ok: true });
@@ -91,7 +104,11 @@ describe('email channel over SMTP', () => {
 
 describe('email channel without a reachable server', () => {
   it('returns a transient failure when the connection is refused', async () => {
-    const channel = createEmailChannel({ smtpUrl: `smtp://127.0.0.1:${await closedPort()}`, outboxDir: 'unused', from: 'hello@shop.example' });
+    const channel = createEmailChannel({
+      smtpUrl: `smtp://127.0.0.1:${await closedPort()}`,
+      outboxDir: 'unused',
+      from: 'hello@shop.example',
+    });
     const result = await channel.send(email(6));
     await channel.close();
     expect(result).toMatchObject({ ok: false, permanent: false });
@@ -100,7 +117,12 @@ describe('email channel without a reachable server', () => {
 
   it('works without pooling too', async () => {
     const smtp = await startSmtpServer();
-    const channel = createEmailChannel({ smtpUrl: smtp.url, outboxDir: 'unused', from: 'hello@shop.example', pool: false });
+    const channel = createEmailChannel({
+      smtpUrl: smtp.url,
+      outboxDir: 'unused',
+      from: 'hello@shop.example',
+      pool: false,
+    });
     expect(channel.describe()).toBe(`smtp ${smtp.url}`);
     expect(await channel.send(email(7))).toMatchObject({ ok: true });
     await channel.close();
@@ -116,7 +138,9 @@ describe('test SMTP server', () => {
   });
 
   it('counts attempts per recipient and forgets them on reset', async () => {
-    const smtp = await startSmtpServer({ respond: (e) => (e.stage === 'rcpt' && e.attempt <= 2 ? { code: 452, message: 'busy' } : null) });
+    const smtp = await startSmtpServer({
+      respond: (e) => (e.stage === 'rcpt' && e.attempt <= 2 ? { code: 452, message: 'busy' } : null),
+    });
     const channel = createEmailChannel({ smtpUrl: smtp.url, outboxDir: 'unused', from: 'hello@shop.example' });
     expect(await channel.send(email(8))).toMatchObject({ ok: false, permanent: false, code: 452 });
     expect(await channel.send(email(8))).toMatchObject({ ok: false, code: 452 });

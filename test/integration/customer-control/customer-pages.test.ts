@@ -28,7 +28,13 @@ afterAll(async () => {
   await closeTestStack({ t, smtp, worker });
 });
 
-const emailOnly = (tag: string) => ({ firstName: tag, email: `${tag.toLowerCase()}@example.com`, phone: undefined, address: undefined, preferredChannel: undefined });
+const emailOnly = (tag: string) => ({
+  firstName: tag,
+  email: `${tag.toLowerCase()}@example.com`,
+  phone: undefined,
+  address: undefined,
+  preferredChannel: undefined,
+});
 const mailedTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
 
 describe('links', () => {
@@ -82,7 +88,17 @@ describe('links', () => {
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['set-cookie']).toBeUndefined();
     const code = (await snapshot(t, c.customerId)).customer.referralCode;
-    for (const shown of ['&lt;b&gt;Zed&lt;/b&gt;', 'O&#39;Hara &amp; Co', 'page@example.com', '+1 555 0103', '9 Elm Rd', 'Hobart', code, '3-seat sofa', 'AUD 1299.00']) {
+    for (const shown of [
+      '&lt;b&gt;Zed&lt;/b&gt;',
+      'O&#39;Hara &amp; Co',
+      'page@example.com',
+      '+1 555 0103',
+      '9 Elm Rd',
+      'Hobart',
+      code,
+      '3-seat sofa',
+      'AUD 1299.00',
+    ]) {
       expect(res.body).toContain(shown);
     }
     expect(res.body).not.toContain('<b>Zed');
@@ -123,7 +139,10 @@ describe('one-click unsubscribe', () => {
     expect(touches.find((x) => x.id === newsletter)?.status).toBe('cancelled');
     // Calls are not email: they stay planned.
     expect(touches.filter((x) => x.channel === 'call').map((x) => x.status)).toEqual(['scheduled', 'scheduled']);
-    expect((await auditOf(t, leaving.customerId)).map((a) => [a.actor, a.action])).toContainEqual(['customer', 'customer.opt_out.email']);
+    expect((await auditOf(t, leaving.customerId)).map((a) => [a.actor, a.action])).toContainEqual([
+      'customer',
+      'customer.opt_out.email',
+    ]);
 
     // The scheduler and the email worker run: the customer who stayed gets their email, the one who left nothing.
     await worker.runMaintenance('dispatch');
@@ -138,7 +157,12 @@ describe('one-click unsubscribe', () => {
   });
 
   it('turns future emails into letters for a customer with a postal address, and accepts a multipart body', async () => {
-    const c = await sell(t, { firstName: 'Lena', email: 'lena@example.com', phone: undefined, preferredChannel: 'email' });
+    const c = await sell(t, {
+      firstName: 'Lena',
+      email: 'lena@example.com',
+      phone: undefined,
+      preferredChannel: 'email',
+    });
     const boundary = 'rapportboundary';
     const res = await t.app.inject({
       method: 'POST',
@@ -149,17 +173,29 @@ describe('one-click unsubscribe', () => {
     expect(res.statusCode).toBe(200);
     const mail = (await touchesOf(t, c.customerId)).filter((x) => x.channel !== 'call');
     expect(mail).toHaveLength(5);
-    for (const x of mail) expect(x).toMatchObject({ channel: 'letter', status: 'scheduled', statusReason: 'rerouted_letter:email_opt_out' });
+    for (const x of mail)
+      expect(x).toMatchObject({
+        channel: 'letter',
+        status: 'scheduled',
+        statusReason: 'rerouted_letter:email_opt_out',
+      });
   });
 });
 
 describe('do not contact', () => {
   it('cancels every future contact, including a call already on the salesperson list', async () => {
     // Sold 7 days and an hour ago: the thank-you email and the 7-day call are both due now.
-    const c = await sell(t, { firstName: 'Dora', email: 'dora@example.com', phone: '+1 555 0104' }, { soldAt: new Date(NOW.getTime() - 7 * DAY - HOUR).toISOString() });
+    const c = await sell(
+      t,
+      { firstName: 'Dora', email: 'dora@example.com', phone: '+1 555 0104' },
+      { soldAt: new Date(NOW.getTime() - 7 * DAY - HOUR).toISOString() },
+    );
     const call = c.touches.find((x) => x.step === 2)!;
     await worker.runMaintenance('dispatch');
-    await waitFor(async () => (await touchesOf(t, c.customerId)).find((x) => x.id === call.id)?.status === 'sent' || null, 'the call task opened');
+    await waitFor(
+      async () => (await touchesOf(t, c.customerId)).find((x) => x.id === call.id)?.status === 'sent' || null,
+      'the call task opened',
+    );
     await waitFor(() => mailedTo('dora@example.com').length === 1 || null, 'the first email sent');
     const [task] = (await snapshot(t, c.customerId)).tasks;
     expect(task.status).toBe('open');
@@ -173,9 +209,18 @@ describe('do not contact', () => {
     expect(after.customer.doNotContact).toBe(true);
     expect(after.tasks.map((x) => x.status)).toEqual(['cancelled']);
     const touches = await touchesOf(t, c.customerId);
-    expect(touches.find((x) => x.id === call.id)).toMatchObject({ status: 'cancelled', statusReason: 'do_not_contact' });
+    expect(touches.find((x) => x.id === call.id)).toMatchObject({
+      status: 'cancelled',
+      statusReason: 'do_not_contact',
+    });
     expect(touches.find((x) => x.step === 1)?.status).toBe('sent'); // what was already sent stays in the history
-    expect(touches.filter((x) => x.step > 2).map((x) => x.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
+    expect(touches.filter((x) => x.step > 2).map((x) => x.status)).toEqual([
+      'cancelled',
+      'cancelled',
+      'cancelled',
+      'cancelled',
+      'cancelled',
+    ]);
     expect((await auditOf(t, c.customerId)).map((a) => a.action)).toContain('customer.opt_out.all');
 
     const page = await t.app.inject({ method: 'GET', url: res.headers.location as string });
@@ -200,7 +245,13 @@ describe('contact corrections', () => {
   });
 
   it('brings back letters skipped for want of an address, then switches them to email, clearing the flags', async () => {
-    const c = await sell(t, { firstName: 'Kit', email: undefined, phone: '+1 555 0106', address: undefined, preferredChannel: undefined });
+    const c = await sell(t, {
+      firstName: 'Kit',
+      email: undefined,
+      phone: '+1 555 0106',
+      address: undefined,
+      preferredChannel: undefined,
+    });
     expect((await snapshot(t, c.customerId)).customer.needsCleanup).toBe(true);
     const future = (await touchesOf(t, c.customerId)).filter((x) => x.channel !== 'call' && x.dueAt > NOW);
     expect(future.length).toBeGreaterThan(0);
@@ -219,7 +270,13 @@ describe('contact corrections', () => {
     expect(res.headers.location).toBe(`/p/${c.token}?m=contact`);
     let customer = (await snapshot(t, c.customerId)).customer;
     expect(customer).toMatchObject({ needsCleanup: false, preferredChannel: 'letter' });
-    expect(customer.address).toEqual({ lines: ['5 Oak Ave', 'Unit 2'], city: 'Perth', region: 'WA', postalCode: '6000', country: 'AU' });
+    expect(customer.address).toEqual({
+      lines: ['5 Oak Ave', 'Unit 2'],
+      city: 'Perth',
+      region: 'WA',
+      postalCode: '6000',
+      country: 'AU',
+    });
     for (const x of (await touchesOf(t, c.customerId)).filter((x) => future.some((f) => f.id === x.id))) {
       expect(x).toMatchObject({ channel: 'letter', status: 'scheduled' });
     }
@@ -244,7 +301,12 @@ describe('contact corrections', () => {
     const c = await sell(t, { externalId: undefined, firstName: 'Mo', email: 'mo.old@example.com', phone: undefined });
     expect((await form(t, `/p/${c.token}/contact`, { email: 'mo@example.com' })).statusCode).toBe(303);
     // The till has no customer id and still the old address: the same customer, their corrected address kept.
-    const again = await sell(t, { externalId: undefined, firstName: 'Mo', email: 'MO.OLD@example.com', phone: undefined });
+    const again = await sell(t, {
+      externalId: undefined,
+      firstName: 'Mo',
+      email: 'MO.OLD@example.com',
+      phone: undefined,
+    });
     expect(again.customerId).toBe(c.customerId);
     expect((await snapshot(t, c.customerId)).customer.email).toBe('mo@example.com');
     const named = await t.database.db.selectFrom('customers').select('id').where('firstName', '=', 'Mo').execute();
@@ -252,7 +314,12 @@ describe('contact corrections', () => {
   });
 
   it('outranks the old details a till sends again with the next sale; new details from the till win', async () => {
-    const customer = { externalId: `CC-KEEP-${Date.now()}`, firstName: 'Lou', email: 'lou.old@example.com', phone: '+1 555 0107' };
+    const customer = {
+      externalId: `CC-KEEP-${Date.now()}`,
+      firstName: 'Lou',
+      email: 'lou.old@example.com',
+      phone: '+1 555 0107',
+    };
     const c = await sell(t, customer);
     const fixed = await form(t, `/p/${c.token}/contact`, { email: 'lou@example.com', firstName: 'Louise' });
     expect(fixed.statusCode).toBe(303);
@@ -261,17 +328,29 @@ describe('contact corrections', () => {
     const exported = (await t.app.inject({ method: 'GET', url: `/p/${c.token}/export` })).json().customer;
     expect(exported.correctedFields.sort()).toEqual(['email', 'firstName']);
     expect(exported.contactCorrections).toBeUndefined();
-    const stored = await t.database.db.selectFrom('customers').select('contactCorrections').where('id', '=', c.customerId).executeTakeFirstOrThrow();
+    const stored = await t.database.db
+      .selectFrom('customers')
+      .select('contactCorrections')
+      .where('id', '=', c.customerId)
+      .executeTakeFirstOrThrow();
     expect(JSON.stringify(stored)).not.toMatch(/lou\.old|Lou"/);
 
     // The till still knows the old email and first name: the customer's corrections stand.
     await sell(t, customer);
-    expect((await snapshot(t, c.customerId)).customer).toMatchObject({ email: 'lou@example.com', firstName: 'Louise', phone: '+1 555 0107' });
+    expect((await snapshot(t, c.customerId)).customer).toMatchObject({
+      email: 'lou@example.com',
+      firstName: 'Louise',
+      phone: '+1 555 0107',
+    });
 
     // The till learns a newer address: that is news, and it wins (the phone, never corrected, simply follows the till);
     // the first name stays corrected.
     await sell(t, { ...customer, email: 'LOU@work.example', phone: '+1 555 0108' });
-    expect((await snapshot(t, c.customerId)).customer).toMatchObject({ email: 'LOU@work.example', firstName: 'Louise', phone: '+1 555 0108' });
+    expect((await snapshot(t, c.customerId)).customer).toMatchObject({
+      email: 'LOU@work.example',
+      firstName: 'Louise',
+      phone: '+1 555 0108',
+    });
     // From then on the till's email is the one on record: sending it again changes nothing, a later one wins again.
     await sell(t, { ...customer, email: 'LOU@work.example' });
     expect((await snapshot(t, c.customerId)).customer.email).toBe('LOU@work.example');
@@ -283,8 +362,16 @@ describe('export', () => {
     const c = await sell(t, { firstName: 'Eve', email: 'eve@example.com', phone: '+1 555 0107' });
     await worker.runMaintenance('dispatch');
     await waitFor(() => mailedTo('eve@example.com').length === 1 || null, 'the first email sent');
-    await waitFor(async () => (await touchesOf(t, c.customerId)).find((x) => x.step === 1)?.status === 'sent' || null, 'the email recorded');
-    const note = await t.app.inject({ method: 'POST', url: `/v1/customers/${c.customerId}/notes`, headers: t.auth(t.adminKey), payload: { body: 'Eve prefers mornings' } });
+    await waitFor(
+      async () => (await touchesOf(t, c.customerId)).find((x) => x.step === 1)?.status === 'sent' || null,
+      'the email recorded',
+    );
+    const note = await t.app.inject({
+      method: 'POST',
+      url: `/v1/customers/${c.customerId}/notes`,
+      headers: t.auth(t.adminKey),
+      payload: { body: 'Eve prefers mornings' },
+    });
     expect(note.statusCode).toBe(201);
     await form(t, `/p/${c.token}/preferences`, { form: 'preferences', email: 'yes', contact: 'yes' }); // newsletters off
 
@@ -310,9 +397,13 @@ describe('export', () => {
     const sent = data.touches.find((x: { step: number }) => x.step === 1);
     expect(sent.status).toBe('sent');
     expect(sent.content.subject).toBe('Thank you, Eve');
-    expect(sent.history.map((h: { status: string }) => h.status)).toEqual(expect.arrayContaining(['scheduled', 'queued', 'sent']));
+    expect(sent.history.map((h: { status: string }) => h.status)).toEqual(
+      expect.arrayContaining(['scheduled', 'queued', 'sent']),
+    );
     expect(data.notes.map((n: { body: string }) => n.body)).toEqual(['Eve prefers mornings']);
     expect(data.tasks).toHaveLength(held.tasks.length);
-    expect(data.auditTrail.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['sale.recorded', 'customer.opt_out.newsletter']));
+    expect(data.auditTrail.map((a: { action: string }) => a.action)).toEqual(
+      expect.arrayContaining(['sale.recorded', 'customer.opt_out.newsletter']),
+    );
   });
 });

@@ -42,7 +42,11 @@ async function findEverywhere(needles: string[]): Promise<string[]> {
   for (const { table, column } of columns.rows) {
     for (const needle of needles) {
       const pattern = `%${needle.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-      const found = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${sql.ref(column)}::text ilike ${pattern}`.execute(db);
+      const found = await sql<{
+        n: number;
+      }>`select count(*)::int as n from ${sql.table(table)} where ${sql.ref(column)}::text ilike ${pattern}`.execute(
+        db,
+      );
       if (found.rows[0].n > 0) hits.push(`${table}.${column} holds "${needle}" (${found.rows[0].n} rows)`);
     }
   }
@@ -52,7 +56,9 @@ async function findEverywhere(needles: string[]): Promise<string[]> {
 async function tableCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of ['customers', 'sales', 'sale_items', 'plan_runs', 'touches', 'tasks', 'notes']) {
-    counts[table] = (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(t.database.db)).rows[0].n;
+    counts[table] = (
+      await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(t.database.db)
+    ).rows[0].n;
   }
   return counts;
 }
@@ -73,10 +79,19 @@ it('leaves no trace of the personal data in any table, cancels everything to com
 
   // A real email and a real call task, then an outcome with notes that quote the customer.
   await worker.runMaintenance('dispatch');
-  await waitFor(() => smtp.messages.some((m) => m.envelope.to.includes(person.email)) || null, 'the email to the customer');
+  await waitFor(
+    () => smtp.messages.some((m) => m.envelope.to.includes(person.email)) || null,
+    'the email to the customer',
+  );
   const call = z.touches.find((x) => x.step === 2)!;
-  await waitFor(async () => (await touchesOf(t, z.customerId)).find((x) => x.id === call.id)?.status === 'sent' || null, 'the call task opened');
-  await waitFor(async () => (await touchesOf(t, z.customerId)).find((x) => x.step === 1)?.status === 'sent' || null, 'the email recorded');
+  await waitFor(
+    async () => (await touchesOf(t, z.customerId)).find((x) => x.id === call.id)?.status === 'sent' || null,
+    'the call task opened',
+  );
+  await waitFor(
+    async () => (await touchesOf(t, z.customerId)).find((x) => x.step === 1)?.status === 'sent' || null,
+    'the email recorded',
+  );
   const [task] = (await snapshot(t, z.customerId)).tasks;
   const outcome = await t.app.inject({
     method: 'POST',
@@ -93,18 +108,43 @@ it('leaves no trace of the personal data in any table, cancels everything to com
   });
   expect(note.statusCode).toBe(201);
   // A friend referred by the customer, and quotes of the customer elsewhere: an audit detail and a stored answer.
-  const friend = await sell(t, { firstName: 'Fran', email: 'fran@example.com', phone: '+1 555 0198' }, { referralCode: code.toLowerCase() });
+  const friend = await sell(
+    t,
+    { firstName: 'Fran', email: 'fran@example.com', phone: '+1 555 0198' },
+    { referralCode: code.toLowerCase() },
+  );
   const key = await t.database.db.selectFrom('apiKeys').select('id').limit(1).executeTakeFirstOrThrow();
-  await audit(t.database.db, { actor: 'staff', action: 'customer.phoned', entity: 'customer', entityId: z.customerId, detail: { said: `Zephyrine (${person.email}) will call back` }, at: NOW });
+  await audit(t.database.db, {
+    actor: 'staff',
+    action: 'customer.phoned',
+    entity: 'customer',
+    entityId: z.customerId,
+    detail: { said: `Zephyrine (${person.email}) will call back` },
+    at: NOW,
+  });
   const idem = { apiKeyId: key.id, route: 'POST /v1/example', key: 'quoted' };
   await claimIdempotencyKey(t.database.db, idem, 'x');
-  await completeIdempotencyKey(t.database.db, idem, 201, { customer: { email: person.email, name: 'Zephyrine Quillfeather' } });
+  await completeIdempotencyKey(t.database.db, idem, 201, {
+    customer: { email: person.email, name: 'Zephyrine Quillfeather' },
+  });
 
-  const needles = ['Zephyrine', 'Quillfeather', person.email, person.phone, '61399994321', '17 Quokka Lane', person.externalId, code];
+  const needles = [
+    'Zephyrine',
+    'Quillfeather',
+    person.email,
+    person.phone,
+    '61399994321',
+    '17 Quokka Lane',
+    person.externalId,
+    code,
+  ];
   const spread = await findEverywhere(needles);
   expect(spread.length).toBeGreaterThan(5); // the data really was spread around
   const countsBefore = await tableCounts();
-  const report = () => t.app.inject({ method: 'GET', url: '/v1/reports/summary?from=2026-10-01&to=2026-12-01', headers: t.auth(t.adminKey) }).then((r) => r.json());
+  const report = () =>
+    t.app
+      .inject({ method: 'GET', url: '/v1/reports/summary?from=2026-10-01&to=2026-12-01', headers: t.auth(t.adminKey) })
+      .then((r) => r.json());
   const reportBefore = await report();
   const bystanderBefore = await snapshot(t, bystander.customerId);
 
@@ -132,8 +172,17 @@ it('leaves no trace of the personal data in any table, cancels everything to com
   expect((await snapshot(t, z.customerId)).tasks.filter((x) => x.status === 'open')).toEqual([]);
 
   // The anonymous record stays: the referral credit, the sales, the counts of contacts.
-  const profile = (await t.app.inject({ method: 'GET', url: `/v1/customers/${z.customerId}`, headers: t.auth(t.adminKey) })).json();
-  expect(profile.customer).toMatchObject({ firstName: null, lastName: null, email: null, phone: null, address: null, externalId: null });
+  const profile = (
+    await t.app.inject({ method: 'GET', url: `/v1/customers/${z.customerId}`, headers: t.auth(t.adminKey) })
+  ).json();
+  expect(profile.customer).toMatchObject({
+    firstName: null,
+    lastName: null,
+    email: null,
+    phone: null,
+    address: null,
+    externalId: null,
+  });
   expect(profile.customer.erasedAt).not.toBeNull();
   expect(profile.referrals).toEqual([{ customerId: friend.customerId, saleId: friend.saleId, at: expect.any(String) }]);
   const reportAfter = await report();

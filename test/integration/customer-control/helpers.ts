@@ -13,13 +13,30 @@ export interface Sold {
 let seq = 0;
 
 /** sell posts a sale (201 expected) for a customer in UTC; fields set to undefined are left out of the body. */
-export async function sell(t: TestApp, customer: Record<string, unknown>, patch: Record<string, unknown> = {}): Promise<Sold> {
+export async function sell(
+  t: TestApp,
+  customer: Record<string, unknown>,
+  patch: Record<string, unknown> = {},
+): Promise<Sold> {
   seq++;
-  const body = saleBody({ externalId: `CC-${seq}-${Date.now()}`, soldAt: '2026-10-29T10:00:00Z', ...patch }, { externalId: `CC-C-${seq}-${Date.now()}`, timezone: 'UTC', ...customer });
-  const res = await t.app.inject({ method: 'POST', url: '/v1/sales', headers: t.auth(t.posKey), payload: JSON.parse(JSON.stringify(body)) });
+  const body = saleBody(
+    { externalId: `CC-${seq}-${Date.now()}`, soldAt: '2026-10-29T10:00:00Z', ...patch },
+    { externalId: `CC-C-${seq}-${Date.now()}`, timezone: 'UTC', ...customer },
+  );
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/sales',
+    headers: t.auth(t.posKey),
+    payload: JSON.parse(JSON.stringify(body)),
+  });
   if (res.statusCode !== 201) throw new Error(`sale refused: ${res.statusCode} ${res.body}`);
   const json = res.json();
-  return { customerId: json.customer.id, saleId: json.sale.id, token: signCustomerToken(TEST_SETTINGS.secret, json.customer.id), touches: json.touches };
+  return {
+    customerId: json.customer.id,
+    saleId: json.sale.id,
+    token: signCustomerToken(TEST_SETTINGS.secret, json.customer.id),
+    touches: json.touches,
+  };
 }
 
 /** form posts an application/x-www-form-urlencoded body, as a browser does. */
@@ -37,11 +54,36 @@ export async function snapshot(t: TestApp, customerId: string) {
   const db = t.database.db;
   return {
     customer: await db.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirstOrThrow(),
-    touches: await db.selectFrom('touches').select(['id', 'status', 'statusReason', 'channel', 'dueAt', 'content']).where('customerId', '=', customerId).orderBy('id').execute(),
-    tasks: await db.selectFrom('tasks').select(['id', 'status', 'notes']).where('customerId', '=', customerId).orderBy('id').execute(),
-    notes: await db.selectFrom('notes').select(['id', 'body']).where('customerId', '=', customerId).orderBy('id').execute(),
-    sales: await db.selectFrom('sales').select(['id', 'referralCode', 'response']).where('customerId', '=', customerId).orderBy('id').execute(),
-    audit: (await db.selectFrom('auditLog').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n,
+    touches: await db
+      .selectFrom('touches')
+      .select(['id', 'status', 'statusReason', 'channel', 'dueAt', 'content'])
+      .where('customerId', '=', customerId)
+      .orderBy('id')
+      .execute(),
+    tasks: await db
+      .selectFrom('tasks')
+      .select(['id', 'status', 'notes'])
+      .where('customerId', '=', customerId)
+      .orderBy('id')
+      .execute(),
+    notes: await db
+      .selectFrom('notes')
+      .select(['id', 'body'])
+      .where('customerId', '=', customerId)
+      .orderBy('id')
+      .execute(),
+    sales: await db
+      .selectFrom('sales')
+      .select(['id', 'referralCode', 'response'])
+      .where('customerId', '=', customerId)
+      .orderBy('id')
+      .execute(),
+    audit: (
+      await db
+        .selectFrom('auditLog')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
   };
 }
 
@@ -58,7 +100,13 @@ export async function touchesOf(t: TestApp, customerId: string) {
 
 /** auditOf returns the audit entries about a customer, oldest first. */
 export async function auditOf(t: TestApp, customerId: string) {
-  return t.database.db.selectFrom('auditLog').select(['actor', 'action', 'detail']).where('entity', '=', 'customer').where('entityId', '=', customerId).orderBy('id').execute();
+  return t.database.db
+    .selectFrom('auditLog')
+    .select(['actor', 'action', 'detail'])
+    .where('entity', '=', 'customer')
+    .where('entityId', '=', customerId)
+    .orderBy('id')
+    .execute();
 }
 
 /** addNewsletterTouch gives a customer a scheduled newsletter (an edition and its touch), as the fan-out would. */

@@ -29,7 +29,12 @@ beforeAll(async () => {
   await redis.connect();
   queues = createQueues(redis, prefix);
   const ctx = testContext(database, fixedClock(NOW));
-  app = await buildApp({ ctx, metrics: createApiMetrics(database.db), queues, redisPing: async () => void (await redis.ping()) });
+  app = await buildApp({
+    ctx,
+    metrics: createApiMetrics(database.db),
+    queues,
+    redisPing: async () => void (await redis.ping()),
+  });
   posKey = (await createApiKey(database.db, { name: 'pos', role: 'pos' })).key;
 });
 afterAll(async () => {
@@ -59,16 +64,30 @@ async function scrape(): Promise<string> {
 }
 
 it('reports touches, queue depths, delivery latency and HTTP latency', async () => {
-  const sale = await app.inject({ method: 'POST', url: '/v1/sales', headers: { authorization: `Bearer ${posKey}` }, payload: saleBody({ soldAt: '2026-10-29T10:00:00Z' }, { timezone: 'UTC' }) });
+  const sale = await app.inject({
+    method: 'POST',
+    url: '/v1/sales',
+    headers: { authorization: `Bearer ${posKey}` },
+    payload: saleBody({ soldAt: '2026-10-29T10:00:00Z' }, { timezone: 'UTC' }),
+  });
   expect(sale.statusCode).toBe(201);
   const touches: { id: string; step: number; dueAt: string }[] = sale.json().touches;
   const first = touches.find((x) => x.step === 1)!;
   // Delivered 90 seconds after it fell due.
-  await database.db.updateTable('touches').set({ status: 'sent', completedAt: new Date(new Date(first.dueAt).getTime() + 90_000) }).where('id', '=', first.id).execute();
+  await database.db
+    .updateTable('touches')
+    .set({ status: 'sent', completedAt: new Date(new Date(first.dueAt).getTime() + 90_000) })
+    .where('id', '=', first.id)
+    .execute();
   await queues.email.add('deliver', { touchId: first.id }, { jobId: 'metrics-test-job', delay: 60_000 });
 
   let text = await scrape();
-  for (const name of ['rapport_touches', 'rapport_queue_jobs', 'rapport_delivery_latency_seconds', 'rapport_http_request_duration_seconds']) {
+  for (const name of [
+    'rapport_touches',
+    'rapport_queue_jobs',
+    'rapport_delivery_latency_seconds',
+    'rapport_http_request_duration_seconds',
+  ]) {
     expect(text).toContain(`# TYPE ${name} `);
   }
   expect(sample(text, 'rapport_touches', { channel: 'email', status: 'sent' })).toBe(1);
@@ -79,12 +98,18 @@ it('reports touches, queue depths, delivery latency and HTTP latency', async () 
   expect(sample(text, 'rapport_delivery_latency_seconds_bucket', { channel: 'email', le: '60' })).toBe(0);
   expect(sample(text, 'rapport_delivery_latency_seconds_bucket', { channel: 'email', le: '300' })).toBe(1);
   expect(sample(text, 'rapport_delivery_latency_seconds_sum', { channel: 'email' })).toBe(90);
-  expect(sample(text, 'rapport_http_request_duration_seconds_count', { method: 'POST', route: '/v1/sales', status: '201' })).toBe(1);
+  expect(
+    sample(text, 'rapport_http_request_duration_seconds_count', { method: 'POST', route: '/v1/sales', status: '201' }),
+  ).toBe(1);
 
   // The histogram accumulates: a second scrape does not count the same delivery again, a new delivery is added.
   const second = touches.find((x) => x.step === 3)!;
   const secondDue = new Date(first.dueAt);
-  await database.db.updateTable('touches').set({ status: 'sent', dueAt: secondDue, completedAt: new Date(secondDue.getTime() + 2 * 3600_000) }).where('id', '=', second.id).execute();
+  await database.db
+    .updateTable('touches')
+    .set({ status: 'sent', dueAt: secondDue, completedAt: new Date(secondDue.getTime() + 2 * 3600_000) })
+    .where('id', '=', second.id)
+    .execute();
   text = await scrape();
   expect(sample(text, 'rapport_delivery_latency_seconds_count', { channel: 'email' })).toBe(2);
   expect(sample(text, 'rapport_delivery_latency_seconds_bucket', { channel: 'email', le: '3600' })).toBe(1);

@@ -17,7 +17,13 @@ let smtp: TestSmtpServer;
 let worker: TestWorker;
 
 const bikePlan = [
-  { step: 1, offset: { days: 2 }, channel: 'mail', purpose: 'Thank you', template: { subject: 'Thanks, {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nThank you.' } },
+  {
+    step: 1,
+    offset: { days: 2 },
+    channel: 'mail',
+    purpose: 'Thank you',
+    template: { subject: 'Thanks, {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nThank you.' },
+  },
   { step: 2, offset: { days: 7 }, channel: 'call', purpose: 'All well?', talkingPoints: ['How is the bike?'] },
   {
     step: 9,
@@ -25,7 +31,10 @@ const bikePlan = [
     channel: 'mail',
     trigger: 'referral',
     purpose: 'Thank you for the referral',
-    template: { subject: 'Thank you for recommending us, {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nA friend of yours came to us on your recommendation. Thank you!' },
+    template: {
+      subject: 'Thank you for recommending us, {{ customer.firstName }}',
+      body: 'Dear {{ customer.firstName }},\n\nA friend of yours came to us on your recommendation. Thank you!',
+    },
   },
 ];
 
@@ -44,7 +53,8 @@ afterAll(async () => {
 });
 
 const bike = { items: [{ sku: 'BK-1', name: 'Road bike', category: 'bikes', quantity: 1, unitPrice: '1299.00' }] };
-const profileOf = async (id: string) => (await t.app.inject({ method: 'GET', url: `/v1/customers/${id}`, headers: t.auth(t.adminKey) })).json();
+const profileOf = async (id: string) =>
+  (await t.app.inject({ method: 'GET', url: `/v1/customers/${id}`, headers: t.auth(t.adminKey) })).json();
 
 it('rejects an unknown trigger in a plan step, naming the field', async () => {
   const res = await t.app.inject({
@@ -64,7 +74,11 @@ it('credits the referrer on their timeline and gives them the thank-you touch, d
   const code = (await snapshot(t, rita.customerId)).customer.referralCode;
 
   // A friend buys with the code, typed in lower case, at 10:00 on Monday: the thank-you falls due a day later.
-  const friend = await sell(t, { firstName: 'Finn', email: 'finn@example.com', phone: '+1 555 0302' }, { soldAt: NOW.toISOString(), referralCode: code.toLowerCase() });
+  const friend = await sell(
+    t,
+    { firstName: 'Finn', email: 'finn@example.com', phone: '+1 555 0302' },
+    { soldAt: NOW.toISOString(), referralCode: code.toLowerCase() },
+  );
   const profile = await profileOf(rita.customerId);
   expect(profile.referrals).toEqual([{ customerId: friend.customerId, saleId: friend.saleId, at: NOW.toISOString() }]);
   const thanks = profile.touches.filter((x: { step: number }) => x.step === 9);
@@ -76,20 +90,29 @@ it('credits the referrer on their timeline and gives them the thank-you touch, d
   t.clock.set(new Date('2026-11-03T10:00:00Z'));
   await worker.runMaintenance('dispatch');
   const [message] = await waitFor(() => {
-    const m = smtp.messages.filter((x) => x.envelope.to.includes('rita@example.com') && x.subject?.startsWith('Thank you for recommending'));
+    const m = smtp.messages.filter(
+      (x) => x.envelope.to.includes('rita@example.com') && x.subject?.startsWith('Thank you for recommending'),
+    );
     return m.length ? m : null;
   }, 'the thank-you email');
   expect(message.subject).toBe('Thank you for recommending us, Rita');
   expect(message.text).toContain('A friend of yours came to us on your recommendation');
-  await waitFor(async () => (await touchesOf(t, rita.customerId)).find((x) => x.step === 9)?.status === 'sent' || null, 'the thank-you recorded sent');
+  await waitFor(
+    async () => (await touchesOf(t, rita.customerId)).find((x) => x.step === 9)?.status === 'sent' || null,
+    'the thank-you recorded sent',
+  );
   t.clock.set(NOW);
 });
 
-it('credits nobody for an unknown code, the buyer\'s own code, or a replayed sale', async () => {
+it("credits nobody for an unknown code, the buyer's own code, or a replayed sale", async () => {
   const sam = await sell(t, { firstName: 'Sami', email: 'sami@example.com', phone: '+1 555 0303' }, bike);
   const code = (await snapshot(t, sam.customerId)).customer.referralCode;
 
-  const unknown = await sell(t, { firstName: 'Uma', email: 'uma@example.com', phone: '+1 555 0304' }, { soldAt: NOW.toISOString(), referralCode: 'ZZZZ-ZZZZ' });
+  const unknown = await sell(
+    t,
+    { firstName: 'Uma', email: 'uma@example.com', phone: '+1 555 0304' },
+    { soldAt: NOW.toISOString(), referralCode: 'ZZZZ-ZZZZ' },
+  );
   expect((await profileOf(unknown.customerId)).customer.referredBy).toBeNull();
 
   // Sami buys again with their own code: no credit, no thank-you.
@@ -105,7 +128,13 @@ it('credits nobody for an unknown code, the buyer\'s own code, or a replayed sal
   expect(profile.touches.filter((x: { step: number }) => x.step === 9)).toEqual([]);
 
   // A friend's sale posted twice credits once.
-  const body = { ...(await saleOf(sam.saleId)), externalId: 'FRIEND-OF-SAMI', soldAt: NOW.toISOString(), referralCode: code, customer: { externalId: 'C-FOS', firstName: 'Gus', email: 'gus@example.com', timezone: 'UTC' } };
+  const body = {
+    ...(await saleOf(sam.saleId)),
+    externalId: 'FRIEND-OF-SAMI',
+    soldAt: NOW.toISOString(),
+    referralCode: code,
+    customer: { externalId: 'C-FOS', firstName: 'Gus', email: 'gus@example.com', timezone: 'UTC' },
+  };
   const first = await t.app.inject({ method: 'POST', url: '/v1/sales', headers: t.auth(t.posKey), payload: body });
   const second = await t.app.inject({ method: 'POST', url: '/v1/sales', headers: t.auth(t.posKey), payload: body });
   expect([first.statusCode, second.statusCode]).toEqual([201, 200]);
@@ -117,13 +146,22 @@ it('credits nobody for an unknown code, the buyer\'s own code, or a replayed sal
 /** saleOf rebuilds a posted sale's body from the timeline, for posting variations of it. */
 async function saleOf(saleId: string) {
   const sale = await t.database.db.selectFrom('sales').selectAll().where('id', '=', saleId).executeTakeFirstOrThrow();
-  const customer = await t.database.db.selectFrom('customers').selectAll().where('id', '=', sale.customerId).executeTakeFirstOrThrow();
+  const customer = await t.database.db
+    .selectFrom('customers')
+    .selectAll()
+    .where('id', '=', sale.customerId)
+    .executeTakeFirstOrThrow();
   return {
     externalId: sale.externalId,
     source: sale.source,
     soldAt: sale.soldAt.toISOString(),
     total: { amount: sale.totalAmount, currency: sale.currency },
     items: bike.items,
-    customer: { externalId: customer.externalId, firstName: customer.firstName, email: customer.email, timezone: 'UTC' },
+    customer: {
+      externalId: customer.externalId,
+      firstName: customer.firstName,
+      email: customer.email,
+      timezone: 'UTC',
+    },
   };
 }

@@ -10,7 +10,13 @@ const ids: Record<string, string> = {};
 const staff: Record<string, string> = {};
 
 const kim = { salesperson: { email: 'kim@shop.example', name: 'Kim Ko' } };
-const emailOnly = (name: string) => ({ firstName: name, email: `${name.toLowerCase()}@example.com`, phone: undefined, address: undefined, preferredChannel: undefined });
+const emailOnly = (name: string) => ({
+  firstName: name,
+  email: `${name.toLowerCase()}@example.com`,
+  phone: undefined,
+  address: undefined,
+  preferredChannel: undefined,
+});
 
 /** at posts a sale with the clock an hour after it was made. */
 async function at(soldAt: string, customer: Record<string, unknown>, patch: Record<string, unknown> = {}) {
@@ -20,14 +26,26 @@ async function at(soldAt: string, customer: Record<string, unknown>, patch: Reco
 
 async function setTouch(customerId: string, step: number, status: string, completedAt: string | null) {
   const touch = (await touchesOf(t, customerId)).find((x) => x.step === step)!;
-  await t.database.db.updateTable('touches').set({ status, completedAt: completedAt ? new Date(completedAt) : null }).where('id', '=', touch.id).execute();
+  await t.database.db
+    .updateTable('touches')
+    .set({ status, completedAt: completedAt ? new Date(completedAt) : null })
+    .where('id', '=', touch.id)
+    .execute();
   return touch;
 }
 
 async function callTask(customerId: string, touchId: string, outcome: string, completedAt: string) {
   await t.database.db
     .insertInto('tasks')
-    .values({ customerId, touchId, kind: 'call', dueAt: new Date(completedAt), status: 'done', outcome, completedAt: new Date(completedAt) })
+    .values({
+      customerId,
+      touchId,
+      kind: 'call',
+      dueAt: new Date(completedAt),
+      status: 'done',
+      outcome,
+      completedAt: new Date(completedAt),
+    })
     .execute();
 }
 
@@ -59,7 +77,8 @@ beforeAll(async () => {
   const c4token = c4.token;
   expect((await form(t, `/u/${c4token}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(200);
 
-  for (const row of await t.database.db.selectFrom('staff').select(['id', 'email']).execute()) staff[row.email] = row.id;
+  for (const row of await t.database.db.selectFrom('staff').select(['id', 'email']).execute())
+    staff[row.email] = row.id;
   t.clock.set(new Date('2026-11-25T12:00:00Z'));
 });
 afterAll(async () => {
@@ -93,18 +112,40 @@ it('counts contacts, calls, opt-outs, repeat purchases and referrals for the per
 
 it('filters by salesperson and by segment', async () => {
   const sam = (await summary(`from=2026-11-01&to=2026-12-01&salesperson=${staff['sam@shop.example']}`)).json();
-  expect(sam.contacts.total).toEqual({ planned: 4, onTime: 2, late: 1, missed: 1, skipped: 0, cancelled: 0, failed: 0, pending: 0 });
+  expect(sam.contacts.total).toEqual({
+    planned: 4,
+    onTime: 2,
+    late: 1,
+    missed: 1,
+    skipped: 0,
+    cancelled: 0,
+    failed: 0,
+    pending: 0,
+  });
   expect(sam.calls.completed).toBe(2);
   expect(sam.optOuts.email).toBe(0);
   expect(sam.repeatPurchase).toEqual({ customers: 2, repeatCustomers: 1, rate: 0.5 });
-  expect(sam.referralsByCohort).toEqual([{ cohort: '2026-11', customers: 2, referrers: 1, referrals: 1, referralsPerCustomer: 0.5 }]);
+  expect(sam.referralsByCohort).toEqual([
+    { cohort: '2026-11', customers: 2, referrers: 1, referrals: 1, referralsPerCustomer: 0.5 },
+  ]);
 
   const kimReport = (await summary(`from=2026-11-01&to=2026-12-01&salesperson=${staff['kim@shop.example']}`)).json();
-  expect(kimReport.contacts.total).toEqual({ planned: 4, onTime: 0, late: 0, missed: 0, skipped: 1, cancelled: 1, failed: 0, pending: 2 });
+  expect(kimReport.contacts.total).toEqual({
+    planned: 4,
+    onTime: 0,
+    late: 0,
+    missed: 0,
+    skipped: 1,
+    cancelled: 1,
+    failed: 0,
+    pending: 2,
+  });
   expect(kimReport.optOuts.email).toBe(1);
   expect(kimReport.repeatPurchase).toEqual({ customers: 3, repeatCustomers: 0, rate: 0 });
 
-  const segment = (await t.database.db.selectFrom('segments').select('id').where('isDefault', '=', true).executeTakeFirstOrThrow()).id;
+  const segment = (
+    await t.database.db.selectFrom('segments').select('id').where('isDefault', '=', true).executeTakeFirstOrThrow()
+  ).id;
   const all = (await summary(`from=2026-11-01&to=2026-12-01&segment=${segment}`)).json();
   expect(all.contacts.total.planned).toBe(8);
   const none = (await summary('from=2026-11-01&to=2026-12-01&segment=00000000-0000-4000-8000-000000000000')).json();

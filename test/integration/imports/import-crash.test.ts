@@ -32,8 +32,20 @@ beforeAll(async () => {
   // Sales from 3.2 to 1.1 years before today: every step is past the grace period whatever the exact time of the
   // run, so the worker (on the system clock) and the reference import plan exactly the same touches.
   const now = new Date(Date.now() - 400 * 86_400_000);
-  await generateSales({ count: SALES, format: 'csv', out: FILE, badRate: 0.01, seed: 7, now, years: 2, source: 'crash-pos' });
-  [interrupted, uninterrupted] = await Promise.all([createTestDatabase('importcrash_a'), createTestDatabase('importcrash_b')]);
+  await generateSales({
+    count: SALES,
+    format: 'csv',
+    out: FILE,
+    badRate: 0.01,
+    seed: 7,
+    now,
+    years: 2,
+    source: 'crash-pos',
+  });
+  [interrupted, uninterrupted] = await Promise.all([
+    createTestDatabase('importcrash_a'),
+    createTestDatabase('importcrash_b'),
+  ]);
 });
 
 afterAll(async () => {
@@ -83,10 +95,15 @@ it('resumes after a SIGKILL from the last committed batch, with the same result 
   const enqueuer = createImportEnqueuer(producer, prefix);
   await enqueuer.enqueue(stored.id);
   const first = startWorker(interrupted);
-  const atKill = await waitFor(async () => {
-    const imp = await findImport(interrupted.db, stored.id);
-    return imp && imp.salesDone >= 3 * BATCH ? imp : null;
-  }, 'some batches to commit', 25000, 10);
+  const atKill = await waitFor(
+    async () => {
+      const imp = await findImport(interrupted.db, stored.id);
+      return imp && imp.salesDone >= 3 * BATCH ? imp : null;
+    },
+    'some batches to commit',
+    25000,
+    10,
+  );
   first.child.kill('SIGKILL');
   await first.exited;
   const afterKill = (await findImport(interrupted.db, stored.id))!;
@@ -95,16 +112,29 @@ it('resumes after a SIGKILL from the last committed batch, with the same result 
   expect(afterKill.salesDone).toBeLessThan(SALES);
 
   const second = startWorker(interrupted);
-  const done = await waitFor(async () => {
-    const r = await getImportReport(ctx, stored.id);
-    return r.status === 'completed' || r.status === 'failed' ? r : null;
-  }, `the restarted worker to finish the import (${second.output.join('')})`, 25000, 100);
+  const done = await waitFor(
+    async () => {
+      const r = await getImportReport(ctx, stored.id);
+      return r.status === 'completed' || r.status === 'failed' ? r : null;
+    },
+    `the restarted worker to finish the import (${second.output.join('')})`,
+    25000,
+    100,
+  );
   second.child.kill('SIGTERM');
   await second.exited;
   await enqueuer.close();
   producer.disconnect();
 
-  const pick = (r: typeof done) => ({ status: r.status, rowsRead: r.rowsRead, salesRead: r.salesRead, imported: r.imported, duplicates: r.duplicates, rejected: r.rejected, rejections: r.rejections });
+  const pick = (r: typeof done) => ({
+    status: r.status,
+    rowsRead: r.rowsRead,
+    salesRead: r.salesRead,
+    imported: r.imported,
+    duplicates: r.duplicates,
+    rejected: r.rejected,
+    rejections: r.rejections,
+  });
   expect(pick(done)).toEqual(pick(refReport));
   const [a, b] = await Promise.all([summariseData(interrupted.db), summariseData(uninterrupted.db)]);
   expect(a.sales).toBe(refReport.imported);

@@ -39,14 +39,20 @@ export async function startImportHarness(label: string, now: Date): Promise<Impo
   producer.on('error', () => undefined);
   await producer.connect();
   const imports = createImportEnqueuer(producer, prefix);
-  const app = await buildApp({ ctx, metrics: createApiMetrics(database.db), redisPing: async () => void (await producer.ping()), enqueueImport: imports.enqueue });
+  const app = await buildApp({
+    ctx,
+    metrics: createApiMetrics(database.db),
+    redisPing: async () => void (await producer.ping()),
+    enqueueImport: imports.enqueue,
+  });
   const worker = await startTestWorker({ database, clock, smtpUrl: null, outboxDir: `/tmp/${prefix}`, prefix });
   const posKey = (await createApiKey(database.db, { name: 'pos', role: 'pos' })).key;
   const admin = (await createApiKey(database.db, { name: 'admin', role: 'admin' })).key;
   void admin;
   const staffKey = await createStaffKey(database);
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-  const report = async (id: string) => (await app.inject({ method: 'GET', url: `/v1/imports/${id}`, headers: auth(posKey) })).json();
+  const report = async (id: string) =>
+    (await app.inject({ method: 'GET', url: `/v1/imports/${id}`, headers: auth(posKey) })).json();
   return {
     app,
     ctx,
@@ -55,13 +61,22 @@ export async function startImportHarness(label: string, now: Date): Promise<Impo
     posKey,
     staffKey,
     upload: (body, contentType, query = '') =>
-      app.inject({ method: 'POST', url: `/v1/imports${query}`, headers: { ...auth(posKey), 'content-type': contentType }, payload: body }),
+      app.inject({
+        method: 'POST',
+        url: `/v1/imports${query}`,
+        headers: { ...auth(posKey), 'content-type': contentType },
+        payload: body,
+      }),
     report,
     waitDone: (id) =>
-      waitFor(async () => {
-        const r = await report(id);
-        return r.import && ['completed', 'failed'].includes(r.import.status) ? r : null;
-      }, `import ${id} to finish`, 20000),
+      waitFor(
+        async () => {
+          const r = await report(id);
+          return r.import && ['completed', 'failed'].includes(r.import.status) ? r : null;
+        },
+        `import ${id} to finish`,
+        20000,
+      ),
     async close() {
       await worker.close();
       await imports.close();
@@ -73,6 +88,10 @@ export async function startImportHarness(label: string, now: Date): Promise<Impo
 }
 
 async function createStaffKey(database: TestDatabase): Promise<string> {
-  const { id } = await database.db.insertInto('staff').values({ email: 'pat@shop.example', name: 'Pat' }).returning('id').executeTakeFirstOrThrow();
+  const { id } = await database.db
+    .insertInto('staff')
+    .values({ email: 'pat@shop.example', name: 'Pat' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return (await createApiKey(database.db, { name: 'staff', role: 'staff', staffId: id })).key;
 }

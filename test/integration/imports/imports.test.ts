@@ -31,12 +31,39 @@ const HEADER =
 
 function row(v: Record<string, string>): string {
   const cols = HEADER.split(',');
-  return cols.map((c) => (v[c] ?? '').includes(',') ? `"${v[c]}"` : v[c] ?? '').join(',');
+  return cols.map((c) => ((v[c] ?? '').includes(',') ? `"${v[c]}"` : (v[c] ?? ''))).join(',');
 }
 
-const ann = { customer_external_id: 'C-1', first_name: 'Ann', last_name: 'Lee', email: 'ann@example.com', timezone: 'Australia/Sydney', currency: 'AUD', source: 'shop-pos', salesperson_email: 'sam@shop.example', salesperson_name: 'Sam Shaw' };
-const bob = { customer_external_id: 'C-2', first_name: 'Bob', email: 'bob@example.com', timezone: 'UTC', currency: 'AUD', source: 'shop-pos' };
-const cat = { customer_external_id: 'C-3', first_name: 'Cat', address_line1: '3 High St', city: 'Leeds', postal_code: 'LS1 1AA', country: 'GB', timezone: 'Europe/London', currency: 'GBP', source: 'shop-pos' };
+const ann = {
+  customer_external_id: 'C-1',
+  first_name: 'Ann',
+  last_name: 'Lee',
+  email: 'ann@example.com',
+  timezone: 'Australia/Sydney',
+  currency: 'AUD',
+  source: 'shop-pos',
+  salesperson_email: 'sam@shop.example',
+  salesperson_name: 'Sam Shaw',
+};
+const bob = {
+  customer_external_id: 'C-2',
+  first_name: 'Bob',
+  email: 'bob@example.com',
+  timezone: 'UTC',
+  currency: 'AUD',
+  source: 'shop-pos',
+};
+const cat = {
+  customer_external_id: 'C-3',
+  first_name: 'Cat',
+  address_line1: '3 High St',
+  city: 'Leeds',
+  postal_code: 'LS1 1AA',
+  country: 'GB',
+  timezone: 'Europe/London',
+  currency: 'GBP',
+  source: 'shop-pos',
+};
 const item = { item_name: 'Sofa', category: 'furniture', sku: 'SOFA-3', quantity: '1' };
 
 // Line numbers count the header as line 1.
@@ -46,15 +73,70 @@ const CSV = [
   row({ ...bob, ...item, external_id: 'S-2', sold_at: '2026-08-01', total: '1,500.00', unit_price: '1,200.00' }), // 3: 3 months ago, two items
   row({ ...bob, external_id: 'S-2', item_name: 'Cushions', quantity: '2', unit_price: '150.00' }), // 4
   row({ ...cat, ...item, external_id: 'S-3', sold_at: '2024-06-15T10:00:00Z', total: '899', unit_price: '899' }), // 5: over two years ago
-  row({ ...ann, ...item, customer_external_id: 'C-4', email: 'd@example.com', external_id: 'S-4', sold_at: '31/02/2025', total: '10.00', unit_price: '10.00' }), // 6: bad date
-  row({ ...ann, ...item, customer_external_id: 'C-5', email: 'e@example.com', external_id: 'S-5', sold_at: '2026-10-01', total: '(12.00)', unit_price: '12.00' }), // 7: negative
-  row({ ...ann, ...item, customer_external_id: 'C-6', email: 'not-an-email', external_id: 'S-6', sold_at: '2026-10-01', total: '12.00', unit_price: '12.00' }), // 8: bad email
-  row({ ...ann, ...item, customer_external_id: 'C-7', email: 'g@example.com', timezone: 'Mars/Olympus_Mons', external_id: 'S-7', sold_at: '2026-10-01T10:00:00Z', total: '12.00', unit_price: '12.00' }), // 9: bad zone
-  row({ ...ann, ...item, customer_external_id: 'C-8', email: 'h@example.com', first_name: '', external_id: 'S-8', sold_at: '2026-10-01', total: '12.00', unit_price: '12.00' }), // 10: no first name
+  row({
+    ...ann,
+    ...item,
+    customer_external_id: 'C-4',
+    email: 'd@example.com',
+    external_id: 'S-4',
+    sold_at: '31/02/2025',
+    total: '10.00',
+    unit_price: '10.00',
+  }), // 6: bad date
+  row({
+    ...ann,
+    ...item,
+    customer_external_id: 'C-5',
+    email: 'e@example.com',
+    external_id: 'S-5',
+    sold_at: '2026-10-01',
+    total: '(12.00)',
+    unit_price: '12.00',
+  }), // 7: negative
+  row({
+    ...ann,
+    ...item,
+    customer_external_id: 'C-6',
+    email: 'not-an-email',
+    external_id: 'S-6',
+    sold_at: '2026-10-01',
+    total: '12.00',
+    unit_price: '12.00',
+  }), // 8: bad email
+  row({
+    ...ann,
+    ...item,
+    customer_external_id: 'C-7',
+    email: 'g@example.com',
+    timezone: 'Mars/Olympus_Mons',
+    external_id: 'S-7',
+    sold_at: '2026-10-01T10:00:00Z',
+    total: '12.00',
+    unit_price: '12.00',
+  }), // 9: bad zone
+  row({
+    ...ann,
+    ...item,
+    customer_external_id: 'C-8',
+    email: 'h@example.com',
+    first_name: '',
+    external_id: 'S-8',
+    sold_at: '2026-10-01',
+    total: '12.00',
+    unit_price: '12.00',
+  }), // 10: no first name
   row({ ...ann, ...item, external_id: 'S-1', sold_at: '25/10/2026', total: '999.00', unit_price: '999.00' }), // 11: S-1 again, other body
   row({ ...cat, ...item, external_id: 'S-3', sold_at: '2024-06-15T10:00:00Z', total: '899', unit_price: '899' }), // 12: S-3 again, same body
   'S-9,shop-pos,2026-10-01', // 13: too few columns
-  row({ ...ann, ...item, customer_external_id: '', external_id: 'S-10', sold_at: '2026-10-30T09:00:00+11:00', total: '50.00', unit_price: '50.00' }), // 14: Ann again, by email
+  row({
+    ...ann,
+    ...item,
+    customer_external_id: '',
+    external_id: 'S-10',
+    sold_at: '2026-10-30T09:00:00+11:00',
+    total: '50.00',
+    unit_price: '50.00',
+  }), // 14: Ann again, by email
   row({ ...bob, ...item, external_id: 'S-11', sold_at: '2026-10-01', total: 'twelve', unit_price: '12.00' }), // 15: not an amount
 ].join('\n');
 
@@ -76,7 +158,12 @@ async function planOf(externalId: string) {
 }
 
 async function touchesOf(runId: string) {
-  return h.database.db.selectFrom('touches').select(['step', 'status', 'statusReason', 'dueAt', 'channel']).where('planRunId', '=', runId).orderBy('step').execute();
+  return h.database.db
+    .selectFrom('touches')
+    .select(['step', 'status', 'statusReason', 'dueAt', 'channel'])
+    .where('planRunId', '=', runId)
+    .orderBy('step')
+    .execute();
 }
 
 describe('a CSV import', () => {
@@ -89,7 +176,16 @@ describe('a CSV import', () => {
   });
 
   it('imports the good sales and counts the rest', () => {
-    expect(report).toMatchObject({ status: 'completed', format: 'csv', rowsRead: 14, salesRead: 13, imported: 4, duplicates: 1, rejected: 8, moreRejections: 0 });
+    expect(report).toMatchObject({
+      status: 'completed',
+      format: 'csv',
+      rowsRead: 14,
+      salesRead: 13,
+      imported: 4,
+      duplicates: 1,
+      rejected: 8,
+      moreRejections: 0,
+    });
     expect(first).toMatchObject({ sales: 4, customers: 3, items: 5, runs: 3, touches: 21, events: 21 });
   });
 
@@ -103,7 +199,10 @@ describe('a CSV import', () => {
     expect(byLine[8]).toMatchObject({ field: 'email', reason: 'is not a valid email address' });
     expect(byLine[9]).toMatchObject({ field: 'timezone', reason: 'unknown time zone "Mars/Olympus_Mons"' });
     expect(byLine[10]).toMatchObject({ field: 'first_name', reason: 'is required' });
-    expect(byLine[11]).toMatchObject({ field: 'external_id', reason: 'repeats the id of line 2 with a different sale' });
+    expect(byLine[11]).toMatchObject({
+      field: 'external_id',
+      reason: 'repeats the id of line 2 with a different sale',
+    });
     expect(byLine[13].field).toBe('line');
     expect(byLine[13].reason).toMatch(/not a valid CSV row/);
     expect(byLine[15]).toMatchObject({ field: 'total' });
@@ -111,12 +210,21 @@ describe('a CSV import', () => {
   });
 
   it('reads accounting amounts, day-first dates and multi-row sales', async () => {
-    const s1 = await h.database.db.selectFrom('sales').select(['totalAmount', 'soldAt']).where('externalId', '=', 'S-1').executeTakeFirstOrThrow();
+    const s1 = await h.database.db
+      .selectFrom('sales')
+      .select(['totalAmount', 'soldAt'])
+      .where('externalId', '=', 'S-1')
+      .executeTakeFirstOrThrow();
     expect(s1.totalAmount).toBe('1299.00');
     // 25/10/2026 without a time: 12:00 in the customer's zone (Sydney, UTC+11).
     expect(s1.soldAt.toISOString()).toBe('2026-10-25T01:00:00.000Z');
     const s2 = await planOf('S-2');
-    const items = await h.database.db.selectFrom('saleItems').select(['name', 'quantity', 'unitPrice']).where('saleId', '=', s2.id).orderBy('id').execute();
+    const items = await h.database.db
+      .selectFrom('saleItems')
+      .select(['name', 'quantity', 'unitPrice'])
+      .where('saleId', '=', s2.id)
+      .orderBy('id')
+      .execute();
     expect(items).toEqual([
       { name: 'Sofa', quantity: 1, unitPrice: '1200.00' },
       { name: 'Cushions', quantity: 2, unitPrice: '150.00' },
@@ -134,7 +242,15 @@ describe('a CSV import', () => {
     const s2 = await planOf('S-2');
     const t2 = await touchesOf(s2.runId!);
     // Sold 1 August: 2 days, 7 days and a month are long past (missed); 3 months (1 November) is within grace.
-    expect(t2.map((t) => t.status)).toEqual(['missed', 'missed', 'missed', 'scheduled', 'scheduled', 'scheduled', 'scheduled']);
+    expect(t2.map((t) => t.status)).toEqual([
+      'missed',
+      'missed',
+      'missed',
+      'scheduled',
+      'scheduled',
+      'scheduled',
+      'scheduled',
+    ]);
     expect(t2[0].statusReason).toBe('past_grace_period');
     expect(t2[3].dueAt.getTime()).toBeGreaterThanOrEqual(NOW.getTime());
   });
@@ -150,9 +266,16 @@ describe('a CSV import', () => {
     const ctx = testContext(h.database, fixedClock(NOW));
     await advanceLaterYears(ctx);
     await advanceLaterYears(ctx);
-    const laterRuns = await h.database.db.selectFrom('planRuns').select(['id', 'year', 'status']).where('customerId', '=', s3.customerId).where('kind', '=', 'later_year').execute();
+    const laterRuns = await h.database.db
+      .selectFrom('planRuns')
+      .select(['id', 'year', 'status'])
+      .where('customerId', '=', s3.customerId)
+      .where('kind', '=', 'later_year')
+      .execute();
     expect(laterRuns.map((r) => [r.year, r.status])).toEqual([[3, 'active']]); // sold June 2024: year 3 runs to June 2027
-    expect(await h.database.db.selectFrom('touches').select('id').where('planRunId', '=', laterRuns[0].id).execute()).toHaveLength(1);
+    expect(
+      await h.database.db.selectFrom('touches').select('id').where('planRunId', '=', laterRuns[0].id).execute(),
+    ).toHaveLength(1);
   });
 
   it('matches a repeat sale to its customer by email and starts no second plan', async () => {
@@ -160,7 +283,11 @@ describe('a CSV import', () => {
     const s1 = await planOf('S-1');
     expect(s10.customerId).toBe(s1.customerId);
     expect(s10.runId).toBeNull();
-    const stored = await h.database.db.selectFrom('sales').select('response').where('externalId', '=', 'S-10').executeTakeFirstOrThrow();
+    const stored = await h.database.db
+      .selectFrom('sales')
+      .select('response')
+      .where('externalId', '=', 'S-10')
+      .executeTakeFirstOrThrow();
     expect((stored.response as any).touches.map((t: any) => t.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
@@ -172,15 +299,34 @@ describe('a CSV import', () => {
   });
 
   it('reads month-first dates when asked', async () => {
-    const csv = [HEADER, row({ ...bob, ...item, customer_external_id: 'C-MDY', email: 'mdy@example.com', external_id: 'S-MDY', sold_at: '10/25/2026 14:30', total: '5.00', unit_price: '5.00' })].join('\r\n');
+    const csv = [
+      HEADER,
+      row({
+        ...bob,
+        ...item,
+        customer_external_id: 'C-MDY',
+        email: 'mdy@example.com',
+        external_id: 'S-MDY',
+        sold_at: '10/25/2026 14:30',
+        total: '5.00',
+        unit_price: '5.00',
+      }),
+    ].join('\r\n');
     const r = await importFile(csv, 'text/csv', '?dateFormat=mdy');
     expect(r).toMatchObject({ imported: 1, rejected: 0 });
-    const s = await h.database.db.selectFrom('sales').select('soldAt').where('externalId', '=', 'S-MDY').executeTakeFirstOrThrow();
+    const s = await h.database.db
+      .selectFrom('sales')
+      .select('soldAt')
+      .where('externalId', '=', 'S-MDY')
+      .executeTakeFirstOrThrow();
     expect(s.soldAt.toISOString()).toBe('2026-10-25T14:30:00.000Z');
   });
 
   it('fails a file whose header has unknown columns, saying which', async () => {
-    const r = await importFile('external_id,sold_at,total,first_name,item_name,unit_price,colour\nX,2026-10-01,1,A,B,1,red\n', 'text/csv');
+    const r = await importFile(
+      'external_id,sold_at,total,first_name,item_name,unit_price,colour\nX,2026-10-01,1,A,B,1,red\n',
+      'text/csv',
+    );
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/unknown CSV column\(s\): colour/);
   });
@@ -193,7 +339,13 @@ function sale(externalId: string, patch: Record<string, unknown> = {}, customer:
     soldAt: '2026-10-30T03:00:00Z',
     total: { amount: '250.00', currency: 'USD' },
     items: [{ name: 'Lamp', category: 'lighting', quantity: 1, unitPrice: '250.00' }],
-    customer: { externalId: `W-${externalId}`, firstName: 'Wes', email: `${externalId.toLowerCase()}@example.com`, timezone: 'America/New_York', ...customer },
+    customer: {
+      externalId: `W-${externalId}`,
+      firstName: 'Wes',
+      email: `${externalId.toLowerCase()}@example.com`,
+      timezone: 'America/New_York',
+      ...customer,
+    },
     ...patch,
   };
 }
@@ -217,7 +369,14 @@ describe('an NDJSON import', () => {
 
   it('imports the good lines and reports each bad one', async () => {
     const r = await importFile(lines, 'application/x-ndjson');
-    expect(r).toMatchObject({ status: 'completed', format: 'ndjson', rowsRead: 12, imported: 2, duplicates: 1, rejected: 9 });
+    expect(r).toMatchObject({
+      status: 'completed',
+      format: 'ndjson',
+      rowsRead: 12,
+      imported: 2,
+      duplicates: 1,
+      rejected: 9,
+    });
     const byLine = Object.fromEntries(r.rejections.map((x: any) => [x.line, x]));
     expect(Object.keys(byLine).map(Number)).toEqual([2, 3, 4, 5, 6, 7, 8, 12, 13]);
     expect(byLine[2].field).toBe('line');
@@ -227,7 +386,11 @@ describe('an NDJSON import', () => {
     expect(byLine[5]).toMatchObject({ field: 'customer.email', reason: 'is not a valid email address' });
     expect(byLine[6]).toMatchObject({ field: 'customer.timezone', reason: 'unknown time zone "Nowhere/Land"' });
     expect(byLine[7]).toMatchObject({ field: 'customer.firstName', reason: 'is required' });
-    expect(byLine[8]).toMatchObject({ field: 'externalId', reason: 'repeats the id of line 1 with a different sale', externalId: 'N-1' });
+    expect(byLine[8]).toMatchObject({
+      field: 'externalId',
+      reason: 'repeats the id of line 1 with a different sale',
+      externalId: 'N-1',
+    });
     expect(byLine[12]).toMatchObject({ field: 'line', reason: 'is not a JSON object' });
     expect(byLine[13].reason).toBe('is required');
 
@@ -240,7 +403,12 @@ describe('an NDJSON import', () => {
   });
 
   it('answers a replay of an imported sale through POST /v1/sales with the stored answer', async () => {
-    const res = await h.app.inject({ method: 'POST', url: '/v1/sales', headers: { authorization: `Bearer ${h.posKey}` }, payload: sale('N-1') });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/sales',
+      headers: { authorization: `Bearer ${h.posKey}` },
+      payload: sale('N-1'),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().touches).toHaveLength(7);
   });
@@ -251,7 +419,11 @@ describe('what the database knows about a customer', () => {
     const older = JSON.stringify(sale('DNC-1', { soldAt: '2024-05-01T10:00:00Z' }, { externalId: 'W-DNC' }));
     expect(await importFile(older, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     expect((await planOf('DNC-1')).program).toBe('later_years');
-    await h.database.db.updateTable('customers').set({ doNotContact: true }).where('externalId', '=', 'W-DNC').execute();
+    await h.database.db
+      .updateTable('customers')
+      .set({ doNotContact: true })
+      .where('externalId', '=', 'W-DNC')
+      .execute();
 
     const newer = JSON.stringify(sale('DNC-2', { soldAt: '2026-10-31T10:00:00Z' }, { externalId: 'W-DNC' }));
     expect(await importFile(newer, 'application/x-ndjson')).toMatchObject({ imported: 1 });
@@ -269,19 +441,32 @@ describe('contact details the customer corrected', () => {
     const { customerId } = await planOf('FIX-1');
     const token = signCustomerToken(TEST_SETTINGS.secret, customerId);
     await correctContactDetails(h.ctx, token, { email: 'wes@example.com' });
-    const emailOf = async () => (await h.database.db.selectFrom('customers').select('email').where('id', '=', customerId).executeTakeFirstOrThrow()).email;
+    const emailOf = async () =>
+      (
+        await h.database.db
+          .selectFrom('customers')
+          .select('email')
+          .where('id', '=', customerId)
+          .executeTakeFirstOrThrow()
+      ).email;
 
-    const again = JSON.stringify(sale('FIX-2', { soldAt: '2026-10-31T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes.old@example.com' }));
+    const again = JSON.stringify(
+      sale('FIX-2', { soldAt: '2026-10-31T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes.old@example.com' }),
+    );
     expect(await importFile(again, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     expect(await emailOf()).toBe('wes@example.com');
 
     // A file that knows the customer by the old address only (no customer id) still finds them.
-    const anonymous = JSON.stringify(sale('FIX-2B', { soldAt: '2026-10-31T04:00:00Z' }, { externalId: undefined, email: 'wes.old@example.com' }));
+    const anonymous = JSON.stringify(
+      sale('FIX-2B', { soldAt: '2026-10-31T04:00:00Z' }, { externalId: undefined, email: 'wes.old@example.com' }),
+    );
     expect(await importFile(anonymous, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     expect((await planOf('FIX-2B')).customerId).toBe(customerId);
     expect(await emailOf()).toBe('wes@example.com');
 
-    const newer = JSON.stringify(sale('FIX-3', { soldAt: '2026-11-01T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes@work.example' }));
+    const newer = JSON.stringify(
+      sale('FIX-3', { soldAt: '2026-11-01T03:00:00Z' }, { externalId: 'W-FIX', email: 'wes@work.example' }),
+    );
     expect(await importFile(newer, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     expect(await emailOf()).toBe('wes@work.example');
   });
@@ -291,7 +476,12 @@ describe('an import whose job was lost (Redis flushed)', () => {
   const clock = () => h.ctx.clock as ReturnType<typeof fixedClock>;
   it('is queued again by the reconciler and completes from where it was', async () => {
     // An API whose job never reaches Redis: the import is stored and stays queued, as after a flush.
-    const lossy = await buildApp({ ctx: h.ctx, metrics: createApiMetrics(h.database.db), redisPing: async () => undefined, enqueueImport: async () => undefined });
+    const lossy = await buildApp({
+      ctx: h.ctx,
+      metrics: createApiMetrics(h.database.db),
+      redisPing: async () => undefined,
+      enqueueImport: async () => undefined,
+    });
     try {
       const res = await lossy.inject({
         method: 'POST',
@@ -318,11 +508,25 @@ describe('an import whose job was lost (Redis flushed)', () => {
 
 describe('the imports API', () => {
   it('refuses another content type, a staff key and an unknown import', async () => {
-    const json = await h.app.inject({ method: 'POST', url: '/v1/imports', headers: { authorization: `Bearer ${h.posKey}`, 'content-type': 'application/json' }, payload: '{}' });
+    const json = await h.app.inject({
+      method: 'POST',
+      url: '/v1/imports',
+      headers: { authorization: `Bearer ${h.posKey}`, 'content-type': 'application/json' },
+      payload: '{}',
+    });
     expect(json.statusCode).toBe(415);
-    const staff = await h.app.inject({ method: 'POST', url: '/v1/imports', headers: { authorization: `Bearer ${h.staffKey}`, 'content-type': 'text/csv' }, payload: 'a' });
+    const staff = await h.app.inject({
+      method: 'POST',
+      url: '/v1/imports',
+      headers: { authorization: `Bearer ${h.staffKey}`, 'content-type': 'text/csv' },
+      payload: 'a',
+    });
     expect(staff.statusCode).toBe(403);
-    const missing = await h.app.inject({ method: 'GET', url: '/v1/imports/00000000-0000-4000-8000-000000000000', headers: { authorization: `Bearer ${h.posKey}` } });
+    const missing = await h.app.inject({
+      method: 'GET',
+      url: '/v1/imports/00000000-0000-4000-8000-000000000000',
+      headers: { authorization: `Bearer ${h.posKey}` },
+    });
     expect(missing.statusCode).toBe(404);
     const badOption = await h.upload('x', 'text/csv', '?dateFormat=ymd');
     expect(badOption.statusCode).toBe(400);
@@ -330,22 +534,32 @@ describe('the imports API', () => {
   });
 
   it('keeps no upload once an import has finished', async () => {
-    const { n } = await sql<{ n: number }>`select count(*)::int as n from import_chunks`.execute(h.database.db).then((r) => r.rows[0]);
+    const { n } = await sql<{ n: number }>`select count(*)::int as n from import_chunks`
+      .execute(h.database.db)
+      .then((r) => r.rows[0]);
     expect(n).toBe(0);
   });
 });
 
 describe('call steps', () => {
-  it('fall on the working days of the person who makes them: the anniversary call on the executive\'s', async () => {
+  it("fall on the working days of the person who makes them: the anniversary call on the executive's", async () => {
     const exec = await h.database.db
       .insertInto('staff')
       .values({ email: 'eve@shop.example', name: 'Eve Exec', role: 'executive', workingDays: [2] })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const r = await importFile(JSON.stringify(sale('EXEC-1', { soldAt: '2026-10-29T15:00:00Z' }, { timezone: 'UTC' })), 'application/x-ndjson');
+    const r = await importFile(
+      JSON.stringify(sale('EXEC-1', { soldAt: '2026-10-29T15:00:00Z' }, { timezone: 'UTC' })),
+      'application/x-ndjson',
+    );
     expect(r).toMatchObject({ imported: 1 });
     const plan = await planOf('EXEC-1');
-    const anniversary = await h.database.db.selectFrom('touches').select(['dueAt', 'assigneeId']).where('planRunId', '=', plan.runId!).where('step', '=', 7).executeTakeFirstOrThrow();
+    const anniversary = await h.database.db
+      .selectFrom('touches')
+      .select(['dueAt', 'assigneeId'])
+      .where('planRunId', '=', plan.runId!)
+      .where('step', '=', 7)
+      .executeTakeFirstOrThrow();
     expect(anniversary.assigneeId).toBe(exec.id);
     // 29 October 2027 is a Friday; Eve works Tuesdays only: Tuesday 2 November 2027 at 09:00.
     expect(anniversary.dueAt.toISOString()).toBe('2027-11-02T09:00:00.000Z');

@@ -6,7 +6,12 @@
 import { sql } from 'kysely';
 import { fixedClock } from '../../../src/clock';
 import { insertSegment, listSegments } from '../../../src/db/repositories/segment.repository';
-import { cancelNewsletter, fanOutNewsletter, getNewsletter, publishNewsletter } from '../../../src/services/newsletter.service';
+import {
+  cancelNewsletter,
+  fanOutNewsletter,
+  getNewsletter,
+  publishNewsletter,
+} from '../../../src/services/newsletter.service';
 import type { ServiceContext } from '../../../src/services/context';
 import { testContext } from '../../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
@@ -32,7 +37,12 @@ async function newSegment(name: string): Promise<string> {
 }
 
 /** addCustomers bulk-inserts `n` later-years customers of a segment, with `patch` columns, and returns their ids. */
-async function addCustomers(segmentId: string, tag: string, n: number, patch: Record<string, unknown> = {}): Promise<string[]> {
+async function addCustomers(
+  segmentId: string,
+  tag: string,
+  n: number,
+  patch: Record<string, unknown> = {},
+): Promise<string[]> {
   const { rows } = await sql<{ id: string }>`
     insert into customers (source, external_id, first_name, email, referral_code, segment_id, program)
     select 'test', ${tag} || '-' || g, 'C' || g, ${tag} || g || '@example.com', ${tag.toUpperCase()} || '-' || g, ${segmentId}::uuid, 'later_years'
@@ -44,11 +54,21 @@ async function addCustomers(segmentId: string, tag: string, n: number, patch: Re
 }
 
 async function publish(segmentId: string | null, sendAt = clock.now()): Promise<string> {
-  return (await publishNewsletter(ctx, { subject: 'News', body: 'Hello {{ customer.firstName }}', segmentId, sendAt: sendAt.toISOString() }, 'test')).id;
+  return (
+    await publishNewsletter(
+      ctx,
+      { subject: 'News', body: 'Hello {{ customer.firstName }}', segmentId, sendAt: sendAt.toISOString() },
+      'test',
+    )
+  ).id;
 }
 
 async function recipientsOf(newsletterId: string): Promise<string[]> {
-  const rows = await database.db.selectFrom('touches').select('customerId').where('newsletterId', '=', newsletterId).execute();
+  const rows = await database.db
+    .selectFrom('touches')
+    .select('customerId')
+    .where('newsletterId', '=', newsletterId)
+    .execute();
   return rows.map((r) => r.customerId);
 }
 
@@ -64,7 +84,13 @@ async function countingNewsletters(customerId: string): Promise<number> {
 }
 
 /** insertNewsletterTouch adds a newsletter touch with plain SQL, as any other code path might. */
-async function insertNewsletterTouch(db: typeof database.db, newsletterId: string, customerId: string, dueAt: Date, status = 'sent') {
+async function insertNewsletterTouch(
+  db: typeof database.db,
+  newsletterId: string,
+  customerId: string,
+  dueAt: Date,
+  status = 'sent',
+) {
   await sql`insert into touches (customer_id, newsletter_id, step, channel, due_at, status)
             values (${customerId}::uuid, ${newsletterId}::uuid, 0, 'newsletter', ${dueAt}, ${status})`.execute(db);
 }
@@ -110,13 +136,18 @@ describe('fan-out', () => {
       const old = await publish(segment, clock.now());
       const dueAt = new Date(clock.now().getTime() - monthsAgo * 30 * 86_400_000);
       await sql`insert into touches (customer_id, newsletter_id, step, channel, due_at, status)
-                select c, ${old}::uuid, 0, 'newsletter', ${dueAt}, 'sent' from unnest(${customers}::uuid[]) c`.execute(database.db);
+                select c, ${old}::uuid, 0, 'newsletter', ${dueAt}, 'sent' from unnest(${customers}::uuid[]) c`.execute(
+        database.db,
+      );
       await database.db.updateTable('newsletters').set({ status: 'sent' }).where('id', '=', old).execute();
     }
     const x = await publish(segment);
     const y = await publish(segment);
 
-    const [rx, ry] = await Promise.all([fanOutNewsletter(ctx, x, { batchSize: 17, maxBatches: 1000 }), fanOutNewsletter(ctx, y, { batchSize: 23, maxBatches: 1000 })]);
+    const [rx, ry] = await Promise.all([
+      fanOutNewsletter(ctx, x, { batchSize: 17, maxBatches: 1000 }),
+      fanOutNewsletter(ctx, y, { batchSize: 23, maxBatches: 1000 }),
+    ]);
 
     expect(rx.added + ry.added).toBe(200);
     expect(rx.capped + ry.capped).toBe(200);
@@ -158,13 +189,20 @@ describe('the cap trigger', () => {
     await insertNewsletterTouch(database.db, editions[2]!, c!, new Date(now - 1 * month), 'cancelled');
     await insertNewsletterTouch(database.db, editions[3]!, c!, new Date(now));
     // Three counting within a year of now: a fourth is refused by Postgres itself.
-    await expect(insertNewsletterTouch(database.db, editions[4]!, c!, new Date(now + month), 'scheduled')).rejects.toMatchObject({
+    await expect(
+      insertNewsletterTouch(database.db, editions[4]!, c!, new Date(now + month), 'scheduled'),
+    ).rejects.toMatchObject({
       code: '23514',
       constraint: 'touches_newsletter_cap',
     });
     // Nor can a cancelled one be brought back.
     await expect(
-      database.db.updateTable('touches').set({ status: 'scheduled' }).where('newsletterId', '=', editions[2]!).where('customerId', '=', c!).execute(),
+      database.db
+        .updateTable('touches')
+        .set({ status: 'scheduled' })
+        .where('newsletterId', '=', editions[2]!)
+        .where('customerId', '=', c!)
+        .execute(),
     ).rejects.toMatchObject({ code: '23514' });
     // More than a year after the oldest two it is allowed again (only the one of `now` is within the year).
     await insertNewsletterTouch(database.db, editions[4]!, c!, new Date(now + 7 * month), 'scheduled');
@@ -189,13 +227,23 @@ describe('the cap trigger', () => {
     let second: Promise<void> | undefined;
     try {
       await firstInserted;
-      second = database.db.transaction().execute((trx) => insertNewsletterTouch(trx, editions[3]!, c!, now, 'scheduled'));
+      second = database.db
+        .transaction()
+        .execute((trx) => insertNewsletterTouch(trx, editions[3]!, c!, now, 'scheduled'));
       second.catch(() => undefined); // asserted below
       // The second waits on the lock the first holds: only then does the first commit.
-      await waitFor(async () => {
-        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(database.db);
-        return rows[0]!.n > 0;
-      }, 'the second transaction waiting on the customer lock', 10_000);
+      await waitFor(
+        async () => {
+          const { rows } = await sql<{
+            n: number;
+          }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(
+            database.db,
+          );
+          return rows[0]!.n > 0;
+        },
+        'the second transaction waiting on the customer lock',
+        10_000,
+      );
     } finally {
       release();
     }

@@ -59,11 +59,19 @@ async function touches(): Promise<TouchRow[]> {
 }
 
 async function runs() {
-  return t.database.db.selectFrom('planRuns').select(['id', 'kind', 'year', 'status', 'startedAt']).where('customerId', '=', customerId).orderBy('startedAt').orderBy('kind').execute();
+  return t.database.db
+    .selectFrom('planRuns')
+    .select(['id', 'kind', 'year', 'status', 'startedAt'])
+    .where('customerId', '=', customerId)
+    .orderBy('startedAt')
+    .orderBy('kind')
+    .execute();
 }
 
 async function program(): Promise<string> {
-  return (await t.database.db.selectFrom('customers').select('program').where('id', '=', customerId).executeTakeFirstOrThrow()).program;
+  return (
+    await t.database.db.selectFrom('customers').select('program').where('id', '=', customerId).executeTakeFirstOrThrow()
+  ).program;
 }
 
 /**
@@ -98,7 +106,12 @@ function expectUnsubscribeHeaders(m: ReceivedMessage): void {
 }
 
 async function publish(subject: string, sendAt: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await api('POST', '/v1/newsletters', { subject, body: 'Dear {{ customer.firstName }},\n\nNews about your {{ sale.mainItem }}.', sendAt, ...extra });
+  const res = await api('POST', '/v1/newsletters', {
+    subject,
+    body: 'Dear {{ customer.firstName }},\n\nNews about your {{ sale.mainItem }}.',
+    sendAt,
+    ...extra,
+  });
   expect(res.statusCode).toBe(201);
   return res.json().id;
 }
@@ -110,7 +123,6 @@ async function edition(id: string) {
 }
 
 describe('one customer over two and a half years', () => {
-
   it('delivers the seven first-year contacts: five emails and two calls that become tasks', async () => {
     const res = await api('POST', '/v1/sales', saleBody({ soldAt: SOLD_AT }), { authorization: `Bearer ${t.posKey}` });
     expect(res.statusCode).toBe(201);
@@ -142,16 +154,23 @@ describe('one customer over two and a half years', () => {
     expect(spring).toMatchObject({ status: 'sent', counts: { recipients: 0, capped: 0 } });
   });
 
-  it('moves the customer into the later-years program at the first anniversary, with next year\'s call planned', async () => {
+  it("moves the customer into the later-years program at the first anniversary, with next year's call planned", async () => {
     // The anniversary call (step 7) was due at 09:00 on Tuesday 2 November 2027 local, after the anniversary itself.
     const [firstYear] = await runs();
     expect(firstYear).toMatchObject({ kind: 'first_year', status: 'completed' });
     expect(await program()).toBe('later_years');
     const later = (await runs()).filter((r) => r.kind === 'later_year');
-    expect(later).toEqual([expect.objectContaining({ year: 2, status: 'active', startedAt: new Date('2027-11-01T14:03:00Z') })]);
+    expect(later).toEqual([
+      expect.objectContaining({ year: 2, status: 'active', startedAt: new Date('2027-11-01T14:03:00Z') }),
+    ]);
     const call = (await touches()).find((x) => x.planRunId === later[0]!.id)!;
     // Around the second anniversary: Thursday 2 November 2028, 09:00 in Sydney.
-    expect(call).toMatchObject({ step: 1, channel: 'call', status: 'scheduled', dueAt: new Date('2028-11-01T22:00:00Z') });
+    expect(call).toMatchObject({
+      step: 1,
+      channel: 'call',
+      status: 'scheduled',
+      dueAt: new Date('2028-11-01T22:00:00Z'),
+    });
     // Running the task again changes nothing.
     await worker.runMaintenance('later-years');
     expect((await runs()).filter((r) => r.kind === 'later_year')).toHaveLength(1);
@@ -159,7 +178,12 @@ describe('one customer over two and a half years', () => {
 
   it('sends three newsletters in the second year and holds back the fourth: the cap of 3 in a rolling year', async () => {
     t.clock.set(new Date('2027-12-01T00:00:00Z'));
-    for (const [name, at] of [['jan', '2028-01-15'], ['apr', '2028-04-15'], ['jul', '2028-07-15'], ['oct', '2028-10-15']]) {
+    for (const [name, at] of [
+      ['jan', '2028-01-15'],
+      ['apr', '2028-04-15'],
+      ['jul', '2028-07-15'],
+      ['oct', '2028-10-15'],
+    ]) {
       editions[name] = await publish(`News for ${name}, {{ customer.firstName }}`, `${at}T00:00:00Z`);
     }
     for (const name of ['jan', 'apr', 'jul', 'oct']) {
@@ -171,7 +195,9 @@ describe('one customer over two and a half years', () => {
         expect(mailToAnn()).toHaveLength(before);
       } else {
         expect(e).toMatchObject({ status: 'sent', counts: { recipients: 1, capped: 0, sent: 1 } });
-        const [m] = await smtp.waitForMessages(before + 1).then((all) => all.filter((x) => x.envelope.to.includes('ann@example.com')).slice(before));
+        const [m] = await smtp
+          .waitForMessages(before + 1)
+          .then((all) => all.filter((x) => x.envelope.to.includes('ann@example.com')).slice(before));
         expect(m!.subject).toBe(`News for ${name}, Ann`);
         expect(m!.text).toContain('News about your 3-seat sofa.');
         expectUnsubscribeHeaders(m!);
@@ -185,13 +211,20 @@ describe('one customer over two and a half years', () => {
   it('makes the later-year call around the second anniversary and starts year three', async () => {
     await advanceTo('2028-11-01T14:03:00Z'); // the second anniversary, 01:03 local
     let later = (await runs()).filter((r) => r.kind === 'later_year');
-    expect(later.map((r) => [r.year, r.status])).toEqual([[2, 'completed'], [3, 'active']]);
+    expect(later.map((r) => [r.year, r.status])).toEqual([
+      [2, 'completed'],
+      [3, 'active'],
+    ]);
     const year2Call = (await touches()).find((x) => x.planRunId === later[0]!.id)!;
     expect(year2Call.status).toBe('scheduled'); // completing the year does not cancel its contact
 
     await advanceTo(year2Call.dueAt);
     const [task] = await listTasksOfTouch(t.database.db, year2Call.id);
-    expect(task).toMatchObject({ kind: 'call', status: 'open', purpose: 'Year 2: a personal contact around the anniversary' });
+    expect(task).toMatchObject({
+      kind: 'call',
+      status: 'open',
+      purpose: 'Year 2: a personal contact around the anniversary',
+    });
     expect(task!.talkingPoints[0]).toBe('Thank Ann for another year as our customer.');
     expect(task!.assignee?.name).toBe('Sam Shaw');
 
@@ -208,12 +241,19 @@ describe('one customer over two and a half years', () => {
     editions.lateApr = await publish('Late April news', '2029-04-20T00:00:00Z');
     const before = mailToAnn().length;
     await advanceTo('2029-02-15T00:00:00Z');
-    expect(await edition(editions.feb)).toMatchObject({ status: 'sent', counts: { recipients: 1, capped: 0, sent: 1 } });
+    expect(await edition(editions.feb)).toMatchObject({
+      status: 'sent',
+      counts: { recipients: 1, capped: 0, sent: 1 },
+    });
     await advanceTo('2029-03-15T00:00:00Z');
     expect(await edition(editions.mar)).toMatchObject({ status: 'sent', counts: { recipients: 0, capped: 1 } });
     await advanceTo('2029-04-20T00:00:00Z');
     expect(await edition(editions.lateApr)).toMatchObject({ status: 'sent', counts: { recipients: 1, sent: 1 } });
-    expect(mailToAnn().slice(before).map((m) => m.subject)).toEqual(['February news', 'Late April news']);
+    expect(
+      mailToAnn()
+        .slice(before)
+        .map((m) => m.subject),
+    ).toEqual(['February news', 'Late April news']);
 
     await advanceTo('2029-05-01T14:03:00Z'); // two and a half years after the sale
     expect(await program()).toBe('later_years');
@@ -232,13 +272,26 @@ describe('one customer over two and a half years', () => {
 describe('the newsletters API', () => {
   it('refuses a template with an unknown variable, naming the field, and stores nothing', async () => {
     const count = (await api('GET', '/v1/newsletters')).json().newsletters.length;
-    const res = await api('POST', '/v1/newsletters', { subject: 'Hi {{ customer.frstName }}', body: 'x', sendAt: '2029-06-01T00:00:00Z' });
+    const res = await api('POST', '/v1/newsletters', {
+      subject: 'Hi {{ customer.frstName }}',
+      body: 'x',
+      sendAt: '2029-06-01T00:00:00Z',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.details.field).toBe('subject');
-    const body = await api('POST', '/v1/newsletters', { subject: 'Hi', body: '{% if %}', sendAt: '2029-06-01T00:00:00Z' });
+    const body = await api('POST', '/v1/newsletters', {
+      subject: 'Hi',
+      body: '{% if %}',
+      sendAt: '2029-06-01T00:00:00Z',
+    });
     expect(body.statusCode).toBe(400);
     expect(body.json().error.details.field).toBe('body');
-    const seg = await api('POST', '/v1/newsletters', { subject: 'Hi', body: 'x', sendAt: '2029-06-01T00:00:00Z', segmentId: '00000000-0000-4000-8000-000000000000' });
+    const seg = await api('POST', '/v1/newsletters', {
+      subject: 'Hi',
+      body: 'x',
+      sendAt: '2029-06-01T00:00:00Z',
+      segmentId: '00000000-0000-4000-8000-000000000000',
+    });
     expect(seg.statusCode).toBe(400);
     expect(seg.json().error.details.field).toBe('segmentId');
     const past = await api('POST', '/v1/newsletters', { subject: 'Hi', body: 'x', sendAt: '2020-01-01T00:00:00Z' });
@@ -254,7 +307,11 @@ describe('the newsletters API', () => {
     expect(a.statusCode).toBe(201);
     expect(b.statusCode).toBe(201);
     expect(b.json().id).toBe(a.json().id);
-    expect((await api('GET', '/v1/newsletters?status=scheduled')).json().newsletters.filter((n: { subject: string }) => n.subject === 'Once')).toHaveLength(1);
+    expect(
+      (await api('GET', '/v1/newsletters?status=scheduled'))
+        .json()
+        .newsletters.filter((n: { subject: string }) => n.subject === 'Once'),
+    ).toHaveLength(1);
   });
 
   it('previews an edition for one customer with their name, preference link and unsubscribe link', async () => {
@@ -265,7 +322,9 @@ describe('the newsletters API', () => {
     expect(res.json().subject).toBe('Summer for Ann');
     expect(res.json().text).toContain(`${TEST_SETTINGS.publicUrl}/p/${token}`);
     expect(res.json().html).toContain(`${TEST_SETTINGS.publicUrl}/u/${token}`);
-    expect((await api('GET', `/v1/newsletters/${id}/preview?customerId=00000000-0000-4000-8000-000000000000`)).statusCode).toBe(404);
+    expect(
+      (await api('GET', `/v1/newsletters/${id}/preview?customerId=00000000-0000-4000-8000-000000000000`)).statusCode,
+    ).toBe(404);
     expect((await api('GET', `/v1/newsletters/${id}/preview`)).json().subject).toBe('Summer for Ann'); // the sample customer is Ann too
   });
 
@@ -280,8 +339,17 @@ describe('the newsletters API', () => {
     await advanceTo('2029-09-01T00:00:00Z');
     expect(await edition(id)).toMatchObject({ status: 'cancelled', counts: { recipients: 0 } });
     // July 2029 is capped (July 2028, February and April 2029 within a year); August goes; the cancelled one does not.
-    expect(await edition((await api('GET', '/v1/newsletters')).json().newsletters.find((n: { subject: string }) => n.subject === 'Once').id)).toMatchObject({ counts: { capped: 1 } });
-    expect(mailToAnn().slice(before).map((m) => m.subject)).toEqual(['Summer for Ann']);
+    expect(
+      await edition(
+        (await api('GET', '/v1/newsletters')).json().newsletters.find((n: { subject: string }) => n.subject === 'Once')
+          .id,
+      ),
+    ).toMatchObject({ counts: { capped: 1 } });
+    expect(
+      mailToAnn()
+        .slice(before)
+        .map((m) => m.subject),
+    ).toEqual(['Summer for Ann']);
   });
 
   it('refuses a non-admin key', async () => {

@@ -37,7 +37,12 @@ async function dropDatabase(name: string) {
 it('starts with no configuration: creates the database, prints the admin key once, serves', async () => {
   const db = uniqueName('rapport_test_start');
   const port = String(20000 + Math.floor(Math.random() * 20000));
-  const env = { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`, PORT: port, REDIS_PREFIX: db, RAPPORT_OUTBOX_DIR: `/tmp/${db}` };
+  const env = {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
+    PORT: port,
+    REDIS_PREFIX: db,
+    RAPPORT_OUTBOX_DIR: `/tmp/${db}`,
+  };
   try {
     const first = start(env);
     await waitFor(() => first.run.stdout.includes('API listening'), 'the API to listen', 30_000);
@@ -74,7 +79,10 @@ it('says which service cannot be reached, where, and how to start it', async () 
 
   const db = uniqueName('rapport_test_noredis');
   try {
-    const redis = await start({ DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`, REDIS_URL: 'redis://127.0.0.1:1' }).exited;
+    const redis = await start({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
+      REDIS_URL: 'redis://127.0.0.1:1',
+    }).exited;
     expect(redis.code).toBe(1);
     expect(redis.stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:1 .*redis-server.*docker compose up -d redis/);
   } finally {

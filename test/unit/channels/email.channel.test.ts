@@ -4,7 +4,11 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { fixedClock } from '../../../src/clock';
 import {
-  classifySendError, createEmailChannel, describeSmtpUrl, safeFileName, type OutgoingEmail,
+  classifySendError,
+  createEmailChannel,
+  describeSmtpUrl,
+  safeFileName,
+  type OutgoingEmail,
 } from '../../../src/channels/email.channel';
 
 const message: OutgoingEmail = {
@@ -14,25 +18,42 @@ const message: OutgoingEmail = {
   text: 'Dear Ann,\n\nThank you.\n',
   html: '<p>Dear Ann,</p><p>Thank you.</p>',
   messageId: '<touch-42@shop.example>',
-  headers: { 'List-Unsubscribe': '<https://shop.example/u/t0k>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+  headers: {
+    'List-Unsubscribe': '<https://shop.example/u/t0k>',
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+  },
 };
 
 describe('classifySendError', () => {
   it('treats SMTP 5xx as permanent and 4xx as transient, keeping the code', () => {
-    expect(classifySendError({ code: 'EENVELOPE', responseCode: 550, response: '550 no such user' }))
-      .toEqual({ ok: false, permanent: true, reason: '550 no such user', code: 550 });
-    expect(classifySendError({ code: 'EMESSAGE', responseCode: 451, response: '451 try later' }))
-      .toEqual({ ok: false, permanent: false, reason: '451 try later', code: 451 });
+    expect(classifySendError({ code: 'EENVELOPE', responseCode: 550, response: '550 no such user' })).toEqual({
+      ok: false,
+      permanent: true,
+      reason: '550 no such user',
+      code: 550,
+    });
+    expect(classifySendError({ code: 'EMESSAGE', responseCode: 451, response: '451 try later' })).toEqual({
+      ok: false,
+      permanent: false,
+      reason: '451 try later',
+      code: 451,
+    });
   });
 
   it('treats connection problems and unknown errors as transient', () => {
-    expect(classifySendError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET' })).permanent).toBe(false);
-    expect(classifySendError(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })).permanent).toBe(false);
+    expect(classifySendError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET' })).permanent).toBe(
+      false,
+    );
+    expect(classifySendError(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })).permanent).toBe(
+      false,
+    );
     expect(classifySendError(new Error('something odd')).permanent).toBe(false);
   });
 
   it('treats our own authentication failure as transient even with a 5xx code: the message is not at fault', () => {
-    expect(classifySendError({ code: 'EAUTH', responseCode: 535, response: '535 bad credentials' }).permanent).toBe(false);
+    expect(classifySendError({ code: 'EAUTH', responseCode: 535, response: '535 bad credentials' }).permanent).toBe(
+      false,
+    );
   });
 
   it('treats an envelope refused before reaching the server as permanent', () => {
@@ -63,7 +84,12 @@ describe('outbox mode (no SMTP server)', () => {
 
   it('creates the directory and writes a parseable .eml named by time and Message-ID', async () => {
     const clock = fixedClock(new Date('2026-11-22T09:30:00.123Z'));
-    const channel = createEmailChannel({ smtpUrl: null, outboxDir: dir, from: 'Example Furniture <hello@shop.example>', clock });
+    const channel = createEmailChannel({
+      smtpUrl: null,
+      outboxDir: dir,
+      from: 'Example Furniture <hello@shop.example>',
+      clock,
+    });
     expect(channel.describe()).toBe(`outbox ${dir}`);
     const result = await channel.send(message);
     await channel.close();

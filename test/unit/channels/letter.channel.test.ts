@@ -1,7 +1,17 @@
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import {
-  LetterTooLongError, addressLines, addressesCsv, checkLetterFits, letterLayout, mergeLetters, renderLetter, wrapText,
-  type LetterContent, type LetterFonts, type LetterLayout, type Paper,
+  LetterTooLongError,
+  addressLines,
+  addressesCsv,
+  checkLetterFits,
+  letterLayout,
+  mergeLetters,
+  renderLetter,
+  wrapText,
+  type LetterContent,
+  type LetterFonts,
+  type LetterLayout,
+  type Paper,
 } from '../../../src/channels/letter.channel';
 
 const MM = 72 / 25.4;
@@ -10,7 +20,14 @@ function letter(overrides: Partial<LetterContent> = {}): LetterContent {
   return {
     businessName: 'Example Furniture',
     date: '3 November 2026',
-    recipient: { name: 'Ann Lee', lines: ['Unit 4', '1 Main St'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' },
+    recipient: {
+      name: 'Ann Lee',
+      lines: ['Unit 4', '1 Main St'],
+      city: 'Sydney',
+      region: 'NSW',
+      postalCode: '2000',
+      country: 'AU',
+    },
     subject: 'Thank you for your purchase',
     body: 'Dear Ann,\n\nThank you for choosing the 3-seat sofa. We hope it brings you years of comfort.\n\nSam will call you next week to make sure everything arrived in good order.',
     sender: { name: 'Sam Shaw', title: 'Sales consultant' },
@@ -22,7 +39,10 @@ function letter(overrides: Partial<LetterContent> = {}): LetterContent {
 let fonts: LetterFonts;
 beforeAll(async () => {
   const doc = await PDFDocument.create();
-  fonts = { regular: await doc.embedFont(StandardFonts.Helvetica), bold: await doc.embedFont(StandardFonts.HelveticaBold) };
+  fonts = {
+    regular: await doc.embedFont(StandardFonts.Helvetica),
+    bold: await doc.embedFont(StandardFonts.HelveticaBold),
+  };
 });
 
 function texts(layout: LetterLayout, role: string): string[] {
@@ -52,7 +72,17 @@ describe('letterLayout', () => {
   });
 
   it('places the address of a US Letter inside a #10 window: 7/8 in from the left, about 2 in from the top', () => {
-    const us = letter({ recipient: { name: 'Ann Lee', lines: ['1 Main St'], city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US' }, homeCountry: 'US' });
+    const us = letter({
+      recipient: {
+        name: 'Ann Lee',
+        lines: ['1 Main St'],
+        city: 'Springfield',
+        region: 'IL',
+        postalCode: '62701',
+        country: 'US',
+      },
+      homeCountry: 'US',
+    });
     const layout = letterLayout(us, 'Letter', fonts);
     const w = layout.addressWindow;
     expect(layout.width).toBe(612);
@@ -76,7 +106,10 @@ describe('letterLayout', () => {
     expect(y('body')).toBeGreaterThan(y('signature'));
     expect(y('signature')).toBeGreaterThan(y('footer'));
     expect(texts(layout, 'signature')).toEqual(['Kind regards,', 'Sam Shaw', 'Sales consultant']);
-    expect(texts(layout, 'footer')).toEqual(['Manage your details and preferences: https://shop.example/p/abc', 'Your referral code: ANN-7Q2']);
+    expect(texts(layout, 'footer')).toEqual([
+      'Manage your details and preferences: https://shop.example/p/abc',
+      'Your referral code: ANN-7Q2',
+    ]);
     // The date is right-aligned on the right margin.
     const date = layout.lines.find((l) => l.role === 'date')!;
     expect(date.x + fonts.regular.widthOfTextAtSize(date.text, date.size)).toBeCloseTo(layout.width - 20 * MM, 3);
@@ -86,11 +119,18 @@ describe('letterLayout', () => {
     const layout = letterLayout(letter({ body: 'word '.repeat(200) }), 'A4', fonts);
     const body = layout.lines.filter((l) => l.role === 'body');
     expect(body.length).toBeGreaterThan(5);
-    for (const line of body) expect(line.x + fonts.regular.widthOfTextAtSize(line.text, line.size)).toBeLessThanOrEqual(layout.width - 20 * MM);
+    for (const line of body)
+      expect(line.x + fonts.regular.widthOfTextAtSize(line.text, line.size)).toBeLessThanOrEqual(
+        layout.width - 20 * MM,
+      );
   });
 
   it('replaces characters Helvetica cannot draw instead of failing', async () => {
-    const layout = letterLayout(letter({ recipient: { ...letter().recipient, name: 'Zoë Łukasz Dvořák 李' } }), 'A4', fonts);
+    const layout = letterLayout(
+      letter({ recipient: { ...letter().recipient, name: 'Zoë Łukasz Dvořák 李' } }),
+      'A4',
+      fonts,
+    );
     expect(texts(layout, 'address')[0]).toBe('Zoë Lukasz Dvorák ?');
     await expect(renderLetter(letter({ subject: 'Emoji 🎉 and “quotes” – ok' }))).resolves.toBeInstanceOf(Uint8Array);
   });
@@ -101,7 +141,9 @@ describe('letterLayout', () => {
   });
 
   it('refuses a body that would run into the footer', () => {
-    expect(() => letterLayout(letter({ body: 'A sentence of some length. '.repeat(400) }), 'A4', fonts)).toThrow(LetterTooLongError);
+    expect(() => letterLayout(letter({ body: 'A sentence of some length. '.repeat(400) }), 'A4', fonts)).toThrow(
+      LetterTooLongError,
+    );
   });
 });
 
@@ -117,7 +159,12 @@ describe('addressLines', () => {
   it('formats the locality the way the destination post expects', () => {
     const base = { name: 'X', lines: ['Hauptstr. 1'], city: 'Berlin', postalCode: '10115', country: 'DE' };
     expect(addressLines(base)).toEqual(['X', 'Hauptstr. 1', '10115 Berlin', 'GERMANY']);
-    expect(addressLines({ ...base, city: 'London', postalCode: 'SW1A 1AA', country: 'GB' }, 'GB')).toEqual(['X', 'Hauptstr. 1', 'London', 'SW1A 1AA']);
+    expect(addressLines({ ...base, city: 'London', postalCode: 'SW1A 1AA', country: 'GB' }, 'GB')).toEqual([
+      'X',
+      'Hauptstr. 1',
+      'London',
+      'SW1A 1AA',
+    ]);
   });
 });
 
@@ -132,7 +179,9 @@ describe('renderLetter', () => {
   });
 
   it('throws LetterTooLongError for a very long body, and checkLetterFits agrees', async () => {
-    const long = letter({ body: Array.from({ length: 80 }, (_, i) => `Paragraph ${i} has a few words in it.`).join('\n\n') });
+    const long = letter({
+      body: Array.from({ length: 80 }, (_, i) => `Paragraph ${i} has a few words in it.`).join('\n\n'),
+    });
     await expect(renderLetter(long)).rejects.toBeInstanceOf(LetterTooLongError);
     await expect(checkLetterFits(long, 'Letter')).rejects.toThrow(/does not fit on one page/);
     await expect(checkLetterFits(letter())).resolves.toBeUndefined();
@@ -142,7 +191,10 @@ describe('renderLetter', () => {
 describe('mergeLetters', () => {
   it('produces one PDF whose page count is the sum of its parts', async () => {
     const one = await renderLetter(letter());
-    const two = await mergeLetters([await renderLetter(letter({ subject: 'a' })), await renderLetter(letter({ subject: 'b' }), 'Letter')]);
+    const two = await mergeLetters([
+      await renderLetter(letter({ subject: 'a' })),
+      await renderLetter(letter({ subject: 'b' }), 'Letter'),
+    ]);
     const merged = await PDFDocument.load(await mergeLetters([one, two, one]));
     expect(merged.getPageCount()).toBe(4);
   });
@@ -155,8 +207,24 @@ describe('mergeLetters', () => {
 describe('addressesCsv', () => {
   it('writes a header row and quotes per RFC 4180 with CRLF line ends', () => {
     const csv = addressesCsv([
-      { touchId: 't1', name: 'Ann Lee', lines: ['1 Main St'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' },
-      { touchId: 't2', name: 'Bob "Bobby" Ray, Jr.', lines: ['Flat 2', 'Line with\nnewline', '3rd'], city: null, region: undefined, postalCode: '', country: 'GB' },
+      {
+        touchId: 't1',
+        name: 'Ann Lee',
+        lines: ['1 Main St'],
+        city: 'Sydney',
+        region: 'NSW',
+        postalCode: '2000',
+        country: 'AU',
+      },
+      {
+        touchId: 't2',
+        name: 'Bob "Bobby" Ray, Jr.',
+        lines: ['Flat 2', 'Line with\nnewline', '3rd'],
+        city: null,
+        region: undefined,
+        postalCode: '',
+        country: 'GB',
+      },
       { touchId: 't3', name: '=HYPERLINK("http://evil")', lines: [], country: 'US' },
     ]);
     expect(csv.split('\r\n')).toEqual([

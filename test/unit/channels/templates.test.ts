@@ -1,11 +1,25 @@
 import {
-  SAMPLE_CONTEXT, TemplateError, escapeHtml, renderMessage, renderTalkingPoints, validateTemplate, type MessageContext,
+  SAMPLE_CONTEXT,
+  TemplateError,
+  escapeHtml,
+  renderMessage,
+  renderTalkingPoints,
+  validateTemplate,
+  type MessageContext,
 } from '../../../src/channels/templates';
 
 function context(overrides: Partial<MessageContext['customer']> = {}): MessageContext {
   return {
     customer: { firstName: 'Ann', lastName: 'Lee', referralCode: 'ANN-7Q2', ...overrides },
-    sale: { mainItem: '3-seat sofa', items: [{ name: '3-seat sofa', quantity: 1 }, { name: 'Cushion', quantity: 2 }], total: 'AUD 1,299.00', soldAt: '1 November 2026' },
+    sale: {
+      mainItem: '3-seat sofa',
+      items: [
+        { name: '3-seat sofa', quantity: 1 },
+        { name: 'Cushion', quantity: 2 },
+      ],
+      total: 'AUD 1,299.00',
+      soldAt: '1 November 2026',
+    },
     sender: { name: 'Sam Shaw', title: 'Sales consultant' },
     business: { name: 'Example Furniture' },
     links: { preferences: 'https://shop.example/p/abc', unsubscribe: 'https://shop.example/u/abc' },
@@ -52,8 +66,10 @@ describe('renderMessage', () => {
   });
 
   it('escapes HTML coming from customer data and from the template text', () => {
-    const r = renderMessage({ subject: 'Hi {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\n5 < 6 & "quotes"' },
-      context({ firstName: '<script>alert(1)</script>' }));
+    const r = renderMessage(
+      { subject: 'Hi {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\n5 < 6 & "quotes"' },
+      context({ firstName: '<script>alert(1)</script>' }),
+    );
     expect(r.html).not.toContain('<script>');
     expect(r.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(r.html).toContain('5 &lt; 6 &amp; &quot;quotes&quot;');
@@ -62,7 +78,10 @@ describe('renderMessage', () => {
   });
 
   it('keeps the subject on one line even when a value contains a newline', () => {
-    const r = renderMessage({ subject: 'Hello {{ customer.firstName }}', body: 'x' }, context({ firstName: 'Ann\r\nBcc: evil@example.com' }));
+    const r = renderMessage(
+      { subject: 'Hello {{ customer.firstName }}', body: 'x' },
+      context({ firstName: 'Ann\r\nBcc: evil@example.com' }),
+    );
     expect(r.subject).toBe('Hello Ann Bcc: evil@example.com');
   });
 
@@ -73,8 +92,12 @@ describe('renderMessage', () => {
   });
 
   it('cannot read files through include or render', () => {
-    expect(() => renderMessage({ subject: 's', body: "{% include '/etc/passwd' %}" }, context())).toThrow(TemplateError);
-    expect(() => renderMessage({ subject: 's', body: "{% render '../../package.json' %}" }, context())).toThrow(TemplateError);
+    expect(() => renderMessage({ subject: 's', body: "{% include '/etc/passwd' %}" }, context())).toThrow(
+      TemplateError,
+    );
+    expect(() => renderMessage({ subject: 's', body: "{% render '../../package.json' %}" }, context())).toThrow(
+      TemplateError,
+    );
   });
 
   it('does not expose properties of the prototype chain', () => {
@@ -90,15 +113,26 @@ describe('renderMessage', () => {
 
 describe('renderTalkingPoints', () => {
   it('renders each point and drops those that render empty', () => {
-    const points = ['Ask {{ customer.firstName }} how the {{ sale.mainItem }} is going', '{% if customer.referralCode == "none" %}never{% endif %}', 'Thank them'];
+    const points = [
+      'Ask {{ customer.firstName }} how the {{ sale.mainItem }} is going',
+      '{% if customer.referralCode == "none" %}never{% endif %}',
+      'Thank them',
+    ];
     expect(renderTalkingPoints(points, context())).toEqual(['Ask Ann how the 3-seat sofa is going', 'Thank them']);
   });
 });
 
 describe('validateTemplate', () => {
   it('accepts a template that uses only known variables and filters', () => {
-    expect(() => validateTemplate({ ...thanks, talkingPoints: ['Call {{ customer.firstName | upcase }}'] })).not.toThrow();
-    expect(() => validateTemplate({ subject: '{% if customer.referralCode %}x{% endif %}', body: '{{ sender.title | default: "" }}' })).not.toThrow();
+    expect(() =>
+      validateTemplate({ ...thanks, talkingPoints: ['Call {{ customer.firstName | upcase }}'] }),
+    ).not.toThrow();
+    expect(() =>
+      validateTemplate({
+        subject: '{% if customer.referralCode %}x{% endif %}',
+        body: '{{ sender.title | default: "" }}',
+      }),
+    ).not.toThrow();
   });
 
   it('refuses a Liquid syntax error, naming the field', () => {
@@ -108,9 +142,13 @@ describe('validateTemplate', () => {
   });
 
   it('refuses an unknown filter and an unknown variable', () => {
-    expect(() => validateTemplate({ subject: 'ok', body: '{{ customer.firstName | shout }}' })).toThrow(/body: .*shout/);
+    expect(() => validateTemplate({ subject: 'ok', body: '{{ customer.firstName | shout }}' })).toThrow(
+      /body: .*shout/,
+    );
     expect(() => validateTemplate({ subject: 'ok', body: '{{ customer.frstName }}' })).toThrow(/frstName/);
-    expect(() => validateTemplate({ subject: 'ok', body: 'x', talkingPoints: ['{{ nope }}'] })).toThrow(/^talkingPoints\[0\]: /);
+    expect(() => validateTemplate({ subject: 'ok', body: 'x', talkingPoints: ['{{ nope }}'] })).toThrow(
+      /^talkingPoints\[0\]: /,
+    );
   });
 
   it('has a sample context with every documented variable', () => {

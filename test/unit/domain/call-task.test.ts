@@ -28,40 +28,78 @@ describe('chooseAssignee', () => {
   const base = { stepRole: 'salesperson' as const, preferredId: 'sam', salespersonId: 'sam' };
 
   it('gives the call to the active salesperson', () => {
-    expect(chooseAssignee({ ...base, people: people(sam, mgr, boss), fallbacks: FALLBACKS })).toEqual({ assigneeId: 'sam', rule: 'assigned' });
+    expect(chooseAssignee({ ...base, people: people(sam, mgr, boss), fallbacks: FALLBACKS })).toEqual({
+      assigneeId: 'sam',
+      rule: 'assigned',
+    });
   });
 
   it('gives the call of a salesperson who left to their manager', () => {
     const left = { ...sam, active: false };
-    expect(chooseAssignee({ ...base, people: people(left, mgr, boss), fallbacks: FALLBACKS })).toEqual({ assigneeId: 'mgr', rule: 'manager_of_inactive' });
+    expect(chooseAssignee({ ...base, people: people(left, mgr, boss), fallbacks: FALLBACKS })).toEqual({
+      assigneeId: 'mgr',
+      rule: 'manager_of_inactive',
+    });
   });
 
   it('goes further up the chain when the manager left too', () => {
     const left = { ...sam, active: false };
-    expect(chooseAssignee({ ...base, people: people(left, { ...mgr, active: false }, boss), fallbacks: FALLBACKS }).assigneeId).toBe('boss');
+    expect(
+      chooseAssignee({ ...base, people: people(left, { ...mgr, active: false }, boss), fallbacks: FALLBACKS })
+        .assigneeId,
+    ).toBe('boss');
   });
 
   it('falls back to the first active manager, then anyone, then nobody', () => {
     const loner = { ...sam, managerId: null, active: false };
-    expect(chooseAssignee({ ...base, people: people(loner), fallbacks: FALLBACKS })).toEqual({ assigneeId: 'first-mgr', rule: 'default_manager' });
-    expect(chooseAssignee({ ...base, people: people(loner), fallbacks: { ...FALLBACKS, manager: null } })).toEqual({ assigneeId: 'anyone', rule: 'default_staff' });
-    expect(chooseAssignee({ ...base, people: people(loner), fallbacks: NONE })).toEqual({ assigneeId: null, rule: 'unassigned' });
+    expect(chooseAssignee({ ...base, people: people(loner), fallbacks: FALLBACKS })).toEqual({
+      assigneeId: 'first-mgr',
+      rule: 'default_manager',
+    });
+    expect(chooseAssignee({ ...base, people: people(loner), fallbacks: { ...FALLBACKS, manager: null } })).toEqual({
+      assigneeId: 'anyone',
+      rule: 'default_staff',
+    });
+    expect(chooseAssignee({ ...base, people: people(loner), fallbacks: NONE })).toEqual({
+      assigneeId: null,
+      rule: 'unassigned',
+    });
   });
 
   it('survives a manager cycle typed into the data', () => {
     const a: Person = { id: 'a', role: 'salesperson', managerId: 'b', active: false };
     const b: Person = { id: 'b', role: 'manager', managerId: 'a', active: false };
-    expect(chooseAssignee({ ...base, preferredId: 'a', people: people(a, b), fallbacks: FALLBACKS }).assigneeId).toBe('first-mgr');
+    expect(chooseAssignee({ ...base, preferredId: 'a', people: people(a, b), fallbacks: FALLBACKS }).assigneeId).toBe(
+      'first-mgr',
+    );
   });
 
   it('gives the anniversary call to the named executive, else the first executive, else the salesperson', () => {
     const other: Person = { id: 'exec-2', role: 'executive', managerId: null, active: true };
     const exe = { stepRole: 'executive' as const, salespersonId: 'sam' };
-    expect(chooseAssignee({ ...exe, preferredId: 'exec-2', people: people(other, sam), fallbacks: FALLBACKS })).toEqual({ assigneeId: 'exec-2', rule: 'assigned' });
-    expect(chooseAssignee({ ...exe, preferredId: 'exec-2', people: people({ ...other, active: false }, sam), fallbacks: FALLBACKS })).toEqual({ assigneeId: 'exec', rule: 'executive' });
+    expect(chooseAssignee({ ...exe, preferredId: 'exec-2', people: people(other, sam), fallbacks: FALLBACKS })).toEqual(
+      { assigneeId: 'exec-2', rule: 'assigned' },
+    );
+    expect(
+      chooseAssignee({
+        ...exe,
+        preferredId: 'exec-2',
+        people: people({ ...other, active: false }, sam),
+        fallbacks: FALLBACKS,
+      }),
+    ).toEqual({ assigneeId: 'exec', rule: 'executive' });
     // No executive at all: the salesperson (whose id the touch carried when the sale was planned).
-    expect(chooseAssignee({ ...exe, preferredId: 'sam', people: people(sam), fallbacks: { ...FALLBACKS, executive: null } })).toEqual({ assigneeId: 'sam', rule: 'assigned' });
-    expect(chooseAssignee({ ...exe, preferredId: null, people: people({ ...sam, active: false }, mgr), fallbacks: { ...FALLBACKS, executive: null } }).assigneeId).toBe('mgr');
+    expect(
+      chooseAssignee({ ...exe, preferredId: 'sam', people: people(sam), fallbacks: { ...FALLBACKS, executive: null } }),
+    ).toEqual({ assigneeId: 'sam', rule: 'assigned' });
+    expect(
+      chooseAssignee({
+        ...exe,
+        preferredId: null,
+        people: people({ ...sam, active: false }, mgr),
+        fallbacks: { ...FALLBACKS, executive: null },
+      }).assigneeId,
+    ).toBe('mgr');
   });
 });
 
@@ -118,19 +156,37 @@ describe('shouldEscalate', () => {
 
 describe('outcomeEffect', () => {
   it('closes the touch on reached and voicemail', () => {
-    expect(outcomeEffect('reached', 1)).toEqual({ touch: { status: 'done', reason: 'reached' }, retryAttempt: null, flagPhone: false, complaint: false });
+    expect(outcomeEffect('reached', 1)).toEqual({
+      touch: { status: 'done', reason: 'reached' },
+      retryAttempt: null,
+      flagPhone: false,
+      complaint: false,
+    });
     expect(outcomeEffect('voicemail', 2).touch).toEqual({ status: 'done', reason: 'voicemail' });
   });
 
   it('retries no_answer up to three attempts, then fails the touch', () => {
     expect(outcomeEffect('no_answer', 1)).toMatchObject({ touch: null, retryAttempt: 2 });
     expect(outcomeEffect('no_answer', 2)).toMatchObject({ touch: null, retryAttempt: 3 });
-    expect(outcomeEffect('no_answer', 3)).toMatchObject({ touch: { status: 'failed', reason: 'no_answer' }, retryAttempt: null });
+    expect(outcomeEffect('no_answer', 3)).toMatchObject({
+      touch: { status: 'failed', reason: 'no_answer' },
+      retryAttempt: null,
+    });
   });
 
   it('fails a wrong number and flags the phone; a complaint pauses', () => {
-    expect(outcomeEffect('wrong_number', 1)).toEqual({ touch: { status: 'failed', reason: 'wrong_number' }, retryAttempt: null, flagPhone: true, complaint: false });
-    expect(outcomeEffect('complaint', 1)).toEqual({ touch: { status: 'done', reason: 'complaint' }, retryAttempt: null, flagPhone: false, complaint: true });
+    expect(outcomeEffect('wrong_number', 1)).toEqual({
+      touch: { status: 'failed', reason: 'wrong_number' },
+      retryAttempt: null,
+      flagPhone: true,
+      complaint: false,
+    });
+    expect(outcomeEffect('complaint', 1)).toEqual({
+      touch: { status: 'done', reason: 'complaint' },
+      retryAttempt: null,
+      flagPhone: false,
+      complaint: true,
+    });
   });
 });
 
@@ -150,6 +206,9 @@ describe('due filters', () => {
     expect(dueRange({ kind: 'overdue' }, now, 'UTC')).toEqual({ from: null, to: new Date('2026-11-10T00:00:00Z') });
     // 10:00 UTC is 21:00 in Sydney: today there ends at 13:00 UTC.
     expect(dueRange({ kind: 'today' }, now, 'Australia/Sydney').to).toEqual(new Date('2026-11-10T13:00:00Z'));
-    expect(dueRange({ kind: 'date', date: '2026-11-12' }, now, 'UTC')).toEqual({ from: new Date('2026-11-12T00:00:00Z'), to: new Date('2026-11-13T00:00:00Z') });
+    expect(dueRange({ kind: 'date', date: '2026-11-12' }, now, 'UTC')).toEqual({
+      from: new Date('2026-11-12T00:00:00Z'),
+      to: new Date('2026-11-13T00:00:00Z'),
+    });
   });
 });

@@ -3,7 +3,11 @@ import { fingerprint, noteCorrections, screenSaleContact } from '../../../src/do
 
 const KEY = 'test-secret-0123456789abcdef0123456789';
 
-const before = { firstName: 'Lou', email: 'Lou.Old@example.com', address: { lines: ['1 Main St'], city: 'Perth', country: 'AU' } };
+const before = {
+  firstName: 'Lou',
+  email: 'Lou.Old@example.com',
+  address: { lines: ['1 Main St'], city: 'Perth', country: 'AU' },
+};
 
 it('notes the corrected fields with a fingerprint of the value they replaced, never the value itself', () => {
   const noted = noteCorrections(KEY, {}, before, ['email', 'address', 'timezone']);
@@ -21,7 +25,12 @@ it('keeps the first fingerprint when a field is corrected again: the till still 
 
 it('drops the values the till sends again (emails in any case, addresses in any key order) and keeps the rest', () => {
   const corrections = noteCorrections(KEY, {}, before, ['email', 'address']);
-  const sale = { firstName: 'Lou', email: 'LOU.OLD@example.com', address: { country: 'AU', city: 'Perth', lines: ['1 Main St'] }, phone: '+1 555' };
+  const sale = {
+    firstName: 'Lou',
+    email: 'LOU.OLD@example.com',
+    address: { country: 'AU', city: 'Perth', lines: ['1 Main St'] },
+    phone: '+1 555',
+  };
   const screened = screenSaleContact(KEY, sale, corrections);
   expect(screened.contact).toEqual({ firstName: 'Lou', phone: '+1 555' });
   expect(screened).toMatchObject({ corrections, changed: false });
@@ -37,5 +46,9 @@ it('lets a new value from the till win, and forgets the correction of that field
 
 it('leaves a field the sale does not mention alone', () => {
   const corrections = noteCorrections(KEY, {}, before, ['email']);
-  expect(screenSaleContact(KEY, { phone: '+1 555' }, corrections)).toEqual({ contact: { phone: '+1 555' }, corrections, changed: false });
+  expect(screenSaleContact(KEY, { phone: '+1 555' }, corrections)).toEqual({
+    contact: { phone: '+1 555' },
+    corrections,
+    changed: false,
+  });
 });

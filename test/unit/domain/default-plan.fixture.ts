@@ -6,7 +6,10 @@ import type { PlanStep } from '../../../src/domain/types';
 
 export const DEFAULT_PLAN: PlanStep[] = [
   {
-    step: 1, offset: { days: 2 }, channel: 'mail', sender: 'salesperson',
+    step: 1,
+    offset: { days: 2 },
+    channel: 'mail',
+    sender: 'salesperson',
     purpose: 'Thank you; what to expect',
     template: {
       subject: 'Thank you, {{ customer.firstName }}',
@@ -14,7 +17,10 @@ export const DEFAULT_PLAN: PlanStep[] = [
     },
   },
   {
-    step: 2, offset: { days: 7 }, channel: 'call', assignee: 'salesperson',
+    step: 2,
+    offset: { days: 7 },
+    channel: 'call',
+    assignee: 'salesperson',
     purpose: 'Make sure the customer is happy with the product',
     talkingPoints: [
       'Has the {{ sale.mainItem }} arrived and is it what you expected?',
@@ -23,7 +29,10 @@ export const DEFAULT_PLAN: PlanStep[] = [
     ],
   },
   {
-    step: 3, offset: { months: 1 }, channel: 'mail', sender: 'salesperson',
+    step: 3,
+    offset: { months: 1 },
+    channel: 'mail',
+    sender: 'salesperson',
     purpose: 'Getting the most out of the purchase',
     template: {
       subject: 'Getting the most from your {{ sale.mainItem }}',
@@ -31,7 +40,10 @@ export const DEFAULT_PLAN: PlanStep[] = [
     },
   },
   {
-    step: 4, offset: { months: 3 }, channel: 'mail', sender: 'salesperson',
+    step: 4,
+    offset: { months: 3 },
+    channel: 'mail',
+    sender: 'salesperson',
     purpose: 'Something of real value to this segment',
     template: {
       subject: 'Something useful for you, {{ customer.firstName }}',
@@ -39,7 +51,10 @@ export const DEFAULT_PLAN: PlanStep[] = [
     },
   },
   {
-    step: 5, offset: { months: 6 }, channel: 'mail', sender: 'salesperson',
+    step: 5,
+    offset: { months: 6 },
+    channel: 'mail',
+    sender: 'salesperson',
     purpose: 'Something of real value to this segment',
     template: {
       subject: 'Six months on, {{ customer.firstName }}',
@@ -47,7 +62,10 @@ export const DEFAULT_PLAN: PlanStep[] = [
     },
   },
   {
-    step: 6, offset: { months: 9 }, channel: 'mail', sender: 'salesperson',
+    step: 6,
+    offset: { months: 9 },
+    channel: 'mail',
+    sender: 'salesperson',
     purpose: 'Something of real value to this segment',
     template: {
       subject: 'A note for you, {{ customer.firstName }}',
@@ -55,7 +73,10 @@ export const DEFAULT_PLAN: PlanStep[] = [
     },
   },
   {
-    step: 7, offset: { years: 1 }, channel: 'call', assignee: 'executive',
+    step: 7,
+    offset: { years: 1 },
+    channel: 'call',
+    assignee: 'executive',
     purpose: 'A giving call: thanks, anything we can do?',
     talkingPoints: [
       'Thank them for a year as our customer.',

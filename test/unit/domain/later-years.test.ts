@@ -1,5 +1,13 @@
 /** later-years.ts: which customer year contains an instant, anniversaries from the anchor (29 February), the contact. */
-import { candidateCutoff, laterYearAt, laterYearSpan, laterYearStep, laterYearTouch, laterYearsStart, type LaterYearTouchInput } from '../../../src/domain/later-years';
+import {
+  candidateCutoff,
+  laterYearAt,
+  laterYearSpan,
+  laterYearStep,
+  laterYearTouch,
+  laterYearsStart,
+  type LaterYearTouchInput,
+} from '../../../src/domain/later-years';
 import { DEFAULT_SEND_WINDOW } from '../../../src/domain/schedule';
 import { validateTemplate } from '../../../src/channels/templates';
 import { at, MON_FRI, wall } from './time';
@@ -99,24 +107,42 @@ describe('laterYearTouch', () => {
     const t = laterYearTouch({ ...base, year: 3, now: at('2028-11-02T02:00', SYD) });
     // 2 November 2029 is a Friday; 2030 a Saturday.
     expect(wall(t.dueAt, SYD)).toBe('2029-11-02 09:00 Fri');
-    expect(wall(laterYearTouch({ ...base, year: 4, now: at('2029-11-02T02:00', SYD) }).dueAt, SYD)).toBe('2030-11-04 09:00 Mon');
+    expect(wall(laterYearTouch({ ...base, year: 4, now: at('2029-11-02T02:00', SYD) }).dueAt, SYD)).toBe(
+      '2030-11-04 09:00 Mon',
+    );
   });
 
   test('a letter goes by post in the send window, even to a customer who prefers email', () => {
-    const t = laterYearTouch({ ...base, laterYears: { humanContact: 'letter' }, contact: { ...base.contact, preferredChannel: 'email' } });
+    const t = laterYearTouch({
+      ...base,
+      laterYears: { humanContact: 'letter' },
+      contact: { ...base.contact, preferredChannel: 'email' },
+    });
     expect(t).toMatchObject({ channel: 'letter', status: 'scheduled' });
     expect(wall(t.dueAt, SYD)).toBe('2028-11-02 09:00 Thu');
   });
 
   test('a letter without a postal address goes as a personal email; with neither it is skipped for clean-up', () => {
-    const noPost = laterYearTouch({ ...base, laterYears: { humanContact: 'letter' }, contact: { email: 'ann@example.com', address: null } });
+    const noPost = laterYearTouch({
+      ...base,
+      laterYears: { humanContact: 'letter' },
+      contact: { email: 'ann@example.com', address: null },
+    });
     expect(noPost).toMatchObject({ channel: 'email', status: 'scheduled' });
-    const none = laterYearTouch({ ...base, laterYears: { humanContact: 'letter' }, contact: { email: null, address: null } });
+    const none = laterYearTouch({
+      ...base,
+      laterYears: { humanContact: 'letter' },
+      contact: { email: null, address: null },
+    });
     expect(none).toMatchObject({ status: 'skipped', reason: 'no_address' });
   });
 
   test('do not contact skips the call too', () => {
-    expect(laterYearTouch({ ...base, contact: { ...base.contact, doNotContact: true } })).toMatchObject({ channel: 'call', status: 'skipped', reason: 'do_not_contact' });
+    expect(laterYearTouch({ ...base, contact: { ...base.contact, doNotContact: true } })).toMatchObject({
+      channel: 'call',
+      status: 'skipped',
+      reason: 'do_not_contact',
+    });
   });
 
   test('a contact whose time passed while the task did not run goes out at the next opening, never in the past', () => {

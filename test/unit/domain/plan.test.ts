@@ -41,7 +41,13 @@ describe('the default plan fixture', () => {
     expect(DEFAULT_PLAN.filter((s) => s.channel === 'mail')).toHaveLength(5);
     expect(DEFAULT_PLAN.filter((s) => s.channel === 'call').map((s) => s.step)).toEqual([2, 7]);
     expect(DEFAULT_PLAN.map((s) => s.offset)).toEqual([
-      { days: 2 }, { days: 7 }, { months: 1 }, { months: 3 }, { months: 6 }, { months: 9 }, { years: 1 },
+      { days: 2 },
+      { days: 7 },
+      { months: 1 },
+      { months: 3 },
+      { months: 6 },
+      { months: 9 },
+      { years: 1 },
     ]);
     expect(DEFAULT_PLAN[6].assignee).toBe('executive');
   });
@@ -142,19 +148,28 @@ describe('computePlan: the default seven steps, as exact local wall times', () =
     expect(summary(touches, zone)).toEqual(expected);
   });
 
-  test.each(cases)('$name: seven distinct steps in strictly increasing time, none skipped or doubled', ({ zone, sold }) => {
-    const touches = computePlan(input(zone, sold));
-    expect(touches.map((t) => t.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    for (let i = 1; i < touches.length; i++) {
-      expect(touches[i].dueAt.getTime()).toBeGreaterThan(touches[i - 1].dueAt.getTime());
-    }
-  });
+  test.each(cases)(
+    '$name: seven distinct steps in strictly increasing time, none skipped or doubled',
+    ({ zone, sold }) => {
+      const touches = computePlan(input(zone, sold));
+      expect(touches.map((t) => t.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      for (let i = 1; i < touches.length; i++) {
+        expect(touches[i].dueAt.getTime()).toBeGreaterThan(touches[i - 1].dueAt.getTime());
+      }
+    },
+  );
 
   test('the UTC offsets confirm the DST changes were crossed with the wall time preserved (New York)', () => {
     const zone = 'America/New_York';
     const touches = computePlan(input(zone, '2026-02-20T14:00'));
     expect(touches.map((t) => offset(t.dueAt, zone))).toEqual([
-      '-05:00', '-05:00', '-04:00', '-04:00', '-04:00', '-05:00', '-05:00',
+      '-05:00',
+      '-05:00',
+      '-04:00',
+      '-04:00',
+      '-04:00',
+      '-05:00',
+      '-05:00',
     ]);
     // 14:00 EST on 20 Feb is 19:00Z; 14:00 EDT on 20 March is 18:00Z: a 28-day step that is 1 hour "short".
     expect(touches[2].dueAt.toISOString()).toBe('2026-03-20T18:00:00.000Z');
@@ -197,12 +212,26 @@ describe('computePlan: the default seven steps, as exact local wall times', () =
   test('sender and assignee roles are carried to the touches', () => {
     const touches = computePlan(input('UTC', '2026-08-31T13:20'));
     expect(touches.map((t) => t.senderRole)).toEqual([
-      'salesperson', 'salesperson', 'salesperson', 'salesperson', 'salesperson', 'salesperson', 'executive',
+      'salesperson',
+      'salesperson',
+      'salesperson',
+      'salesperson',
+      'salesperson',
+      'salesperson',
+      'executive',
     ]);
   });
 
   test('steps are returned in step order, whatever order they come in, and the input is not mutated', () => {
-    const shuffled = [DEFAULT_PLAN[6], DEFAULT_PLAN[0], DEFAULT_PLAN[3], DEFAULT_PLAN[1], DEFAULT_PLAN[5], DEFAULT_PLAN[2], DEFAULT_PLAN[4]];
+    const shuffled = [
+      DEFAULT_PLAN[6],
+      DEFAULT_PLAN[0],
+      DEFAULT_PLAN[3],
+      DEFAULT_PLAN[1],
+      DEFAULT_PLAN[5],
+      DEFAULT_PLAN[2],
+      DEFAULT_PLAN[4],
+    ];
     const before = shuffled.map((s) => s.step);
     const touches = computePlan(input('UTC', '2026-08-31T13:20', { steps: shuffled }));
     expect(touches.map((t) => t.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -216,9 +245,21 @@ describe('computePlan: send windows and business days', () => {
   test.each([
     { name: 'a Saturday step moves to Monday 09:00', sold: '2026-03-12T11:00', due: '2026-03-16 09:00 Mon' }, // Thu + 2d = Sat
     { name: 'a Sunday step moves to Monday 09:00', sold: '2026-03-13T11:00', due: '2026-03-16 09:00 Mon' },
-    { name: 'a step at 18:30 on a Tuesday moves to Wednesday 09:00', sold: '2026-03-15T18:30', due: '2026-03-18 09:00 Wed' },
-    { name: 'a step at 07:45 on a Tuesday moves to 09:00 that day', sold: '2026-03-15T07:45', due: '2026-03-17 09:00 Tue' },
-    { name: 'a step at 17:00 on a Friday (the window closes at 17:00) moves to Monday', sold: '2026-03-18T17:00', due: '2026-03-23 09:00 Mon' },
+    {
+      name: 'a step at 18:30 on a Tuesday moves to Wednesday 09:00',
+      sold: '2026-03-15T18:30',
+      due: '2026-03-18 09:00 Wed',
+    },
+    {
+      name: 'a step at 07:45 on a Tuesday moves to 09:00 that day',
+      sold: '2026-03-15T07:45',
+      due: '2026-03-17 09:00 Tue',
+    },
+    {
+      name: 'a step at 17:00 on a Friday (the window closes at 17:00) moves to Monday',
+      sold: '2026-03-18T17:00',
+      due: '2026-03-23 09:00 Mon',
+    },
     { name: 'a step at 16:59 on a Friday stays', sold: '2026-03-18T16:59', due: '2026-03-20 16:59 Fri' },
     { name: 'a step at exactly 09:00 on a Monday stays', sold: '2026-03-14T09:00', due: '2026-03-16 09:00 Mon' },
   ])('$name', ({ sold, due }) => {
@@ -270,7 +311,11 @@ describe('computePlan: send windows and business days', () => {
 
     test('custom call days and work start: a Friday call for a Monday-to-Thursday caller starting 08:30 -> Monday 08:30', () => {
       const touches = computePlan(
-        input(zone, '2026-03-06T15:00', { steps: [callStep(1, { days: 7 })], callDays: [1, 2, 3, 4], callStart: '08:30' }),
+        input(zone, '2026-03-06T15:00', {
+          steps: [callStep(1, { days: 7 })],
+          callDays: [1, 2, 3, 4],
+          callStart: '08:30',
+        }),
       );
       expect(summary(touches, zone)).toEqual(['1 call scheduled 2026-03-16 08:30 Mon']);
     });
@@ -288,7 +333,13 @@ describe('computePlan: channels and skipped steps', () => {
 
   test('a customer who prefers letters gets letters for every mail step', () => {
     const touches = computePlan(
-      input(zone, sold, { contact: { email: 'a@example.com', preferredChannel: 'letter', address: { lines: ['1 Main St'], country: 'GB' } } }),
+      input(zone, sold, {
+        contact: {
+          email: 'a@example.com',
+          preferredChannel: 'letter',
+          address: { lines: ['1 Main St'], country: 'GB' },
+        },
+      }),
     );
     expect(touches.map((t) => t.channel)).toEqual(['letter', 'call', 'letter', 'letter', 'letter', 'letter', 'call']);
   });
@@ -356,15 +407,33 @@ describe('computePlan: a backdated sale (history and late syncs)', () => {
 
   test.each([
     { now: '2026-06-13T12:00', mail: '2026-06-15 09:00 Mon', call: '2026-06-15 09:00 Mon', why: 'now on a Saturday' },
-    { now: '2026-06-16T20:15', mail: '2026-06-17 09:00 Wed', call: '2026-06-16 20:15 Tue', why: 'now on a Tuesday evening' },
-    { now: '2026-06-16T07:00', mail: '2026-06-16 09:00 Tue', call: '2026-06-16 09:00 Tue', why: 'now early on a Tuesday' },
-    { now: '2026-06-16T10:30', mail: '2026-06-16 10:30 Tue', call: '2026-06-16 10:30 Tue', why: 'now mid-morning on a Tuesday' },
-  ])('within grace, $why: mail at the next window opening (or now), calls on the next business day (or now)', ({ now: nowLocal, mail, call }) => {
-    // Both steps were nominally due on Wed 10 June (within 14 days of each "now").
-    const steps = [mailStep(1, { days: 2 }), callStep(2, { days: 2 })];
-    const touches = computePlan(input(zone, '2026-06-08T11:00', { steps, now: at(nowLocal, zone) }));
-    expect(summary(touches, zone)).toEqual([`1 email scheduled ${mail}`, `2 call scheduled ${call}`]);
-  });
+    {
+      now: '2026-06-16T20:15',
+      mail: '2026-06-17 09:00 Wed',
+      call: '2026-06-16 20:15 Tue',
+      why: 'now on a Tuesday evening',
+    },
+    {
+      now: '2026-06-16T07:00',
+      mail: '2026-06-16 09:00 Tue',
+      call: '2026-06-16 09:00 Tue',
+      why: 'now early on a Tuesday',
+    },
+    {
+      now: '2026-06-16T10:30',
+      mail: '2026-06-16 10:30 Tue',
+      call: '2026-06-16 10:30 Tue',
+      why: 'now mid-morning on a Tuesday',
+    },
+  ])(
+    'within grace, $why: mail at the next window opening (or now), calls on the next business day (or now)',
+    ({ now: nowLocal, mail, call }) => {
+      // Both steps were nominally due on Wed 10 June (within 14 days of each "now").
+      const steps = [mailStep(1, { days: 2 }), callStep(2, { days: 2 })];
+      const touches = computePlan(input(zone, '2026-06-08T11:00', { steps, now: at(nowLocal, zone) }));
+      expect(summary(touches, zone)).toEqual([`1 email scheduled ${mail}`, `2 call scheduled ${call}`]);
+    },
+  );
 
   describe('the grace boundary (UTC, so no DST)', () => {
     const z = 'UTC';
@@ -394,11 +463,22 @@ describe('computePlan: a backdated sale (history and late syncs)', () => {
     });
 
     test('a 0-day grace misses anything already past', () => {
-      const touches = computePlan(input(zone, '2026-06-12T10:00', { now, steps: [mailStep(1, { days: 0 }), mailStep(2, { days: 3 })] }));
+      const touches = computePlan(
+        input(zone, '2026-06-12T10:00', { now, steps: [mailStep(1, { days: 0 }), mailStep(2, { days: 3 })] }),
+      );
       expect(touches.map((t) => t.status)).toEqual(['scheduled', 'scheduled']); // default grace: both within 14 days
-      const strict = computePlan(input(zone, '2026-06-12T10:00', { now, graceDays: 0, steps: [mailStep(1, { days: 0 }), mailStep(2, { days: 3 })] }));
+      const strict = computePlan(
+        input(zone, '2026-06-12T10:00', {
+          now,
+          graceDays: 0,
+          steps: [mailStep(1, { days: 0 }), mailStep(2, { days: 3 })],
+        }),
+      );
       // Step 1 (Fri 12 June 10:00) is past; step 2 (Mon 15 June 10:00) is also two hours past.
-      expect(summary(strict, zone)).toEqual(['1 email missed 2026-06-12 10:00 Fri', '2 email missed 2026-06-15 10:00 Mon']);
+      expect(summary(strict, zone)).toEqual([
+        '1 email missed 2026-06-12 10:00 Fri',
+        '2 email missed 2026-06-15 10:00 Mon',
+      ]);
     });
 
     test('a huge grace brings every past step forward to now, none missed', () => {
@@ -415,8 +495,13 @@ describe('computePlan: a backdated sale (history and late syncs)', () => {
   test('a no-address customer: past mail steps are skipped (no_address), not missed', () => {
     const touches = computePlan(input(zone, '2026-04-10T10:00', { now, contact: {} }));
     expect(touches.map((t) => `${t.step} ${t.status} ${t.reason ?? ''}`.trim())).toEqual([
-      '1 skipped no_address', '2 missed past_grace_period', '3 skipped no_address', '4 skipped no_address',
-      '5 skipped no_address', '6 skipped no_address', '7 scheduled',
+      '1 skipped no_address',
+      '2 missed past_grace_period',
+      '3 skipped no_address',
+      '4 skipped no_address',
+      '5 skipped no_address',
+      '6 skipped no_address',
+      '7 scheduled',
     ]);
   });
 });

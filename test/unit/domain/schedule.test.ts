@@ -24,15 +24,29 @@ const LON = 'Europe/London';
 
 describe('parseClock and isValidZone', () => {
   test.each([
-    ['09:00', 540], ['00:00', 0], ['23:59', 1439], ['17:30', 1050],
-    ['24:00', null], ['9:00', null], ['09:60', null], ['0900', null], ['', null], ['09:00:00', null],
+    ['09:00', 540],
+    ['00:00', 0],
+    ['23:59', 1439],
+    ['17:30', 1050],
+    ['24:00', null],
+    ['9:00', null],
+    ['09:60', null],
+    ['0900', null],
+    ['', null],
+    ['09:00:00', null],
   ])('parseClock(%j) = %j', (text, minutes) => {
     expect(parseClock(text)).toBe(minutes);
   });
 
   test.each([
-    ['Australia/Sydney', true], ['America/New_York', true], ['Europe/London', true], ['Asia/Kolkata', true], ['UTC', true],
-    ['Nowhere/Land', false], ['', false], ['Australia/sydney-ish', false],
+    ['Australia/Sydney', true],
+    ['America/New_York', true],
+    ['Europe/London', true],
+    ['Asia/Kolkata', true],
+    ['UTC', true],
+    ['Nowhere/Land', false],
+    ['', false],
+    ['Australia/sydney-ish', false],
   ])('isValidZone(%j) = %j', (zone, valid) => {
     expect(isValidZone(zone)).toBe(valid);
   });
@@ -46,15 +60,35 @@ describe('fitSendWindow', () => {
   test.each([
     { zone: NY, when: '2026-03-17T10:15', expected: '2026-03-17 10:15 Tue', why: 'inside the window: unchanged' },
     { zone: NY, when: '2026-03-17T09:00', expected: '2026-03-17 09:00 Tue', why: 'at the opening: unchanged' },
-    { zone: NY, when: '2026-03-17T08:59', expected: '2026-03-17 09:00 Tue', why: 'just before the opening: the opening' },
+    {
+      zone: NY,
+      when: '2026-03-17T08:59',
+      expected: '2026-03-17 09:00 Tue',
+      why: 'just before the opening: the opening',
+    },
     { zone: NY, when: '2026-03-17T17:00', expected: '2026-03-18 09:00 Wed', why: 'at the close: next day opening' },
     { zone: NY, when: '2026-03-17T18:30', expected: '2026-03-18 09:00 Wed', why: 'Tuesday 18:30: Wednesday 09:00' },
-    { zone: NY, when: '2026-03-20T16:59', expected: '2026-03-20 16:59 Fri', why: 'Friday just before close: unchanged' },
+    {
+      zone: NY,
+      when: '2026-03-20T16:59',
+      expected: '2026-03-20 16:59 Fri',
+      why: 'Friday just before close: unchanged',
+    },
     { zone: NY, when: '2026-03-20T17:30', expected: '2026-03-23 09:00 Mon', why: 'Friday evening: Monday 09:00' },
     { zone: NY, when: '2026-03-21T11:00', expected: '2026-03-23 09:00 Mon', why: 'Saturday: Monday 09:00' },
     { zone: NY, when: '2026-03-22T23:59', expected: '2026-03-23 09:00 Mon', why: 'late Sunday: Monday 09:00' },
-    { zone: SYD, when: '2026-04-04T10:00', expected: '2026-04-06 09:00 Mon', why: 'Sydney Saturday before the April change: Monday AEST' },
-    { zone: LON, when: '2026-03-28T12:00', expected: '2026-03-30 09:00 Mon', why: 'London Saturday before the March change: Monday BST' },
+    {
+      zone: SYD,
+      when: '2026-04-04T10:00',
+      expected: '2026-04-06 09:00 Mon',
+      why: 'Sydney Saturday before the April change: Monday AEST',
+    },
+    {
+      zone: LON,
+      when: '2026-03-28T12:00',
+      expected: '2026-03-30 09:00 Mon',
+      why: 'London Saturday before the March change: Monday BST',
+    },
   ])('$why ($zone $when)', ({ zone, when, expected }) => {
     expect(wall(fitSendWindow(at(when, zone), zone, DEFAULT_SEND_WINDOW), zone)).toBe(expected);
   });
@@ -68,8 +102,12 @@ describe('fitSendWindow', () => {
     const instant = new Date('2026-03-20T22:30:00Z'); // Fri 18:30 New York, Sat 09:30 Sydney, Fri 22:30 London
     expect(wall(fitSendWindow(instant, NY, DEFAULT_SEND_WINDOW), NY)).toBe('2026-03-23 09:00 Mon');
     expect(wall(fitSendWindow(instant, SYD, DEFAULT_SEND_WINDOW), SYD)).toBe('2026-03-23 09:00 Mon');
-    expect(wall(fitSendWindow(instant, 'Asia/Kolkata', DEFAULT_SEND_WINDOW), 'Asia/Kolkata')).toBe('2026-03-23 09:00 Mon');
-    expect(fitSendWindow(new Date('2026-03-20T14:00:00Z'), 'UTC', DEFAULT_SEND_WINDOW).toISOString()).toBe('2026-03-20T14:00:00.000Z');
+    expect(wall(fitSendWindow(instant, 'Asia/Kolkata', DEFAULT_SEND_WINDOW), 'Asia/Kolkata')).toBe(
+      '2026-03-23 09:00 Mon',
+    );
+    expect(fitSendWindow(new Date('2026-03-20T14:00:00Z'), 'UTC', DEFAULT_SEND_WINDOW).toISOString()).toBe(
+      '2026-03-20T14:00:00.000Z',
+    );
   });
 
   describe('custom window: Tuesdays and Thursdays 10:00-12:00', () => {
@@ -97,24 +135,41 @@ describe('fitSendWindow', () => {
   });
 
   test('a window with no days throws rather than looping', () => {
-    expect(() => fitSendWindow(at('2026-03-18T12:00', NY), NY, { days: [], start: '09:00', end: '17:00' })).toThrow(/no open day/);
+    expect(() => fitSendWindow(at('2026-03-18T12:00', NY), NY, { days: [], start: '09:00', end: '17:00' })).toThrow(
+      /no open day/,
+    );
   });
 
   describe('spring-forward gap: a window opening at a wall time that does not exist that day', () => {
     // New York 8 March: 02:00-02:59 does not exist, window opens "02:30". London 29 March: 01:00-01:59 does not exist, opens "01:30".
     const cases = [
-      { zone: NY, start: '02:30', before: '2026-03-08T01:00', transition: '2026-03-08T07:00:00.000Z', after: ['2026-03-08T03:00', '2026-03-08T03:15'] },
-      { zone: LON, start: '01:30', before: '2026-03-29T00:30', transition: '2026-03-29T01:00:00.000Z', after: ['2026-03-29T02:00', '2026-03-29T02:10'] },
+      {
+        zone: NY,
+        start: '02:30',
+        before: '2026-03-08T01:00',
+        transition: '2026-03-08T07:00:00.000Z',
+        after: ['2026-03-08T03:00', '2026-03-08T03:15'],
+      },
+      {
+        zone: LON,
+        start: '01:30',
+        before: '2026-03-29T00:30',
+        transition: '2026-03-29T01:00:00.000Z',
+        after: ['2026-03-29T02:00', '2026-03-29T02:10'],
+      },
     ];
 
-    test.each(cases)('$zone: from before the gap, the window opens once, that same day, just after the gap', ({ zone, start, before, transition }) => {
-      const w = { days: EVERY_DAY, start, end: '17:00' };
-      const opened = fitSendWindow(at(before, zone), zone, w);
-      expect(wall(opened, zone).slice(0, 10)).toBe(before.slice(0, 10));
-      expect(opened.getTime()).toBeGreaterThanOrEqual(new Date(transition).getTime());
-      expect(opened.getTime()).toBeLessThanOrEqual(new Date(transition).getTime() + 30 * 60_000);
-      expect(isWithinWorkingHours(opened, zone, w.days, w.start, w.end)).toBe(true);
-    });
+    test.each(cases)(
+      '$zone: from before the gap, the window opens once, that same day, just after the gap',
+      ({ zone, start, before, transition }) => {
+        const w = { days: EVERY_DAY, start, end: '17:00' };
+        const opened = fitSendWindow(at(before, zone), zone, w);
+        expect(wall(opened, zone).slice(0, 10)).toBe(before.slice(0, 10));
+        expect(opened.getTime()).toBeGreaterThanOrEqual(new Date(transition).getTime());
+        expect(opened.getTime()).toBeLessThanOrEqual(new Date(transition).getTime() + 30 * 60_000);
+        expect(isWithinWorkingHours(opened, zone, w.days, w.start, w.end)).toBe(true);
+      },
+    );
 
     test.each(cases.flatMap((c) => c.after.map((when) => ({ ...c, when }))))(
       '$zone $when (wall clock already past $start, so inside the window) is returned unchanged',
@@ -152,14 +207,29 @@ describe('fitSendWindow', () => {
 
 describe('nextBusinessDay', () => {
   test.each([
-    { when: '2026-03-17T14:00', after: false, expected: '2026-03-17 09:00 Tue', why: 'a business day: that day at work start' },
-    { when: '2026-03-17T07:00', after: false, expected: '2026-03-17 09:00 Tue', why: 'early on a business day: that day at work start' },
+    {
+      when: '2026-03-17T14:00',
+      after: false,
+      expected: '2026-03-17 09:00 Tue',
+      why: 'a business day: that day at work start',
+    },
+    {
+      when: '2026-03-17T07:00',
+      after: false,
+      expected: '2026-03-17 09:00 Tue',
+      why: 'early on a business day: that day at work start',
+    },
     { when: '2026-03-21T14:00', after: false, expected: '2026-03-23 09:00 Mon', why: 'Saturday: Monday' },
     { when: '2026-03-22T23:59', after: false, expected: '2026-03-23 09:00 Mon', why: 'late Sunday: Monday' },
     { when: '2026-03-17T14:00', after: true, expected: '2026-03-18 09:00 Wed', why: 'after a Tuesday: Wednesday' },
     { when: '2026-03-20T08:00', after: true, expected: '2026-03-23 09:00 Mon', why: 'after a Friday: Monday' },
     { when: '2026-03-21T08:00', after: true, expected: '2026-03-23 09:00 Mon', why: 'after a Saturday: Monday' },
-    { when: '2026-03-06T16:00', after: true, expected: '2026-03-09 09:00 Mon', why: 'after a Friday across the March change: Monday 09:00 EDT' },
+    {
+      when: '2026-03-06T16:00',
+      after: true,
+      expected: '2026-03-09 09:00 Mon',
+      why: 'after a Friday across the March change: Monday 09:00 EDT',
+    },
   ])('$why', ({ when, after, expected }) => {
     expect(wall(nextBusinessDay(at(when, NY), NY, MON_FRI, '09:00', after), NY)).toBe(expected);
   });
@@ -196,7 +266,9 @@ describe('nextBusinessDay', () => {
     const start = nextBusinessDay(at('2026-11-01T00:15', NY), NY, EVERY_DAY, '01:30');
     expect(start.toISOString()).toBe('2026-11-01T05:30:00.000Z');
     // From the second 01:30 (same local date) it is still that day's single start.
-    expect(nextBusinessDay(new Date('2026-11-01T06:30:00Z'), NY, EVERY_DAY, '01:30').toISOString()).toBe('2026-11-01T05:30:00.000Z');
+    expect(nextBusinessDay(new Date('2026-11-01T06:30:00Z'), NY, EVERY_DAY, '01:30').toISOString()).toBe(
+      '2026-11-01T05:30:00.000Z',
+    );
   });
 
   test('Sydney October change: a Monday after the gap night is 09:00 AEDT', () => {
@@ -210,21 +282,48 @@ describe('addBusinessDays', () => {
   test.each([
     { when: '2026-03-20T15:00', count: 1, expected: '2026-03-23 09:00 Mon', why: 'Friday + 1: Monday' },
     { when: '2026-03-20T15:00', count: 2, expected: '2026-03-24 09:00 Tue', why: 'Friday + 2: Tuesday' },
-    { when: '2026-03-19T15:00', count: 2, expected: '2026-03-23 09:00 Mon', why: 'Thursday + 2 (a no-answer retry): Monday' },
+    {
+      when: '2026-03-19T15:00',
+      count: 2,
+      expected: '2026-03-23 09:00 Mon',
+      why: 'Thursday + 2 (a no-answer retry): Monday',
+    },
     { when: '2026-03-18T10:00', count: 3, expected: '2026-03-23 09:00 Mon', why: 'Wednesday + 3: Monday' },
     { when: '2026-03-16T10:00', count: 5, expected: '2026-03-23 09:00 Mon', why: 'Monday + 5: next Monday' },
-    { when: '2026-03-21T10:00', count: 1, expected: '2026-03-23 09:00 Mon', why: 'Saturday + 1: Monday (the first business day after Saturday)' },
+    {
+      when: '2026-03-21T10:00',
+      count: 1,
+      expected: '2026-03-23 09:00 Mon',
+      why: 'Saturday + 1: Monday (the first business day after Saturday)',
+    },
     { when: '2026-03-21T10:00', count: 2, expected: '2026-03-24 09:00 Tue', why: 'Saturday + 2: Tuesday' },
-    { when: '2026-03-21T10:00', count: 0, expected: '2026-03-23 09:00 Mon', why: 'Saturday + 0: Monday (the next business day)' },
-    { when: '2026-03-17T15:00', count: 0, expected: '2026-03-17 09:00 Tue', why: 'Tuesday + 0: that day at work start' },
+    {
+      when: '2026-03-21T10:00',
+      count: 0,
+      expected: '2026-03-23 09:00 Mon',
+      why: 'Saturday + 0: Monday (the next business day)',
+    },
+    {
+      when: '2026-03-17T15:00',
+      count: 0,
+      expected: '2026-03-17 09:00 Tue',
+      why: 'Tuesday + 0: that day at work start',
+    },
     { when: '2026-03-06T15:00', count: 1, expected: '2026-03-09 09:00 Mon', why: 'Friday + 1 across the March change' },
-    { when: '2026-10-30T15:00', count: 3, expected: '2026-11-04 09:00 Wed', why: 'Friday + 3 across the November change' },
+    {
+      when: '2026-10-30T15:00',
+      count: 3,
+      expected: '2026-11-04 09:00 Wed',
+      why: 'Friday + 3 across the November change',
+    },
   ])('$why', ({ when, count, expected }) => {
     expect(wall(addBusinessDays(at(when, NY), NY, MON_FRI, count), NY)).toBe(expected);
   });
 
   test('a custom work start is honoured', () => {
-    expect(wall(addBusinessDays(at('2026-03-20T15:00', LON), LON, MON_FRI, 1, '08:15'), LON)).toBe('2026-03-23 08:15 Mon');
+    expect(wall(addBusinessDays(at('2026-03-20T15:00', LON), LON, MON_FRI, 1, '08:15'), LON)).toBe(
+      '2026-03-23 08:15 Mon',
+    );
   });
 
   test('custom business days (Monday to Thursday)', () => {
@@ -294,12 +393,48 @@ describe('isWithinWorkingHours', () => {
 
 describe('addOffset', () => {
   test.each([
-    { zone: NY, sold: '2026-01-31T10:00', off: { months: 1 }, expected: '2026-02-28 10:00 Sat', why: '31 Jan + 1 month clamps to 28 Feb' },
-    { zone: NY, sold: '2027-11-30T10:00', off: { months: 3 }, expected: '2028-02-29 10:00 Tue', why: '30 Nov + 3 months lands on a leap day' },
-    { zone: NY, sold: '2026-05-31T10:00', off: { months: 6 }, expected: '2026-11-30 10:00 Mon', why: '31 May + 6 months clamps to 30 Nov' },
-    { zone: NY, sold: '2026-03-01T10:00', off: { weeks: 2 }, expected: '2026-03-15 10:00 Sun', why: 'weeks across the March change keep the wall time' },
-    { zone: SYD, sold: '2026-04-04T23:30', off: { days: 1 }, expected: '2026-04-05 23:30 Sun', why: 'a day across the April change (25 real hours)' },
-    { zone: NY, sold: '2026-02-08T02:30', off: { months: 1 }, expected: '2026-03-08 03:30 Sun', why: '02:30 on the gap day moves forward past the gap' },
+    {
+      zone: NY,
+      sold: '2026-01-31T10:00',
+      off: { months: 1 },
+      expected: '2026-02-28 10:00 Sat',
+      why: '31 Jan + 1 month clamps to 28 Feb',
+    },
+    {
+      zone: NY,
+      sold: '2027-11-30T10:00',
+      off: { months: 3 },
+      expected: '2028-02-29 10:00 Tue',
+      why: '30 Nov + 3 months lands on a leap day',
+    },
+    {
+      zone: NY,
+      sold: '2026-05-31T10:00',
+      off: { months: 6 },
+      expected: '2026-11-30 10:00 Mon',
+      why: '31 May + 6 months clamps to 30 Nov',
+    },
+    {
+      zone: NY,
+      sold: '2026-03-01T10:00',
+      off: { weeks: 2 },
+      expected: '2026-03-15 10:00 Sun',
+      why: 'weeks across the March change keep the wall time',
+    },
+    {
+      zone: SYD,
+      sold: '2026-04-04T23:30',
+      off: { days: 1 },
+      expected: '2026-04-05 23:30 Sun',
+      why: 'a day across the April change (25 real hours)',
+    },
+    {
+      zone: NY,
+      sold: '2026-02-08T02:30',
+      off: { months: 1 },
+      expected: '2026-03-08 03:30 Sun',
+      why: '02:30 on the gap day moves forward past the gap',
+    },
   ])('$why', ({ zone, sold, off, expected }) => {
     expect(wall(addOffset(at(sold, zone), zone, off).toJSDate(), zone)).toBe(expected);
   });

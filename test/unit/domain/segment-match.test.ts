@@ -18,7 +18,11 @@ describe('matchesRules', () => {
       { match: { categories: ['Furniture'] }, items: [{ category: 'FURNITURE' }], expected: true },
       { match: { categories: ['FURNITURE'] }, items: [{ category: 'furniture' }], expected: true },
       { match: { categories: ['lighting', 'rugs'] }, items: [{ category: 'Rugs' }], expected: true },
-      { match: { categories: ['lighting'] }, items: [{ category: 'furniture' }, { category: 'Lighting' }], expected: true },
+      {
+        match: { categories: ['lighting'] },
+        items: [{ category: 'furniture' }, { category: 'Lighting' }],
+        expected: true,
+      },
       { match: { categories: ['lighting'] }, items: [{ category: 'furniture' }], expected: false },
       { match: { categories: ['lighting'] }, items: [{ category: null }, { sku: 'X' }], expected: false },
       { match: { categories: ['lighting'] }, items: [], expected: false },
@@ -99,8 +103,20 @@ describe('chooseSegment', () => {
   type Seg = { id: string; name: string; priority: number; isDefault: boolean; match: SegmentMatch };
   const DEFAULT: Seg = { id: 'd', name: 'default', priority: 1_000_000, isDefault: true, match: {} };
   const BIG: Seg = { id: 'big', name: 'big spenders', priority: 10, isDefault: false, match: { minTotal: '1000.00' } };
-  const FURNITURE: Seg = { id: 'furn', name: 'furniture', priority: 20, isDefault: false, match: { categories: ['Furniture'] } };
-  const LIGHTING: Seg = { id: 'light', name: 'lighting', priority: 5, isDefault: false, match: { categories: ['lighting'] } };
+  const FURNITURE: Seg = {
+    id: 'furn',
+    name: 'furniture',
+    priority: 20,
+    isDefault: false,
+    match: { categories: ['Furniture'] },
+  };
+  const LIGHTING: Seg = {
+    id: 'light',
+    name: 'lighting',
+    priority: 5,
+    isDefault: false,
+    match: { categories: ['lighting'] },
+  };
   const EMPTY: Seg = { id: 'empty', name: 'empty rules', priority: 0, isDefault: false, match: {} };
 
   test('the first match by priority (lowest number first) wins, whatever the list order', () => {
@@ -108,7 +124,9 @@ describe('chooseSegment', () => {
     expect(chooseSegment(segments, sale()).id).toBe('big'); // matches big (10) and furniture (20)
     expect(chooseSegment([...segments].reverse(), sale()).id).toBe('big');
     expect(chooseSegment(segments, sale({ totalAmount: '999.99' })).id).toBe('furn');
-    expect(chooseSegment(segments, sale({ items: [{ category: 'Lighting' }, { category: 'furniture' }] })).id).toBe('light');
+    expect(chooseSegment(segments, sale({ items: [{ category: 'Lighting' }, { category: 'furniture' }] })).id).toBe(
+      'light',
+    );
   });
 
   test('equal priorities are broken by name', () => {

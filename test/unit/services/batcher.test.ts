@@ -10,10 +10,13 @@ function deferred<T>() {
 
 it('runs the items asked for in one tick as one batch and answers each with its own result', async () => {
   const batches: number[][] = [];
-  const double = createBatcher(async (items: number[]) => {
-    batches.push(items);
-    return items.map((n) => n * 2);
-  }, { maxBatch: 100, maxInFlight: 1 });
+  const double = createBatcher(
+    async (items: number[]) => {
+      batches.push(items);
+      return items.map((n) => n * 2);
+    },
+    { maxBatch: 100, maxInFlight: 1 },
+  );
   expect(await Promise.all([1, 2, 3].map(double))).toEqual([2, 4, 6]);
   expect(batches).toEqual([[1, 2, 3]]);
 });
@@ -23,16 +26,19 @@ it('gathers what is asked while a batch runs into the next one, never more than 
   const batches: number[][] = [];
   let running = 0;
   let mostRunning = 0;
-  const echo = createBatcher(async (items: number[]) => {
-    batches.push(items);
-    running++;
-    mostRunning = Math.max(mostRunning, running);
-    const gate = deferred<void>();
-    gates.push(gate);
-    await gate.promise;
-    running--;
-    return items;
-  }, { maxBatch: 3, maxInFlight: 1 });
+  const echo = createBatcher(
+    async (items: number[]) => {
+      batches.push(items);
+      running++;
+      mostRunning = Math.max(mostRunning, running);
+      const gate = deferred<void>();
+      gates.push(gate);
+      await gate.promise;
+      running--;
+      return items;
+    },
+    { maxBatch: 3, maxInFlight: 1 },
+  );
 
   const first = echo(0);
   await new Promise((r) => setImmediate(r));
@@ -51,11 +57,14 @@ it('gathers what is asked while a batch runs into the next one, never more than 
 
 it('runs each item of a failed batch again alone, so only the item that fails alone is rejected', async () => {
   const runs: string[][] = [];
-  const upper = createBatcher(async (items: string[]) => {
-    runs.push(items);
-    if (items.includes('bad')) throw new Error('bad row');
-    return items.map((s) => s.toUpperCase());
-  }, { maxBatch: 10, maxInFlight: 1 });
+  const upper = createBatcher(
+    async (items: string[]) => {
+      runs.push(items);
+      if (items.includes('bad')) throw new Error('bad row');
+      return items.map((s) => s.toUpperCase());
+    },
+    { maxBatch: 10, maxInFlight: 1 },
+  );
   const settled = await Promise.allSettled(['a', 'bad', 'c'].map(upper));
   expect(settled).toEqual([
     { status: 'fulfilled', value: 'A' },
@@ -68,10 +77,13 @@ it('runs each item of a failed batch again alone, so only the item that fails al
 
 it('rejects the whole batch, without trying each item alone, when the database is away', async () => {
   const runs: number[][] = [];
-  const away = createBatcher(async (items: number[]): Promise<number[]> => {
-    runs.push(items);
-    throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
-  }, { maxBatch: 10, maxInFlight: 1 });
+  const away = createBatcher(
+    async (items: number[]): Promise<number[]> => {
+      runs.push(items);
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    },
+    { maxBatch: 10, maxInFlight: 1 },
+  );
   const settled = await Promise.allSettled([1, 2, 3].map(away));
   expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
   expect(runs).toEqual([[1, 2, 3]]);

@@ -19,7 +19,9 @@ describe('parseAmount', () => {
     expect(() => parseAmount(raw)).toThrow(/negative/);
   });
 
-  it.each(['twelve', '12.345', '1,29', '', '12,00'])('refuses %j', (raw) => expect(() => parseAmount(raw)).toThrow(FieldError));
+  it.each(['twelve', '12.345', '1,29', '', '12,00'])('refuses %j', (raw) =>
+    expect(() => parseAmount(raw)).toThrow(FieldError),
+  );
 });
 
 describe('parseSoldAt', () => {
@@ -53,24 +55,42 @@ async function read(text: string, format: 'csv' | 'ndjson'): Promise<RawSale[]> 
   async function* chunks() {
     for (let i = 0; i < bytes.length; i += 7) yield bytes.subarray(i, i + 7);
   }
-  for await (const s of readSales(chunks(), format, { dateFormat: 'dmy', defaultTimezone: 'UTC', currency: 'EUR', source: 'shop' })) out.push(s);
+  for await (const s of readSales(chunks(), format, {
+    dateFormat: 'dmy',
+    defaultTimezone: 'UTC',
+    currency: 'EUR',
+    source: 'shop',
+  }))
+    out.push(s);
   return out;
 }
 
 describe('readSales', () => {
   it('groups consecutive CSV rows of one sale and keeps each item line', async () => {
-    const csv = 'external_id,sold_at,total,first_name,email,item_name,unit_price\n' +
+    const csv =
+      'external_id,sold_at,total,first_name,email,item_name,unit_price\n' +
       'A,01/02/2025,"1,000.00",Zoë,z@example.com,Table,800\n' +
       'A,,,,,Chairs,200\n' +
       'B,2025-02-02,5,Åsa,a@example.com,Cup,5\n';
     const sales = await read(csv, 'csv');
-    expect(sales.map((s) => [s.line, s.lastLine, s.rows, s.itemLines])).toEqual([[2, 3, 2, [2, 3]], [4, 4, 1, [4]]]);
-    expect(sales[0].value).toMatchObject({ externalId: 'A', source: 'shop', total: { amount: '1000.00', currency: 'EUR' }, customer: { firstName: 'Zoë' } });
+    expect(sales.map((s) => [s.line, s.lastLine, s.rows, s.itemLines])).toEqual([
+      [2, 3, 2, [2, 3]],
+      [4, 4, 1, [4]],
+    ]);
+    expect(sales[0].value).toMatchObject({
+      externalId: 'A',
+      source: 'shop',
+      total: { amount: '1000.00', currency: 'EUR' },
+      customer: { firstName: 'Zoë' },
+    });
     expect((sales[0].value as { items: unknown[] }).items).toHaveLength(2);
   });
 
   it('numbers NDJSON lines, skipping blank ones', async () => {
     const sales = await read('{"externalId":"X","customer":{"firstName":"Zoë"}}\n\n{oops\n', 'ndjson');
-    expect(sales.map((s) => [s.line, s.error?.field ?? null])).toEqual([[1, null], [3, 'line']]);
+    expect(sales.map((s) => [s.line, s.error?.field ?? null])).toEqual([
+      [1, null],
+      [3, 'line'],
+    ]);
   });
 });

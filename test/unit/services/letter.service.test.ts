@@ -42,7 +42,10 @@ describe('composeLetter', () => {
     const message = letterMessageContext(SAMPLE_CONTEXT as MessageContext);
     expect(message.links.unsubscribe).toBeNull();
     expect(SAMPLE_CONTEXT.links.unsubscribe).not.toBeNull(); // the shared sample is not changed
-    const rendered = renderMessage({ subject: 'Hello {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nThanks.' }, message);
+    const rendered = renderMessage(
+      { subject: 'Hello {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nThanks.' },
+      message,
+    );
     const letter = composeLetter({
       rendered,
       message,
@@ -53,7 +56,14 @@ describe('composeLetter', () => {
     expect(letter).toEqual({
       businessName: 'Example Furniture',
       date: '11 November 2026',
-      recipient: { name: 'Ann Lee', lines: ['1 Main St'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' },
+      recipient: {
+        name: 'Ann Lee',
+        lines: ['1 Main St'],
+        city: 'Sydney',
+        region: 'NSW',
+        postalCode: '2000',
+        country: 'AU',
+      },
       subject: 'Hello Ann',
       body: 'Dear Ann,\n\nThanks.',
       sender: { name: 'Sam Shaw', title: 'Sales consultant' },
@@ -63,16 +73,37 @@ describe('composeLetter', () => {
 
   it('leaves missing locality parts null', () => {
     const message = letterMessageContext(SAMPLE_CONTEXT as MessageContext);
-    const letter = composeLetter({ rendered: renderMessage({ subject: 's', body: 'b' }, message), message, recipientName: 'X', address: { lines: ['PO Box 1'], country: 'NZ' }, date: 'd' });
-    expect(letter.recipient).toEqual({ name: 'X', lines: ['PO Box 1'], city: null, region: null, postalCode: null, country: 'NZ' });
+    const letter = composeLetter({
+      rendered: renderMessage({ subject: 's', body: 'b' }, message),
+      message,
+      recipientName: 'X',
+      address: { lines: ['PO Box 1'], country: 'NZ' },
+      date: 'd',
+    });
+    expect(letter.recipient).toEqual({
+      name: 'X',
+      lines: ['PO Box 1'],
+      city: null,
+      region: null,
+      postalCode: null,
+      country: 'NZ',
+    });
   });
 });
 
 describe('checkLetterTemplate', () => {
-  const lines = (n: number) => ({ subject: 'Tips', body: Array.from({ length: n }, (_, i) => `Line ${i + 1} about your {{ sale.mainItem }}.`).join('\n') });
+  const lines = (n: number) => ({
+    subject: 'Tips',
+    body: Array.from({ length: n }, (_, i) => `Line ${i + 1} about your {{ sale.mainItem }}.`).join('\n'),
+  });
 
   it('accepts a letter of ordinary length', async () => {
-    await expect(checkLetterTemplate({ subject: 'Thank you, {{ customer.firstName }}', body: 'Dear {{ customer.firstName }},\n\nThank you for choosing us.' })).resolves.toBeUndefined();
+    await expect(
+      checkLetterTemplate({
+        subject: 'Thank you, {{ customer.firstName }}',
+        body: 'Dear {{ customer.firstName }},\n\nThank you for choosing us.',
+      }),
+    ).resolves.toBeUndefined();
   });
 
   it('refuses a letter that runs past one page', async () => {
@@ -81,7 +112,13 @@ describe('checkLetterTemplate', () => {
 
   it('refuses a letter that fits A4 but not the shorter US Letter sheet', async () => {
     let n = 1;
-    while (await checkLetterFits(sampleLetter(lines(n + 1)), 'A4').then(() => true, () => false)) n++;
+    while (
+      await checkLetterFits(sampleLetter(lines(n + 1)), 'A4').then(
+        () => true,
+        () => false,
+      )
+    )
+      n++;
     // n lines is the most that fits A4; US Letter is 50 pt shorter, so it overflows there.
     await expect(checkLetterFits(sampleLetter(lines(n)), 'Letter')).rejects.toBeInstanceOf(LetterTooLongError);
     await expect(checkLetterTemplate(lines(n))).rejects.toBeInstanceOf(LetterTooLongError);
