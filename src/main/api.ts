@@ -3,6 +3,7 @@ import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } 
 import { announceAdminKey, buildContext, onShutdown } from './services';
 import { startApi } from './api-process';
 import { ensureSecret } from '../services/auth.service';
+import { reportMisconfiguredSegments } from '../services/segment.service';
 import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
@@ -13,7 +14,9 @@ runMain(async () => {
   await checkRedis(config);
   await announceAdminKey(config, db);
   const secret = await ensureSecret(db, config.secret);
-  const closeApi = await startApi(config, buildContext(config, db, log, secret), log);
+  const ctx = buildContext(config, db, log, secret);
+  await reportMisconfiguredSegments(ctx);
+  const closeApi = await startApi(config, ctx, log);
   onShutdown(log, async () => {
     await closeApi();
     await db.destroy();

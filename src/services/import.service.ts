@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { computePlan, type CallerCalendar, type PlanInput } from '../domain/plan';
 import { addOffset } from '../domain/schedule';
-import { chooseSegment } from '../domain/segment-match';
+import { placeSale } from './segment.service';
 import type { Address, PlannedTouch, PlanStep, Segment, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import * as repo from '../db/repositories/import.repository';
@@ -408,7 +408,7 @@ function planKey(
 function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, now: Date): void {
   for (const s of valid) {
     const input = s.input;
-    const segment = chooseSegment(guesses.segments, {
+    const { segment } = placeSale(guesses.segments, {
       source: input.source,
       totalAmount: input.total.amount,
       items: input.items,
@@ -699,7 +699,7 @@ async function writeSales(
   const touchRows: repo.TouchRow[] = [];
   for (const s of fresh) {
     const input = s.input;
-    const segment = chooseSegment(segments, {
+    const { segment } = placeSale(segments, {
       source: input.source,
       totalAmount: input.total.amount,
       items: input.items,
