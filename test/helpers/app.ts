@@ -48,6 +48,8 @@ export function testContext(
 export interface TestAppOptions {
   settings?: Partial<ServiceSettings>;
   serviceLog?: Logger;
+  /** Hands a stored import to the workers; absent: POST /v1/imports answers 503. */
+  enqueueImport?: (importId: string) => Promise<void>;
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
@@ -72,6 +74,7 @@ export async function createTestApp(
     logger,
     metrics: createApiMetrics(database.db),
     redisPing: async () => void (await redis.ping()),
+    enqueueImport: options.enqueueImport,
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
   const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;
