@@ -60,8 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(errorsPlugin);
-  await app.register(authPlugin, { db: deps.ctx.db });
-  await app.register(idempotencyPlugin, { db: deps.ctx.db });
+  await app.register(authPlugin, { ctx: deps.ctx });
+  await app.register(idempotencyPlugin, { ctx: deps.ctx });
 
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpDuration.observe(
@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  await app.register(healthRoutes, { db: deps.ctx.db, redisPing: deps.redisPing });
+  await app.register(healthRoutes, { ctx: deps.ctx, redisPing: deps.redisPing });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });

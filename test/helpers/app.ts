@@ -70,7 +70,7 @@ export async function createTestApp(
   const app = await buildApp({
     ctx,
     logger,
-    metrics: createApiMetrics(database.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
