@@ -25,6 +25,8 @@ import { importsRoutes } from './routes/imports.routes';
 import { newslettersRoutes } from './routes/newsletters.routes';
 import { customerPagesRoutes } from './routes/customer-pages.routes';
 import { reportsRoutes } from './routes/reports.routes';
+import type { EmailChannel } from '../channels/email.channel';
+import { webPlugin } from '../web/plugin';
 
 /** AppDeps is what the API needs from its composition root. */
 export interface AppDeps {
@@ -37,6 +39,8 @@ export interface AppDeps {
   enqueueImport?: (importId: string) => Promise<void>;
   /** A logger to use for requests; tests pass none (silent). */
   logger?: Logger;
+  /** Sends the console's sign-in links; absent: the sign-in page says to ask for a link from the command line. */
+  email?: EmailChannel | null;
 }
 
 /** BODY_LIMIT is the largest JSON body accepted (imports stream and are not bound by it). */
@@ -85,6 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(importsRoutes, { ctx: deps.ctx, enqueueImport: deps.enqueueImport });
   await app.register(customerPagesRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
+  // The staff console: its own encapsulated context (cookies, CSRF, CSP, HTML errors), not fastify-plugin wrapped.
+  await app.register(webPlugin, { ctx: deps.ctx, email: deps.email });
   await app.ready();
   return app as unknown as FastifyInstance;
 }
