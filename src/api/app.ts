@@ -29,6 +29,8 @@ import { importsRoutes } from './routes/imports.routes';
 import { newslettersRoutes } from './routes/newsletters.routes';
 import { customerPagesRoutes } from './routes/customer-pages.routes';
 import { reportsRoutes } from './routes/reports.routes';
+import type { EmailChannel } from '../channels/email.channel';
+import { webPlugin } from '../web/plugin';
 
 /** AppDeps is what the API needs from its composition root. */
 export interface AppDeps {
@@ -41,6 +43,8 @@ export interface AppDeps {
   enqueueImport?: (importId: string) => Promise<void>;
   /** A logger to use for requests; tests pass none (silent). */
   logger?: Logger;
+  /** Sends the console's sign-in links; absent: the sign-in page says to ask for a link from the command line. */
+  email?: EmailChannel | null;
   /** How long a request body may take (BODY_TIMEOUTS when absent). */
   bodyTimeouts?: BodyTimeoutOptions;
 }
@@ -75,8 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The validation policy and the body timeout, for every route registered after them.
   await app.register(inputPolicyPlugin);
   await app.register(bodyTimeoutPlugin, deps.bodyTimeouts ?? BODY_TIMEOUTS);
-  await app.register(authPlugin, { db: deps.ctx.db });
-  await app.register(idempotencyPlugin, { db: deps.ctx.db });
+  await app.register(authPlugin, { ctx: deps.ctx });
+  await app.register(idempotencyPlugin, { ctx: deps.ctx });
 
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpDuration.observe(
@@ -89,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  await app.register(healthRoutes, { db: deps.ctx.db, redisPing: deps.redisPing });
+  await app.register(healthRoutes, { ctx: deps.ctx, redisPing: deps.redisPing });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });
@@ -100,6 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(importsRoutes, { ctx: deps.ctx, enqueueImport: deps.enqueueImport });
   await app.register(customerPagesRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
+  // The staff console: its own encapsulated context (cookies, CSRF, CSP, HTML errors), not fastify-plugin wrapped.
+  await app.register(webPlugin, { ctx: deps.ctx, email: deps.email });
   await app.ready();
   return app as unknown as FastifyInstance;
 }

@@ -7,6 +7,9 @@ import type { Database } from '../db/database';
 import { AppError, ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
 
+/** ApiKey is a stored key: its id, role, name and staff member (never the secret). */
+export type ApiKey = access.ApiKey;
+
 /** hashKey is how keys are stored and looked up. */
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');

@@ -25,6 +25,9 @@ import { verifyCustomerToken } from './customer-link';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
 
+/** TouchView is a touch as the customer sees it: what, when and how it ended. */
+export type TouchView = control.TouchView;
+
 /** CUSTOMER_ACTOR names the customer in the audit trail and in touch histories. */
 export const CUSTOMER_ACTOR = 'customer';
 
@@ -97,8 +100,8 @@ export interface CustomerPage {
   /** The customer's zone (else the business default), for showing dates. */
   zone: string;
   sales: SaleRecord[];
-  upcoming: control.TouchView[];
-  past: control.TouchView[];
+  upcoming: TouchView[];
+  past: TouchView[];
   referrals: number;
 }
 
@@ -112,7 +115,7 @@ export async function loadCustomerPage(ctx: ServiceContext, token: string): Prom
     control.listTouchViews(ctx.db, id),
     listReferralsOf(ctx.db, id),
   ]);
-  const pending = (t: control.TouchView) => t.status === 'scheduled' || t.status === 'queued';
+  const pending = (t: TouchView) => t.status === 'scheduled' || t.status === 'queued';
   return {
     customer,
     zone: customer.timezone ?? ctx.settings.defaultTimezone,

@@ -391,7 +391,7 @@ describe('slow and oversized requests', () => {
   beforeAll(async () => {
     const app = await buildApp({
       ctx: t.ctx,
-      metrics: createApiMetrics(t.database.db),
+      metrics: createApiMetrics(t.ctx),
       redisPing: async () => undefined,
       bodyTimeouts: { totalMs: 300, idleMs: 300 },
     });
