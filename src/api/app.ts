@@ -25,6 +25,9 @@ import { importsRoutes } from './routes/imports.routes';
 import { newslettersRoutes } from './routes/newsletters.routes';
 import { customerPagesRoutes } from './routes/customer-pages.routes';
 import { reportsRoutes } from './routes/reports.routes';
+import { settingsRoutes } from './routes/settings.routes';
+import type { EmailChannel } from '../channels/email.channel';
+import { getBusinessIdentity, sendsHeldReason } from '../services/business-identity.service';
 
 /** AppDeps is what the API needs from its composition root. */
 export interface AppDeps {
@@ -37,6 +40,8 @@ export interface AppDeps {
   enqueueImport?: (importId: string) => Promise<void>;
   /** A logger to use for requests; tests pass none (silent). */
   logger?: Logger;
+  /** Sends the single-use export and erasure links customers ask for (their pages answer 503 without it). */
+  email?: EmailChannel;
 }
 
 /** BODY_LIMIT is the largest JSON body accepted (imports stream and are not bound by it). */
@@ -74,7 +79,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  await app.register(healthRoutes, { db: deps.ctx.db, redisPing: deps.redisPing });
+  await app.register(healthRoutes, {
+    db: deps.ctx.db,
+    redisPing: deps.redisPing,
+    holds: async (): Promise<Record<string, string>> => {
+      const held = sendsHeldReason(await getBusinessIdentity(deps.ctx));
+      return held ? { sends: `held: ${held}` } : {};
+    },
+  });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });
@@ -83,7 +95,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(lettersRoutes, { ctx: deps.ctx });
   await app.register(newslettersRoutes, { ctx: deps.ctx });
   await app.register(importsRoutes, { ctx: deps.ctx, enqueueImport: deps.enqueueImport });
-  await app.register(customerPagesRoutes, { ctx: deps.ctx });
+  await app.register(customerPagesRoutes, { ctx: deps.ctx, email: deps.email });
+  await app.register(settingsRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -7,6 +7,7 @@ import { createApiMetrics } from '../api/metrics';
 import { createProducerRedis } from './services';
 import { createImportEnqueuer } from '../jobs/import.handler';
 import { closeQueues, createQueues } from '../jobs/queues';
+import { createEmailChannel } from '../channels/email.channel';
 
 /** startApi builds the app, listens on the configured port and returns a function that closes it. */
 export async function startApi(config: Config, ctx: ServiceContext, log: Logger): Promise<() => Promise<void>> {
@@ -14,8 +15,18 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   const imports = createImportEnqueuer(redis, config.redisPrefix);
   // Producer-side queues on the fail-fast connection, so /metrics can report their depths.
   const queues = createQueues(redis, config.redisPrefix);
+  // For the single-use links customers ask for on their pages (export, erasure): sent at once, not queued.
+  const email = createEmailChannel({
+    smtpUrl: config.smtpUrl,
+    outboxDir: config.outboxDir,
+    from: config.identity.emailFrom ?? `hello@${new URL(config.publicUrl).hostname}`,
+    maxConnections: 2,
+    log,
+    clock: ctx.clock,
+  });
   const app = await buildApp({
     ctx,
+    email,
     enqueueImport: imports.enqueue,
     queues,
     logger: log,
@@ -30,6 +41,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
     await app.close();
     await imports.close();
     await closeQueues(queues);
+    await email.close();
     redis.disconnect();
   };
 }

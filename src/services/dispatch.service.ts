@@ -5,6 +5,7 @@
 import * as dispatch from '../db/repositories/dispatch.repository';
 import { CHANNELS, clearFinishedJobs, enqueueTouches, pendingJobs, type Queues } from '../jobs/queues';
 import type { ServiceContext } from './context';
+import { getBusinessIdentity, sendsHeldReason } from './business-identity.service';
 
 /** DispatchSettings tune the scheduler. */
 export interface DispatchSettings {
@@ -36,15 +37,34 @@ export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = {
   maxQueuedPerChannel: 20_000,
 };
 
+/** CUSTOMER_FACING are the channels held while the business has no name; calls are staff work and go on. */
+const CUSTOMER_FACING = new Set<string>(['email', 'letter', 'newsletter']);
+
+// At most one warning a minute per process while sends are held, so the log says why without flooding.
+const HELD_WARN_MS = 60_000;
+const lastHeldWarning = new WeakMap<object, number>();
+
+function noteHeld(ctx: ServiceContext, reason: string): void {
+  const now = performance.now();
+  const last = lastHeldWarning.get(ctx.db);
+  if (last !== undefined && now - last < HELD_WARN_MS) return;
+  lastHeldWarning.set(ctx.db, now);
+  ctx.log.warn({ held: ['email', 'letter', 'newsletter'] }, `customer-facing sends are held: ${reason}`);
+}
+
 /**
  * dispatchDueTouches claims due touches batch by batch and adds them to their queues, for the channels whose queue
  * has room (maxQueuedPerChannel); returns how many.
  */
 export async function dispatchDueTouches(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
   const pending = await pendingJobs(queues);
+  const held = sendsHeldReason(await getBusinessIdentity(ctx));
+  if (held) noteHeld(ctx, held);
   let total = 0;
   for (let i = 0; i < s.maxBatches; i++) {
-    const open = CHANNELS.filter((channel) => pending[channel] < s.maxQueuedPerChannel);
+    const open = CHANNELS.filter(
+      (channel) => pending[channel] < s.maxQueuedPerChannel && !(held && CUSTOMER_FACING.has(channel)),
+    );
     if (open.length === 0) break;
     const now = ctx.clock.now();
     const until = new Date(now.getTime() + s.horizonMs);

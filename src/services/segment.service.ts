@@ -6,8 +6,15 @@ import type { Database } from '../db/database';
 import * as repo from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
 import { parseClock } from '../domain/schedule';
-import type { PlanStep, Segment, SendWindow } from '../domain/types';
-import { validateTemplate } from '../channels/templates';
+import type { PlanStep, Segment, SegmentContent, SendWindow } from '../domain/types';
+import {
+  renderMessage,
+  SAMPLE_CONTEXT,
+  validateTemplate,
+  type MessageContext,
+  type MessageTemplate,
+} from '../channels/templates';
+import { findFirstActiveByRole } from '../db/repositories/staff.repository';
 import { LetterTooLongError } from '../channels/letter.channel';
 import { checkLetterTemplate } from './letter.service';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
@@ -26,7 +33,35 @@ function checkWindow(w: SendWindow): void {
   if (start >= end) throw new ValidationError('sendWindow.end', 'must be after sendWindow.start');
 }
 
-async function checkPlan(plan: PlanStep[]): Promise<void> {
+/** LETTER_WORDING is what a letter must never say: a letter cannot be replied to or clicked. */
+const LETTER_WORDING = /\b(reply|replying|click|clicking|tap|unsubscribe)\b|\bthis (e-?mail|message)\b/i;
+/** EMAIL_WORDING is what an email must never say about itself. */
+const EMAIL_WORDING = /\bthis letter\b/i;
+
+/**
+ * checkWording renders a mail step for the sample customer as a letter and as an email and refuses wording that does
+ * not fit the channel (a letter saying "reply to this message"); templates can word things per channel with
+ * {% if channel == "letter" %}.
+ */
+function checkWording(at: string, template: MessageTemplate, content: SegmentContent): void {
+  const sample = {
+    ...(SAMPLE_CONTEXT as MessageContext),
+    content: { careTips: '', whatsNew: '', serviceOffer: '', ...content },
+  };
+  for (const channel of ['letter', 'email'] as const) {
+    const r = renderMessage(template, { ...sample, channel });
+    const said = `${r.subject}\n${r.body}`;
+    const wrong = (channel === 'letter' ? LETTER_WORDING : EMAIL_WORDING).exec(said);
+    if (wrong)
+      throw new ValidationError(
+        `${at}.template`,
+        `as ${channel === 'letter' ? 'a letter' : 'an email'} it says "${wrong[0]}", which does not fit; word it for both ` +
+          '(or use {% if channel == "letter" %}...{% else %}...{% endif %})',
+      );
+  }
+}
+
+async function checkPlan(plan: PlanStep[], content: SegmentContent = {}, db?: Database): Promise<void> {
   const seen = new Set<number>();
   for (const [i, step] of plan.entries()) {
     const at = `plan.${i}`;
@@ -47,8 +82,24 @@ async function checkPlan(plan: PlanStep[]): Promise<void> {
     } catch (err) {
       throw new ValidationError(`${at}.template`, (err as Error).message);
     }
+    if (step.customerDescription !== undefined) {
+      try {
+        validateTemplate({ subject: step.customerDescription, body: '' });
+      } catch (err) {
+        throw new ValidationError(`${at}.customerDescription`, (err as Error).message.replace(/^subject: /, ''));
+      }
+    }
+    // The role that signs must be there to sign, or the step would go out signed by someone else.
+    if (db && step.channel === 'mail' && step.sender && step.sender !== 'salesperson') {
+      if (!(await findFirstActiveByRole(db, step.sender)))
+        throw new ValidationError(
+          `${at}.sender`,
+          `no active ${step.sender} on staff to sign this step: add one (POST /v1/staff) or choose another sender`,
+        );
+    }
     // A mail step may go out as a letter, which must fit one page: refused now rather than when it is due.
     if (step.channel === 'mail' && step.template) {
+      checkWording(at, step.template, content);
       try {
         await checkLetterTemplate(step.template);
       } catch (err) {
@@ -60,10 +111,22 @@ async function checkPlan(plan: PlanStep[]): Promise<void> {
   }
 }
 
+function checkContent(content: SegmentContent): void {
+  for (const [key, value] of Object.entries(content ?? {})) {
+    try {
+      // A block is the business's own text, not a template: it may not hide Liquid a manager did not mean to run.
+      if (/\{[{%]/.test(value ?? '')) throw new Error('must be plain text (no {{ or {%)');
+    } catch (err) {
+      throw new ValidationError(`content.${key}`, (err as Error).message);
+    }
+  }
+}
+
 /** checkSegment validates a segment's plan, window and rules, throwing a ValidationError naming the field. */
-export async function checkSegment(s: repo.SegmentFields): Promise<void> {
+export async function checkSegment(s: repo.SegmentFields, db?: Database): Promise<void> {
   checkWindow(s.sendWindow);
-  await checkPlan(s.plan);
+  checkContent(s.content);
+  await checkPlan(s.plan, s.content, db);
   const { minTotal, maxTotal } = s.match;
   if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal))
     throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
@@ -78,6 +141,7 @@ async function withDefaults(db: Database, input: SegmentInput, base: Segment | n
     plan: input.plan ?? fallback.plan,
     sendWindow: input.sendWindow ?? fallback.sendWindow,
     laterYears: input.laterYears ?? fallback.laterYears,
+    content: input.content ?? base?.content ?? {},
   };
 }
 
@@ -94,7 +158,7 @@ async function saved<T>(work: Promise<T>, name: string): Promise<T> {
 /** createSegment validates and stores a new segment; an omitted plan or window copies the default segment's. */
 export async function createSegment(ctx: ServiceContext, input: SegmentInput, actor: string): Promise<Segment> {
   const fields = await withDefaults(ctx.db, input, null);
-  await checkSegment(fields);
+  await checkSegment(fields, ctx.db);
   const segment = await saved(repo.insertSegment(ctx.db, fields), input.name);
   await audit(ctx.db, {
     actor,
@@ -116,7 +180,7 @@ export async function updateSegment(
   const current = await repo.findSegment(ctx.db, id);
   if (!current) throw new NotFoundError('segment', id);
   const fields = await withDefaults(ctx.db, input, current);
-  await checkSegment(fields);
+  await checkSegment(fields, ctx.db);
   const segment = await saved(repo.updateSegment(ctx.db, id, fields), input.name);
   if (!segment) throw new NotFoundError('segment', id);
   await audit(ctx.db, {

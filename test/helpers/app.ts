@@ -6,6 +6,7 @@ import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
 import { createApiKey } from '../../src/services/auth.service';
+import type { EmailChannel } from '../../src/channels/email.channel';
 import type { ServiceContext, ServiceSettings } from '../../src/services/context';
 import { createSaleBatcher } from '../../src/services/sale.service';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -27,7 +28,13 @@ export const TEST_SETTINGS: ServiceSettings = {
   defaultTimezone: 'UTC',
   graceDays: 14,
   publicUrl: 'http://rapport.test',
-  businessName: 'Test Shop',
+  identity: {
+    name: 'Test Shop',
+    address: { lines: ['12 Shop St'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' },
+    phone: '+61 2 5550 1000',
+    website: 'shop.test',
+    emailFrom: 'Test Shop <hello@shop.test>',
+  },
   secret: 'test-secret-0123456789abcdef0123456789',
   saleBatchSize: 100,
   saleBatchesInFlight: 2,
@@ -48,6 +55,8 @@ export function testContext(
 export interface TestAppOptions {
   settings?: Partial<ServiceSettings>;
   serviceLog?: Logger;
+  /** Sends the customers' single-use links (export, erasure); absent, asking for one answers 503. */
+  email?: EmailChannel;
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
@@ -70,6 +79,7 @@ export async function createTestApp(
   const app = await buildApp({
     ctx,
     logger,
+    email: options.email,
     metrics: createApiMetrics(database.db),
     redisPing: async () => void (await redis.ping()),
   });
@@ -85,6 +95,7 @@ export async function createTestApp(
     auth: (key) => ({ authorization: `Bearer ${key}` }),
     async close() {
       await app.close();
+      await options.email?.close();
       redis.disconnect();
       await database.drop();
     },

@@ -48,7 +48,7 @@ export async function startTestWorker(o: TestWorkerOptions): Promise<TestWorker>
     SMTP_URL: o.smtpUrl ?? undefined,
     RAPPORT_OUTBOX_DIR: o.outboxDir,
     PUBLIC_URL: TEST_SETTINGS.publicUrl,
-    RAPPORT_BUSINESS_NAME: TEST_SETTINGS.businessName,
+    RAPPORT_BUSINESS_NAME: TEST_SETTINGS.identity.name ?? undefined,
     RAPPORT_MAIL_FROM: 'Test Shop <hello@shop.test>',
     WORKER_CONCURRENCY: String(o.concurrency ?? 8),
     RAPPORT_PAPER: o.paper,

@@ -378,14 +378,16 @@ describe('filing letters at the same instant', () => {
     const ids = sales.map((x) => x.touchId);
     // As the worker leaves them once rendered and recorded: queued, not yet in a batch.
     await t.database.db.updateTable('touches').set({ status: 'queued' }).where('id', 'in', ids).execute();
-    const filed = await Promise.all(ids.map(async (id) => (await fileLetters(t.ctx, [id], 'A4'))[0]));
+    const filed = await Promise.all(
+      ids.map(async (id) => (await fileLetters(t.ctx, [{ touchId: id, paper: 'A4' }]))[0]),
+    );
     expect(filed.map((f) => f?.seq)).toEqual([1, 1, 1, 1, 1]);
     expect(new Set(filed.map((f) => f?.id)).size).toBe(1);
     expect((await get('/v1/letters/batches?date=2026-11-13')).json().batches).toEqual([
       expect.objectContaining({ seq: 1, letterCount: 5 }),
     ]);
     // Filing again is a no-op: a touch is filed once.
-    expect(await fileLetters(t.ctx, [ids[0]], 'A4')).toEqual([null]);
+    expect(await fileLetters(t.ctx, [{ touchId: ids[0], paper: 'A4' }])).toEqual([null]);
   });
 });
 
