@@ -141,7 +141,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       .map((s) => s.trim())
       .filter((s) => {
         if (s !== '' && s.length < 32)
-          throw new ConfigError('RAPPORT_SECRET_PREVIOUS: each secret must be at least 32 characters long');
+          throw new ConfigError('RAPPORT_SECRET_PREVIOUS must list secrets of at least 32 characters each');
         return s !== '';
       }),
     graceDays: int(env, 'RAPPORT_GRACE_DAYS', 14, 0, 3650),

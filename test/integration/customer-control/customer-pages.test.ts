@@ -112,7 +112,7 @@ describe('links', () => {
       'Hobart',
       code,
       '3-seat sofa',
-      'AUD 1299.00',
+      'A$1,299.00',
     ]) {
       expect(res.body).toContain(shown);
     }
@@ -138,7 +138,10 @@ describe('one-click unsubscribe', () => {
     // A GET (a mail client or link scanner) only shows the confirm button.
     const page = await t.app.inject({ method: 'GET', url: `/u/${leaving.unsubscribe}` });
     expect(page.statusCode).toBe(200);
-    expect(page.body).toContain(`action="/u/${leaving.token}"`);
+    expect(page.body).toContain(`action="/u/${leaving.unsubscribe}"`);
+    // An unsubscribe link only unsubscribes: it opens no other page, and a preference link does not unsubscribe.
+    expect((await t.app.inject({ method: 'GET', url: `/p/${leaving.unsubscribe}` })).statusCode).toBe(404);
+    expect((await form(t, `/u/${leaving.token}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(404);
     expect((await snapshot(t, leaving.customerId)).customer.emailOptOut).toBe(false);
 
     const res = await form(t, `/u/${leaving.unsubscribe}`, 'List-Unsubscribe=One-Click');
@@ -383,7 +386,7 @@ describe('contact corrections', () => {
 
 describe('export', () => {
   it('returns everything held about the customer as a JSON download', async () => {
-    const c = await sell(t, { firstName: 'Eve', email: 'eve@example.com', phone: '+1 555 0107' });
+    const c = await sell(t, { firstName: 'Eve', email: 'eve@example.com', phone: '+1 555 0199' });
     await worker.runMaintenance('dispatch');
     await waitFor(() => mailedTo('eve@example.com').length === 1 || null, 'the first email sent');
     await waitFor(
@@ -415,7 +418,7 @@ describe('export', () => {
     expect(data.you).toMatchObject({
       firstName: 'Eve',
       email: 'eve@example.com',
-      phone: '+1 555 0107',
+      phone: '+1 555 0199',
       address: { lines: ['1 Main St'], country: 'AU' },
       referralCode: held.customer.referralCode,
       newsletters: false,
