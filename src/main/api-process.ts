@@ -15,14 +15,13 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   const imports = createImportEnqueuer(redis, config.redisPrefix);
   // Producer-side queues on the fail-fast connection, so /metrics can report their depths.
   const queues = createQueues(redis, config.redisPrefix);
-  // For the single-use links customers ask for on their pages (export, erasure): sent at once, not queued.
+  // The console's sign-in links go out from the API itself: a person is waiting for them.
   const email = createEmailChannel({
     smtpUrl: config.smtpUrl,
     outboxDir: config.outboxDir,
     from: config.identity.emailFrom ?? `hello@${new URL(config.publicUrl).hostname}`,
     maxConnections: 2,
     log,
-    clock: ctx.clock,
   });
   const app = await buildApp({
     ctx,
@@ -30,7 +29,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
     enqueueImport: imports.enqueue,
     queues,
     logger: log,
-    metrics: createApiMetrics(ctx.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => {
       await redis.ping();
     },
@@ -39,6 +38,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   log.info({ url: config.publicUrl, docs: `${config.publicUrl}/docs` }, 'API listening');
   return async () => {
     await app.close();
+    await email.close();
     await imports.close();
     await closeQueues(queues);
     await email.close();

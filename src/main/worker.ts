@@ -3,6 +3,7 @@ import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } 
 import { announceIdentity, buildContext, onShutdown } from './services';
 import { startWorkerProcess } from './worker-process';
 import { ensureSecret } from '../services/auth.service';
+import { reportMisconfiguredSegments } from '../services/segment.service';
 import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
@@ -13,6 +14,7 @@ runMain(async () => {
   await checkRedis(config);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
   await announceIdentity(ctx);
+  await reportMisconfiguredSegments(ctx);
   const workers = await startWorkerProcess(config, ctx, log);
   onShutdown(log, async () => {
     await workers.close();

@@ -15,8 +15,11 @@ import { cancelScheduledTouches } from '../db/repositories/plan.repository';
 import type { LinkPurpose } from './customer-link';
 import { resolveCustomerLink } from './customer-link.service';
 import { deleteLinksOfCustomer } from '../db/repositories/customer-link.repository';
-import { NotFoundError, ValidationError } from './errors';
+import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
+
+/** TouchView is a touch as the customer sees it: what, when and how it ended. */
+export type TouchView = control.TouchView;
 
 /** CUSTOMER_ACTOR names the customer in the audit trail and in touch histories. */
 export const CUSTOMER_ACTOR = 'customer';
@@ -141,7 +144,10 @@ export async function savePreferences(ctx: ServiceContext, token: string, p: Pre
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
     if (before.erasedAt)
-      return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+      throw new ConflictError('customer: the data held was erased; there are no preferences to change', {
+        field: 'customer',
+        reason: 'erased',
+      });
     const next = { emailOptOut: !p.email, newsletterOptOut: !p.newsletters || !p.email, doNotContact: !p.contact };
     const flips: [keyof typeof next, string][] = [
       ['emailOptOut', 'email'],

@@ -6,7 +6,7 @@ import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
 import { createApiKey } from '../../src/services/auth.service';
-import type { EmailChannel } from '../../src/channels/email.channel';
+import { createEmailChannel, type EmailChannel } from '../../src/channels/email.channel';
 import type { ServiceContext, ServiceSettings } from '../../src/services/context';
 import { createSaleBatcher } from '../../src/services/sale.service';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -57,6 +57,8 @@ export interface TestAppOptions {
   serviceLog?: Logger;
   /** Sends the customers' single-use links (export, erasure); absent, asking for one answers 503. */
   email?: EmailChannel;
+  /** An SMTP server for the console's sign-in emails (test/helpers/smtp.ts); without it the console cannot email. */
+  smtpUrl?: string;
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
@@ -76,11 +78,21 @@ export async function createTestApp(
   });
   redis.on('error', () => undefined);
   await redis.connect();
+  const email: EmailChannel | null = options.email
+    ? options.email
+    : options.smtpUrl
+      ? createEmailChannel({
+          smtpUrl: options.smtpUrl,
+          outboxDir: 'outbox',
+          from: 'Test Shop <hello@rapport.test>',
+          pool: false,
+        })
+      : null;
   const app = await buildApp({
     ctx,
+    email,
     logger,
-    email: options.email,
-    metrics: createApiMetrics(database.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
@@ -95,7 +107,7 @@ export async function createTestApp(
     auth: (key) => ({ authorization: `Bearer ${key}` }),
     async close() {
       await app.close();
-      await options.email?.close();
+      await email?.close();
       redis.disconnect();
       await database.drop();
     },

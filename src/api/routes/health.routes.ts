@@ -1,8 +1,8 @@
 /** GET /healthz (the process is up), GET /readyz (Postgres and Redis answer). */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Database } from '../../db/database';
-import { ping } from '../../db/repositories/metrics.repository';
+import type { ServiceContext } from '../../services/context';
+import { pingDatabase } from '../../services/metrics.service';
 
 /** ReadinessCheck is one dependency to ping; it throws when the dependency is down. */
 export type ReadinessCheck = () => Promise<void>;
@@ -22,10 +22,10 @@ export type HoldsCheck = () => Promise<Record<string, string>>;
 
 /** healthRoutes serves liveness and readiness. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{
-  db: Database;
+  ctx: ServiceContext;
   redisPing: ReadinessCheck;
   holds?: HoldsCheck;
-}> = async (app, { db, redisPing, holds }) => {
+}> = async (app, { ctx, redisPing, holds }) => {
   app.get(
     '/healthz',
     { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String() }) } } },
@@ -44,7 +44,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
         checks[name] = `down: ${(err as Error).message}`;
       }
     };
-    await Promise.all([probe('postgres', () => ping(db)), probe('redis', redisPing)]);
+    await Promise.all([probe('postgres', () => pingDatabase(ctx)), probe('redis', redisPing)]);
     const ready = Object.values(checks).every((v) => v === 'ok');
     const held = checks.postgres === 'ok' && holds ? await holds().catch(() => ({})) : {};
     return reply.status(ready ? 200 : 503).send({

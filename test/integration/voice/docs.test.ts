@@ -24,7 +24,7 @@ let dir: string;
 beforeAll(async () => {
   t = await createTestApp('voice-docs', new Date('2026-11-04T23:00:00Z'));
   dir = await mkdtemp(path.join(tmpdir(), 'rapport-docs-'));
-  const admin = (url: string, method: 'PUT' | 'POST', payload: unknown) =>
+  const admin = (url: string, method: 'PUT' | 'POST', payload: Record<string, unknown>) =>
     t.app.inject({ method, url, headers: t.auth(t.adminKey), payload });
   await admin('/v1/settings/business', 'PUT', {
     name: 'Lee & Co Furniture',
