@@ -3,6 +3,7 @@
  * A wrong value throws a ConfigError naming the variable; the entry point prints it as one line and exits.
  */
 import { isValidZone } from './domain/schedule';
+import type { IdentityDefaults } from './services/business-identity.service';
 
 /** Config is the validated settings of one process. */
 export interface Config {
@@ -25,9 +26,10 @@ export interface Config {
   adminKey: string | null;
   secret: string | null;
   defaultTimezone: string;
-  businessName: string;
-  /** The From address of every email. */
-  mailFrom: string;
+  /** The business's identity as the environment gives it; what a manager saves in Postgres overrides each field. */
+  identity: IdentityDefaults;
+  /** Earlier values of RAPPORT_SECRET whose customer links are still accepted (RAPPORT_SECRET_PREVIOUS). */
+  previousSecrets: string[];
   graceDays: number;
   logLevel: string;
   workerConcurrency: number;
@@ -37,8 +39,8 @@ export interface Config {
   leaseMs: number;
   /** A queued touch older than this with no live lease is assumed lost from Redis and queued again. */
   requeueAfterMs: number;
-  /** Paper size of letters. */
-  paper: 'A4' | 'Letter';
+  /** Paper size of every letter (RAPPORT_PAPER); null chooses by the destination country (Letter for US and CA). */
+  paper: 'A4' | 'Letter' | null;
   /** The first manager's email, made a manager on the first start if there is none (its sign-in link is printed). */
   firstManagerEmail: string;
 }
@@ -92,17 +94,36 @@ function zone(env: Env, name: string): string {
   return value;
 }
 
-function paper(env: Env, name: string): 'A4' | 'Letter' {
-  const value = env[name] || 'A4';
+function paper(env: Env, name: string): 'A4' | 'Letter' | null {
+  const value = env[name];
+  if (!value) return null;
   if (value !== 'A4' && value !== 'Letter') throw new ConfigError(`${name} must be A4 or Letter, got "${value}"`);
   return value;
+}
+
+function identity(env: Env): IdentityDefaults {
+  const lines = (env.RAPPORT_BUSINESS_ADDRESS ?? '')
+    .split(/[;|\n]/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const country = (env.RAPPORT_BUSINESS_COUNTRY ?? '').trim().toUpperCase();
+  if (lines.length && !/^[A-Z]{2}$/.test(country))
+    throw new ConfigError(
+      'RAPPORT_BUSINESS_COUNTRY must be a two-letter country code (e.g. AU) with RAPPORT_BUSINESS_ADDRESS',
+    );
+  return {
+    name: env.RAPPORT_BUSINESS_NAME?.trim() || null,
+    address: lines.length ? { lines, country } : null,
+    phone: env.RAPPORT_BUSINESS_PHONE?.trim() || null,
+    website: env.RAPPORT_BUSINESS_WEBSITE?.trim() || null,
+    emailFrom: env.RAPPORT_MAIL_FROM?.trim() || null,
+  };
 }
 
 /** loadConfig validates `env` and returns a frozen Config, or throws a ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const port = int(env, 'PORT', 3000, 0, 65535);
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port}`).replace(/\/$/, '');
-  const businessName = env.RAPPORT_BUSINESS_NAME || 'Rapport';
   const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
   // Batches leave at least one connection to the sales they hand back and to every other request (with a pool of
   // one connection, the single batch shares it).
@@ -122,8 +143,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 16),
     secret: optionalSecret(env, 'RAPPORT_SECRET', 32),
     defaultTimezone: zone(env, 'DEFAULT_TIMEZONE'),
-    businessName,
-    mailFrom: env.RAPPORT_MAIL_FROM || `${businessName} <hello@${new URL(publicUrl).hostname}>`,
+    identity: identity(env),
+    previousSecrets: (env.RAPPORT_SECRET_PREVIOUS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => {
+        if (s !== '' && s.length < 32)
+          throw new ConfigError('RAPPORT_SECRET_PREVIOUS must list secrets of at least 32 characters each');
+        return s !== '';
+      }),
     graceDays: int(env, 'RAPPORT_GRACE_DAYS', 14, 0, 3650),
     logLevel: env.LOG_LEVEL || 'info',
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 64, 1, 1000),

@@ -29,6 +29,8 @@ import { importsRoutes } from './routes/imports.routes';
 import { newslettersRoutes } from './routes/newsletters.routes';
 import { customerPagesRoutes } from './routes/customer-pages.routes';
 import { reportsRoutes } from './routes/reports.routes';
+import { settingsRoutes } from './routes/settings.routes';
+import { getBusinessIdentity, sendsHeldReason } from '../services/business-identity.service';
 import type { EmailChannel } from '../channels/email.channel';
 import { webPlugin } from '../web/plugin';
 
@@ -93,7 +95,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  await app.register(healthRoutes, { ctx: deps.ctx, redisPing: deps.redisPing });
+  await app.register(healthRoutes, {
+    ctx: deps.ctx,
+    redisPing: deps.redisPing,
+    holds: async (): Promise<Record<string, string>> => {
+      const held = sendsHeldReason(await getBusinessIdentity(deps.ctx));
+      return held ? { sends: `held: ${held}` } : {};
+    },
+  });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });
@@ -102,7 +111,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(lettersRoutes, { ctx: deps.ctx });
   await app.register(newslettersRoutes, { ctx: deps.ctx });
   await app.register(importsRoutes, { ctx: deps.ctx, enqueueImport: deps.enqueueImport });
-  await app.register(customerPagesRoutes, { ctx: deps.ctx });
+  await app.register(customerPagesRoutes, { ctx: deps.ctx, email: deps.email ?? undefined });
+  await app.register(settingsRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
   // The staff console: its own encapsulated context (cookies, CSRF, CSP, HTML errors), not fastify-plugin wrapped.
   await app.register(webPlugin, { ctx: deps.ctx, email: deps.email });

@@ -15,6 +15,8 @@ import type { Logger } from '../logger';
 
 /** OutgoingEmail is one fully rendered email to one recipient. */
 export interface OutgoingEmail {
+  /** The From header; absent: the channel's default (EmailChannelOptions.from). */
+  from?: string;
   to: string;
   replyTo?: string;
   subject: string;
@@ -98,9 +100,14 @@ export function describeSmtpUrl(smtpUrl: string): string {
   }
 }
 
+/** envelopeFrom is the bare address of a From header ("Shop <a@b>" -> "a@b"), for the SMTP envelope. */
+function envelopeFrom(from: string): string {
+  return /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from;
+}
+
 function mailOptions(from: string, msg: OutgoingEmail): nodemailer.SendMailOptions {
   return {
-    from,
+    from: msg.from ?? from,
     to: msg.to,
     replyTo: msg.replyTo,
     subject: msg.subject,
@@ -189,7 +196,10 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
     async send(msg) {
       try {
         const raw = await composeMessage(opts.from, msg);
-        const info = await transport.sendMail({ envelope: { from: opts.from, to: msg.to }, raw });
+        const info = await transport.sendMail({
+          envelope: { from: envelopeFrom(msg.from ?? opts.from), to: msg.to },
+          raw,
+        });
         return { ok: true, messageId: msg.messageId, response: String(info.response ?? '') };
       } catch (err) {
         const result = classifySendError(err);

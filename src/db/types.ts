@@ -47,6 +47,39 @@ export interface AuditLog {
   id: Generated<Int8>;
 }
 
+export interface BusinessIdentity {
+  address: Json | null;
+  emailFrom: string | null;
+  id: Generated<boolean>;
+  logo: Buffer | null;
+  logoType: string | null;
+  name: string | null;
+  phone: string | null;
+  signature: Json | null;
+  updatedAt: Generated<Timestamp>;
+  updatedBy: string | null;
+  website: string | null;
+}
+
+export interface CustomerLinkCodes {
+  code: string;
+  createdAt: Generated<Timestamp>;
+  customerId: string;
+  expiresAt: Timestamp;
+  linkVersion: number;
+  purpose: string;
+}
+
+export interface CustomerLinkGrants {
+  createdAt: Generated<Timestamp>;
+  customerId: string;
+  expiresAt: Timestamp;
+  linkVersion: number;
+  purpose: string;
+  tokenHash: string;
+  usedAt: Timestamp | null;
+}
+
 export interface Customers {
   address: Json | null;
   contactCorrections: Generated<Json>;
@@ -60,6 +93,7 @@ export interface Customers {
   firstName: string | null;
   id: Generated<string>;
   lastName: string | null;
+  linkVersion: Generated<number>;
   needsCleanup: Generated<boolean>;
   newsletterOptOut: Generated<boolean>;
   paused: Generated<boolean>;
@@ -140,6 +174,8 @@ export interface Newsletters {
   fannedOutAt: Timestamp | null;
   fanoutCursor: string | null;
   id: Generated<string>;
+  localDate: string | null;
+  localTime: string | null;
   recipients: Generated<number>;
   segmentId: string | null;
   sendAt: Timestamp;
@@ -199,6 +235,7 @@ export interface Sales {
 }
 
 export interface Segments {
+  content: Generated<Json>;
   createdAt: Generated<Timestamp>;
   id: Generated<string>;
   isDefault: Generated<boolean>;
@@ -234,6 +271,7 @@ export interface Staff {
   lastReminderAt: Timestamp | null;
   managerId: string | null;
   name: string;
+  phone: string | null;
   role: Generated<string>;
   timezone: string | null;
   title: string | null;
@@ -311,6 +349,9 @@ export interface TouchEvents {
 export interface DB {
   apiKeys: ApiKeys;
   auditLog: AuditLog;
+  businessIdentity: BusinessIdentity;
+  customerLinkCodes: CustomerLinkCodes;
+  customerLinkGrants: CustomerLinkGrants;
   customers: Customers;
   idempotencyKeys: IdempotencyKeys;
   importChunks: ImportChunks;

@@ -8,6 +8,7 @@ import { TemplateError } from '../channels/templates';
 import { chooseMailChannel, contactPointsOf } from '../domain/channel';
 import { updateCustomer } from '../db/repositories/customer.repository';
 import { loadTouchContext } from '../services/touch-context.service';
+import { sendsHeldReason } from '../services/business-identity.service';
 import * as letters from '../services/letter.service';
 import { enqueueTouches } from './queues';
 import type { Deliver, HandlerDeps } from './handler-deps';
@@ -22,6 +23,7 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
     const tc = await loadTouchContext(ctx, touch, deps.batches.contextRows);
     if (!tc || tc.customer.erasedAt) return { status: 'skipped', reason: 'customer_gone' };
     const { customer } = tc;
+    if (sendsHeldReason(tc.identity)) return { status: 'scheduled', reason: 'held: business name not set' };
     const contact = contactPointsOf(customer);
     // A personal letter of the later years goes by post wherever a postal address is known, as it was planned.
     const choice = chooseMailChannel(tc.step?.preferLetter ? { ...contact, preferredChannel: 'letter' } : contact);
@@ -59,7 +61,7 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
       letterPdf: rendered.pdf,
       // Filed only once recorded, so marking the batch mailed cannot be overwritten by this job's own recording.
       afterRecord: async () => {
-        const batch = await deps.batches.fileLetter(touch.id);
+        const batch = await deps.batches.fileLetter(touch.id, rendered.content.paper);
         if (batch) ctx.log.debug({ touchId: touch.id, batchId: batch.id }, 'letter filed into print batch');
       },
     };

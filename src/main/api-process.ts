@@ -19,13 +19,13 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   const email = createEmailChannel({
     smtpUrl: config.smtpUrl,
     outboxDir: config.outboxDir,
-    from: config.mailFrom,
+    from: config.identity.emailFrom ?? `hello@${new URL(config.publicUrl).hostname}`,
     maxConnections: 2,
     log,
   });
   const app = await buildApp({
-    email,
     ctx,
+    email,
     enqueueImport: imports.enqueue,
     queues,
     logger: log,
@@ -41,6 +41,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
     await email.close();
     await imports.close();
     await closeQueues(queues);
+    await email.close();
     redis.disconnect();
   };
 }

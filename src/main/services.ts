@@ -7,6 +7,9 @@ import type { Logger } from '../logger';
 import type { ServiceContext } from '../services/context';
 import { ensureAdminKey } from '../services/auth.service';
 import { createSaleBatcher } from '../services/sale.service';
+import { getBusinessIdentity, identityWarnings, sendsHeldReason } from '../services/business-identity.service';
+import { listSegments } from '../services/segment.service';
+import { stepsOnDefaultWording } from '../services/preview.service';
 import { firstManagerLink } from '../services/session.service';
 
 /** buildContext assembles the ServiceContext of a process. */
@@ -25,8 +28,10 @@ export function buildContext(
       defaultTimezone: config.defaultTimezone,
       graceDays: config.graceDays,
       publicUrl: config.publicUrl,
-      businessName: config.businessName,
+      identity: config.identity,
       secret,
+      previousSecrets: config.previousSecrets,
+      letterPaper: config.paper,
       saleBatchSize: config.saleBatchSize,
       saleBatchesInFlight: config.saleBatchesInFlight,
     },
@@ -79,4 +84,23 @@ export function onShutdown(log: Logger, close: () => Promise<void>): void {
   };
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
+}
+
+/**
+ * announceIdentity warns, at start, of every identity field still unset and of the mail steps going out on default
+ * wording (an empty content block), and says when customer-facing sends are held for want of a business name.
+ */
+export async function announceIdentity(ctx: ServiceContext): Promise<void> {
+  const identity = await getBusinessIdentity(ctx);
+  for (const warning of identityWarnings(identity)) ctx.log.warn({ setting: 'business' }, warning);
+  const held = sendsHeldReason(identity);
+  if (held) ctx.log.warn({ held: ['email', 'letter', 'newsletter'] }, `customer-facing sends are held: ${held}`);
+  for (const segment of await listSegments(ctx)) {
+    const steps = stepsOnDefaultWording(segment);
+    if (steps.length)
+      ctx.log.warn(
+        { segment: segment.name, steps },
+        `segment "${segment.name}": steps ${steps.join(', ')} go out on default wording until its content blocks are written`,
+      );
+  }
 }

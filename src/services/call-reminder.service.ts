@@ -2,6 +2,7 @@
  * The periodic duties around call tasks: reminder emails and the morning digest to the people who owe calls,
  * escalating calls left overdue, and handing the open tasks of someone who left to their manager.
  */
+import { getBusinessIdentity } from './business-identity.service';
 import { DateTime } from 'luxon';
 import * as tasks from '../db/repositories/task.repository';
 import { audit } from '../db/repositories/access.repository';
@@ -65,6 +66,7 @@ function section(
 /** composeReminder writes the reminder or digest email for one person. */
 function composeReminder(
   ctx: ServiceContext,
+  businessName: string,
   person: tasks.ReminderCandidate,
   kind: 'digest' | 'reminder',
   parts: { now: tasks.ReminderTask[]; overdue: tasks.ReminderTask[]; today: tasks.ReminderTask[] },
@@ -85,14 +87,12 @@ function composeReminder(
   const greeting = `Hello ${person.name},`;
   const intro = kind === 'digest' ? 'Here are the calls on your list today.' : 'These calls have just fallen due.';
   const text =
-    [greeting, intro, ...sections.map((s) => s.text), `All your tasks: ${link}`, ctx.settings.businessName].join(
-      '\n\n',
-    ) + '\n';
+    [greeting, intro, ...sections.map((s) => s.text), `All your tasks: ${link}`, businessName].join('\n\n') + '\n';
   const html = [
     '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;font-size:15px;color:#222;">',
     `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(intro)}</p>`,
     ...sections.map((s) => s.html),
-    `<p><a href="${escapeHtml(link)}">All your tasks</a></p><p>${escapeHtml(ctx.settings.businessName)}</p>`,
+    `<p><a href="${escapeHtml(link)}">All your tasks</a></p><p>${escapeHtml(businessName)}</p>`,
     '</body></html>',
   ].join('\n');
   return { subject, text, html };
@@ -151,8 +151,10 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
       today: byEndOfDay.filter((t) => t.dueAt >= startOfToday),
     };
     const kind = digest ? 'digest' : 'reminder';
-    const content = composeReminder(ctx, person, kind, parts, cal.zone);
+    const identity = await getBusinessIdentity(ctx);
+    const content = composeReminder(ctx, identity.name ?? '', person, kind, parts, cal.zone);
     const result = await email.send({
+      from: identity.emailFrom,
       to: person.email,
       ...content,
       messageId: `<${kind}.${person.id}.${now.getTime()}@${messageHost(ctx)}>`,

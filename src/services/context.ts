@@ -3,15 +3,21 @@ import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import type { SaleBatcher } from './sale.service';
+import type { IdentityDefaults } from './business-identity.service';
 
 /** ServiceSettings are the parts of the configuration that business rules depend on. */
 export interface ServiceSettings {
   defaultTimezone: string;
   graceDays: number;
   publicUrl: string;
-  businessName: string;
+  /** The business's identity from the environment: the defaults of what a manager saves (business-identity.service). */
+  identity: IdentityDefaults;
   /** Signs customer links (preference page, one-click unsubscribe). */
   secret: string;
+  /** Every letter's paper (RAPPORT_PAPER); null or absent: by the destination country. */
+  letterPaper?: 'A4' | 'Letter' | null;
+  /** Earlier secrets whose links are still accepted while a rotation settles (RAPPORT_SECRET_PREVIOUS). */
+  previousSecrets?: string[];
   /** Most sales by new customers recorded together in one transaction (0: each on its own; SALE_BATCH_SIZE). */
   saleBatchSize: number;
   /** Most batches of sales written at once, each on its own connection (SALE_BATCHES_IN_FLIGHT). */

@@ -6,8 +6,9 @@ import type { Database } from '../db/database';
 import * as repo from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
 import { DEFAULT_SEND_WINDOW, parseClock } from '../domain/schedule';
-import type { LaterYears, PlanStep, Segment, SendWindow } from '../domain/types';
-import { validateTemplate } from '../channels/templates';
+import type { LaterYears, PlanStep, Segment, SegmentContent, SendWindow } from '../domain/types';
+import { renderMessage, SAMPLE_CONTEXT, validateTemplate, type MessageContext } from '../channels/templates';
+import { findFirstActiveByRole } from '../db/repositories/staff.repository';
 import { LetterTooLongError } from '../channels/letter.channel';
 import { checkLetterTemplate } from './letter.service';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
@@ -50,6 +51,62 @@ function checkSteps(plan: PlanStep[]): void {
     } catch (err) {
       throw new ValidationError(`${at}.template`, (err as Error).message);
     }
+    if (step.customerDescription !== undefined) {
+      try {
+        validateTemplate({ subject: step.customerDescription, body: '' });
+      } catch (err) {
+        throw new ValidationError(`${at}.customerDescription`, (err as Error).message.replace(/^subject: /, ''));
+      }
+    }
+  }
+}
+
+/** LETTER_WORDING is what a letter must never say: a letter cannot be replied to or clicked. */
+const LETTER_WORDING = /\b(reply|replying|click|clicking|tap|unsubscribe)\b|\bthis (e-?mail|message)\b/i;
+/** EMAIL_WORDING is what an email must never say about itself. */
+const EMAIL_WORDING = /\bthis letter\b/i;
+
+/**
+ * checkWording renders a mail step for the sample customer as a letter and as an email and refuses wording that does
+ * not fit the channel (a letter saying "reply to this message"); templates can word things per channel with
+ * {% if channel == "letter" %}.
+ */
+function checkWording(plan: PlanStep[], content: SegmentContent): void {
+  const sample = {
+    ...(SAMPLE_CONTEXT as MessageContext),
+    content: { careTips: '', whatsNew: '', serviceOffer: '', ...content },
+  };
+  for (const [i, step] of plan.entries()) {
+    if (step.channel !== 'mail' || !step.template) continue;
+    for (const channel of ['letter', 'email'] as const) {
+      const r = renderMessage(step.template, { ...sample, channel });
+      const wrong = (channel === 'letter' ? LETTER_WORDING : EMAIL_WORDING).exec(`${r.subject}\n${r.body}`);
+      if (wrong)
+        throw new ValidationError(
+          `plan.${i}.template`,
+          `as ${channel === 'letter' ? 'a letter' : 'an email'} it says "${wrong[0]}", which does not fit; word it ` +
+            'for both (or use {% if channel == "letter" %}...{% else %}...{% endif %})',
+        );
+    }
+  }
+}
+
+/** checkSenders refuses a mail step signed by a role nobody active holds: it would go out signed by someone else. */
+async function checkSenders(plan: PlanStep[], db: Database): Promise<void> {
+  for (const [i, step] of plan.entries()) {
+    if (step.channel !== 'mail' || !step.sender || step.sender === 'salesperson') continue;
+    if (!(await findFirstActiveByRole(db, step.sender)))
+      throw new ValidationError(
+        `plan.${i}.sender`,
+        `no active ${step.sender} on staff to sign this step: add one (POST /v1/staff) or choose another sender`,
+      );
+  }
+}
+
+function checkContent(content: SegmentContent | undefined): void {
+  for (const [key, value] of Object.entries(content ?? {})) {
+    // A block is the business's own text, not a template: it may not hide Liquid a manager did not mean to run.
+    if (/\{[{%]/.test(value ?? '')) throw new ValidationError(`content.${key}`, 'must be plain text (no {{ or {%)');
   }
 }
 
@@ -84,14 +141,17 @@ function checkSegmentNow(s: repo.SegmentFields): void {
   });
   checkWindow(s.sendWindow);
   checkSteps(s.plan);
+  checkContent(s.content);
   const { minTotal, maxTotal } = s.match;
   if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal))
     throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
 }
 
 /** checkSegment validates a segment as a whole before it is saved, throwing a ValidationError naming the field. */
-export async function checkSegment(s: repo.SegmentFields): Promise<void> {
+export async function checkSegment(s: repo.SegmentFields, db?: Database): Promise<void> {
   checkSegmentNow(s);
+  checkWording(s.plan, s.content ?? {});
+  if (db) await checkSenders(s.plan, db);
   await checkLetters(s.plan);
 }
 
@@ -224,6 +284,7 @@ async function withDefaults(db: Database, input: SegmentInput, base: Segment | n
     plan: input.plan ?? fallback.plan,
     sendWindow: input.sendWindow ?? fallback.sendWindow,
     laterYears: input.laterYears ?? fallback.laterYears,
+    content: input.content ?? base?.content ?? {},
   };
 }
 
@@ -240,7 +301,7 @@ async function saved<T>(work: Promise<T>, name: string): Promise<T> {
 /** createSegment validates and stores a new segment; an omitted plan or window copies the default segment's. */
 export async function createSegment(ctx: ServiceContext, input: SegmentInput, actor: string): Promise<Segment> {
   const fields = await withDefaults(ctx.db, input, null);
-  await checkSegment(fields);
+  await checkSegment(fields, ctx.db);
   const segment = await saved(repo.insertSegment(ctx.db, fields), input.name);
   await audit(ctx.db, {
     actor,
@@ -262,7 +323,7 @@ export async function updateSegment(
   const current = await repo.findSegment(ctx.db, id);
   if (!current) throw new NotFoundError('segment', id);
   const fields = await withDefaults(ctx.db, input, current);
-  await checkSegment(fields);
+  await checkSegment(fields, ctx.db);
   const segment = await saved(repo.updateSegment(ctx.db, id, fields), input.name);
   if (!segment) throw new NotFoundError('segment', id);
   await audit(ctx.db, {

@@ -99,7 +99,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       ...locals,
       me,
       zone: me?.zone ?? ctx.settings.defaultTimezone,
-      business: ctx.settings.businessName,
+      business: ctx.settings.identity.name ?? '',
       csrf: reply.generateCsrf(),
       path: req.url.split('?')[0],
     });

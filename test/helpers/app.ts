@@ -28,7 +28,13 @@ export const TEST_SETTINGS: ServiceSettings = {
   defaultTimezone: 'UTC',
   graceDays: 14,
   publicUrl: 'http://rapport.test',
-  businessName: 'Test Shop',
+  identity: {
+    name: 'Test Shop',
+    address: { lines: ['12 Shop St'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' },
+    phone: '+61 2 5550 1000',
+    website: 'shop.test',
+    emailFrom: 'Test Shop <hello@shop.test>',
+  },
   secret: 'test-secret-0123456789abcdef0123456789',
   saleBatchSize: 100,
   saleBatchesInFlight: 2,
@@ -51,6 +57,8 @@ export interface TestAppOptions {
   serviceLog?: Logger;
   /** Hands a stored import to the workers; absent: POST /v1/imports answers 503. */
   enqueueImport?: (importId: string) => Promise<void>;
+  /** Sends the customers' single-use links (export, erasure); absent, asking for one answers 503. */
+  email?: EmailChannel;
   /** An SMTP server for the console's sign-in emails (test/helpers/smtp.ts); without it the console cannot email. */
   smtpUrl?: string;
 }
@@ -72,14 +80,16 @@ export async function createTestApp(
   });
   redis.on('error', () => undefined);
   await redis.connect();
-  const email: EmailChannel | null = options.smtpUrl
-    ? createEmailChannel({
-        smtpUrl: options.smtpUrl,
-        outboxDir: 'outbox',
-        from: 'Test Shop <hello@rapport.test>',
-        pool: false,
-      })
-    : null;
+  const email: EmailChannel | null = options.email
+    ? options.email
+    : options.smtpUrl
+      ? createEmailChannel({
+          smtpUrl: options.smtpUrl,
+          outboxDir: 'outbox',
+          from: 'Test Shop <hello@rapport.test>',
+          pool: false,
+        })
+      : null;
   const app = await buildApp({
     ctx,
     email,

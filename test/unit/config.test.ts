@@ -13,7 +13,8 @@ describe('loadConfig', () => {
       adminKey: null,
       secret: null,
       defaultTimezone: 'UTC',
-      paper: 'A4',
+      paper: null,
+      identity: { name: null, address: null, phone: null, website: null, emailFrom: null },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -30,6 +31,8 @@ describe('loadConfig', () => {
     [{ RAPPORT_SECRET: 'too-short' }, 'RAPPORT_SECRET'],
     [{ DEFAULT_TIMEZONE: 'Mars/Base' }, 'DEFAULT_TIMEZONE'],
     [{ RAPPORT_PAPER: 'A5' }, 'RAPPORT_PAPER'],
+    [{ RAPPORT_BUSINESS_ADDRESS: '1 Main St', RAPPORT_BUSINESS_COUNTRY: 'Australia' }, 'RAPPORT_BUSINESS_COUNTRY'],
+    [{ RAPPORT_SECRET_PREVIOUS: 'short' }, 'RAPPORT_SECRET_PREVIOUS'],
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
     [{ SMTP_MAX_CONNECTIONS: '0' }, 'SMTP_MAX_CONNECTIONS'],
     [{ SALE_BATCH_SIZE: '-1' }, 'SALE_BATCH_SIZE'],
@@ -52,9 +55,23 @@ describe('loadConfig', () => {
     });
   });
 
-  it('derives the public URL and From address from the port and business name', () => {
-    const config = loadConfig({ PORT: '8080', RAPPORT_BUSINESS_NAME: 'Lee Furniture' });
+  it('derives the public URL from the port, and reads the business identity defaults', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      RAPPORT_BUSINESS_NAME: 'Lee Furniture',
+      RAPPORT_BUSINESS_ADDRESS: '12 Shop St; Sydney NSW 2000',
+      RAPPORT_BUSINESS_COUNTRY: 'au',
+      RAPPORT_BUSINESS_PHONE: '+61 2 5550 1000',
+      RAPPORT_PAPER: 'Letter',
+    });
     expect(config.publicUrl).toBe('http://localhost:8080');
-    expect(config.mailFrom).toBe('Lee Furniture <hello@localhost>');
+    expect(config.identity).toEqual({
+      name: 'Lee Furniture',
+      address: { lines: ['12 Shop St', 'Sydney NSW 2000'], country: 'AU' },
+      phone: '+61 2 5550 1000',
+      website: null,
+      emailFrom: null,
+    });
+    expect(config.paper).toBe('Letter');
   });
 });

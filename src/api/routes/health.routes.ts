@@ -7,13 +7,25 @@ import { pingDatabase } from '../../services/metrics.service';
 /** ReadinessCheck is one dependency to ping; it throws when the dependency is down. */
 export type ReadinessCheck = () => Promise<void>;
 
-const Checks = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
+const Checks = Type.Object({
+  status: Type.String(),
+  checks: Type.Record(Type.String(), Type.String()),
+  holds: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: 'work the service holds back on purpose (it is still ready), and why, for operators',
+    }),
+  ),
+});
+
+/** HoldsCheck says what the service holds back on purpose and why (e.g. sends while the business has no name). */
+export type HoldsCheck = () => Promise<Record<string, string>>;
 
 /** healthRoutes serves liveness and readiness. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext; redisPing: ReadinessCheck }> = async (
-  app,
-  { ctx, redisPing },
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  ctx: ServiceContext;
+  redisPing: ReadinessCheck;
+  holds?: HoldsCheck;
+}> = async (app, { ctx, redisPing, holds }) => {
   app.get(
     '/healthz',
     { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String() }) } } },
@@ -34,6 +46,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext; redi
     };
     await Promise.all([probe('postgres', () => pingDatabase(ctx)), probe('redis', redisPing)]);
     const ready = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const held = checks.postgres === 'ok' && holds ? await holds().catch(() => ({})) : {};
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      checks,
+      ...(Object.keys(held).length ? { holds: held } : {}),
+    });
   });
 };

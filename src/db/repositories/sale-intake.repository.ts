@@ -137,6 +137,7 @@ export function newCustomerRecord(
     erasedAt: null,
     createdAt: now,
     contactCorrections: {},
+    linkVersion: 1,
   };
 }
 

@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { Database } from '../database';
 import type { Segments } from '../types';
-import type { LaterYears, PlanStep, Segment, SegmentMatch, SendWindow } from '../../domain/types';
+import type { LaterYears, PlanStep, Segment, SegmentContent, SegmentMatch, SendWindow } from '../../domain/types';
 
 /** toSegment maps a segment row to the domain type. */
 export function toSegment(row: Selectable<Segments>): Segment {
@@ -15,6 +15,7 @@ export function toSegment(row: Selectable<Segments>): Segment {
     plan: row.plan as unknown as PlanStep[],
     sendWindow: row.sendWindow as unknown as SendWindow,
     laterYears: row.laterYears as unknown as LaterYears,
+    content: (row.content ?? {}) as SegmentContent,
   };
 }
 
@@ -29,6 +30,7 @@ function toRow(s: SegmentFields) {
     plan: JSON.stringify(s.plan),
     sendWindow: JSON.stringify(s.sendWindow),
     laterYears: JSON.stringify(s.laterYears),
+    content: JSON.stringify(s.content ?? {}),
   };
 }
 

@@ -100,7 +100,7 @@ function spawnWorker(prefix: string, o: { smtpUrl?: string; logLevel?: string } 
       LOG_LEVEL: o.logLevel ?? 'warn',
       PUBLIC_URL: TEST_SETTINGS.publicUrl,
       RAPPORT_SECRET: TEST_SETTINGS.secret,
-      RAPPORT_BUSINESS_NAME: TEST_SETTINGS.businessName,
+      RAPPORT_BUSINESS_NAME: TEST_SETTINGS.identity.name ?? undefined,
       RAPPORT_MAIL_FROM: 'Test Shop <hello@shop.test>',
       WORKER_CONCURRENCY: String(CONCURRENCY),
       // Short enough that a dead worker's touches are taken over within the test, long enough for any send here.

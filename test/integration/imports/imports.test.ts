@@ -11,8 +11,8 @@ import { summariseData } from '../../../src/db/repositories/import.repository';
 import { startImportHarness, type ImportHarness } from './import-harness';
 import { advanceLaterYears } from '../../../src/services/later-years.service';
 import { fixedClock } from '../../../src/clock';
-import { TEST_SETTINGS, testContext } from '../../helpers/app';
-import { signCustomerToken } from '../../../src/services/customer-link';
+import { testContext } from '../../helpers/app';
+import { preferenceToken } from '../../helpers/links';
 import { correctContactDetails } from '../../../src/services/customer-control.service';
 
 const NOW = new Date('2026-11-02T10:00:00Z'); // a Monday
@@ -439,7 +439,7 @@ describe('contact details the customer corrected', () => {
     const first = JSON.stringify(sale('FIX-1', {}, { externalId: 'W-FIX', email: 'wes.old@example.com' }));
     expect(await importFile(first, 'application/x-ndjson')).toMatchObject({ imported: 1 });
     const { customerId } = await planOf('FIX-1');
-    const token = signCustomerToken(TEST_SETTINGS.secret, customerId);
+    const token = preferenceToken(customerId, h.ctx.clock.now());
     await correctContactDetails(h.ctx, token, { email: 'wes@example.com' });
     const emailOf = async () =>
       (
