@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { signCustomerToken } from '../../../src/services/customer-link';
+import { preferenceToken, unsubscribeToken } from '../../helpers/links';
 import { createApiKey } from '../../../src/services/auth.service';
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
 
@@ -204,7 +204,7 @@ beforeAll(async () => {
     select id from tasks union all select id from segments union all select id from touches
     union all select id from newsletters`.execute(db);
   known.ids = [customerId, staffId, sacrificial.apiKey.id, ...ids.rows.map((r) => r.id)];
-  known.tokens = [signCustomerToken(t.ctx.settings.secret, customerId)];
+  known.tokens = [preferenceToken(customerId, t.ctx.clock.now()), unsubscribeToken(customerId)];
   const tables = await sql<{ name: string }>`
     select table_name as name from information_schema.tables
     where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`.execute(db);
