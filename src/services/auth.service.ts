@@ -136,13 +136,20 @@ export function listApiKeys(ctx: ServiceContext): Promise<access.ApiKey[]> {
   return access.listApiKeys(ctx.db);
 }
 
+/**
+ * forgetCachedKeys empties this process's key cache, after a revoke or a staff member's deactivation (rare: forgetting
+ * every cached key is simpler than finding the ones concerned).
+ */
+export function forgetCachedKeys(db: Database): void {
+  const cache = keyCacheOf(db);
+  cache.keys.clear();
+  cache.generation++;
+}
+
 /** revokeApiKey revokes a key for good and records who did, or throws not_found. */
 export async function revokeApiKey(ctx: ServiceContext, id: string, actor: string): Promise<void> {
   const now = ctx.clock.now();
   if (!(await access.revokeApiKey(ctx.db, id, now))) throw new NotFoundError('key', id);
-  // Revokes are rare: forgetting every cached key is simpler than finding this one's hash.
-  const cache = keyCacheOf(ctx.db);
-  cache.keys.clear();
-  cache.generation++;
+  forgetCachedKeys(ctx.db);
   await access.audit(ctx.db, { actor, action: 'api_key.revoked', entity: 'api_key', entityId: id, at: now });
 }

@@ -4,6 +4,8 @@ import { audit } from '../db/repositories/access.repository';
 import { isValidZone, parseClock } from '../domain/schedule';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
+import { forgetCachedKeys } from './auth.service';
+import { revokeSessionsOf } from '../db/repositories/session.repository';
 
 /** createStaff validates and stores a staff member. */
 export async function createStaff(ctx: ServiceContext, input: repo.NewStaff, actor: string): Promise<repo.StaffMember> {
@@ -37,6 +39,11 @@ export async function updateStaff(
   if (patch.managerId === id) throw new ValidationError('managerId', 'cannot be the person themselves');
   const member = await repo.updateStaff(ctx.db, id, patch);
   if (!member) throw new NotFoundError('staff member', id);
+  if (patch.active === false) {
+    // Someone who leaves is signed out of the console and their keys stop, at once (sign-in also checks `active`).
+    await revokeSessionsOf(ctx.db, id, ctx.clock.now());
+    forgetCachedKeys(ctx.db);
+  }
   await audit(ctx.db, {
     actor,
     action: 'staff.updated',

@@ -12,8 +12,9 @@ export interface TestStack {
 
 /** startTestStack starts the API with its clock at `now`, an SMTP server and the workers sending to it. */
 export async function startTestStack(label: string, now: Date): Promise<TestStack> {
-  const t = await createTestApp(label, now);
   const smtp = await startSmtpServer();
+  // The console's sign-in emails go to the same SMTP server as the workers' mail.
+  const t = await createTestApp(label, now, undefined, { smtpUrl: smtp.url });
   const worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
   return { t, smtp, worker };
 }
