@@ -4,6 +4,7 @@ import { announceAdminKey, announceFirstManagerLink, buildContext, onShutdown } 
 import { startApi } from './api-process';
 import { startWorkerProcess } from './worker-process';
 import { ensureSecret } from '../services/auth.service';
+import { reportMisconfiguredSegments } from '../services/segment.service';
 import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
@@ -15,6 +16,7 @@ runMain(async () => {
   await announceAdminKey(config, db);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
   await announceFirstManagerLink(config, ctx);
+  await reportMisconfiguredSegments(ctx);
   const workers = await startWorkerProcess(config, ctx, log);
   const closeApi = await startApi(config, ctx, log);
   onShutdown(log, async () => {

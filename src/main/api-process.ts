@@ -29,7 +29,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
     enqueueImport: imports.enqueue,
     queues,
     logger: log,
-    metrics: createApiMetrics(ctx.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => {
       await redis.ping();
     },

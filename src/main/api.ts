@@ -3,6 +3,7 @@ import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } 
 import { announceAdminKey, announceFirstManagerLink, buildContext, onShutdown } from './services';
 import { startApi } from './api-process';
 import { ensureSecret } from '../services/auth.service';
+import { reportMisconfiguredSegments } from '../services/segment.service';
 import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
@@ -15,6 +16,7 @@ runMain(async () => {
   const secret = await ensureSecret(db, config.secret);
   const ctx = buildContext(config, db, log, secret);
   await announceFirstManagerLink(config, ctx);
+  await reportMisconfiguredSegments(ctx);
   const closeApi = await startApi(config, ctx, log);
   onShutdown(log, async () => {
     await closeApi();

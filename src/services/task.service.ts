@@ -410,6 +410,12 @@ export async function addNote(
   const customer = await findCustomer(ctx.db, customerId);
   if (!customer) throw new NotFoundError('customer', customerId);
   await requireCustomer(ctx, caller, customerId);
+  // Erasure keeps anonymous counts only: a note would hold something about the person again.
+  if (customer.erasedAt)
+    throw new ConflictError('customer: this customer asked for erasure; no note is kept', {
+      field: 'customer',
+      reason: 'erased',
+    });
   const body = input.body.trim();
   return ctx.db.transaction().execute(async (trx) => {
     const now = ctx.clock.now();

@@ -82,7 +82,7 @@ export async function createTestApp(
     ctx,
     email,
     logger,
-    metrics: createApiMetrics(database.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
