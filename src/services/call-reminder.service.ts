@@ -93,7 +93,7 @@ function composeReminder(
     '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;font-size:15px;color:#222;">',
     `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(intro)}</p>`,
     ...sections.map((s) => s.html),
-    `<p><a href="${escapeHtml(link)}">Open today\'s calls</a></p><p>${escapeHtml(ctx.settings.businessName)}</p>`,
+    `<p><a href="${escapeHtml(link)}">Open today's calls</a></p><p>${escapeHtml(ctx.settings.businessName)}</p>`,
     '</body></html>',
   ].join('\n');
   return { subject, text, html };
