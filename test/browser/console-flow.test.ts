@@ -75,6 +75,11 @@ async function accessible(page: Page) {
   await expectAccessible(page);
 }
 
+/** shoot saves a full-page screenshot under docs/ when run by `npm run screenshots` (SCREENSHOTS=1). */
+async function shoot(page: Page, name: string) {
+  if (process.env.SCREENSHOTS === '1') await page.screenshot({ path: `docs/${name}.png`, fullPage: true });
+}
+
 describe('a salesperson works through the calls of the day', () => {
   let ann: { customerId: string; callTouchId: string };
   let ben: { customerId: string; callTouchId: string };
@@ -107,6 +112,7 @@ describe('a salesperson works through the calls of the day', () => {
     // The customer's own time, with their place: Sydney is UTC+11 in November.
     await expect(overdue.textContent()).resolves.toContain('20:30 for Ann, in Sydney');
     await expect(samPage.textContent('main')).resolves.toContain('(UTC)');
+    await shoot(samPage, 'console-today');
 
     await samPage.getByRole('link', { name: 'Upcoming (next 14 days)' }).click();
     await samPage.waitForURL(/\/console\/upcoming$/);
@@ -121,6 +127,7 @@ describe('a salesperson works through the calls of the day', () => {
     await samPage.getByRole('heading', { name: 'Call Ann Lee', level: 1 }).waitFor();
     await accessible(samPage);
     await expect(samPage.textContent('main')).resolves.toContain('Attempt 1 of 3');
+    await shoot(samPage, 'console-task');
     await expect(samPage.getByRole('link', { name: '+61 2 5550 1210' }).first().getAttribute('href')).resolves.toBe(
       'tel:+61255501210',
     );
@@ -163,6 +170,7 @@ describe('a salesperson works through the calls of the day', () => {
     expect(main).toContain('Call, attempt 1: No answer');
     expect(main).toMatch(/Call, attempt 2, due Wed 11 Nov 2026, 09:00 \(UTC\)/);
     expect(main).toContain('Email sent');
+    await shoot(samPage, 'console-customer');
 
     await samPage.goto(web.url(`/console/customers/${ben.customerId}`));
     const benMain = (await samPage.textContent('main')) ?? '';
