@@ -139,6 +139,16 @@ export function listApiKeys(ctx: ServiceContext): Promise<access.ApiKey[]> {
 }
 
 /**
+ * forgetCachedKeys empties this process's key cache, after a revoke or a staff member's deactivation (rare: forgetting
+ * every cached key is simpler than finding the ones concerned).
+ */
+export function forgetCachedKeys(db: Database): void {
+  const cache = keyCacheOf(db);
+  cache.keys.clear();
+  cache.generation++;
+}
+
+/**
  * revokeApiKey revokes a key for good and records who did, or throws not_found. The key making the request and the
  * last live admin key are refused (409): either would lock its admin out.
  */
@@ -160,10 +170,7 @@ export async function revokeApiKey(
       field: 'id',
       reason: 'last_admin_key',
     });
-  // Revokes are rare: forgetting every cached key is simpler than finding this one's hash.
-  const cache = keyCacheOf(ctx.db);
-  cache.keys.clear();
-  cache.generation++;
+  forgetCachedKeys(ctx.db);
   await access.audit(ctx.db, {
     actor: caller.actor,
     action: 'api_key.revoked',

@@ -33,16 +33,17 @@ export interface ReminderRun {
   reassigned: number;
 }
 
-function tasksLink(ctx: ServiceContext, staffId: string): string {
-  const q = new URLSearchParams({ assignee: staffId, status: 'open', due: 'today' });
-  return `${ctx.settings.publicUrl}/v1/tasks?${q.toString()}`;
+/** todayLink is the console's Today page, where the person's calls are (never an API URL). */
+function todayLink(ctx: ServiceContext): string {
+  return `${ctx.settings.publicUrl}/console/today`;
 }
 
 function taskLine(ctx: ServiceContext, t: tasks.ReminderTask, zone: string): { text: string; html: string } {
-  const when = DateTime.fromJSDate(t.dueAt, { zone }).toFormat('ccc d LLL HH:mm');
+  // Every time shows its zone.
+  const when = `${DateTime.fromJSDate(t.dueAt, { zone }).toFormat('ccc d LLL HH:mm')} (${zone})`;
   const what = t.kind === 'call' ? (t.purpose ?? 'Call') : `${t.kind}: ${t.purpose ?? ''}`.trim();
   const phone = t.phone ? ` (${t.phone})` : '';
-  const link = `${ctx.settings.publicUrl}/v1/tasks/${t.id}`;
+  const link = `${ctx.settings.publicUrl}/console/tasks/${t.id}`;
   return {
     text: `- ${t.customerName}${phone}, due ${when}: ${what}\n  ${link}`,
     html: `<li><strong>${escapeHtml(t.customerName)}</strong>${escapeHtml(phone)}, due ${escapeHtml(when)}: ${escapeHtml(what)} <a href="${escapeHtml(link)}">open</a></li>`,
@@ -83,16 +84,16 @@ function composeReminder(
       ? [section(ctx, 'Overdue', parts.overdue, zone), section(ctx, 'Due today', parts.today, zone)]
       : [section(ctx, 'Now due', parts.now, zone)]
   ).filter((s): s is { text: string; html: string } => s !== null);
-  const link = tasksLink(ctx, person.id);
+  const link = todayLink(ctx);
   const greeting = `Hello ${person.name},`;
   const intro = kind === 'digest' ? 'Here are the calls on your list today.' : 'These calls have just fallen due.';
   const text =
-    [greeting, intro, ...sections.map((s) => s.text), `All your tasks: ${link}`, businessName].join('\n\n') + '\n';
+    [greeting, intro, ...sections.map((s) => s.text), `Open today's calls: ${link}`, businessName].join('\n\n') + '\n';
   const html = [
     '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;font-size:15px;color:#222;">',
     `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(intro)}</p>`,
     ...sections.map((s) => s.html),
-    `<p><a href="${escapeHtml(link)}">All your tasks</a></p><p>${escapeHtml(businessName)}</p>`,
+    `<p><a href="${escapeHtml(link)}">Open today's calls</a></p><p>${escapeHtml(businessName)}</p>`,
     '</body></html>',
   ].join('\n');
   return { subject, text, html };

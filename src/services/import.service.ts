@@ -326,6 +326,8 @@ export async function processImport(
       at: ctx.clock.now(),
     });
   });
+  // An import leaves the statistics current, so the pages that read what it wrote are planned for its size.
+  await repo.analyzeWrittenTables(ctx.db);
   const report = await getImportReport(ctx, importId);
   ctx.log.info(
     { importId, imported: report.imported, duplicates: report.duplicates, rejected: report.rejected },

@@ -18,6 +18,8 @@ import { ASSET_PREFIX, HTMX_DIR, STATIC_DIR, createViews } from './views';
 import { cookieOptions, staffGuard } from './auth';
 import { signInRoutes } from './routes/sign-in.routes';
 import { todayRoutes } from './routes/today.routes';
+import { taskRoutes } from './routes/tasks.routes';
+import { customerRoutes } from './routes/customers.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -171,6 +173,8 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       });
       await scope.register(signInRoutes, deps);
       await scope.register(todayRoutes, deps);
+      await scope.register(taskRoutes, deps);
+      await scope.register(customerRoutes, deps);
     },
     { prefix: '/console' },
   );

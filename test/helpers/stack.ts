@@ -21,7 +21,7 @@ export async function startTestStack(label: string, now: Date): Promise<TestStac
     from: 'Test Shop <hello@shop.test>',
     pool: false,
   });
-  const t = await createTestApp(label, now, undefined, { email });
+  const t = await createTestApp(label, now, undefined, { email, smtpUrl: smtp.url });
   const worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
   return { t, smtp, worker };
 }

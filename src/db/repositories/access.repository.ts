@@ -38,13 +38,15 @@ export async function storeApiKeyOnce(
     .execute();
 }
 
-/** findApiKeyByHash returns the live key with this hash, or null. */
+/** findApiKeyByHash returns the live key with this hash, or null; a staff key stops with its staff member's activity. */
 export async function findApiKeyByHash(db: Database, keyHash: string): Promise<ApiKey | null> {
   const row = await db
-    .selectFrom('apiKeys')
-    .select(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt'])
-    .where('keyHash', '=', keyHash)
-    .where('revokedAt', 'is', null)
+    .selectFrom('apiKeys as k')
+    .leftJoin('staff as s', 's.id', 'k.staffId')
+    .select(['k.id', 'k.name', 'k.role', 'k.prefix', 'k.staffId', 'k.createdAt'])
+    .where('k.keyHash', '=', keyHash)
+    .where('k.revokedAt', 'is', null)
+    .where((eb) => eb.or([eb('k.staffId', 'is', null), eb('s.active', '=', true)]))
     .executeTakeFirst();
   return row ? { ...row, role: row.role as ApiRole } : null;
 }

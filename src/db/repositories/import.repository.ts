@@ -243,6 +243,15 @@ export async function analyzeImportTables(db: Database): Promise<void> {
   await sql`analyze customers, sales, plan_runs`.execute(db);
 }
 
+/**
+ * analyzeWrittenTables refreshes the statistics of every table an import wrote, once it is done: straight after a
+ * large import autovacuum has not analysed the new rows yet, and the planner, still seeing the old sizes, scans
+ * all of touch_events for one customer's page (370-700 ms at 1,000,000 sales; 8 ms after ANALYZE).
+ */
+export async function analyzeWrittenTables(db: Database): Promise<void> {
+  await sql`analyze customers, sales, sale_items, plan_runs, touches, touch_events, staff`.execute(db);
+}
+
 // ---- batched sale writes ----------------------------------------------------------------------------------------
 
 /** ExistingSale is a stored sale's key and body hash, for the duplicate check. */

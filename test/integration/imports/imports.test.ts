@@ -13,6 +13,7 @@ import { advanceLaterYears } from '../../../src/services/later-years.service';
 import { fixedClock } from '../../../src/clock';
 import { testContext } from '../../helpers/app';
 import { preferenceToken } from '../../helpers/links';
+import { waitFor } from '../../helpers/wait';
 import { correctContactDetails } from '../../../src/services/customer-control.service';
 
 const NOW = new Date('2026-11-02T10:00:00Z'); // a Monday
@@ -187,6 +188,17 @@ describe('a CSV import', () => {
       moreRejections: 0,
     });
     expect(first).toMatchObject({ sales: 4, customers: 3, items: 5, runs: 3, touches: 21, events: 21 });
+  });
+
+  it('leaves the statistics of every table it wrote current (ANALYZE at its end)', async () => {
+    // Autovacuum never analyses tables this small (50 changed rows at least), so only the import's ANALYZE counts.
+    const analysed = () =>
+      sql<{ relname: string }>`
+        select relname from pg_stat_user_tables where last_analyze is not null
+        and relname in ('customers', 'sales', 'sale_items', 'plan_runs', 'touches', 'touch_events')`.execute(
+        h.database.db,
+      );
+    await waitFor(async () => (await analysed()).rows.length === 6, 'the six tables analysed');
   });
 
   it('reports each bad row with its line, column and reason', () => {
