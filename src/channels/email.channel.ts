@@ -46,6 +46,11 @@ export interface EmailChannelOptions {
   /** Pool SMTP connections (default true); a pool reuses connections across sends. */
   pool?: boolean;
   maxConnections?: number;
+  /**
+   * Refuse to send over smtp:// unless the server upgrades to TLS (STARTTLS): the messages carry customer links and
+   * the URL's password. Off only when the configuration explicitly allows plain text (SMTP_ALLOW_PLAINTEXT).
+   */
+  requireTls?: boolean;
   /** Connection, greeting and socket timeouts in ms (default 10 s, 10 s, 60 s). */
   timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number };
   log?: Logger;
@@ -175,7 +180,7 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
   };
   // The URL is parsed here: given a `url`, nodemailer's createTransport keeps only what the URL says and drops every
   // other option (the pool, the timeouts, the socket hook), so each email used to open its own connection.
-  const server = smtpServerOptions(opts.smtpUrl);
+  const server = { ...smtpServerOptions(opts.smtpUrl), requireTLS: Boolean(opts.requireTls) };
   const transport: Transporter = pooled
     ? nodemailer.createTransport({
         ...server,

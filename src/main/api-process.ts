@@ -23,6 +23,13 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
     redisPing: async () => {
       await redis.ping();
     },
+    http: {
+      trustProxy: config.trustProxy,
+      requestTimeoutMs: config.requestTimeoutMs,
+      connectionTimeoutMs: config.connectionTimeoutMs,
+      rateLimits: { perKey: config.rateLimitPerKey, perIp: config.rateLimitPerIp },
+      metricsToken: config.metricsToken,
+    },
   });
   await app.listen({ port: config.port, host: config.host });
   log.info({ url: config.publicUrl, docs: `${config.publicUrl}/docs` }, 'API listening');

@@ -44,6 +44,7 @@ export async function startWorkerProcess(
     outboxDir: config.outboxDir,
     from: config.mailFrom,
     maxConnections: config.smtpMaxConnections,
+    requireTls: config.smtpRequireTls,
     log,
     clock: ctx.clock,
   });

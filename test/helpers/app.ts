@@ -1,7 +1,7 @@
 /** The API against a fresh database of its own and the real Redis, with an admin and a pos key, for app.inject(). */
 import IORedis from 'ioredis';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app';
+import { buildApp, type HttpSettings } from '../../src/api/app';
 import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
@@ -48,6 +48,8 @@ export function testContext(
 export interface TestAppOptions {
   settings?: Partial<ServiceSettings>;
   serviceLog?: Logger;
+  /** Server-level settings (rate limits, metrics token, trustProxy); none by default. */
+  http?: HttpSettings;
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
@@ -72,6 +74,7 @@ export async function createTestApp(
     logger,
     metrics: createApiMetrics(database.db),
     redisPing: async () => void (await redis.ping()),
+    http: options.http,
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
   const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;

@@ -7,19 +7,30 @@ import { ping } from '../../db/repositories/metrics.repository';
 /** ReadinessCheck is one dependency to ping; it throws when the dependency is down. */
 export type ReadinessCheck = () => Promise<void>;
 
-const Checks = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
+const Checks = Type.Object({
+  status: Type.String(),
+  checks: Type.Optional(Type.Record(Type.String(), Type.String())),
+});
 
-/** healthRoutes serves liveness and readiness. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Database; redisPing: ReadinessCheck }> = async (
+/** HealthRoutesOptions: what to probe, and who may see why (the operator's metrics token). */
+export interface HealthRoutesOptions {
+  db: Database;
+  redisPing: ReadinessCheck;
+  /** Tells whether an Authorization header is the operator's; absent: nobody sees the detail. */
+  isOperator?: (authorization: string | undefined) => boolean;
+}
+
+/** healthRoutes serves liveness and readiness; the reasons of readiness only to the operator. */
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
   app,
-  { db, redisPing },
+  { db, redisPing, isOperator },
 ) => {
   app.get(
     '/healthz',
     { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String() }) } } },
     async () => ({ status: 'ok' }),
   );
-  app.get('/readyz', { schema: { tags: ['health'], response: { 200: Checks, 503: Checks } } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { tags: ['health'], response: { 200: Checks, 503: Checks } } }, async (req, reply) => {
     const checks: Record<string, string> = {};
     const probe = async (name: string, fn: () => Promise<unknown>) => {
       try {
@@ -34,6 +45,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Database; redisPing: 
     };
     await Promise.all([probe('postgres', () => ping(db)), probe('redis', redisPing)]);
     const ready = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const status = ready ? 'ready' : 'not_ready';
+    // Error messages name hosts and ports: the public (a load balancer) gets up or down only.
+    const detail = isOperator?.(req.headers.authorization) ?? false;
+    return reply.status(ready ? 200 : 503).send(detail ? { status, checks } : { status });
   });
 };
