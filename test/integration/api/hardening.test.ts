@@ -98,7 +98,7 @@ describe('with the settings of a deployment', () => {
   });
 
   it('sets the request and connection timeouts', () => {
-    expect(t.app.initialConfig.requestTimeout).toBe(1_234_000);
+    expect(t.app.server.requestTimeout).toBe(1_234_000);
     expect(t.app.initialConfig.connectionTimeout).toBe(56_000);
   });
 });
