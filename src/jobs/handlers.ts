@@ -1,6 +1,7 @@
 /** The handler table: every queue and periodic task of the worker, each mapped to exactly one handler. */
 import * as dispatch from '../services/dispatch.service';
 import type { HandlerDeps } from './handler-deps';
+import { runRetention } from '../services/retention.service';
 import type { HandlerTable } from './worker';
 import { runTouchJob } from './touch-job';
 import { createEmailDelivery } from './email.handler';
@@ -28,6 +29,7 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
         touches: await dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
         imports: await requeueLostImports(ctx, deps.queues.import, deps.dispatch.lostAfterMs),
       }),
+      retention: () => runRetention(ctx),
       ...createCallMaintenance(deps),
       ...createNewsletterMaintenance(deps),
       ...createLaterYearsMaintenance(deps),

@@ -30,6 +30,7 @@ export function buildContext(
       secret,
       saleBatchSize: config.saleBatchSize,
       saleBatchesInFlight: config.saleBatchesInFlight,
+      importQuotaBytes: config.importQuotaBytes,
     },
   };
   return { ...ctx, saleBatcher: createSaleBatcher(ctx) };

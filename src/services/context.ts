@@ -16,6 +16,8 @@ export interface ServiceSettings {
   saleBatchSize: number;
   /** Most batches of sales written at once, each on its own connection (SALE_BATCHES_IN_FLIGHT). */
   saleBatchesInFlight: number;
+  /** Bytes one API key may upload as imports in any 24 hours (RAPPORT_IMPORT_QUOTA_BYTES; default 10 GiB). */
+  importQuotaBytes?: number;
 }
 
 /** ServiceContext is what a use case needs: the database, the clock, settings and a logger. */

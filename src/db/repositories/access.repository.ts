@@ -194,6 +194,15 @@ export async function getSetting(db: Database, key: string): Promise<string | nu
   return row?.value ?? null;
 }
 
+/** purgeIdempotentResponses deletes up to `limit` stored answers created before `before`; returns how many. */
+export async function purgeIdempotentResponses(db: Database, before: Date, limit: number): Promise<number> {
+  const result = await sql`
+    delete from idempotency_keys where ctid in (
+      select ctid from idempotency_keys where created_at < ${before} order by created_at limit ${limit}
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
 /** setSettingOnce stores a setting unless one exists, and returns the stored value (the first writer wins). */
 export async function setSettingOnce(db: Database, key: string, value: string): Promise<string> {
   await db

@@ -27,6 +27,8 @@ export interface ImportRecord {
   duplicates: number;
   rejected: number;
   error: string | null;
+  /** Who uploaded it: `key:<api key id>`, or the command line. */
+  createdBy: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -56,6 +58,7 @@ function toImport(row: Record<string, unknown>): ImportRecord {
     duplicates: row.duplicates as number,
     rejected: row.rejected as number,
     error: (row.error as string | null) ?? null,
+    createdBy: (row.createdBy as string | null) ?? null,
     createdAt: row.createdAt as Date,
     startedAt: (row.startedAt as Date | null) ?? null,
     finishedAt: (row.finishedAt as Date | null) ?? null,
@@ -88,9 +91,54 @@ export async function createImport(
   return toImport(row);
 }
 
-/** appendChunk stores the next chunk of an upload. */
-export async function appendChunk(db: Database, importId: string, seq: number, data: Buffer): Promise<void> {
+/**
+ * appendChunk stores the next chunk of an upload and the bytes received so far (the upload quota counts them, and
+ * the sweeper sees the upload is alive).
+ */
+export async function appendChunk(
+  db: Database,
+  importId: string,
+  seq: number,
+  data: Buffer,
+  bytesSoFar: number,
+  at: Date,
+): Promise<void> {
   await db.insertInto('importChunks').values({ importId, seq, data }).execute();
+  await db
+    .updateTable('imports')
+    .set({ bytes: String(bytesSoFar), updatedAt: at })
+    .where('id', '=', importId)
+    .execute();
+}
+
+/** sumUploadedBytes adds up the bytes of the imports `createdBy` started since `since`, except `exceptId`. */
+export async function sumUploadedBytes(
+  db: Database,
+  createdBy: string,
+  since: Date,
+  exceptId: string | null,
+): Promise<number> {
+  let q = db
+    .selectFrom('imports')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('bytes'), sql<string>`0`).as('bytes'))
+    .where('createdBy', '=', createdBy)
+    .where('createdAt', '>', since);
+  if (exceptId) q = q.where('id', '<>', exceptId);
+  const row = await q.executeTakeFirstOrThrow();
+  return Number(row.bytes);
+}
+
+/** listStaleUploads returns the ids of uploads that have received nothing since `before`. */
+export async function listStaleUploads(db: Database, before: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('imports')
+    .select('id')
+    .where('status', '=', 'uploading')
+    .where('updatedAt', '<', before)
+    .orderBy('updatedAt')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 /** finishUpload marks an upload complete (queued for processing) with its size. */
