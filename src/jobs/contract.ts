@@ -65,9 +65,12 @@ export function touchJobId(touchId: string): string {
   return `touch-${touchId}`;
 }
 
-/** TOUCH_JOB_OPTIONS: transient failures retry with exponential backoff; finished jobs leave Redis. */
+/**
+ * TOUCH_JOB_OPTIONS: transient failures retry with exponential backoff (2 s doubling: 12 attempts span about 68
+ * minutes, so a mail server down for an hour delays contacts and fails none); finished jobs leave Redis.
+ */
 export const TOUCH_JOB_OPTIONS: JobsOptions = {
-  attempts: 5,
+  attempts: 12,
   backoff: { type: 'exponential', delay: 2000 },
   removeOnComplete: true,
   removeOnFail: { age: 24 * 3600, count: 10_000 },

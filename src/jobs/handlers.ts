@@ -4,6 +4,7 @@ import type { HandlerDeps } from './handler-deps';
 import { runRetention } from '../services/retention.service';
 import type { HandlerTable } from './worker';
 import { runTouchJob } from './touch-job';
+import { checkRedisMarker } from './queues';
 import { createEmailDelivery } from './email.handler';
 import { createLetterDelivery } from './letter.handler';
 import { createCallDelivery, createCallMaintenance } from './call.handler';
@@ -23,7 +24,21 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
       import: createImportProcessor(deps),
     },
     maintenance: {
-      dispatch: () => dispatch.dispatchDueTouches(ctx, deps.queues, deps.dispatch),
+      // Each run first checks that Redis kept its data; when it did not, every queued touch is queued again at once
+      // (RAPPORT_REQUEUE_AFTER_MS is left for a single lost job).
+      dispatch: async () => {
+        const marker = await checkRedisMarker(deps.queues);
+        if (marker.lost) {
+          try {
+            await dispatch.requeueAllQueued(ctx, deps.queues, deps.dispatch);
+            await requeueLostImports(ctx, deps.queues.import, 0);
+          } catch (err) {
+            await marker.unset().catch(() => undefined); // ask again on the next run
+            throw err;
+          }
+        }
+        return dispatch.dispatchDueTouches(ctx, deps.queues, deps.dispatch);
+      },
       // Whatever Redis lost comes back from Postgres: touches left queued, and stored imports with no job.
       reconcile: async () => ({
         touches: await dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
