@@ -62,6 +62,8 @@ export interface Config {
   rateLimitPerIp: number;
   /** Bytes one API key may upload as imports in any 24 hours. */
   importQuotaBytes: number;
+  /** The first manager's email, made a manager on the first start if there is none (its sign-in link is printed). */
+  firstManagerEmail: string;
 }
 
 /** ConfigError names the environment variable that is wrong. */
@@ -134,6 +136,12 @@ function trustProxy(env: Env): boolean | number | string[] {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+function email(env: Env, name: string, fallback: string): string {
+  const value = (env[name] || fallback).trim();
+  if (!/^[^\s@]+@[^\s@]+$/.test(value)) throw new ConfigError(`${name} is not an email address: "${value}"`);
+  return value;
+}
+
 function zone(env: Env, name: string): string {
   const value = env[name] || 'UTC';
   if (!isValidZone(value)) throw new ConfigError(`${name} is not a known IANA time zone: "${value}"`);
@@ -201,5 +209,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimitPerKey: int(env, 'RAPPORT_RATE_LIMIT_PER_KEY', 60_000, 0, 100_000_000),
     rateLimitPerIp: int(env, 'RAPPORT_RATE_LIMIT_PER_IP', 60, 0, 100_000_000),
     importQuotaBytes: int(env, 'RAPPORT_IMPORT_QUOTA_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    firstManagerEmail: email(env, 'RAPPORT_MANAGER_EMAIL', `manager@${new URL(publicUrl).hostname}`),
   });
 }

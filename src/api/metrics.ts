@@ -1,8 +1,8 @@
 /** Prometheus metrics of the API process: HTTP latency, and touches by channel and status read at scrape time. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Database } from '../db/database';
-import { countTouchesByChannelAndStatus, listDeliveriesSince } from '../db/repositories/metrics.repository';
+import type { ServiceContext } from '../services/context';
+import { countTouches, deliveriesSince } from '../services/metrics.service';
 import type { Queues } from '../jobs/queues';
 
 /** GAUGE_CACHE_MS is how long a counted gauge is reused: counting every touch costs seconds at a million sales. */
@@ -38,7 +38,7 @@ export interface ApiMetrics {
 }
 
 /** createApiMetrics registers the API's metrics on a fresh registry. */
-export function createApiMetrics(db: Database): ApiMetrics {
+export function createApiMetrics(ctx: ServiceContext): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({
@@ -70,7 +70,7 @@ export function createApiMetrics(db: Database): ApiMetrics {
     buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600],
     registers: [registry],
     async collect() {
-      const rows = await listDeliveriesSince(db, seen, 50_000);
+      const rows = await deliveriesSince(ctx, seen, 50_000);
       for (const r of rows) this.observe({ channel: r.channel }, r.latency);
       const last = rows[rows.length - 1];
       if (last) seen = { at: last.completedAt, id: last.id };

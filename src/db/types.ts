@@ -218,6 +218,14 @@ export interface Settings {
   value: string;
 }
 
+export interface SignInLinks {
+  createdAt: Timestamp;
+  expiresAt: Timestamp;
+  staffId: string;
+  tokenHash: string;
+  usedAt: Timestamp | null;
+}
+
 export interface Staff {
   active: Generated<boolean>;
   createdAt: Generated<Timestamp>;
@@ -234,6 +242,17 @@ export interface Staff {
   workEnd: Generated<string>;
   workingDays: Generated<number[]>;
   workStart: Generated<string>;
+}
+
+export interface StaffSessions {
+  createdAt: Timestamp;
+  expiresAt: Timestamp;
+  id: Generated<string>;
+  lastSeenAt: Timestamp;
+  revokedAt: Timestamp | null;
+  staffId: string;
+  tokenHash: string;
+  userAgent: string | null;
 }
 
 export interface Tasks {
@@ -306,7 +325,9 @@ export interface DB {
   sales: Sales;
   segments: Segments;
   settings: Settings;
+  signInLinks: SignInLinks;
   staff: Staff;
+  staffSessions: StaffSessions;
   tasks: Tasks;
   touches: Touches;
   touchEvents: TouchEvents;

@@ -4,7 +4,7 @@ import type { HandlerDeps } from './handler-deps';
 import { runRetention } from '../services/retention.service';
 import type { HandlerTable } from './worker';
 import { runTouchJob } from './touch-job';
-import { checkRedisMarker } from './queues';
+import { checkRedisMarker, touchQueuePort } from './queues';
 import { createEmailDelivery } from './email.handler';
 import { createLetterDelivery } from './letter.handler';
 import { createCallDelivery, createCallMaintenance } from './call.handler';
@@ -15,6 +15,7 @@ import { createImportProcessor, requeueLostImports } from './import.handler';
 /** createHandlerTable builds every handler over the given dependencies. */
 export function createHandlerTable(deps: HandlerDeps): HandlerTable {
   const { ctx } = deps;
+  const touchQueues = touchQueuePort(deps.queues);
   return {
     queues: {
       email: runTouchJob(ctx, createEmailDelivery(deps), deps.batches),
@@ -30,18 +31,18 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
         const marker = await checkRedisMarker(deps.queues);
         if (marker.lost) {
           try {
-            await dispatch.requeueAllQueued(ctx, deps.queues, deps.dispatch);
+            await dispatch.requeueAllQueued(ctx, touchQueues, deps.dispatch);
             await requeueLostImports(ctx, deps.queues.import, 0);
           } catch (err) {
             await marker.unset().catch(() => undefined); // ask again on the next run
             throw err;
           }
         }
-        return dispatch.dispatchDueTouches(ctx, deps.queues, deps.dispatch);
+        return dispatch.dispatchDueTouches(ctx, touchQueues, deps.dispatch);
       },
       // Whatever Redis lost comes back from Postgres: touches left queued, and stored imports with no job.
       reconcile: async () => ({
-        touches: await dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
+        touches: await dispatch.requeueLostTouches(ctx, touchQueues, deps.dispatch),
         imports: await requeueLostImports(ctx, deps.queues.import, deps.dispatch.lostAfterMs),
       }),
       retention: () => runRetention(ctx),

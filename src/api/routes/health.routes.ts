@@ -1,8 +1,8 @@
 /** GET /healthz (the process is up), GET /readyz (Postgres and Redis answer). */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Database } from '../../db/database';
-import { ping } from '../../db/repositories/metrics.repository';
+import type { ServiceContext } from '../../services/context';
+import { pingDatabase } from '../../services/metrics.service';
 
 /** ReadinessCheck is one dependency to ping; it throws when the dependency is down. */
 export type ReadinessCheck = () => Promise<void>;
@@ -14,7 +14,7 @@ const Checks = Type.Object({
 
 /** HealthRoutesOptions: what to probe, and who may see why (the operator's metrics token). */
 export interface HealthRoutesOptions {
-  db: Database;
+  ctx: ServiceContext;
   redisPing: ReadinessCheck;
   /** Tells whether an Authorization header is the operator's; absent: nobody sees the detail. */
   isOperator?: (authorization: string | undefined) => boolean;
@@ -23,7 +23,7 @@ export interface HealthRoutesOptions {
 /** healthRoutes serves liveness and readiness; the reasons of readiness only to the operator. */
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
   app,
-  { db, redisPing, isOperator },
+  { ctx, redisPing, isOperator },
 ) => {
   app.get(
     '/healthz',
@@ -43,7 +43,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
         checks[name] = `down: ${(err as Error).message}`;
       }
     };
-    await Promise.all([probe('postgres', () => ping(db)), probe('redis', redisPing)]);
+    await Promise.all([probe('postgres', () => pingDatabase(ctx)), probe('redis', redisPing)]);
     const ready = Object.values(checks).every((v) => v === 'ok');
     const status = ready ? 'ready' : 'not_ready';
     // Error messages name hosts and ports: the public (a load balancer) gets up or down only.

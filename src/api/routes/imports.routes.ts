@@ -91,7 +91,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
   app.post(
     '/v1/imports',
     {
-      config: { roles: ['pos'] },
+      config: { roles: ['pos'], streamedBody: true },
       bodyLimit: MAX_IMPORT_BYTES,
       // The route's 2 GiB limit would also apply to Fastify's JSON and text parsers, which buffer the whole body:
       // any other type is refused before a byte of the body is read.
