@@ -34,7 +34,8 @@ const RUN = `rapport_soak_${Date.now().toString(36)}`;
 const LOG_DIR = path.join(os.tmpdir(), RUN);
 const ADMIN_KEY = `soak-admin-${randomBytes(16).toString('hex')}`;
 
-const t0 = Date.now();
+// The clock of the fault schedule starts once every process is up (start-up takes a minute on a loaded machine).
+let t0 = Date.now();
 const at = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
 const say = (msg: string) => process.stdout.write(`[${at()}] ${msg}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -256,12 +257,26 @@ async function main(): Promise<void> {
     await waitReady(port);
   }
   const workers: (Proc | null)[] = [null, null, null];
-  const startWorker = (i: number) => (workers[i] = startProcess(`worker-${i}`, 'worker.js', {}, baseEnv));
+  let stopping = false;
+  const restarts: string[] = [];
+  // The soak is the workers' supervisor (as docker's restart policy is): a worker that exits (e.g. it was migrating
+  // at start-up when its connections were cut) is started again; a SIGKILL of ours is restarted by the kill step.
+  const startWorker = (i: number): Proc => {
+    const p = startProcess(`worker-${i}`, 'worker.js', {}, baseEnv);
+    workers[i] = p;
+    p.child.once('exit', (code, signal) => {
+      if (stopping || signal === 'SIGKILL' || workers[i] !== p) return;
+      restarts.push(`${at()}: worker-${i} exited (code ${code}); started again`);
+      startWorker(i);
+    });
+    return p;
+  };
   for (let i = 0; i < 3; i++) startWorker(i);
   say(
     `2 APIs (ports ${apis.map((a) => a.port).join(', ')}), 3 workers, redis-server :${REDIS_PORT}, SMTP sink :${sink.port}`,
   );
 
+  t0 = Date.now();
   const pg = new Pool({ connectionString: dbUrl, max: 2 });
   pg.on('error', () => undefined);
   const statuses = new Map<string, number>();
@@ -404,9 +419,10 @@ async function main(): Promise<void> {
         `select status, count(*)::int as n from touches where channel = 'email' and step = 1 group by status`,
       );
       const by = Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
+      // Every sale the database holds counts, also those whose answer the client gave up waiting for.
       const due = r.rows.reduce((a, x) => a + x.n, 0);
       last = { sent: by.sent ?? 0, due, other: JSON.stringify(by) };
-      if (due >= posted && last.sent === due) break;
+      if (last.sent === due) break;
     } catch {
       // connections were cut: try again
     }
@@ -417,14 +433,18 @@ async function main(): Promise<void> {
   memory.push({ t: Math.round((Date.now() - t0) / 1000), mb: workers.map((w) => rssMb(w?.child.pid)) });
 
   const sentIds = await pg.query(`select count(*)::int as n from touches where channel = 'email' and status = 'sent'`);
-  const lost = posted - last.sent;
+  const lost = last.due - last.sent;
+  const stuck = await pg.query(
+    `select status, attempts, status_reason, lease_until, queued_at from touches
+      where channel = 'email' and step = 1 and status <> 'sent' order by queued_at limit 20`,
+  );
   const inFlightAtKills = kills.reduce((a, k) => a + (Number.isNaN(k.inFlight) ? 0 : k.inFlight), 0);
   const bad = [...statuses].filter(([k]) => !/^2\d\d$/.test(k) && k !== '503');
 
   const lines = [
     `# soak ${RUN}`,
     `command: SOAK_MINUTES=${MINUTES} npm run soak (sales ${SALES_PER_SECOND}/s, 2 API + 3 worker processes)`,
-    `sales recorded: ${posted}; step-1 emails due: ${last.due}; sent: ${last.sent} (${last.other}); lost: ${lost}`,
+    `sales answered 2xx: ${posted}; step-1 emails due (sales in the database): ${last.due}; sent: ${last.sent} (${last.other}); lost: ${lost}`,
     `drained ${drainSeconds.toFixed(0)} s after the load stopped`,
     `messages received by the SMTP sink: ${sink.total} for ${sink.received.size} distinct Message-IDs; duplicates: ${sink.duplicates}`,
     `email touches sent (all steps): ${sentIds.rows[0].n}`,
@@ -432,6 +452,8 @@ async function main(): Promise<void> {
     `API answers: ${[...statuses].map(([k, v]) => `${k}: ${v}`).join(', ')}; not 2xx/503: ${bad.length ? JSON.stringify(bad) : 'none'}`,
     'events:',
     ...events.map((e) => `  ${e}`),
+    ...restarts.map((e) => `  ${e}`),
+    ...(stuck.rows.length ? ['not delivered (first 20):', ...stuck.rows.map((r) => `  ${JSON.stringify(r)}`)] : []),
     'worker RSS (MB) every 10 s [worker-0, worker-1, worker-2] (a restarted worker starts again low):',
     ...memory.map(
       (m) => `  ${String(m.t).padStart(4)} s  ${m.mb.map((v) => (Number.isNaN(v) ? '-' : v.toFixed(0))).join(' / ')}`,
@@ -442,6 +464,7 @@ async function main(): Promise<void> {
   lines.push(`verdict: ${verdict}`);
   process.stdout.write(`\n${lines.join('\n')}\n`);
 
+  stopping = true;
   for (const p of [...apis, ...workers]) p?.child.kill('SIGTERM');
   await sleep(3000);
   for (const p of [...apis, ...workers]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');

@@ -48,7 +48,7 @@ export function createApiMetrics(ctx: ServiceContext): ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const touchCounts = cached(GAUGE_CACHE_MS, () => countTouchesByChannelAndStatus(db));
+  const touchCounts = cached(GAUGE_CACHE_MS, () => countTouches(ctx));
   new Gauge({
     name: 'rapport_touches',
     help: `Touches by channel and status (counted at most every ${GAUGE_CACHE_MS / 1000} s)`,

@@ -8,6 +8,7 @@ import { createProducerRedis } from './services';
 import { createImportEnqueuer } from '../jobs/import.handler';
 import { closeQueues, createQueues } from '../jobs/queues';
 import { createEmailChannel } from '../channels/email.channel';
+import { createErasurePort } from '../jobs/erasure';
 
 /** startApi builds the app, listens on the configured port and returns a function that closes it. */
 export async function startApi(config: Config, ctx: ServiceContext, log: Logger): Promise<() => Promise<void>> {
@@ -21,11 +22,13 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
     outboxDir: config.outboxDir,
     from: config.mailFrom,
     maxConnections: 2,
+    requireTls: config.smtpRequireTls,
     log,
   });
   const app = await buildApp({
     email,
-    ctx,
+    // Erasure (a customer page) also removes the queues' and the outbox's copies of the customer's messages.
+    ctx: { ...ctx, erasure: createErasurePort(queues, config.outboxDir) },
     enqueueImport: imports.enqueue,
     queues,
     logger: log,

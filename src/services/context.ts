@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import type { SaleBatcher } from './sale.service';
+import type { ErasurePort } from './erasure-port';
 
 /** ServiceSettings are the parts of the configuration that business rules depend on. */
 export interface ServiceSettings {
@@ -28,6 +29,8 @@ export interface ServiceContext {
   log: Logger;
   /** Records concurrent sales together (createSaleBatcher, built by the composition root); absent: one by one. */
   saleBatcher?: SaleBatcher | null;
+  /** Erases what the queues and the outbox keep of a customer's deliveries (src/jobs builds it); absent: nothing. */
+  erasure?: ErasurePort | null;
 }
 
 /** isUniqueViolation tells whether a Postgres error is a unique-constraint violation (optionally of one constraint). */
@@ -68,7 +71,11 @@ export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (code) return SOCKET_ERRORS.has(code) || TRANSIENT_SQLSTATES.has(code);
-  return typeof e?.message === 'string' && /connection terminated|not queryable/i.test(e.message);
+  // "timeout exceeded when trying to connect": the pool had no connection free in time (a loaded or restarting server).
+  return (
+    typeof e?.message === 'string' &&
+    /connection terminated|not queryable|timeout exceeded when trying to connect/i.test(e.message)
+  );
 }
 
 /**

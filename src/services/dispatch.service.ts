@@ -85,9 +85,13 @@ export async function dispatchDueTouches(
 
 /**
  * requeueAllQueued adds the job of every queued touch back to its queue at once (Redis lost its data: see
- * redisDataLost in jobs/queues); returns how many. The jobs keep their touch ids, so one that survived is not doubled.
+ * checkRedisMarker in jobs/queues); returns how many. The jobs keep their touch ids, so one that survived is not doubled.
  */
-export async function requeueAllQueued(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
+export async function requeueAllQueued(
+  ctx: ServiceContext,
+  queues: TouchQueuePort,
+  s: DispatchSettings,
+): Promise<number> {
   let total = 0;
   let after: string | null = null;
   for (;;) {
@@ -97,7 +101,7 @@ export async function requeueAllQueued(ctx: ServiceContext, queues: Queues, s: D
       .transaction()
       .execute((trx) => dispatch.takeQueuedTouches(trx, now, from, s.batchSize));
     if (touches.length === 0) break;
-    await enqueueTouches(queues, touches, now);
+    await queues.enqueue(touches, now);
     total += touches.length;
     after = touches[touches.length - 1].id;
     if (touches.length < s.batchSize) break;

@@ -511,3 +511,21 @@ export function readSales(
 ): AsyncGenerator<RawSale> {
   return format === 'csv' ? readCsv(input, options) : readNdjson(input);
 }
+
+/**
+ * blankOut overwrites, in place, every occurrence of each needle in `data` (ASCII case ignored) with as many "x"
+ * bytes, so the file keeps its length, its lines and its CSV/JSON structure; returns how many it overwrote.
+ */
+export function blankOut(data: Buffer, needles: string[]): number {
+  const haystack = data.toString('latin1').toLowerCase();
+  let n = 0;
+  for (const needle of needles) {
+    const bytes = Buffer.from(needle, 'utf8').toString('latin1').toLowerCase();
+    if (bytes.length === 0) continue;
+    for (let at = haystack.indexOf(bytes); at >= 0; at = haystack.indexOf(bytes, at + bytes.length)) {
+      data.fill(0x78, at, at + bytes.length);
+      n++;
+    }
+  }
+  return n;
+}

@@ -128,6 +128,65 @@ export async function sumUploadedBytes(
   return Number(row.bytes);
 }
 
+/** RejectionText is the free text of one rejected row. */
+export interface RejectionText {
+  importId: string;
+  line: number;
+  reason: string;
+  externalId: string | null;
+}
+
+/** findRejectionsQuoting returns the rejected rows whose reason or external id mentions one of `needles`. */
+export async function findRejectionsQuoting(db: Database, needles: string[]): Promise<RejectionText[]> {
+  if (needles.length === 0) return [];
+  const patterns = needles.map((n) => `%${n.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const rows = await sql<RejectionText>`
+    select import_id as "importId", line, reason, external_id as "externalId" from import_rejections
+    where reason ilike any(${patterns}) or external_id ilike any(${patterns})`.execute(db);
+  return rows.rows;
+}
+
+/** updateRejection rewrites the free text of one rejected row. */
+export async function updateRejection(db: Database, r: RejectionText): Promise<void> {
+  await db
+    .updateTable('importRejections')
+    .set({ reason: r.reason, externalId: r.externalId })
+    .where('importId', '=', r.importId)
+    .where('line', '=', r.line)
+    .execute();
+}
+
+/** StoredChunk is one stored piece of an upload. */
+export interface StoredChunk {
+  importId: string;
+  seq: number;
+  data: Buffer;
+}
+
+/**
+ * findChunksQuoting returns the stored chunks (of imports not finished: a finished one's are deleted) holding one of
+ * `needles` byte for byte (the caller passes the case variants it wants found).
+ */
+export async function findChunksQuoting(db: Database, needles: string[]): Promise<StoredChunk[]> {
+  if (needles.length === 0) return [];
+  const rows = await sql<StoredChunk>`
+    select c.import_id as "importId", c.seq, c.data from import_chunks c
+    where exists (select 1 from unnest(${needles}::text[]) n where position(convert_to(n, 'UTF8') in c.data) > 0)`.execute(
+    db,
+  );
+  return rows.rows;
+}
+
+/** replaceChunk stores new bytes for one chunk (of the same length). */
+export async function replaceChunk(db: Database, c: StoredChunk): Promise<void> {
+  await db
+    .updateTable('importChunks')
+    .set({ data: c.data })
+    .where('importId', '=', c.importId)
+    .where('seq', '=', c.seq)
+    .execute();
+}
+
 /** listStaleUploads returns the ids of uploads that have received nothing since `before`. */
 export async function listStaleUploads(db: Database, before: Date, limit: number): Promise<string[]> {
   const rows = await db

@@ -42,7 +42,7 @@ beforeAll(async () => {
   await redis.connect();
   app = await buildApp({
     ctx,
-    metrics: createApiMetrics(database.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
     enqueueImport: async (id) => void enqueued.push(id),
   });
