@@ -192,7 +192,7 @@ export async function createImport(
     throw err;
   }
   if (bytes === 0) {
-    await repo.finishImport(ctx.db, record.id, 'failed', 'empty file', ctx.clock.now());
+    await repo.deleteImport(ctx.db, record.id);
     throw new ValidationError('body', 'is empty');
   }
   await repo.finishUpload(ctx.db, record.id, bytes, seq, ctx.clock.now());

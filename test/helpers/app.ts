@@ -51,6 +51,8 @@ export interface TestAppOptions {
   serviceLog?: Logger;
   /** Server-level settings (rate limits, metrics token, trustProxy); none by default. */
   http?: HttpSettings;
+  /** Hands a stored import to the workers; absent: POST /v1/imports answers 503. */
+  enqueueImport?: (importId: string) => Promise<void>;
   /** An SMTP server for the console's sign-in emails (test/helpers/smtp.ts); without it the console cannot email. */
   smtpUrl?: string;
 }
@@ -87,6 +89,7 @@ export async function createTestApp(
     metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
     http: options.http,
+    enqueueImport: options.enqueueImport,
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
   const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;
