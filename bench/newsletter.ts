@@ -194,6 +194,7 @@ async function main(): Promise<void> {
         REDIS_URL: s.redisUrl,
         REDIS_PREFIX: prefix,
         SMTP_URL: sink.url,
+        SMTP_ALLOW_PLAINTEXT: 'true',
         LOG_LEVEL: 'info',
         WORKER_CONCURRENCY: String(s.concurrency),
         PUBLIC_URL: 'https://shop.bench.example',

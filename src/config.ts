@@ -41,6 +41,29 @@ export interface Config {
   requeueAfterMs: number;
   /** Paper size of every letter (RAPPORT_PAPER); null chooses by the destination country (Letter for US and CA). */
   paper: 'A4' | 'Letter' | null;
+  /**
+   * RAPPORT_ENV: `production` (the default) or `development`. Development only relaxes what a laptop lacks: a link
+   * secret generated into the database, plain SMTP, an http PUBLIC_URL on another host.
+   */
+  env: 'development' | 'production';
+  /** Where the first generated admin key is written (mode 0600), never to the log. */
+  adminKeyFile: string;
+  /** Fastify's trustProxy: false, true, a hop count, or a list of addresses/CIDRs of the proxies. */
+  trustProxy: boolean | number | string[];
+  /** Bearer token for /metrics and the detailed /readyz; without one, /metrics is off. */
+  metricsToken: string | null;
+  /** Most ms a whole request may take (a 2 GiB import must arrive within it). */
+  requestTimeoutMs: number;
+  /** Most ms a connection may stay idle. */
+  connectionTimeoutMs: number;
+  /** Refuse an smtp:// server that does not offer STARTTLS (SMTP_ALLOW_PLAINTEXT=true lifts it). */
+  smtpRequireTls: boolean;
+  /** Requests per minute per API key on /v1 (0: no limit). */
+  rateLimitPerKey: number;
+  /** Requests per minute per client address on the customer pages /p and /u (0: no limit). */
+  rateLimitPerIp: number;
+  /** Bytes one API key may upload as imports in any 24 hours. */
+  importQuotaBytes: number;
   /** The first manager's email, made a manager on the first start if there is none (its sign-in link is printed). */
   firstManagerEmail: string;
 }
@@ -50,6 +73,11 @@ export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
+/** redactUrl hides the password of a URL (also of one that does not parse), for messages and logs. */
+export function redactUrl(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#:@]*):[^/?#]*@/i, '$1:***@');
+}
+
 function url(env: Env, name: string, protocols: string[], fallback?: string): string {
   const value = env[name] || fallback;
   if (!value) throw new ConfigError(`${name} is required`);
@@ -57,7 +85,7 @@ function url(env: Env, name: string, protocols: string[], fallback?: string): st
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError(`${name} is not a valid URL: "${value}"`);
+    throw new ConfigError(`${name} is not a valid URL: "${redactUrl(value)}"`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
@@ -81,6 +109,34 @@ function optionalSecret(env: Env, name: string, minLength: number): string | nul
   if (value.length < minLength) throw new ConfigError(`${name} must be at least ${minLength} characters long`);
   return value;
 }
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function runEnv(env: Env): 'development' | 'production' {
+  const value = env.RAPPORT_ENV || 'production';
+  if (value !== 'development' && value !== 'production')
+    throw new ConfigError(`RAPPORT_ENV must be development or production, got "${value}"`);
+  return value;
+}
+
+function trustProxy(env: Env): boolean | number | string[] {
+  const raw = (env.TRUST_PROXY ?? '').trim();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = raw.split(',').map((s) => s.trim());
+  if (list.some((a) => !/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(a)))
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a comma-separated list of IPs/CIDRs`);
+  return list;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function email(env: Env, name: string, fallback: string): string {
   const value = (env[name] || fallback).trim();
@@ -122,8 +178,20 @@ function identity(env: Env): IdentityDefaults {
 
 /** loadConfig validates `env` and returns a frozen Config, or throws a ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const runAs = runEnv(env);
+  const development = runAs === 'development';
   const port = int(env, 'PORT', 3000, 0, 65535);
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port}`).replace(/\/$/, '');
+  // Customer links and sign-in links travel in this URL: in clear text they can be read on the way.
+  if (!development && publicUrl.startsWith('http:') && !LOOPBACK.has(new URL(publicUrl).hostname))
+    throw new ConfigError('PUBLIC_URL must be https:// outside localhost (or set RAPPORT_ENV=development)');
+  const secret = optionalSecret(env, 'RAPPORT_SECRET', 32);
+  // A secret generated into the database would let anyone holding a backup forge every customer link.
+  if (!development && !secret)
+    throw new ConfigError(
+      'RAPPORT_SECRET is required (32+ random characters, e.g. `openssl rand -base64 32`); ' +
+        'for a local try set RAPPORT_ENV=development (`npm run dev`)',
+    );
   const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
   // Batches leave at least one connection to the sales they hand back and to every other request (with a pool of
   // one connection, the single batch shares it).
@@ -140,8 +208,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port,
     host: env.HOST || '0.0.0.0',
     publicUrl,
-    adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 16),
-    secret: optionalSecret(env, 'RAPPORT_SECRET', 32),
+    adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 32),
+    secret,
     defaultTimezone: zone(env, 'DEFAULT_TIMEZONE'),
     identity: identity(env),
     previousSecrets: (env.RAPPORT_SECRET_PREVIOUS ?? '')
@@ -159,6 +227,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     leaseMs: int(env, 'RAPPORT_LEASE_MS', 120_000, 1000, 3_600_000),
     requeueAfterMs: int(env, 'RAPPORT_REQUEUE_AFTER_MS', 300_000, 1000, 86_400_000),
     paper: paper(env, 'RAPPORT_PAPER'),
+    env: runAs,
+    adminKeyFile: env.RAPPORT_ADMIN_KEY_FILE || 'rapport-admin-key',
+    trustProxy: trustProxy(env),
+    metricsToken: optionalSecret(env, 'RAPPORT_METRICS_TOKEN', 16),
+    requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30 * 60_000, 1000, 24 * 3_600_000),
+    connectionTimeoutMs: int(env, 'HTTP_CONNECTION_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    smtpRequireTls: !flag(env, 'SMTP_ALLOW_PLAINTEXT', development),
+    rateLimitPerKey: int(env, 'RAPPORT_RATE_LIMIT_PER_KEY', 60_000, 0, 100_000_000),
+    rateLimitPerIp: int(env, 'RAPPORT_RATE_LIMIT_PER_IP', 60, 0, 100_000_000),
+    importQuotaBytes: int(env, 'RAPPORT_IMPORT_QUOTA_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     firstManagerEmail: email(env, 'RAPPORT_MANAGER_EMAIL', `manager@${new URL(publicUrl).hostname}`),
   });
 }

@@ -4,7 +4,7 @@
  * Expected failures (a refused recipient, a server that says "try later", a connection that fails) are returned as
  * a SendResult value; an exception from `send` means a bug.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -48,6 +48,11 @@ export interface EmailChannelOptions {
   /** Pool SMTP connections (default true); a pool reuses connections across sends. */
   pool?: boolean;
   maxConnections?: number;
+  /**
+   * Refuse to send over smtp:// unless the server upgrades to TLS (STARTTLS): the messages carry customer links and
+   * the URL's password. Off only when the configuration explicitly allows plain text (SMTP_ALLOW_PLAINTEXT).
+   */
+  requireTls?: boolean;
   /** Connection, greeting and socket timeouts in ms (default 10 s, 10 s, 60 s). */
   timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number };
   log?: Logger;
@@ -182,7 +187,7 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
   };
   // The URL is parsed here: given a `url`, nodemailer's createTransport keeps only what the URL says and drops every
   // other option (the pool, the timeouts, the socket hook), so each email used to open its own connection.
-  const server = smtpServerOptions(opts.smtpUrl);
+  const server = { ...smtpServerOptions(opts.smtpUrl), requireTLS: Boolean(opts.requireTls) };
   const transport: Transporter = pooled
     ? nodemailer.createTransport({
         ...server,
@@ -243,6 +248,25 @@ function createOutboxChannel(opts: EmailChannelOptions): EmailChannel {
     },
     describe: () => `outbox ${dir}`,
   };
+}
+
+/**
+ * eraseOutboxMessages deletes the outbox files of these ids' messages (a file is named after its Message-ID, which
+ * holds the touch id); a missing directory is nothing to erase.
+ */
+export async function eraseOutboxMessages(outboxDir: string, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const dir = path.resolve(outboxDir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const wanted = ids.map(safeFileName);
+  const doomed = names.filter((n) => n.endsWith('.eml') && wanted.some((id) => n.includes(id)));
+  await Promise.all(doomed.map((n) => rm(path.join(dir, n), { force: true })));
+  return doomed.length;
 }
 
 /** createEmailChannel returns an SMTP channel when `smtpUrl` is set, else one that writes .eml files to `outboxDir`. */

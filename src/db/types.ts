@@ -28,6 +28,7 @@ export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export interface ApiKeys {
   createdAt: Generated<Timestamp>;
+  fromEnv: Generated<boolean>;
   id: Generated<string>;
   keyHash: string;
   name: string;

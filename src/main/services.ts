@@ -1,4 +1,6 @@
 /** Building the shared parts of a process: the service context, the admin key and secret, and a Redis client. */
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
 import type { Config } from '../config';
 import { systemClock, type Clock } from '../clock';
@@ -34,6 +36,7 @@ export function buildContext(
       letterPaper: config.paper,
       saleBatchSize: config.saleBatchSize,
       saleBatchesInFlight: config.saleBatchesInFlight,
+      importQuotaBytes: config.importQuotaBytes,
     },
   };
   return { ...ctx, saleBatcher: createSaleBatcher(ctx) };
@@ -46,15 +49,21 @@ export function createProducerRedis(config: Config): Redis {
   return redis;
 }
 
-/** announceAdminKey stores the configured admin key, or creates the first one and prints it once. */
-export async function announceAdminKey(config: Config, db: Database): Promise<void> {
-  const created = await ensureAdminKey(db, config.adminKey);
-  if (created) {
-    process.stdout.write(
-      `\nRapport created the first admin API key. It is shown only this once; keep it safe:\n\n    ${created}\n\n` +
-        'Use it as "Authorization: Bearer <key>", and create other keys with POST /v1/keys.\n\n',
-    );
-  }
+/**
+ * announceAdminKey stores the configured admin key, or creates the first one and writes it to a file only its owner
+ * can read (logs are collected and kept; a key in them would be readable by whoever reads the logs).
+ */
+export async function announceAdminKey(config: Config, db: Database, clock: Clock = systemClock): Promise<void> {
+  const created = await ensureAdminKey(db, config.adminKey, clock.now());
+  if (!created) return;
+  const file = path.resolve(config.adminKeyFile);
+  // A file left by an earlier database is replaced, never reused: 'wx' creates it afresh with mode 0600.
+  await rm(file, { force: true });
+  await writeFile(file, `${created}\n`, { mode: 0o600, flag: 'wx' });
+  process.stdout.write(
+    `\nRapport created the first admin API key and wrote it to ${file} (readable only by you).\n` +
+      'Use it as "Authorization: Bearer <key>", create other keys with POST /v1/keys, then delete the file.\n\n',
+  );
 }
 
 /** announceFirstManagerLink prints, on the first start of a database only, a sign-in link for the first manager. */

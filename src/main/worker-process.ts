@@ -45,6 +45,7 @@ export async function startWorkerProcess(
     // Customer-facing mail names the business's From itself (business-identity.service); this is the fallback.
     from: config.identity.emailFrom ?? `hello@${new URL(config.publicUrl).hostname}`,
     maxConnections: config.smtpMaxConnections,
+    requireTls: config.smtpRequireTls,
     log,
     clock: ctx.clock,
   });

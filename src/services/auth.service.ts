@@ -92,25 +92,42 @@ export async function createApiKey(
   return { key, apiKey };
 }
 
+/** ENV_KEY_PREFIX_LENGTH is how much of RAPPORT_ADMIN_KEY is kept in clear, to recognise it in a list of keys. */
+export const ENV_KEY_PREFIX_LENGTH = 6;
+
 /**
- * ensureAdminKey makes sure an admin key exists: the configured one is stored (by hash) when given; with none
- * configured and none stored, a new key is created and returned so the caller can print it once.
+ * ensureAdminKey makes sure an admin key exists. The configured one (RAPPORT_ADMIN_KEY) is stored by hash with a
+ * short prefix; a different key that came from the variable before is revoked, and a revoked one set again is live
+ * again. With none configured and no admin key stored, a new key is created and returned for the caller to hand over.
  */
-export async function ensureAdminKey(db: Database, configured: string | null): Promise<string | null> {
+export async function ensureAdminKey(db: Database, configured: string | null, at: Date): Promise<string | null> {
   if (configured) {
-    await access.storeApiKeyOnce(db, {
-      name: 'RAPPORT_ADMIN_KEY',
-      role: 'admin',
+    const { revoked, restored } = await access.storeEnvAdminKey(db, {
       keyHash: hashKey(configured),
-      prefix: configured.slice(0, 12),
+      prefix: configured.slice(0, ENV_KEY_PREFIX_LENGTH),
+      at,
     });
+    const actor = 'config:RAPPORT_ADMIN_KEY';
+    await access.audit(
+      db,
+      ...revoked.map((id) => ({ actor, action: 'api_key.revoked', entity: 'api_key', entityId: id, at })),
+      ...(restored ? [{ actor, action: 'api_key.restored', entity: 'api_key', at }] : []),
+    );
+    if (revoked.length) {
+      const cache = keyCacheOf(db);
+      cache.keys.clear();
+      cache.generation++;
+    }
     return null;
   }
   if ((await access.countAdminKeys(db)) > 0) return null;
   return (await createApiKey(db, { name: 'first admin key', role: 'admin' })).key;
 }
 
-/** ensureSecret returns the configured secret, else the one kept in the database, generating it the first time. */
+/**
+ * ensureSecret returns the configured secret, else (development only: the configuration requires one otherwise) the
+ * one kept in the database, generating it the first time.
+ */
 export async function ensureSecret(db: Database, configured: string | null): Promise<string> {
   return configured ?? access.setSettingOnce(db, 'rapport_secret', randomBytes(32).toString('base64url'));
 }

@@ -4,6 +4,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import type { SaleBatcher } from './sale.service';
 import type { IdentityDefaults } from './business-identity.service';
+import type { ErasurePort } from './erasure-port';
 
 /** ServiceSettings are the parts of the configuration that business rules depend on. */
 export interface ServiceSettings {
@@ -22,6 +23,8 @@ export interface ServiceSettings {
   saleBatchSize: number;
   /** Most batches of sales written at once, each on its own connection (SALE_BATCHES_IN_FLIGHT). */
   saleBatchesInFlight: number;
+  /** Bytes one API key may upload as imports in any 24 hours (RAPPORT_IMPORT_QUOTA_BYTES; default 10 GiB). */
+  importQuotaBytes?: number;
 }
 
 /** ServiceContext is what a use case needs: the database, the clock, settings and a logger. */
@@ -32,6 +35,8 @@ export interface ServiceContext {
   log: Logger;
   /** Records concurrent sales together (createSaleBatcher, built by the composition root); absent: one by one. */
   saleBatcher?: SaleBatcher | null;
+  /** Erases what the queues and the outbox keep of a customer's deliveries (src/jobs builds it); absent: nothing. */
+  erasure?: ErasurePort | null;
 }
 
 /** isUniqueViolation tells whether a Postgres error is a unique-constraint violation (optionally of one constraint). */
@@ -72,7 +77,11 @@ export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (code) return SOCKET_ERRORS.has(code) || TRANSIENT_SQLSTATES.has(code);
-  return typeof e?.message === 'string' && /connection terminated|not queryable/i.test(e.message);
+  // "timeout exceeded when trying to connect": the pool had no connection free in time (a loaded or restarting server).
+  return (
+    typeof e?.message === 'string' &&
+    /connection terminated|not queryable|timeout exceeded when trying to connect/i.test(e.message)
+  );
 }
 
 /**

@@ -9,6 +9,8 @@ import type { Address } from '../domain/types';
 import type { Database } from '../db/database';
 import { audit } from '../db/repositories/access.repository';
 import * as control from '../db/repositories/customer-control.repository';
+import * as importRepo from '../db/repositories/import.repository';
+import { blankOut } from './import-format';
 import { updateCustomer, type Customer } from '../db/repositories/customer.repository';
 import { noteCorrections } from '../domain/contact-corrections';
 import { cancelScheduledTouches } from '../db/repositories/plan.repository';
@@ -375,41 +377,71 @@ export interface ErasureResult {
  */
 export async function eraseCustomerData(ctx: ServiceContext, id: string): Promise<ErasureResult> {
   const now = ctx.clock.now();
-  return ctx.db.transaction().execute(async (trx) => {
-    const customer = await lockedCustomer(trx, id);
-    if (customer.erasedAt) return { erased: false, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 } };
-    const needles = personalNeedles(customer);
-    const effects: Effects = {
-      cancelled: await cancelScheduledTouches(trx, { customerId: id }, now, 'erased'),
-      rerouted: 0,
-      tasksCancelled: await control.cancelOpenTasks(trx, id, null, now, 'erased'),
-    };
-    await control.endAllActiveRuns(trx, id);
-    await deleteLinksOfCustomer(trx, id);
-    await control.wipeCustomerRow(trx, id, now);
-    await control.wipeSaleReferralCodes(trx, id);
-    await control.wipeRenderedContent(trx, id);
-    await control.wipeNotes(trx, id);
-    for (const f of await control.listFreeText(trx, id)) {
-      const value = scrubValue(f.value, needles);
-      if (!same(value, f.value)) await control.updateFreeText(trx, { ...f, value });
-    }
-    for (const entry of await control.listAuditOfCustomer(trx, id)) {
-      const detail = scrubValue(entry.detail, needles);
-      if (!same(detail, entry.detail)) await control.updateAuditDetail(trx, entry.id, detail);
-    }
-    for (const stored of await control.findIdempotentResponsesQuoting(trx, needles)) {
-      const response = scrubValue(stored.response, needles);
-      if (!same(response, stored.response)) await control.updateIdempotentResponse(trx, { ...stored, response });
-    }
-    await audit(trx, {
-      actor: CUSTOMER_ACTOR,
-      action: 'customer.erased',
-      entity: 'customer',
-      entityId: id,
-      detail: { ...effects },
-      at: now,
+  return ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      const customer = await lockedCustomer(trx, id);
+      if (customer.erasedAt) return { erased: false, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 } };
+      const needles = personalNeedles(customer);
+      const effects: Effects = {
+        cancelled: await cancelScheduledTouches(trx, { customerId: id }, now, 'erased'),
+        rerouted: 0,
+        tasksCancelled: await control.cancelOpenTasks(trx, id, null, now, 'erased'),
+      };
+      await control.endAllActiveRuns(trx, id);
+      await deleteLinksOfCustomer(trx, id);
+      await control.wipeCustomerRow(trx, id, now);
+      await control.wipeSaleReferralCodes(trx, id);
+      await control.wipeRenderedContent(trx, id);
+      await control.wipeNotes(trx, id);
+      for (const f of await control.listFreeText(trx, id)) {
+        const value = scrubValue(f.value, needles);
+        if (!same(value, f.value)) await control.updateFreeText(trx, { ...f, value });
+      }
+      for (const entry of await control.listAuditOfCustomer(trx, id)) {
+        const detail = scrubValue(entry.detail, needles);
+        if (!same(detail, entry.detail)) await control.updateAuditDetail(trx, entry.id, detail);
+      }
+      for (const stored of await control.findIdempotentResponsesQuoting(trx, needles)) {
+        const response = scrubValue(stored.response, needles);
+        if (!same(response, stored.response)) await control.updateIdempotentResponse(trx, { ...stored, response });
+      }
+      await eraseFromImports(trx, needles);
+      await audit(trx, {
+        actor: CUSTOMER_ACTOR,
+        action: 'customer.erased',
+        entity: 'customer',
+        entityId: id,
+        detail: { ...effects },
+        at: now,
+      });
+      return { erased: true, effects };
+    })
+    .then(async (result) => {
+      // Outside the transaction: the queues and the outbox are not Postgres (a failure here is logged, not undone).
+      if (result.erased && ctx.erasure) {
+        const touchIds = (await control.listTouchViews(ctx.db, id)).map((t) => t.id);
+        await ctx.erasure
+          .forgetDeliveries(touchIds)
+          .catch((err) => ctx.log.error({ err, customerId: id }, 'could not erase queued or outbox copies'));
+      }
+      return result;
     });
-    return { erased: true, effects };
-  });
+}
+
+/**
+ * eraseFromImports wipes the customer from what imports keep: quotes in rejected rows, and the bytes of uploads not
+ * yet finished (a finished import's file is already deleted), overwritten in place so the file keeps its shape and a
+ * resumed import cannot bring the customer back.
+ */
+async function eraseFromImports(db: Database, needles: string[]): Promise<void> {
+  for (const r of await importRepo.findRejectionsQuoting(db, needles)) {
+    const reason = scrubValue(r.reason, needles) as string;
+    const externalId = r.externalId === null ? null : (scrubValue(r.externalId, needles) as string);
+    await importRepo.updateRejection(db, { ...r, reason, externalId });
+  }
+  const variants = [...new Set(needles.flatMap((n) => [n, n.toLowerCase(), n.toUpperCase()]))];
+  for (const chunk of await importRepo.findChunksQuoting(db, variants)) {
+    if (blankOut(chunk.data, needles) > 0) await importRepo.replaceChunk(db, chunk);
+  }
 }

@@ -103,6 +103,33 @@ export async function dispatchDueTouches(
   return total;
 }
 
+/**
+ * requeueAllQueued adds the job of every queued touch back to its queue at once (Redis lost its data: see
+ * checkRedisMarker in jobs/queues); returns how many. The jobs keep their touch ids, so one that survived is not doubled.
+ */
+export async function requeueAllQueued(
+  ctx: ServiceContext,
+  queues: TouchQueuePort,
+  s: DispatchSettings,
+): Promise<number> {
+  let total = 0;
+  let after: string | null = null;
+  for (;;) {
+    const now = ctx.clock.now();
+    const from: string | null = after;
+    const touches: dispatch.ClaimedTouch[] = await ctx.db
+      .transaction()
+      .execute((trx) => dispatch.takeQueuedTouches(trx, now, from, s.batchSize));
+    if (touches.length === 0) break;
+    await queues.enqueue(touches, now);
+    total += touches.length;
+    after = touches[touches.length - 1].id;
+    if (touches.length < s.batchSize) break;
+  }
+  if (total > 0) ctx.log.warn({ count: total }, 'Redis lost its data: queued again every queued touch');
+  return total;
+}
+
 /** requeueLostTouches adds the jobs of touches left queued too long back to their queues; returns how many. */
 export async function requeueLostTouches(
   ctx: ServiceContext,

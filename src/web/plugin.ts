@@ -139,6 +139,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
         conflict: 409,
         payload_too_large: 413,
         unavailable: 503,
+        too_many_requests: 429,
       }[err.code];
       message = err.message;
     } else if (err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET') {

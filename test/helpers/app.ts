@@ -1,7 +1,7 @@
 /** The API against a fresh database of its own and the real Redis, with an admin and a pos key, for app.inject(). */
 import IORedis from 'ioredis';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app';
+import { buildApp, type HttpSettings } from '../../src/api/app';
 import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
@@ -55,6 +55,8 @@ export function testContext(
 export interface TestAppOptions {
   settings?: Partial<ServiceSettings>;
   serviceLog?: Logger;
+  /** Server-level settings (rate limits, metrics token, trustProxy); none by default. */
+  http?: HttpSettings;
   /** Hands a stored import to the workers; absent: POST /v1/imports answers 503. */
   enqueueImport?: (importId: string) => Promise<void>;
   /** Sends the customers' single-use links (export, erasure); absent, asking for one answers 503. */
@@ -96,6 +98,7 @@ export async function createTestApp(
     logger,
     metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
+    http: options.http,
     enqueueImport: options.enqueueImport,
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;

@@ -47,6 +47,8 @@ export async function startTestWorker(o: TestWorkerOptions): Promise<TestWorker>
     DATABASE_URL: o.database.url,
     REDIS_URL,
     REDIS_PREFIX: prefix,
+    // Tests send to an in-process SMTP server without TLS at an http test URL.
+    RAPPORT_ENV: 'development',
     SMTP_URL: o.smtpUrl ?? undefined,
     RAPPORT_OUTBOX_DIR: o.outboxDir,
     PUBLIC_URL: TEST_SETTINGS.publicUrl,

@@ -27,6 +27,8 @@ export interface ImportRecord {
   duplicates: number;
   rejected: number;
   error: string | null;
+  /** Who uploaded it: `key:<api key id>`, or the command line. */
+  createdBy: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -56,6 +58,7 @@ function toImport(row: Record<string, unknown>): ImportRecord {
     duplicates: row.duplicates as number,
     rejected: row.rejected as number,
     error: (row.error as string | null) ?? null,
+    createdBy: (row.createdBy as string | null) ?? null,
     createdAt: row.createdAt as Date,
     startedAt: (row.startedAt as Date | null) ?? null,
     finishedAt: (row.finishedAt as Date | null) ?? null,
@@ -88,9 +91,113 @@ export async function createImport(
   return toImport(row);
 }
 
-/** appendChunk stores the next chunk of an upload. */
-export async function appendChunk(db: Database, importId: string, seq: number, data: Buffer): Promise<void> {
+/**
+ * appendChunk stores the next chunk of an upload and the bytes received so far (the upload quota counts them, and
+ * the sweeper sees the upload is alive).
+ */
+export async function appendChunk(
+  db: Database,
+  importId: string,
+  seq: number,
+  data: Buffer,
+  bytesSoFar: number,
+  at: Date,
+): Promise<void> {
   await db.insertInto('importChunks').values({ importId, seq, data }).execute();
+  await db
+    .updateTable('imports')
+    .set({ bytes: String(bytesSoFar), updatedAt: at })
+    .where('id', '=', importId)
+    .execute();
+}
+
+/** sumUploadedBytes adds up the bytes of the imports `createdBy` started since `since`, except `exceptId`. */
+export async function sumUploadedBytes(
+  db: Database,
+  createdBy: string,
+  since: Date,
+  exceptId: string | null,
+): Promise<number> {
+  let q = db
+    .selectFrom('imports')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('bytes'), sql<string>`0`).as('bytes'))
+    .where('createdBy', '=', createdBy)
+    .where('createdAt', '>', since);
+  if (exceptId) q = q.where('id', '<>', exceptId);
+  const row = await q.executeTakeFirstOrThrow();
+  return Number(row.bytes);
+}
+
+/** RejectionText is the free text of one rejected row. */
+export interface RejectionText {
+  importId: string;
+  line: number;
+  reason: string;
+  externalId: string | null;
+}
+
+/** findRejectionsQuoting returns the rejected rows whose reason or external id mentions one of `needles`. */
+export async function findRejectionsQuoting(db: Database, needles: string[]): Promise<RejectionText[]> {
+  if (needles.length === 0) return [];
+  const patterns = needles.map((n) => `%${n.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const rows = await sql<RejectionText>`
+    select import_id as "importId", line, reason, external_id as "externalId" from import_rejections
+    where reason ilike any(${patterns}) or external_id ilike any(${patterns})`.execute(db);
+  return rows.rows;
+}
+
+/** updateRejection rewrites the free text of one rejected row. */
+export async function updateRejection(db: Database, r: RejectionText): Promise<void> {
+  await db
+    .updateTable('importRejections')
+    .set({ reason: r.reason, externalId: r.externalId })
+    .where('importId', '=', r.importId)
+    .where('line', '=', r.line)
+    .execute();
+}
+
+/** StoredChunk is one stored piece of an upload. */
+export interface StoredChunk {
+  importId: string;
+  seq: number;
+  data: Buffer;
+}
+
+/**
+ * findChunksQuoting returns the stored chunks (of imports not finished: a finished one's are deleted) holding one of
+ * `needles` byte for byte (the caller passes the case variants it wants found).
+ */
+export async function findChunksQuoting(db: Database, needles: string[]): Promise<StoredChunk[]> {
+  if (needles.length === 0) return [];
+  const rows = await sql<StoredChunk>`
+    select c.import_id as "importId", c.seq, c.data from import_chunks c
+    where exists (select 1 from unnest(${needles}::text[]) n where position(convert_to(n, 'UTF8') in c.data) > 0)`.execute(
+    db,
+  );
+  return rows.rows;
+}
+
+/** replaceChunk stores new bytes for one chunk (of the same length). */
+export async function replaceChunk(db: Database, c: StoredChunk): Promise<void> {
+  await db
+    .updateTable('importChunks')
+    .set({ data: c.data })
+    .where('importId', '=', c.importId)
+    .where('seq', '=', c.seq)
+    .execute();
+}
+
+/** listStaleUploads returns the ids of uploads that have received nothing since `before`. */
+export async function listStaleUploads(db: Database, before: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('imports')
+    .select('id')
+    .where('status', '=', 'uploading')
+    .where('updatedAt', '<', before)
+    .orderBy('updatedAt')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 /** finishUpload marks an upload complete (queued for processing) with its size. */

@@ -99,6 +99,7 @@ function spawnWorker(prefix: string, o: { smtpUrl?: string; logLevel?: string } 
       SMTP_URL: o.smtpUrl ?? smtp.url,
       LOG_LEVEL: o.logLevel ?? 'warn',
       PUBLIC_URL: TEST_SETTINGS.publicUrl,
+      RAPPORT_ENV: 'development',
       RAPPORT_SECRET: TEST_SETTINGS.secret,
       RAPPORT_BUSINESS_NAME: TEST_SETTINGS.identity.name ?? undefined,
       RAPPORT_MAIL_FROM: 'Test Shop <hello@shop.test>',
