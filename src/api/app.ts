@@ -18,6 +18,7 @@ import { customerRoutes } from './routes/customers.routes';
 import { healthRoutes, type ReadinessCheck } from './routes/health.routes';
 import { salesRoutes } from './routes/sales.routes';
 import { segmentRoutes } from './routes/segments.routes';
+import { replanRoutes } from './routes/replan.routes';
 import { staffRoutes } from './routes/staff.routes';
 import { lettersRoutes } from './routes/letters.routes';
 import { tasksRoutes } from './routes/tasks.routes';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.ctx.db, redisPing: deps.redisPing });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
+  await app.register(replanRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });
   await app.register(customerRoutes, { ctx: deps.ctx });
   await app.register(tasksRoutes, { ctx: deps.ctx });

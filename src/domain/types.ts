@@ -72,6 +72,8 @@ export interface Segment {
   plan: PlanStep[];
   sendWindow: SendWindow;
   laterYears: LaterYears;
+  /** The number of the plan version new sales get (see PlanVersion). */
+  planVersion?: number;
 }
 
 /** Postal address of a customer. */

@@ -92,6 +92,7 @@ const SegmentSchema = Type.Object({
   plan: Type.Array(Type.Unknown()),
   sendWindow: Type.Unknown(),
   laterYears: Type.Unknown(),
+  planVersion: Type.Optional(Type.Integer({ description: 'the plan version new sales get' })),
 });
 
 /** segmentRoutes lets admins list, create and change segments. */
