@@ -53,17 +53,23 @@ export interface ReplanInput {
   base: Omit<PlanInput, 'steps' | 'sendWindow' | 'callerCalendars'>;
 }
 
+const timingKeys = new WeakMap<object, string>();
+
+function cachedKey(o: object, make: () => string): string {
+  let key = timingKeys.get(o);
+  if (key === undefined) timingKeys.set(o, (key = make()));
+  return key;
+}
+
+/** stepKey is what a step's timing and channel depend on (wording changes move nothing); memoised per plan object. */
 function stepKey(step: PlanStep | undefined, v: VersionInput): string {
   if (!step) return '';
-  const cal = step.channel === 'call' ? v.callerCalendars?.get(step.step) : undefined;
-  // Only what the timing and channel depend on: wording changes move nothing.
-  return canonicalJson({
-    offset: step.offset,
-    channel: step.channel,
-    trigger: step.trigger,
-    cal,
-    window: step.channel === 'call' ? null : v.sendWindow,
-  });
+  const own = cachedKey(step, () =>
+    canonicalJson({ offset: step.offset, channel: step.channel, trigger: step.trigger }),
+  );
+  if (step.channel !== 'call') return `${own}|${cachedKey(v.sendWindow, () => canonicalJson(v.sendWindow))}`;
+  const cal = v.callerCalendars?.get(step.step);
+  return `${own}|${cal ? `${cal.days.join(',')}@${cal.start ?? ''}` : ''}`;
 }
 
 const isCall = (c: Channel) => c === 'call';

@@ -148,21 +148,18 @@ interface Page {
   lastRunId: string | null;
 }
 
-async function computePage(
-  ctx: ServiceContext,
-  db: Database,
-  p: {
-    scope: ReplanScope;
-    target: Target;
-    staff: StaffBook;
-    asOf: Date;
-    afterId: string | null;
-    runIds?: string[];
-    versionCache: Map<number, versions.PlanVersion | null>;
-  },
-): Promise<Page> {
+type PageInput = {
+  scope: ReplanScope;
+  target: Target;
+  staff: StaffBook;
+  asOf: Date;
+  afterId: string | null;
+  runIds?: string[];
+  versionCache: Map<number, versions.PlanVersion | null>;
+};
+
+async function fetchPage(db: Database, p: PageInput): Promise<replans.RunningPlan[]> {
   const runs = await replans.listRunningPlans(db, p.scope, p.afterId, REPLAN_PAGE, p.runIds);
-  if (runs.length === 0) return { computed: [], lastRunId: null };
   const missing = [...new Set(runs.map((r) => r.planVersion).filter((v): v is number => v !== null))].filter(
     (v) => !p.versionCache.has(v),
   );
@@ -170,18 +167,12 @@ async function computePage(
     const found = await versions.findPlanVersions(db, p.scope.segmentId, missing);
     for (const v of missing) p.versionCache.set(v, found.get(v) ?? null);
   }
-  const touches = await replans.listTouchesOfRuns(
-    db,
-    runs.map((r) => r.runId),
-  );
-  const byRun = new Map<string, replans.RunTouch[]>();
-  for (const t of touches) {
-    const list = byRun.get(t.runId);
-    if (list) list.push(t);
-    else byRun.set(t.runId, [t]);
-  }
-  const computed = runs.map((run) => computeOne(ctx, run, byRun.get(run.runId) ?? [], p));
-  return { computed, lastRunId: runs[runs.length - 1].runId };
+  return runs;
+}
+
+async function computePage(ctx: ServiceContext, db: Database, p: PageInput): Promise<Page> {
+  const runs = await fetchPage(db, p);
+  return { computed: runs.map((run) => computeOne(ctx, run, run.touches, p)), lastRunId: runs.at(-1)?.runId ?? null };
 }
 
 function computeOne(
@@ -249,20 +240,17 @@ function computeOne(
 
 /** runFingerprint names the state of a running plan that a re-plan depends on: its touches, version and customer. */
 function runFingerprint(run: replans.RunningPlan, touches: replans.RunTouch[]): string {
-  return sha(
-    canonicalJson({
-      v: run.planVersion,
-      plan: run.plan,
-      at: run.startedAt.getTime(),
-      tz: run.timezone,
-      c: run.contact,
-      sp: run.salespersonId,
-      t: touches
-        .slice()
-        .sort((a, b) => a.step - b.step)
-        .map((t) => [t.id, t.step, t.channel, t.dueAt.getTime(), t.status, t.assigneeId]),
-    }),
-  );
+  const parts = [
+    run.planVersion,
+    run.planVersion === null ? canonicalJson(run.plan) : '',
+    run.startedAt.getTime(),
+    run.timezone,
+    run.salespersonId,
+    JSON.stringify(run.contact),
+  ];
+  for (const t of touches.slice().sort((a, b) => a.step - b.step))
+    parts.push(t.id, t.step, t.channel, t.dueAt.getTime(), t.status, t.assigneeId);
+  return sha(parts.join('|'));
 }
 
 /** Walk is a full pass over the scope as of one moment, page by page. */
@@ -278,14 +266,18 @@ async function walk(
   const versionCache = new Map<number, versions.PlanVersion | null>();
   const all = createHash('sha256');
   let considered = 0;
-  let afterId: string | null = null;
+  const input: PageInput = { scope, target, staff, asOf, afterId: null, versionCache };
+  // The next page is read while this one is computed, so the database and the computation overlap.
+  let next = fetchPage(ctx.db, input);
   for (;;) {
-    const page = await computePage(ctx, ctx.db, { scope, target, staff, asOf, afterId, versionCache });
-    if (page.computed.length === 0) break;
-    for (const c of page.computed) all.update(`${c.entry.runId}:${c.entry.fingerprint};`);
-    considered += page.computed.length;
-    await onPage(page.computed);
-    afterId = page.lastRunId;
+    const runs = await next;
+    if (runs.length === 0) break;
+    if (runs.length === REPLAN_PAGE) next = fetchPage(ctx.db, { ...input, afterId: runs[runs.length - 1].runId });
+    else next = Promise.resolve([]);
+    const computed = runs.map((run) => computeOne(ctx, run, run.touches, input));
+    for (const c of computed) all.update(`${c.entry.runId}:${c.entry.fingerprint};`);
+    considered += computed.length;
+    await onPage(computed);
   }
   return { target, staff, fingerprint: all.digest('base64url'), considered };
 }

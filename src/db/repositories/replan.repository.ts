@@ -21,6 +21,7 @@ export interface RunningPlan {
   timezone: string | null;
   contact: CustomerContact;
   salespersonId: string | null;
+  touches: RunTouch[];
 }
 
 /** RunTouch is one stored contact of a running plan. */
@@ -70,6 +71,10 @@ export async function listRunningPlans(
       'c.preferredChannel',
       'c.doNotContact',
       's.salespersonId',
+      // The run's touches in the same round trip: one statement per page of runs.
+      sql<[string, number, string, string, string, string | null, string | null][] | null>`(
+        select json_agg(json_build_array(t.id, t.step, t.channel, t.due_at, t.status, t.assignee_id, t.sender_role))
+          from touches t where t.plan_run_id = r.id)`.as('touches'),
     ])
     .where('r.segmentId', '=', scope.segmentId)
     .where('r.kind', '=', 'first_year')
@@ -97,26 +102,16 @@ export async function listRunningPlans(
       doNotContact: r.doNotContact,
     },
     salespersonId: r.salespersonId,
-  }));
-}
-
-/** listTouchesOfRuns returns the stored contacts of the given runs. */
-export async function listTouchesOfRuns(db: Database, runIds: string[]): Promise<RunTouch[]> {
-  if (runIds.length === 0) return [];
-  const rows = await db
-    .selectFrom('touches')
-    .select(['id', 'planRunId', 'step', 'channel', 'dueAt', 'status', 'assigneeId', 'senderRole'])
-    .where('planRunId', '=', sql<string>`any(${runIds}::uuid[])`)
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    runId: r.planRunId as string,
-    step: r.step,
-    channel: r.channel as Channel,
-    dueAt: r.dueAt,
-    status: r.status as TouchStatus,
-    assigneeId: r.assigneeId,
-    senderRole: r.senderRole as StaffRole | null,
+    touches: (r.touches ?? []).map(([id, step, channel, dueAt, status, assigneeId, senderRole]) => ({
+      id,
+      runId: r.runId,
+      step,
+      channel: channel as Channel,
+      dueAt: new Date(dueAt),
+      status: status as TouchStatus,
+      assigneeId,
+      senderRole: senderRole as StaffRole | null,
+    })),
   }));
 }
 

@@ -287,4 +287,4 @@ test('apply refuses when the plan or a listed customer changed since the dry run
   expect(bare.json().error.details.field).toBe('asOf');
   const badVersion = await replan({ dryRun: true, fromVersion: 0 });
   expect(badVersion.statusCode).toBe(400);
-});
+}, 300_000);
