@@ -19,6 +19,7 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.routes';
 import { salesRoutes } from './routes/sales.routes';
 import { segmentRoutes } from './routes/segments.routes';
 import { replanRoutes } from './routes/replan.routes';
+import { dashboardRoutes } from './routes/dashboard.routes';
 import { staffRoutes } from './routes/staff.routes';
 import { lettersRoutes } from './routes/letters.routes';
 import { tasksRoutes } from './routes/tasks.routes';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(importsRoutes, { ctx: deps.ctx, enqueueImport: deps.enqueueImport });
   await app.register(customerPagesRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
+  await app.register(dashboardRoutes, { ctx: deps.ctx });
   await app.ready();
   return app as unknown as FastifyInstance;
 }

@@ -44,7 +44,8 @@ export interface MaintenanceJob {
 }
 
 /** MaintenanceTask are the periodic tasks; each has exactly one handler (checked when the worker boots). */
-export type MaintenanceTask = 'dispatch' | 'reconcile' | 'call-reminders' | 'escalate' | 'newsletters' | 'later-years';
+export type MaintenanceTask =
+  'dispatch' | 'reconcile' | 'call-reminders' | 'escalate' | 'newsletters' | 'later-years' | 'report-rollup';
 
 /** MAINTENANCE_EVERY_MS is how often each periodic task runs. */
 export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
@@ -55,6 +56,8 @@ export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
   newsletters: 10_000,
   // Anniversaries are a day's matter and each later-year contact is planned a year ahead: every 10 minutes is plenty.
   'later-years': 10 * 60_000,
+  // The dashboard's monthly rollups of recent months (and once a day all months): see dashboard.service.
+  'report-rollup': 5 * 60_000,
 };
 
 /** touchJobId is the deterministic job id of a touch: one job per touch, however often it is enqueued. */

@@ -183,15 +183,16 @@ export interface WorkloadRow {
 }
 
 /**
- * readWorkload counts the call contacts still to make per assignee and week in [from, to): scheduled call touches
- * and open call tasks by their due time (a call's touch is no longer scheduled once its task exists).
+ * readWorkload counts the call contacts still to make per assignee and week, due before `to`: scheduled call touches
+ * and open call tasks by their due time (a call's touch is no longer scheduled once its task exists). Overdue ones
+ * come in the weeks they fell due; the caller counts them in the current week.
  */
-export async function readWorkload(db: Database, from: Date, to: Date, zone: string): Promise<WorkloadRow[]> {
+export async function readWorkload(db: Database, to: Date, zone: string): Promise<WorkloadRow[]> {
   const week = (col: string) => sql`to_char(date_trunc('week', ${sql.ref(col)} at time zone ${zone}), 'YYYY-MM-DD')`;
   const { rows } = await sql<WorkloadRow>`
     select assignee_id as "assigneeId", week, sum(n)::int as calls from (
       select t.assignee_id, ${week('t.due_at')} as week, count(*) as n from touches t
-       where t.status = 'scheduled' and t.channel = 'call' and t.due_at >= ${from} and t.due_at < ${to}
+       where t.status = 'scheduled' and t.channel = 'call' and t.due_at < ${to}
        group by 1, 2
       union all
       select k.assignee_id, ${week('k.due_at')}, count(*) from tasks k
