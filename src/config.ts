@@ -39,6 +39,8 @@ export interface Config {
   requeueAfterMs: number;
   /** Paper size of letters. */
   paper: 'A4' | 'Letter';
+  /** The first manager's email, made a manager on the first start if there is none (its sign-in link is printed). */
+  firstManagerEmail: string;
 }
 
 /** ConfigError names the environment variable that is wrong. */
@@ -75,6 +77,12 @@ function optionalSecret(env: Env, name: string, minLength: number): string | nul
   const value = env[name];
   if (value === undefined || value === '') return null;
   if (value.length < minLength) throw new ConfigError(`${name} must be at least ${minLength} characters long`);
+  return value;
+}
+
+function email(env: Env, name: string, fallback: string): string {
+  const value = (env[name] || fallback).trim();
+  if (!/^[^\s@]+@[^\s@]+$/.test(value)) throw new ConfigError(`${name} is not an email address: "${value}"`);
   return value;
 }
 
@@ -123,5 +131,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     leaseMs: int(env, 'RAPPORT_LEASE_MS', 120_000, 1000, 3_600_000),
     requeueAfterMs: int(env, 'RAPPORT_REQUEUE_AFTER_MS', 300_000, 1000, 86_400_000),
     paper: paper(env, 'RAPPORT_PAPER'),
+    firstManagerEmail: email(env, 'RAPPORT_MANAGER_EMAIL', `manager@${new URL(publicUrl).hostname}`),
   });
 }

@@ -1,5 +1,6 @@
 /**
- * Builds the Fastify application: plugins in a fixed order (docs, errors, auth, idempotency), then the routes.
+ * Builds the Fastify application: plugins in a fixed order (docs, errors, input policy, body timeout, auth,
+ * idempotency), then the routes.
  * It never listens; src/main does, and tests use app.inject().
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -12,6 +13,9 @@ import { authPlugin } from './plugins/auth';
 import { RequestLogController } from './request-log';
 import { errorsPlugin } from './plugins/errors';
 import { idempotencyPlugin } from './plugins/idempotency';
+import { inputPolicyPlugin } from './plugins/input-policy';
+import { bodyTimeoutPlugin, type BodyTimeoutOptions } from './plugins/body-timeout';
+import { clientErrorHandler } from './client-errors';
 import { registerQueueMetrics, type ApiMetrics } from './metrics';
 import type { Queues } from '../jobs/queues';
 import { customerRoutes } from './routes/customers.routes';
@@ -27,6 +31,8 @@ import { importsRoutes } from './routes/imports.routes';
 import { newslettersRoutes } from './routes/newsletters.routes';
 import { customerPagesRoutes } from './routes/customer-pages.routes';
 import { reportsRoutes } from './routes/reports.routes';
+import type { EmailChannel } from '../channels/email.channel';
+import { webPlugin } from '../web/plugin';
 
 /** AppDeps is what the API needs from its composition root. */
 export interface AppDeps {
@@ -39,10 +45,20 @@ export interface AppDeps {
   enqueueImport?: (importId: string) => Promise<void>;
   /** A logger to use for requests; tests pass none (silent). */
   logger?: Logger;
+  /** Sends the console's sign-in links; absent: the sign-in page says to ask for a link from the command line. */
+  email?: EmailChannel | null;
+  /** How long a request body may take (BODY_TIMEOUTS when absent). */
+  bodyTimeouts?: BodyTimeoutOptions;
 }
 
 /** BODY_LIMIT is the largest JSON body accepted (imports stream and are not bound by it). */
 export const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * BODY_TIMEOUTS: an ordinary body (at most BODY_LIMIT) must arrive within 30 s; an upload may take as long as it
+ * needs, but never pause for 30 s.
+ */
+export const BODY_TIMEOUTS: BodyTimeoutOptions = { totalMs: 30_000, idleMs: 30_000 };
 
 /** buildApp returns a ready Fastify instance with every route registered. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -50,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     logController: new RequestLogController(),
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(swagger, {
@@ -62,8 +78,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(errorsPlugin);
-  await app.register(authPlugin, { db: deps.ctx.db });
-  await app.register(idempotencyPlugin, { db: deps.ctx.db });
+  // The validation policy and the body timeout, for every route registered after them.
+  await app.register(inputPolicyPlugin);
+  await app.register(bodyTimeoutPlugin, deps.bodyTimeouts ?? BODY_TIMEOUTS);
+  await app.register(authPlugin, { ctx: deps.ctx });
+  await app.register(idempotencyPlugin, { ctx: deps.ctx });
 
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpDuration.observe(
@@ -76,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  await app.register(healthRoutes, { db: deps.ctx.db, redisPing: deps.redisPing });
+  await app.register(healthRoutes, { ctx: deps.ctx, redisPing: deps.redisPing });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
   await app.register(replanRoutes, { ctx: deps.ctx });
@@ -89,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(customerPagesRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
   await app.register(dashboardRoutes, { ctx: deps.ctx });
+  // The staff console: its own encapsulated context (cookies, CSRF, CSP, HTML errors), not fastify-plugin wrapped.
+  await app.register(webPlugin, { ctx: deps.ctx, email: deps.email });
   await app.ready();
   return app as unknown as FastifyInstance;
 }

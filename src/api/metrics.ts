@@ -1,7 +1,7 @@
 /** Prometheus metrics of the API process: HTTP latency, and touches by channel and status read at scrape time. */
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Database } from '../db/database';
-import { countTouchesByChannelAndStatus, listDeliveriesSince } from '../db/repositories/metrics.repository';
+import type { ServiceContext } from '../services/context';
+import { countTouches, deliveriesSince } from '../services/metrics.service';
 import type { Queues } from '../jobs/queues';
 
 /** ApiMetrics are the instruments the API records into. */
@@ -11,7 +11,7 @@ export interface ApiMetrics {
 }
 
 /** createApiMetrics registers the API's metrics on a fresh registry. */
-export function createApiMetrics(db: Database): ApiMetrics {
+export function createApiMetrics(ctx: ServiceContext): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({
@@ -27,7 +27,7 @@ export function createApiMetrics(db: Database): ApiMetrics {
     labelNames: ['channel', 'status'] as const,
     registers: [registry],
     async collect() {
-      const rows = await countTouchesByChannelAndStatus(db);
+      const rows = await countTouches(ctx);
       this.reset();
       for (const r of rows) this.set({ channel: r.channel, status: r.status }, r.n);
     },
@@ -42,7 +42,7 @@ export function createApiMetrics(db: Database): ApiMetrics {
     buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600],
     registers: [registry],
     async collect() {
-      const rows = await listDeliveriesSince(db, seen, 50_000);
+      const rows = await deliveriesSince(ctx, seen, 50_000);
       for (const r of rows) this.observe({ channel: r.channel }, r.latency);
       const last = rows[rows.length - 1];
       if (last) seen = { at: last.completedAt, id: last.id };

@@ -230,6 +230,14 @@ export interface Settings {
   value: string;
 }
 
+export interface SignInLinks {
+  createdAt: Timestamp;
+  expiresAt: Timestamp;
+  staffId: string;
+  tokenHash: string;
+  usedAt: Timestamp | null;
+}
+
 export interface Staff {
   active: Generated<boolean>;
   createdAt: Generated<Timestamp>;
@@ -246,6 +254,17 @@ export interface Staff {
   workEnd: Generated<string>;
   workingDays: Generated<number[]>;
   workStart: Generated<string>;
+}
+
+export interface StaffSessions {
+  createdAt: Timestamp;
+  expiresAt: Timestamp;
+  id: Generated<string>;
+  lastSeenAt: Timestamp;
+  revokedAt: Timestamp | null;
+  staffId: string;
+  tokenHash: string;
+  userAgent: string | null;
 }
 
 export interface Tasks {
@@ -319,7 +338,9 @@ export interface DB {
   sales: Sales;
   segments: Segments;
   settings: Settings;
+  signInLinks: SignInLinks;
   staff: Staff;
+  staffSessions: StaffSessions;
   tasks: Tasks;
   touches: Touches;
   touchEvents: TouchEvents;

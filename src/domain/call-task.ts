@@ -3,6 +3,7 @@
  * and what each call outcome does to the plan. No I/O: the people and the instant come in as arguments.
  */
 import { DateTime } from 'luxon';
+import { yearInRange } from './input-limits';
 import { addBusinessDays, businessDaysBetween, nextBusinessDay } from './schedule';
 import type { StaffRole } from './types';
 
@@ -182,7 +183,7 @@ export function dueRange(filter: DueFilter, now: Date, zone: string): { from: Da
 /** parseDueFilter reads `today`, `overdue` or an ISO date (YYYY-MM-DD); null when it is none of them. */
 export function parseDueFilter(value: string): DueFilter | null {
   if (value === 'today' || value === 'overdue') return { kind: value };
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !yearInRange(Number(value.slice(0, 4)))) return null;
   return DateTime.fromISO(value).isValid ? { kind: 'date', date: value } : null;
 }
 

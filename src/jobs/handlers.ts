@@ -3,6 +3,7 @@ import * as dispatch from '../services/dispatch.service';
 import type { HandlerDeps } from './handler-deps';
 import type { HandlerTable } from './worker';
 import { runTouchJob } from './touch-job';
+import { touchQueuePort } from './queues';
 import { createEmailDelivery } from './email.handler';
 import { createLetterDelivery } from './letter.handler';
 import { createCallDelivery, createCallMaintenance } from './call.handler';
@@ -14,6 +15,7 @@ import { createImportProcessor, requeueLostImports } from './import.handler';
 /** createHandlerTable builds every handler over the given dependencies. */
 export function createHandlerTable(deps: HandlerDeps): HandlerTable {
   const { ctx } = deps;
+  const touchQueues = touchQueuePort(deps.queues);
   return {
     queues: {
       email: runTouchJob(ctx, createEmailDelivery(deps), deps.batches),
@@ -23,10 +25,10 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
       import: createImportProcessor(deps),
     },
     maintenance: {
-      dispatch: () => dispatch.dispatchDueTouches(ctx, deps.queues, deps.dispatch),
+      dispatch: () => dispatch.dispatchDueTouches(ctx, touchQueues, deps.dispatch),
       // Whatever Redis lost comes back from Postgres: touches left queued, and stored imports with no job.
       reconcile: async () => ({
-        touches: await dispatch.requeueLostTouches(ctx, deps.queues, deps.dispatch),
+        touches: await dispatch.requeueLostTouches(ctx, touchQueues, deps.dispatch),
         imports: await requeueLostImports(ctx, deps.queues.import, deps.dispatch.lostAfterMs),
       }),
       ...createCallMaintenance(deps),

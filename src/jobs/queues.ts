@@ -1,7 +1,7 @@
 /** The producer side of the queues: one BullMQ Queue per name, and handing claimed touches to their channel queue. */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Channel } from '../domain/types';
-import type { ClaimedTouch } from '../db/repositories/dispatch.repository';
+import type { ClaimedTouch, TouchQueuePort } from '../services/dispatch.service';
 import {
   MAINTENANCE_EVERY_MS,
   MAINTENANCE_JOB_OPTIONS,
@@ -115,4 +115,13 @@ export async function scheduleMaintenance(
       { name: task, data: { task }, opts: MAINTENANCE_JOB_OPTIONS },
     );
   }
+}
+
+/** touchQueuePort is the scheduler's view of the queues (services/dispatch.service's port) over BullMQ. */
+export function touchQueuePort(queues: Queues): TouchQueuePort {
+  return {
+    pending: () => pendingJobs(queues),
+    enqueue: (touches, now) => enqueueTouches(queues, touches, now),
+    clearFinished: (touches) => clearFinishedJobs(queues, touches),
+  };
 }

@@ -1,9 +1,10 @@
 /** `npm start`: migrate, then the API and the workers in one process (the simple start). */
 import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } from './startup';
-import { announceAdminKey, buildContext, onShutdown } from './services';
+import { announceAdminKey, announceFirstManagerLink, buildContext, onShutdown } from './services';
 import { startApi } from './api-process';
 import { startWorkerProcess } from './worker-process';
 import { ensureSecret } from '../services/auth.service';
+import { reportMisconfiguredSegments } from '../services/segment.service';
 import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
@@ -14,6 +15,8 @@ runMain(async () => {
   await checkRedis(config);
   await announceAdminKey(config, db);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
+  await announceFirstManagerLink(config, ctx);
+  await reportMisconfiguredSegments(ctx);
   const workers = await startWorkerProcess(config, ctx, log);
   const closeApi = await startApi(config, ctx, log);
   onShutdown(log, async () => {

@@ -7,6 +7,7 @@ import { createApiMetrics } from '../api/metrics';
 import { createProducerRedis } from './services';
 import { createImportEnqueuer } from '../jobs/import.handler';
 import { closeQueues, createQueues } from '../jobs/queues';
+import { createEmailChannel } from '../channels/email.channel';
 
 /** startApi builds the app, listens on the configured port and returns a function that closes it. */
 export async function startApi(config: Config, ctx: ServiceContext, log: Logger): Promise<() => Promise<void>> {
@@ -14,12 +15,21 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   const imports = createImportEnqueuer(redis, config.redisPrefix);
   // Producer-side queues on the fail-fast connection, so /metrics can report their depths.
   const queues = createQueues(redis, config.redisPrefix);
+  // The console's sign-in links go out from the API itself: a person is waiting for them.
+  const email = createEmailChannel({
+    smtpUrl: config.smtpUrl,
+    outboxDir: config.outboxDir,
+    from: config.mailFrom,
+    maxConnections: 2,
+    log,
+  });
   const app = await buildApp({
+    email,
     ctx,
     enqueueImport: imports.enqueue,
     queues,
     logger: log,
-    metrics: createApiMetrics(ctx.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => {
       await redis.ping();
     },
@@ -28,6 +38,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   log.info({ url: config.publicUrl, docs: `${config.publicUrl}/docs` }, 'API listening');
   return async () => {
     await app.close();
+    await email.close();
     await imports.close();
     await closeQueues(queues);
     redis.disconnect();

@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import type { ServiceContext } from '../services/context';
 import { ensureAdminKey } from '../services/auth.service';
 import { createSaleBatcher } from '../services/sale.service';
+import { firstManagerLink } from '../services/session.service';
 
 /** buildContext assembles the ServiceContext of a process. */
 export function buildContext(
@@ -49,6 +50,17 @@ export async function announceAdminKey(config: Config, db: Database): Promise<vo
         'Use it as "Authorization: Bearer <key>", and create other keys with POST /v1/keys.\n\n',
     );
   }
+}
+
+/** announceFirstManagerLink prints, on the first start of a database only, a sign-in link for the first manager. */
+export async function announceFirstManagerLink(config: Config, ctx: ServiceContext): Promise<void> {
+  const link = await firstManagerLink(ctx, config.firstManagerEmail);
+  if (!link) return;
+  process.stdout.write(
+    `\nSign in to the staff console as ${link.staff.name} <${link.staff.email}> with this one-time link ` +
+      `(valid 24 hours):\n\n    ${link.url}\n\n` +
+      'Later, anyone on the staff asks for a link on the sign-in page, or run: npm run console:link -- EMAIL\n\n',
+  );
 }
 
 /** onShutdown runs `close` once on SIGTERM or SIGINT, then exits. */

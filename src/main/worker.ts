@@ -3,6 +3,7 @@ import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } 
 import { buildContext, onShutdown } from './services';
 import { startWorkerProcess } from './worker-process';
 import { ensureSecret } from '../services/auth.service';
+import { reportMisconfiguredSegments } from '../services/segment.service';
 import { installZoneOffsetCache } from './zone-offset-cache';
 
 runMain(async () => {
@@ -12,6 +13,7 @@ runMain(async () => {
   const db = await connectPostgres(config, log, true, config.databasePoolSize);
   await checkRedis(config);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
+  await reportMisconfiguredSegments(ctx);
   const workers = await startWorkerProcess(config, ctx, log);
   onShutdown(log, async () => {
     await workers.close();

@@ -4,8 +4,11 @@ import type { ApiRole } from '../domain/types';
 import * as access from '../db/repositories/access.repository';
 import { findStaffById } from '../db/repositories/staff.repository';
 import type { Database } from '../db/database';
-import { AppError, NotFoundError, ValidationError } from './errors';
+import { AppError, ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
+
+/** ApiKey is a stored key: its id, role, name and staff member (never the secret). */
+export type ApiKey = access.ApiKey;
 
 /** hashKey is how keys are stored and looked up. */
 export function hashKey(key: string): string {
@@ -75,10 +78,9 @@ export async function createApiKey(
   db: Database,
   input: { name: string; role: ApiRole; staffId?: string },
 ): Promise<{ key: string; apiKey: access.ApiKey }> {
-  if (input.role === 'staff') {
-    if (!input.staffId) throw new ValidationError('staffId', 'is required for a staff key');
-    if (!(await findStaffById(db, input.staffId))) throw new ValidationError('staffId', 'no such staff member');
-  }
+  if (input.role === 'staff' && !input.staffId) throw new ValidationError('staffId', 'is required for a staff key');
+  if (input.staffId && !(await findStaffById(db, input.staffId)))
+    throw new ValidationError('staffId', 'no such staff member');
   const key = generateKey(input.role);
   const apiKey = await access.insertApiKey(db, {
     name: input.name,
@@ -136,13 +138,37 @@ export function listApiKeys(ctx: ServiceContext): Promise<access.ApiKey[]> {
   return access.listApiKeys(ctx.db);
 }
 
-/** revokeApiKey revokes a key for good and records who did, or throws not_found. */
-export async function revokeApiKey(ctx: ServiceContext, id: string, actor: string): Promise<void> {
+/**
+ * revokeApiKey revokes a key for good and records who did, or throws not_found. The key making the request and the
+ * last live admin key are refused (409): either would lock its admin out.
+ */
+export async function revokeApiKey(
+  ctx: ServiceContext,
+  id: string,
+  caller: { keyId: string | undefined; actor: string },
+): Promise<void> {
   const now = ctx.clock.now();
-  if (!(await access.revokeApiKey(ctx.db, id, now))) throw new NotFoundError('key', id);
+  if (id === caller.keyId)
+    throw new ConflictError('id: this is the key making the request; revoke it with another admin key', {
+      field: 'id',
+      reason: 'own_key',
+    });
+  const outcome = await access.revokeApiKey(ctx.db, id, now);
+  if (outcome === 'not_found') throw new NotFoundError('key', id);
+  if (outcome === 'last_admin')
+    throw new ConflictError('id: this is the last live admin key; create another admin key first', {
+      field: 'id',
+      reason: 'last_admin_key',
+    });
   // Revokes are rare: forgetting every cached key is simpler than finding this one's hash.
   const cache = keyCacheOf(ctx.db);
   cache.keys.clear();
   cache.generation++;
-  await access.audit(ctx.db, { actor, action: 'api_key.revoked', entity: 'api_key', entityId: id, at: now });
+  await access.audit(ctx.db, {
+    actor: caller.actor,
+    action: 'api_key.revoked',
+    entity: 'api_key',
+    entityId: id,
+    at: now,
+  });
 }

@@ -22,8 +22,11 @@ import {
 } from '../db/repositories/timeline.repository';
 import { getTouchesWithHistory, type TouchWithHistory } from './customer.service';
 import { verifyCustomerToken } from './customer-link';
-import { NotFoundError, ValidationError } from './errors';
+import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
+
+/** TouchView is a touch as the customer sees it: what, when and how it ended. */
+export type TouchView = control.TouchView;
 
 /** CUSTOMER_ACTOR names the customer in the audit trail and in touch histories. */
 export const CUSTOMER_ACTOR = 'customer';
@@ -97,8 +100,8 @@ export interface CustomerPage {
   /** The customer's zone (else the business default), for showing dates. */
   zone: string;
   sales: SaleRecord[];
-  upcoming: control.TouchView[];
-  past: control.TouchView[];
+  upcoming: TouchView[];
+  past: TouchView[];
   referrals: number;
 }
 
@@ -112,7 +115,7 @@ export async function loadCustomerPage(ctx: ServiceContext, token: string): Prom
     control.listTouchViews(ctx.db, id),
     listReferralsOf(ctx.db, id),
   ]);
-  const pending = (t: control.TouchView) => t.status === 'scheduled' || t.status === 'queued';
+  const pending = (t: TouchView) => t.status === 'scheduled' || t.status === 'queued';
   return {
     customer,
     zone: customer.timezone ?? ctx.settings.defaultTimezone,
@@ -232,7 +235,10 @@ export async function savePreferences(ctx: ServiceContext, token: string, p: Pre
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
     if (before.erasedAt)
-      return { customer: before, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 }, changed: false };
+      throw new ConflictError('customer: the data held was erased; there are no preferences to change', {
+        field: 'customer',
+        reason: 'erased',
+      });
     const next = { emailOptOut: !p.email, newsletterOptOut: !p.newsletters || !p.email, doNotContact: !p.contact };
     const flips: [keyof typeof next, string][] = [
       ['emailOptOut', 'email'],

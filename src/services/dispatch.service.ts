@@ -3,8 +3,24 @@
  * again the touches whose job was lost (Redis flushed or restarted). Redis only ever holds the near-term work.
  */
 import * as dispatch from '../db/repositories/dispatch.repository';
-import { CHANNELS, clearFinishedJobs, enqueueTouches, pendingJobs, type Queues } from '../jobs/queues';
+import type { Channel } from '../domain/types';
 import type { ServiceContext } from './context';
+
+/** ClaimedTouch is a touch handed to the queues: its id, channel and due time. */
+export type ClaimedTouch = dispatch.ClaimedTouch;
+
+/**
+ * TouchQueuePort is what the scheduler needs of the queues; src/jobs implements it over BullMQ, so this service knows
+ * no queue library.
+ */
+export interface TouchQueuePort {
+  /** pending counts, per channel, the jobs not finished (waiting, delayed or running). */
+  pending(): Promise<Record<Channel, number>>;
+  /** enqueue adds one job per touch, delayed until it is due; a touch already queued is not added twice. */
+  enqueue(touches: ClaimedTouch[], now: Date): Promise<void>;
+  /** clearFinished removes finished jobs still kept under these touches' job ids, so they can be added again. */
+  clearFinished(touches: ClaimedTouch[]): Promise<void>;
+}
 
 /** DispatchSettings tune the scheduler. */
 export interface DispatchSettings {
@@ -40,11 +56,16 @@ export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = {
  * dispatchDueTouches claims due touches batch by batch and adds them to their queues, for the channels whose queue
  * has room (maxQueuedPerChannel); returns how many.
  */
-export async function dispatchDueTouches(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
-  const pending = await pendingJobs(queues);
+export async function dispatchDueTouches(
+  ctx: ServiceContext,
+  queues: TouchQueuePort,
+  s: DispatchSettings,
+): Promise<number> {
+  const pending = await queues.pending();
+  const channels = Object.keys(pending) as Channel[];
   let total = 0;
   for (let i = 0; i < s.maxBatches; i++) {
-    const open = CHANNELS.filter((channel) => pending[channel] < s.maxQueuedPerChannel);
+    const open = channels.filter((channel) => pending[channel] < s.maxQueuedPerChannel);
     if (open.length === 0) break;
     const now = ctx.clock.now();
     const until = new Date(now.getTime() + s.horizonMs);
@@ -52,18 +73,22 @@ export async function dispatchDueTouches(ctx: ServiceContext, queues: Queues, s:
       .transaction()
       .execute((trx) => dispatch.claimDueTouches(trx, now, until, s.batchSize, open));
     if (claimed.length === 0) break;
-    await enqueueTouches(queues, claimed, now);
+    await queues.enqueue(claimed, now);
     for (const t of claimed) pending[t.channel]++;
     total += claimed.length;
     if (claimed.length < s.batchSize) break;
   }
-  const full = CHANNELS.filter((channel) => pending[channel] >= s.maxQueuedPerChannel);
+  const full = channels.filter((channel) => pending[channel] >= s.maxQueuedPerChannel);
   if (full.length > 0) ctx.log.debug({ full, pending }, 'queues full: their due touches wait in Postgres');
   return total;
 }
 
 /** requeueLostTouches adds the jobs of touches left queued too long back to their queues; returns how many. */
-export async function requeueLostTouches(ctx: ServiceContext, queues: Queues, s: DispatchSettings): Promise<number> {
+export async function requeueLostTouches(
+  ctx: ServiceContext,
+  queues: TouchQueuePort,
+  s: DispatchSettings,
+): Promise<number> {
   let total = 0;
   for (let i = 0; i < s.maxBatches; i++) {
     const now = ctx.clock.now();
@@ -71,8 +96,8 @@ export async function requeueLostTouches(ctx: ServiceContext, queues: Queues, s:
       .transaction()
       .execute((trx) => dispatch.findLostTouches(trx, now, new Date(now.getTime() - s.lostAfterMs), s.batchSize));
     if (lost.length === 0) break;
-    await clearFinishedJobs(queues, lost);
-    await enqueueTouches(queues, lost, now);
+    await queues.clearFinished(lost);
+    await queues.enqueue(lost, now);
     total += lost.length;
     if (lost.length < s.batchSize) break;
   }

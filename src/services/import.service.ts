@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { computePlan, type CallerCalendar, type PlanInput } from '../domain/plan';
 import { addOffset } from '../domain/schedule';
-import { chooseSegment } from '../domain/segment-match';
+import { placeSale } from './segment.service';
 import type { Address, PlannedTouch, PlanStep, Segment, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import * as repo from '../db/repositories/import.repository';
@@ -23,6 +23,7 @@ import { audit } from '../db/repositories/access.repository';
 import { AppError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 import { parseSaleInput, type SaleInput } from './sale-input';
+import { storableText } from '../domain/input-limits';
 import { hashSale, type SaleResponse } from './sale.service';
 import { fingerprint, screenSaleContact, type ContactCorrections } from '../domain/contact-corrections';
 import {
@@ -140,19 +141,26 @@ export async function createImport(
     pending = [];
     pendingBytes = 0;
   };
-  for await (const part of body) {
-    const buf = typeof part === 'string' ? Buffer.from(part) : part;
-    bytes += buf.length;
-    if (bytes > MAX_IMPORT_BYTES) {
-      await repo.finishImport(ctx.db, record.id, 'failed', 'file larger than 2 GiB', ctx.clock.now());
-      throw new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, {
-        field: 'body',
-      });
+  try {
+    for await (const part of body) {
+      const buf = typeof part === 'string' ? Buffer.from(part) : part;
+      bytes += buf.length;
+      if (bytes > MAX_IMPORT_BYTES) {
+        await repo.finishImport(ctx.db, record.id, 'failed', 'file larger than 2 GiB', ctx.clock.now());
+        throw new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, {
+          field: 'body',
+        });
+      }
+      pending.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes >= CHUNK_BYTES) await flush();
+      onBytes?.(bytes);
     }
-    pending.push(buf);
-    pendingBytes += buf.length;
-    if (pendingBytes >= CHUNK_BYTES) await flush();
-    onBytes?.(bytes);
+  } catch (err) {
+    // An upload cut off (the client went away, or paused past the body timeout) is never imported half.
+    if (!(err instanceof AppError))
+      await repo.finishImport(ctx.db, record.id, 'failed', 'upload interrupted', ctx.clock.now());
+    throw err;
   }
   await flush();
   if (bytes === 0) {
@@ -400,7 +408,7 @@ function planKey(
 function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, now: Date): void {
   for (const s of valid) {
     const input = s.input;
-    const segment = chooseSegment(guesses.segments, {
+    const { segment } = placeSale(guesses.segments, {
       source: input.source,
       totalAmount: input.total.amount,
       items: input.items,
@@ -450,8 +458,7 @@ function validate(batch: RawSale[], now: Date): { valid: ValidSale[]; rejections
       valid.push({ raw, input, hash: hashSale(input) });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      const message = err.message.slice(err.field.length + 2);
-      const reason = message === 'Expected required property' ? 'is required' : message;
+      const reason = err.message.slice(err.field.length + 2);
       const where = raw.itemLines ? csvFieldOf(err.field, raw) : { field: err.field, line: raw.line };
       rejections.push({ line: where.line, field: where.field, reason, externalId: raw.externalId });
     }
@@ -475,7 +482,7 @@ async function commitBatch(
         if (progress.salesDone !== expectedDone || progress.status !== 'running') throw new ImportInterrupted();
         const written = await writeSales(trx, ctx, valid, now, guesses);
         const allRejections = [...rejections, ...written.rejections];
-        await repo.insertRejections(trx, importId, allRejections);
+        await repo.insertRejections(trx, importId, allRejections.map(storableRejection));
         const p: repo.BatchProgress = {
           sales: batch.length,
           rows: batch.reduce((n, s) => n + s.rows, 0),
@@ -496,6 +503,16 @@ async function commitBatch(
 }
 
 const RACE = 'import batch lost a race with a concurrent write';
+
+// A rejection quotes what the row held (its id, a value in the reason), which may be what made the row unstorable.
+function storableRejection(r: repo.Rejection): repo.Rejection {
+  return {
+    ...r,
+    field: storableText(r.field),
+    reason: storableText(r.reason),
+    externalId: r.externalId == null ? r.externalId : storableText(r.externalId),
+  };
+}
 
 /** CustomerState is a customer as the batch sees it: stored or new, with the changes this batch makes. */
 interface CustomerState extends repo.CustomerRow {
@@ -682,7 +699,7 @@ async function writeSales(
   const touchRows: repo.TouchRow[] = [];
   for (const s of fresh) {
     const input = s.input;
-    const segment = chooseSegment(segments, {
+    const { segment } = placeSale(segments, {
       source: input.source,
       totalAmount: input.total.amount,
       items: input.items,

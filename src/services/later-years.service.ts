@@ -11,6 +11,7 @@ import type { Segment } from '../domain/types';
 import * as repo from '../db/repositories/later-years.repository';
 import { insertTouches } from '../db/repositories/plan.repository';
 import { listSegments } from '../db/repositories/segment.repository';
+import { usableSegment } from './segment.service';
 import { audit, type AuditEntry } from '../db/repositories/access.repository';
 import type { Database } from '../db/database';
 import type { ServiceContext } from './context';
@@ -102,7 +103,8 @@ async function advanceRun(
     return 'left';
   }
   if (run.program !== 'later_years') await repo.setProgram(trx, run.customerId, 'later_years', now);
-  const segment = segments.get(run.segmentId) ?? (await listSegments(trx)).find((seg) => seg.id === run.segmentId);
+  const stored = segments.get(run.segmentId) ?? (await listSegments(trx)).find((seg) => seg.id === run.segmentId);
+  const segment = stored ? usableSegment(stored) : undefined;
   const laterYears = segment?.laterYears ?? { humanContact: 'call' as const };
   const planned = laterYearTouch({
     anchor: run.anchor,

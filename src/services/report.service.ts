@@ -5,6 +5,7 @@
 import { DateTime } from 'luxon';
 import * as reports from '../db/repositories/report.repository';
 import { ValidationError } from './errors';
+import { DATE_RANGE_REASON, yearInRange } from '../domain/input-limits';
 import type { ServiceContext } from './context';
 
 /** ON_TIME_HOURS is how long after its due time a contact still counts as made on time. */
@@ -39,6 +40,7 @@ function parseInstant(value: string, field: string, zone: string): Date {
     : DateTime.fromISO(value, { setZone: true });
   if (!parsed.isValid || !/^\d{4}-\d{2}-\d{2}/.test(value))
     throw new ValidationError(field, 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time');
+  if (!yearInRange(parsed.toUTC().year)) throw new ValidationError(field, DATE_RANGE_REASON);
   return parsed.toJSDate();
 }
 

@@ -2,10 +2,10 @@
  * The shape of a posted sale (POST /v1/sales, and each row of an import) and its checks beyond shape: one schema
  * for the API's validation and OpenAPI document, and one function for everything that does not come through HTTP.
  */
-import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type Static } from '@sinclair/typebox';
 import { isValidZone } from '../domain/schedule';
 import { ValidationError } from './errors';
+import { compileChecker } from './input-policy';
 
 const Money = Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$', description: 'decimal amount, e.g. "1299.00"' });
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -84,43 +84,12 @@ export function checkSaleSemantics(sale: SaleInput, now: Date): void {
   }
 }
 
-// Outside Fastify the compiled checker must know every format the schema names, or it fails every value with
-// "Unknown format"; it accepts them here and formatsHold below checks them with a clear message.
-for (const format of ['date-time', 'email']) if (!FormatRegistry.Has(format)) FormatRegistry.Set(format, () => true);
-const compiled = TypeCompiler.Compile(SaleInputSchema);
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
-
-/** formatCheck answers the string formats the schema uses, for validation outside Fastify. */
-function formatsHold(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') {
-    if (/(^|\.)email$/.test(path) && !EMAIL_RE.test(value)) return path;
-    if (path === 'soldAt' && !DATE_TIME_RE.test(value)) return path;
-    return null;
-  }
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      const bad = formatsHold(v, path ? `${path}.${k}` : k);
-      if (bad) return bad;
-    }
-  }
-  return null;
-}
+// The API's own validation policy (src/services/input-policy.ts): the same formats, text rule and messages.
+const checkSale = compileChecker<SaleInput>(SaleInputSchema);
 
 /** parseSaleInput validates an untrusted object (an import row) as a sale, or throws a ValidationError naming the field. */
 export function parseSaleInput(value: unknown, now: Date): SaleInput {
-  const first = compiled.Errors(value).First();
-  if (first) {
-    const field = first.path.replace(/^\//, '').replace(/\//g, '.') || 'body';
-    throw new ValidationError(field, first.message);
-  }
-  const badFormat = formatsHold(value);
-  if (badFormat)
-    throw new ValidationError(
-      badFormat,
-      badFormat.endsWith('email') ? 'is not a valid email address' : 'is not a valid date-time',
-    );
-  const sale = value as SaleInput;
+  const sale = checkSale(value);
   checkSaleSemantics(sale, now);
   return sale;
 }

@@ -12,7 +12,6 @@ import { canonicalJson } from '../domain/canonical-json';
 import { fingerprint, screenSaleContact } from '../domain/contact-corrections';
 import { contactPointsOf } from '../domain/channel';
 import { computePlan } from '../domain/plan';
-import { chooseSegment } from '../domain/segment-match';
 import type { PlanStep, Segment, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import * as customers from '../db/repositories/customer.repository';
@@ -28,6 +27,7 @@ import { audit } from '../db/repositories/access.repository';
 import { ConflictError } from './errors';
 import { isUniqueViolation, retryTransient, type ServiceContext } from './context';
 import { checkSaleSemantics, type SaleInput } from './sale-input';
+import { placeSale, usableSegment } from './segment.service';
 import { createBatcher } from './batcher';
 
 /** SaleResponse is the answer to POST /v1/sales, stored and returned as-is to replays. */
@@ -36,6 +36,8 @@ export interface SaleResponse {
   customer: { id: string };
   segment: { id: string; name: string };
   touches: { id: string; step: number; channel: string; dueAt: string; status: string }[];
+  /** Why the sale is not where its segment rules would put it (a misconfigured segment); absent when all is well. */
+  warnings?: string[];
 }
 
 /** SaleOutcome is the answer and whether it was created now (201) or replayed (200). */
@@ -138,7 +140,7 @@ async function recordSaleIn(
   const { existing, segmentsVersion } = await intake.findSaleKeyAndSegmentsVersion(trx, input.source, input.externalId);
   if (existing) return replayOf(existing, requestHash, input);
 
-  const segment = chooseSegment(await segmentsAt(ctx, trx, segmentsVersion), {
+  const { segment, warning } = placeSale(await segmentsAt(ctx, trx, segmentsVersion), {
     source: input.source,
     totalAmount: input.total.amount,
     items: input.items,
@@ -166,6 +168,7 @@ async function recordSaleIn(
     soldAt,
     plan,
     repeat: Boolean(running),
+    warning,
   });
   await intake.writeSales(trx, [write]);
   if (input.referralCode)
@@ -280,7 +283,7 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
         const salesperson = input.salesperson ? found.salespeople.get(input.salesperson.email.toLowerCase()) : null;
         if (salesperson === undefined) continue;
 
-        const segment = chooseSegment(segments, {
+        const { segment, warning } = placeSale(segments, {
           source: input.source,
           totalAmount: input.total.amount,
           items: input.items,
@@ -313,6 +316,7 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
           soldAt,
           plan,
           repeat: false,
+          warning,
         });
         writes.push(write);
         outcomes.set(q, { created: true, response });
@@ -498,6 +502,8 @@ interface SaleToWrite {
   plan: Pick<PlannedFirstYear, 'touches'> & Partial<PlannedFirstYear>;
   /** A repeat sale during a running first-year plan: it starts nothing. */
   repeat: boolean;
+  /** placeSale's warning, given in the answer. */
+  warning?: string;
 }
 
 /** saleWriteOf builds the stored answer and the rows of a sale, for writeSales. */
@@ -511,6 +517,7 @@ function saleWriteOf(w: SaleToWrite): { write: intake.SaleWrite; response: SaleR
       .slice()
       .sort((a, b) => a.step - b.step)
       .map((t) => ({ id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status })),
+    ...(w.warning ? { warnings: [w.warning] } : {}),
   };
   const write: intake.SaleWrite = {
     customer: w.isNew ? customer : undefined,
@@ -590,7 +597,8 @@ async function creditReferral(trx: Database, ctx: ServiceContext, e: ReferralEve
     detail: { saleId: e.saleId, customerId: e.buyerId },
     at: e.now,
   });
-  const segment = referrer.segmentId ? await segmentsRepo.findSegment(trx, referrer.segmentId) : null;
+  const stored = referrer.segmentId ? await segmentsRepo.findSegment(trx, referrer.segmentId) : null;
+  const segment = stored ? usableSegment(stored) : null;
   const steps = (segment?.plan ?? []).filter((s) => s.trigger === 'referral');
   if (!segment || steps.length === 0) return;
   const salespersonId = await referrals.latestSalespersonOf(trx, referrer.id);

@@ -7,13 +7,16 @@ import * as repo from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
 import * as versions from '../db/repositories/plan-version.repository';
 import { describePlanChanges } from '../domain/plan-version';
-import { parseClock } from '../domain/schedule';
-import type { PlanStep, Segment, SendWindow } from '../domain/types';
+import { DEFAULT_SEND_WINDOW, parseClock } from '../domain/schedule';
+import type { LaterYears, PlanStep, Segment, SendWindow } from '../domain/types';
 import { validateTemplate } from '../channels/templates';
 import { LetterTooLongError } from '../channels/letter.channel';
 import { checkLetterTemplate } from './letter.service';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
+import { compileChecker } from './input-policy';
+import { LaterYearsSchema, PlanStepSchema, SendWindowSchema, StoredSegmentSchema } from './segment-input';
+import { chooseSegment, matchesRules, type SaleFacts } from '../domain/segment-match';
 
 /** SegmentInput is a segment as a manager writes it; omitted parts take the defaults. */
 export type SegmentInput = Partial<Omit<Segment, 'id' | 'isDefault' | 'name'>> & { name: string };
@@ -28,7 +31,7 @@ function checkWindow(w: SendWindow): void {
   if (start >= end) throw new ValidationError('sendWindow.end', 'must be after sendWindow.start');
 }
 
-async function checkPlan(plan: PlanStep[]): Promise<void> {
+function checkSteps(plan: PlanStep[]): void {
   const seen = new Set<number>();
   for (const [i, step] of plan.entries()) {
     const at = `plan.${i}`;
@@ -49,26 +52,169 @@ async function checkPlan(plan: PlanStep[]): Promise<void> {
     } catch (err) {
       throw new ValidationError(`${at}.template`, (err as Error).message);
     }
-    // A mail step may go out as a letter, which must fit one page: refused now rather than when it is due.
-    if (step.channel === 'mail' && step.template) {
-      try {
-        await checkLetterTemplate(step.template);
-      } catch (err) {
-        if (err instanceof LetterTooLongError)
-          throw new ValidationError(`${at}.template`, `as a letter: ${err.message}`);
-        throw err;
-      }
+  }
+}
+
+// A mail step may go out as a letter, which must fit one page: refused now rather than when it is due.
+async function checkLetters(plan: PlanStep[]): Promise<void> {
+  for (const [i, step] of plan.entries()) {
+    if (step.channel !== 'mail' || !step.template) continue;
+    try {
+      await checkLetterTemplate(step.template);
+    } catch (err) {
+      if (err instanceof LetterTooLongError)
+        throw new ValidationError(`plan.${i}.template`, `as a letter: ${err.message}`);
+      throw err;
     }
   }
 }
 
-/** checkSegment validates a segment's plan, window and rules, throwing a ValidationError naming the field. */
-export async function checkSegment(s: repo.SegmentFields): Promise<void> {
+const checkStoredShape = compileChecker<repo.SegmentFields>(StoredSegmentSchema);
+
+/**
+ * checkSegmentNow validates a whole segment without rendering anything: its shape (the schema of the API, so a value
+ * read back from the database is held to what the API accepts), its window, its plan's steps and its rules.
+ */
+function checkSegmentNow(s: repo.SegmentFields): void {
+  checkStoredShape({
+    name: s.name,
+    priority: s.priority,
+    match: s.match,
+    plan: s.plan,
+    sendWindow: s.sendWindow,
+    laterYears: s.laterYears,
+  });
   checkWindow(s.sendWindow);
-  await checkPlan(s.plan);
+  checkSteps(s.plan);
   const { minTotal, maxTotal } = s.match;
   if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal))
     throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
+}
+
+/** checkSegment validates a segment as a whole before it is saved, throwing a ValidationError naming the field. */
+export async function checkSegment(s: repo.SegmentFields): Promise<void> {
+  checkSegmentNow(s);
+  await checkLetters(s.plan);
+}
+
+// Segments are read once per version and kept (sale.service), so each stored segment object is checked once.
+const problems = new WeakMap<Segment, ValidationError | null>();
+
+/** segmentProblem returns what is wrong with a stored segment (a ValidationError naming the field), or null. */
+export function segmentProblem(segment: Segment): ValidationError | null {
+  if (problems.has(segment)) return problems.get(segment)!;
+  let problem: ValidationError | null = null;
+  try {
+    checkSegmentNow(segment);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    problem = err;
+  }
+  problems.set(segment, problem);
+  return problem;
+}
+
+/** Placement is the segment a sale is placed in, and a warning when the segment it matched could not be used. */
+export interface Placement {
+  segment: Segment;
+  warning?: string;
+}
+
+const BUILT_IN_LATER_YEARS: LaterYears = { humanContact: 'call' };
+const checkStepShape = compileChecker<PlanStep>(PlanStepSchema);
+const checkWindowShape = compileChecker<SendWindow>(SendWindowSchema);
+const checkLaterYearsShape = compileChecker<LaterYears>(LaterYearsSchema);
+
+function holds(check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch (err) {
+    if (err instanceof ValidationError) return false;
+    throw err;
+  }
+}
+
+/**
+ * withBrokenPartsReplaced is a segment with each broken part replaced: its send window and later-years setting by
+ * the built-in ones, its plan by those of its steps that hold on their own.
+ */
+function withBrokenPartsReplaced(segment: Segment): Segment {
+  const seen = new Set<number>();
+  const plan = (Array.isArray(segment.plan) ? segment.plan : []).filter((step) => {
+    if (!holds(() => checkSteps([checkStepShape(step)])) || seen.has(step.step)) return false;
+    seen.add(step.step);
+    return true;
+  });
+  const windowHolds = holds(() => checkWindow(checkWindowShape(segment.sendWindow)));
+  return {
+    ...segment,
+    plan,
+    sendWindow: windowHolds ? segment.sendWindow : DEFAULT_SEND_WINDOW,
+    laterYears: holds(() => checkLaterYearsShape(segment.laterYears)) ? segment.laterYears : BUILT_IN_LATER_YEARS,
+  };
+}
+
+/**
+ * usableSegment returns a stored segment as it can be used to plan: as stored when it holds, else with its broken
+ * send window, later-years setting or plan steps replaced (withBrokenPartsReplaced). For customers already placed.
+ */
+export function usableSegment(segment: Segment): Segment {
+  return segmentProblem(segment) ? withBrokenPartsReplaced(segment) : segment;
+}
+
+function matchesSafely(segment: Segment, sale: SaleFacts): boolean {
+  try {
+    return matchesRules(segment.match, sale);
+  } catch {
+    return false; // rules too broken to read
+  }
+}
+
+/**
+ * placeSale places a sale in its segment (chooseSegment) among the segments that are not misconfigured. A sale that
+ * a misconfigured segment (stored before today's checks, or edited in the database) would have taken goes to the
+ * default segment instead, with a warning; a misconfigured default segment is used with its broken parts replaced.
+ */
+export function placeSale(segments: Segment[], sale: SaleFacts): Placement {
+  const usable = segments.filter((s) => s.isDefault || !segmentProblem(s));
+  const chosen = chooseSegment(usable, sale);
+  const ranksBefore = (s: Segment) =>
+    chosen.isDefault || s.priority < chosen.priority || (s.priority === chosen.priority && s.name < chosen.name);
+  const skipped = segments.find((s) => !s.isDefault && segmentProblem(s) && ranksBefore(s) && matchesSafely(s, sale));
+  const target = skipped ? segments.find((s) => s.isDefault)! : chosen;
+  const warnings = skipped
+    ? [`segment "${skipped.name}" is misconfigured (${segmentProblem(skipped)!.message}) and was skipped`]
+    : [];
+  const defaultProblem = target.isDefault ? segmentProblem(target) : null;
+  if (defaultProblem)
+    warnings.push(
+      `the default segment is misconfigured (${defaultProblem.message}); its built-in send window, later-years ` +
+        'setting and the steps of its plan that hold were used',
+    );
+  const segment = defaultProblem ? withBrokenPartsReplaced(target) : target;
+  if (warnings.length === 0) return { segment };
+  return { segment, warning: `${warnings.join('; ')}: the sale was placed in the default segment` };
+}
+
+/**
+ * reportMisconfiguredSegments checks every stored segment (at start-up) and logs each misconfigured one by name and
+ * field; their sales go to the default segment until a manager fixes them. It returns what it found.
+ */
+export async function reportMisconfiguredSegments(ctx: ServiceContext): Promise<{ name: string; problem: string }[]> {
+  const found: { name: string; problem: string }[] = [];
+  for (const segment of await repo.listSegments(ctx.db)) {
+    const problem = segmentProblem(segment);
+    if (!problem) continue;
+    found.push({ name: segment.name, problem: problem.message });
+    ctx.log.error(
+      { segment: segment.name, segmentId: segment.id, field: problem.field, problem: problem.message },
+      segment.isDefault
+        ? 'the default segment is misconfigured: its built-in send window and later-years setting stand in until it is fixed'
+        : 'segment is misconfigured: skipped, its sales go to the default segment until it is fixed',
+    );
+  }
+  return found;
 }
 
 async function withDefaults(db: Database, input: SegmentInput, base: Segment | null): Promise<repo.SegmentFields> {

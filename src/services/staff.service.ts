@@ -5,15 +5,54 @@ import { isValidZone, parseClock } from '../domain/schedule';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 
+/** StaffFields are what a staff member is checked on as a whole, once a patch is applied to what is stored. */
+type StaffFields = Pick<repo.StaffMember, 'timezone' | 'workingDays' | 'workStart' | 'workEnd' | 'managerId'>;
+
+/** STAFF_DEFAULTS are the stored defaults of the fields a new staff member may omit (the staff table's defaults). */
+const STAFF_DEFAULTS = { workingDays: [1, 2, 3, 4, 5], workStart: '09:00', workEnd: '17:00' };
+
+/** MAX_MANAGER_CHAIN bounds the walk up a manager chain when looking for a loop. */
+const MAX_MANAGER_CHAIN = 50;
+
+/**
+ * checkStaff validates a staff member as a whole (`id` is null for a new one), so that nothing stored can break the
+ * scheduling of their calls later: a known time zone, working hours that start before they end, distinct working
+ * days 1 to 7, and a manager who exists, is not the person, and does not report to them.
+ */
+async function checkStaff(ctx: ServiceContext, id: string | null, s: StaffFields): Promise<void> {
+  if (s.timezone && !isValidZone(s.timezone))
+    throw new ValidationError('timezone', `unknown time zone "${s.timezone}"`);
+  const start = parseClock(s.workStart);
+  const end = parseClock(s.workEnd);
+  if (start === null) throw new ValidationError('workStart', 'must be HH:mm');
+  if (end === null) throw new ValidationError('workEnd', 'must be HH:mm');
+  if (start >= end) throw new ValidationError('workEnd', 'must be after workStart');
+  const days = s.workingDays;
+  if (
+    days.length === 0 ||
+    new Set(days).size !== days.length ||
+    days.some((d) => !Number.isInteger(d) || d < 1 || d > 7)
+  )
+    throw new ValidationError('workingDays', 'must list distinct weekdays 1 to 7');
+  if (!s.managerId) return;
+  if (s.managerId === id) throw new ValidationError('managerId', 'cannot be the person themselves');
+  let manager = await repo.findStaffById(ctx.db, s.managerId);
+  if (!manager) throw new ValidationError('managerId', 'no such staff member');
+  for (let i = 0; id && manager?.managerId && i < MAX_MANAGER_CHAIN; i++) {
+    if (manager.managerId === id) throw new ValidationError('managerId', 'reports to this person (a loop)');
+    manager = await repo.findStaffById(ctx.db, manager.managerId);
+  }
+}
+
 /** createStaff validates and stores a staff member. */
 export async function createStaff(ctx: ServiceContext, input: repo.NewStaff, actor: string): Promise<repo.StaffMember> {
-  if (input.timezone && !isValidZone(input.timezone))
-    throw new ValidationError('timezone', `unknown time zone "${input.timezone}"`);
-  if (input.workStart && input.workEnd && (parseClock(input.workStart) ?? 0) >= (parseClock(input.workEnd) ?? 0)) {
-    throw new ValidationError('workEnd', 'must be after workStart');
-  }
-  if (input.managerId && !(await repo.findStaffById(ctx.db, input.managerId)))
-    throw new ValidationError('managerId', 'no such staff member');
+  await checkStaff(ctx, null, {
+    timezone: input.timezone ?? null,
+    workingDays: input.workingDays ?? STAFF_DEFAULTS.workingDays,
+    workStart: input.workStart ?? STAFF_DEFAULTS.workStart,
+    workEnd: input.workEnd ?? STAFF_DEFAULTS.workEnd,
+    managerId: input.managerId ?? null,
+  });
   try {
     const member = await repo.insertStaff(ctx.db, input);
     await audit(ctx.db, { actor, action: 'staff.created', entity: 'staff', entityId: member.id, at: ctx.clock.now() });
@@ -25,16 +64,19 @@ export async function createStaff(ctx: ServiceContext, input: repo.NewStaff, act
   }
 }
 
-/** updateStaff changes a staff member (e.g. marks one who left inactive, so their tasks go to their manager). */
+/**
+ * updateStaff changes a staff member (e.g. marks one who left inactive, so their tasks go to their manager); the
+ * result is checked as a whole, so a patch of workEnd alone cannot end the day before the stored workStart.
+ */
 export async function updateStaff(
   ctx: ServiceContext,
   id: string,
   patch: Partial<Omit<repo.StaffMember, 'id'>>,
   actor: string,
 ): Promise<repo.StaffMember> {
-  if (patch.timezone && !isValidZone(patch.timezone))
-    throw new ValidationError('timezone', `unknown time zone "${patch.timezone}"`);
-  if (patch.managerId === id) throw new ValidationError('managerId', 'cannot be the person themselves');
+  const current = await repo.findStaffById(ctx.db, id);
+  if (!current) throw new NotFoundError('staff member', id);
+  await checkStaff(ctx, id, { ...current, ...patch });
   const member = await repo.updateStaff(ctx.db, id, patch);
   if (!member) throw new NotFoundError('staff member', id);
   await audit(ctx.db, {

@@ -406,6 +406,12 @@ export async function addNote(
 ): Promise<NoteResult> {
   const customer = await findCustomer(ctx.db, customerId);
   if (!customer) throw new NotFoundError('customer', customerId);
+  // Erasure keeps anonymous counts only: a note would hold something about the person again.
+  if (customer.erasedAt)
+    throw new ConflictError('customer: this customer asked for erasure; no note is kept', {
+      field: 'customer',
+      reason: 'erased',
+    });
   const body = input.body.trim();
   return ctx.db.transaction().execute(async (trx) => {
     const now = ctx.clock.now();

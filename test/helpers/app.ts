@@ -6,6 +6,7 @@ import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
 import { createApiKey } from '../../src/services/auth.service';
+import { createEmailChannel, type EmailChannel } from '../../src/channels/email.channel';
 import type { ServiceContext, ServiceSettings } from '../../src/services/context';
 import { createSaleBatcher } from '../../src/services/sale.service';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -48,6 +49,8 @@ export function testContext(
 export interface TestAppOptions {
   settings?: Partial<ServiceSettings>;
   serviceLog?: Logger;
+  /** An SMTP server for the console's sign-in emails (test/helpers/smtp.ts); without it the console cannot email. */
+  smtpUrl?: string;
 }
 
 /** createTestApp starts the app on its own database with the clock at `now`. */
@@ -67,10 +70,19 @@ export async function createTestApp(
   });
   redis.on('error', () => undefined);
   await redis.connect();
+  const email: EmailChannel | null = options.smtpUrl
+    ? createEmailChannel({
+        smtpUrl: options.smtpUrl,
+        outboxDir: 'outbox',
+        from: 'Test Shop <hello@rapport.test>',
+        pool: false,
+      })
+    : null;
   const app = await buildApp({
     ctx,
+    email,
     logger,
-    metrics: createApiMetrics(database.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
@@ -85,6 +97,7 @@ export async function createTestApp(
     auth: (key) => ({ authorization: `Bearer ${key}` }),
     async close() {
       await app.close();
+      await email?.close();
       redis.disconnect();
       await database.drop();
     },

@@ -5,9 +5,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiRole } from '../../domain/types';
-import type { ApiKey } from '../../db/repositories/access.repository';
-import type { Database } from '../../db/database';
-import { authenticate } from '../../services/auth.service';
+import { authenticate, type ApiKey } from '../../services/auth.service';
+import type { ServiceContext } from '../../services/context';
 import { AppError } from '../../services/errors';
 
 declare module 'fastify' {
@@ -27,12 +26,12 @@ export function callerOf(req: FastifyRequest): ApiKey {
 }
 
 /** authPlugin checks the key and role of every request to a route that declares roles. */
-export const authPlugin = fp(async (app: FastifyInstance, opts: { db: Database }) => {
+export const authPlugin = fp(async (app: FastifyInstance, opts: { ctx: ServiceContext }) => {
   app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (req) => {
     const roles = req.routeOptions.config.roles;
     if (!roles) return;
-    const key = await authenticate(opts.db, req.headers.authorization);
+    const key = await authenticate(opts.ctx.db, req.headers.authorization);
     if (key.role !== 'admin' && !roles.includes(key.role)) {
       throw new AppError('forbidden', `a ${key.role} key may not ${req.method} ${req.routeOptions.url}`, {
         role: key.role,

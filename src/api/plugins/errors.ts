@@ -5,6 +5,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, type ErrorCode } from '../../services/errors';
+import { issueOf } from '../../services/input-policy';
+import { BODY_TIMEOUT_CODE } from './body-timeout';
 
 const STATUS: Record<ErrorCode, number> = {
   validation_failed: 400,
@@ -25,25 +27,32 @@ interface ValidationIssue {
 
 /** fieldOf turns an Ajv issue into a dotted field name: "customer.email", "items.0.unitPrice". */
 export function fieldOf(issue: ValidationIssue, context?: string): string {
-  const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
-  const extra = (issue.params.missingProperty ?? issue.params.additionalProperty) as string | undefined;
-  const parts = [path, extra].filter(Boolean);
-  return parts.join('.') || context || 'body';
+  return issueOf(issue, context).field;
 }
 
 function validationBody(err: FastifyError) {
-  const issue = err.validation![0] as ValidationIssue;
-  const field = fieldOf(issue, err.validationContext);
-  const reason =
-    issue.keyword === 'additionalProperties'
-      ? 'is not a known field'
-      : issue.keyword === 'required'
-        ? 'is required'
-        : (issue.message ?? 'is invalid');
+  const { field, reason } = issueOf(err.validation![0] as ValidationIssue, err.validationContext);
   return {
     code: 'validation_failed',
     message: `${field}: ${reason}`,
     details: { field, location: err.validationContext },
+  };
+}
+
+/**
+ * bugReport is what a 500 logs: the route and where the code failed, never the error's message or detail, which may
+ * quote the values of the request (a name, an address).
+ */
+function bugReport(err: FastifyError & Record<string, unknown>) {
+  const pick = (k: string) => (typeof err[k] === 'string' ? (err[k] as string) : undefined);
+  return {
+    type: err.name,
+    code: pick('code'),
+    constraint: pick('constraint'),
+    table: pick('table'),
+    column: pick('column'),
+    routine: pick('routine'),
+    stack: typeof err.stack === 'string' ? err.stack.split('\n').slice(1).join('\n') : undefined,
   };
 }
 
@@ -55,6 +64,12 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       return reply
         .status(STATUS[err.code])
         .send({ error: { code: err.code, message: err.message, details: err.details } });
+    if (err.code === BODY_TIMEOUT_CODE) {
+      return reply
+        .status(408)
+        .header('connection', 'close')
+        .send({ error: { code: 'request_timeout', message: `body: ${err.message}`, details: { field: 'body' } } });
+    }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.status(413).send({
         error: {
@@ -71,7 +86,15 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
         .status(status)
         .send({ error: { code, message: `body: ${err.message}`, details: { field: 'body' } } });
     }
-    req.log.error({ err }, 'request failed');
+    // Every 500 is a bug to fix (bad input is a 4xx): say where, for the developer, without the request's data.
+    req.log.error(
+      {
+        bug: bugReport(err as FastifyError & Record<string, unknown>),
+        method: req.method,
+        route: req.routeOptions.url,
+      },
+      'request failed with an internal error (a bug)',
+    );
     return reply.status(500).send({
       error: { code: 'internal', message: 'internal error; see the server log', details: { requestId: req.id } },
     });

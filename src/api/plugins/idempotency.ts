@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Database } from '../../db/database';
+import type { ServiceContext } from '../../services/context';
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
   findIdempotentResponse,
   releaseIdempotencyKey,
-} from '../../db/repositories/access.repository';
+} from '../../services/idempotency.service';
 import { ConflictError, ValidationError } from '../../services/errors';
 
 declare module 'fastify' {
@@ -28,7 +28,7 @@ function bodyHash(body: unknown): string {
 }
 
 /** idempotencyPlugin replays stored answers and records new ones. */
-export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Database }) => {
+export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { ctx: ServiceContext }) => {
   app.decorateRequest('idempotency', undefined);
   app.addHook('preHandler', async (req, reply) => {
     const key = req.headers['idempotency-key'];
@@ -38,11 +38,11 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Dat
     const route = `${req.method} ${req.url.split('?')[0]}`;
     const hash = bodyHash(req.body);
     const idem = { key, route, apiKeyId: req.apiKey.id };
-    if (await claimIdempotencyKey(opts.db, idem, hash)) {
+    if (await claimIdempotencyKey(opts.ctx, idem, hash)) {
       req.idempotency = { ...idem, hash };
       return;
     }
-    const stored = await findIdempotentResponse(opts.db, idem.apiKeyId, route, key);
+    const stored = await findIdempotentResponse(opts.ctx, idem);
     if (stored && stored.requestHash !== hash)
       throw new ConflictError('Idempotency-Key: already used with a different body', { field: 'Idempotency-Key' });
     if (!stored || stored.statusCode === 0)
@@ -56,8 +56,8 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { db: Dat
     if (!idem) return payload;
     // Only a success is kept and replayed; after an error the client may try again with the same key.
     if (reply.statusCode < 400 && typeof payload === 'string')
-      await completeIdempotencyKey(opts.db, idem, reply.statusCode, JSON.parse(payload));
-    else await releaseIdempotencyKey(opts.db, idem);
+      await completeIdempotencyKey(opts.ctx, idem, reply.statusCode, JSON.parse(payload));
+    else await releaseIdempotencyKey(opts.ctx, idem);
     return payload;
   });
 });

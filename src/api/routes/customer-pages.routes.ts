@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyReply } from 'fastify';
 import * as control from '../../services/customer-control.service';
 import type { ServiceContext } from '../../services/context';
-import { NotFoundError, ValidationError } from '../../services/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../services/errors';
 import { fieldOf } from '../plugins/errors';
 import {
   MESSAGES,
@@ -101,6 +101,8 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
       );
     }
     if (err instanceof ValidationError) return html(reply, 400, renderBadRequest(err.message));
+    // The only conflict a page meets: the customer's data is erased, so there is nothing left to change.
+    if (err instanceof ConflictError) return html(reply, 409, renderErased());
     throw err;
   });
 
@@ -156,7 +158,7 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
         ...common,
         summary: 'Emails, newsletters, do not contact',
         body: PreferencesForm,
-        response: { 303: Redirect, 400: Html, 404: Html },
+        response: { 303: Redirect, 400: Html, 404: Html, 409: Html },
       },
     },
     async (req, reply) => {

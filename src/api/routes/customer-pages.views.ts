@@ -5,7 +5,7 @@
 import { DateTime } from 'luxon';
 import { escapeHtml } from '../../channels/templates';
 import type { CustomerPage } from '../../services/customer-control.service';
-import type { TouchView } from '../../db/repositories/customer-control.repository';
+import type { TouchView } from '../../services/customer-control.service';
 
 const CSS = `
 body{font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f;background:#f6f6f4;margin:0}

@@ -1,8 +1,8 @@
 /** GET /healthz (the process is up), GET /readyz (Postgres and Redis answer). */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Database } from '../../db/database';
-import { ping } from '../../db/repositories/metrics.repository';
+import type { ServiceContext } from '../../services/context';
+import { pingDatabase } from '../../services/metrics.service';
 
 /** ReadinessCheck is one dependency to ping; it throws when the dependency is down. */
 export type ReadinessCheck = () => Promise<void>;
@@ -10,9 +10,9 @@ export type ReadinessCheck = () => Promise<void>;
 const Checks = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
 
 /** healthRoutes serves liveness and readiness. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Database; redisPing: ReadinessCheck }> = async (
+export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext; redisPing: ReadinessCheck }> = async (
   app,
-  { db, redisPing },
+  { ctx, redisPing },
 ) => {
   app.get(
     '/healthz',
@@ -32,7 +32,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Database; redisPing: 
         checks[name] = `down: ${(err as Error).message}`;
       }
     };
-    await Promise.all([probe('postgres', () => ping(db)), probe('redis', redisPing)]);
+    await Promise.all([probe('postgres', () => pingDatabase(ctx)), probe('redis', redisPing)]);
     const ready = Object.values(checks).every((v) => v === 'ok');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });

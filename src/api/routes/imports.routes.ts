@@ -79,7 +79,7 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
   app.post(
     '/v1/imports',
     {
-      config: { roles: ['pos'] },
+      config: { roles: ['pos'], streamedBody: true },
       bodyLimit: MAX_IMPORT_BYTES,
       schema: {
         tags: ['imports'],

@@ -11,6 +11,11 @@ const SaleResponseSchema = Type.Object({
   customer: Type.Object({ id: Type.String() }),
   segment: Type.Object({ id: Type.String(), name: Type.String() }),
   touches: Type.Array(TouchSummarySchema),
+  warnings: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'why the sale is not in the segment its rules chose (that segment is misconfigured)',
+    }),
+  ),
 });
 
 /** salesRoutes records sales: 201 when new, 200 with the same body for a replay, 409 for a reused id. */

@@ -89,7 +89,7 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
         tags: ['staff'],
         params: IdParams,
         body: StaffPatch,
-        response: { 200: StaffSchema, ...errors(400, 401, 403, 404) },
+        response: { 200: StaffSchema, ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req) => staff.updateStaff(ctx, req.params.id, req.body, `key:${req.apiKey?.id}`),
@@ -125,10 +125,15 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
     '/v1/keys/:id',
     {
       config: admin,
-      schema: { tags: ['keys'], params: IdParams, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
+      schema: {
+        tags: ['keys'],
+        summary: 'Revoke a key; the key making the request and the last live admin key cannot be revoked (409)',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req, reply) => {
-      await revokeApiKey(ctx, req.params.id, `key:${req.apiKey?.id}`);
+      await revokeApiKey(ctx, req.params.id, { keyId: req.apiKey?.id, actor: `key:${req.apiKey?.id}` });
       return reply.status(204).send(null);
     },
   );

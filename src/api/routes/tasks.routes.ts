@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import * as taskService from '../../services/task.service';
 import { CALL_OUTCOMES, parseDueFilter } from '../../domain/call-task';
+import { DATE_RANGE_REASON } from '../../domain/input-limits';
 import { ValidationError } from '../../services/errors';
 import type { ServiceContext } from '../../services/context';
 import { callerOf } from '../plugins/auth';
@@ -108,7 +109,8 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
     },
     async (req) => {
       const due = req.query.due === undefined ? undefined : parseDueFilter(req.query.due);
-      if (due === null) throw new ValidationError('due', 'must be today, overdue or a date YYYY-MM-DD');
+      if (due === null)
+        throw new ValidationError('due', `must be today, overdue or a date YYYY-MM-DD (${DATE_RANGE_REASON})`);
       const list = await taskService.listTasks(ctx, caller(req), {
         assignee: req.query.assignee,
         status: req.query.status,
@@ -152,7 +154,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
         summary: 'Add a note; complaint=true pauses the plan and opens a task for the manager',
         params: IdParams,
         body: NoteBody,
-        response: { 201: NoteSchema, ...errors(400, 401, 403, 404) },
+        response: { 201: NoteSchema, ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req, reply) => reply.status(201).send(await taskService.addNote(ctx, caller(req), req.params.id, req.body)),

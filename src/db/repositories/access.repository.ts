@@ -72,16 +72,38 @@ export async function listApiKeys(db: Database): Promise<ApiKey[]> {
   return rows.map((r) => ({ ...r, role: r.role as ApiRole }));
 }
 
-/** revokeApiKey revokes a key; false when no live key has this id. */
-export async function revokeApiKey(db: Database, id: string, at: Date): Promise<boolean> {
-  const rows = await db
-    .updateTable('apiKeys')
-    .set({ revokedAt: at })
-    .where('id', '=', id)
-    .where('revokedAt', 'is', null)
-    .returning('id')
-    .execute();
-  return rows.length > 0;
+/**
+ * revokeApiKey revokes a live key unless it is the last live admin key: 'revoked', 'not_found' (no live key has this
+ * id) or 'last_admin'. The live admin keys are locked while it decides, so two revokes at once cannot both pass.
+ */
+export async function revokeApiKey(
+  db: Database,
+  id: string,
+  at: Date,
+): Promise<'revoked' | 'not_found' | 'last_admin'> {
+  return db.transaction().execute(async (trx) => {
+    const key = await trx
+      .selectFrom('apiKeys')
+      .select(['id', 'role'])
+      .where('id', '=', id)
+      .where('revokedAt', 'is', null)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!key) return 'not_found';
+    if (key.role === 'admin') {
+      const admins = await trx
+        .selectFrom('apiKeys')
+        .select('id')
+        .where('role', '=', 'admin')
+        .where('revokedAt', 'is', null)
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+      if (admins.length <= 1) return 'last_admin';
+    }
+    await trx.updateTable('apiKeys').set({ revokedAt: at }).where('id', '=', id).execute();
+    return 'revoked';
+  });
 }
 
 /** StoredResponse is the first answer given to an idempotent request. */

@@ -43,7 +43,14 @@ export interface TaskView {
   completedAt: Date | null;
   createdAt: Date;
   assignee: { id: string; name: string; email: string } | null;
-  customer: { id: string; firstName: string | null; lastName: string | null; phone: string | null; paused: boolean };
+  customer: {
+    id: string;
+    firstName: string | null;
+    lastName: string | null;
+    phone: string | null;
+    paused: boolean;
+    timezone: string | null;
+  };
   touch: { id: string; step: number; channel: string; status: string; planRunId: string | null } | null;
 }
 
@@ -228,6 +235,7 @@ function baseQuery(db: Database) {
       'c.lastName',
       'c.phone',
       'c.paused',
+      'c.timezone as customerTimezone',
       'k.touchId',
       't.step',
       't.channel',
@@ -257,7 +265,14 @@ function toView(r: BaseRow): TaskView {
     createdAt: r.createdAt,
     assignee:
       r.assigneeId && r.assigneeName ? { id: r.assigneeId, name: r.assigneeName, email: r.assigneeEmail ?? '' } : null,
-    customer: { id: r.customerId, firstName: r.firstName, lastName: r.lastName, phone: r.phone, paused: r.paused },
+    customer: {
+      id: r.customerId,
+      firstName: r.firstName,
+      lastName: r.lastName,
+      phone: r.phone,
+      paused: r.paused,
+      timezone: r.customerTimezone,
+    },
     touch:
       r.touchId && r.step !== null
         ? {

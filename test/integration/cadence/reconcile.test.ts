@@ -7,7 +7,7 @@ import { Worker } from 'bullmq';
 import { fixedClock } from '../../../src/clock';
 import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
 import { touchJobId } from '../../../src/jobs/contract';
-import { closeQueues, createQueues, pendingJobs, type Queues } from '../../../src/jobs/queues';
+import { closeQueues, createQueues, pendingJobs, touchQueuePort, type Queues } from '../../../src/jobs/queues';
 import {
   DEFAULT_DISPATCH_SETTINGS,
   dispatchDueTouches,
@@ -67,7 +67,7 @@ it('queues again a touch whose job was lost, and one stuck behind a failed job',
 
   clock.advance(2 * 60_000); // both have been queued longer than the reconciler allows
   const ctx = testContext(database, clock);
-  expect(await requeueLostTouches(ctx, queues, settings)).toBe(2);
+  expect(await requeueLostTouches(ctx, touchQueuePort(queues), settings)).toBe(2);
   for (const id of [lost, stuck]) {
     expect([id, await queues.email.getJobState(touchJobId(id))]).toEqual([id, 'waiting']);
   }
@@ -87,9 +87,9 @@ it('claims no more for a channel whose queue is full: the backlog waits in Postg
   const small = { ...settings, batchSize: 2, maxQueuedPerChannel: 5 };
   const emailJobs = async () => (await pendingJobs(queues)).email;
   // Room for five: three batches of two (one batch past the limit at most), then nothing while the queue is full.
-  expect(await dispatchDueTouches(ctx, queues, small)).toBe(6);
+  expect(await dispatchDueTouches(ctx, touchQueuePort(queues), small)).toBe(6);
   expect(await emailJobs()).toBe(6);
-  expect(await dispatchDueTouches(ctx, queues, small)).toBe(0);
+  expect(await dispatchDueTouches(ctx, touchQueuePort(queues), small)).toBe(0);
   const scheduled = () =>
     database.db
       .selectFrom('touches')
@@ -102,6 +102,6 @@ it('claims no more for a channel whose queue is full: the backlog waits in Postg
 
   // The worker drains the queue: the rest is claimed.
   await queues.email.drain(true);
-  expect(await dispatchDueTouches(ctx, queues, small)).toBe(6);
+  expect(await dispatchDueTouches(ctx, touchQueuePort(queues), small)).toBe(6);
   expect(Number((await scheduled()).n)).toBe(0);
 });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   const ctx = testContext(database, fixedClock(NOW));
   app = await buildApp({
     ctx,
-    metrics: createApiMetrics(database.db),
+    metrics: createApiMetrics(ctx),
     queues,
     redisPing: async () => void (await redis.ping()),
   });

@@ -41,7 +41,7 @@ export async function startImportHarness(label: string, now: Date): Promise<Impo
   const imports = createImportEnqueuer(producer, prefix);
   const app = await buildApp({
     ctx,
-    metrics: createApiMetrics(database.db),
+    metrics: createApiMetrics(ctx),
     redisPing: async () => void (await producer.ping()),
     enqueueImport: imports.enqueue,
   });

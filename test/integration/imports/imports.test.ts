@@ -478,7 +478,7 @@ describe('an import whose job was lost (Redis flushed)', () => {
     // An API whose job never reaches Redis: the import is stored and stays queued, as after a flush.
     const lossy = await buildApp({
       ctx: h.ctx,
-      metrics: createApiMetrics(h.database.db),
+      metrics: createApiMetrics(h.ctx),
       redisPing: async () => undefined,
       enqueueImport: async () => undefined,
     });

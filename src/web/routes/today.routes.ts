@@ -1,0 +1,30 @@
+/** Today's calls: GET /console/today (overdue first, then today) and GET /console/upcoming (the next 14 days). */
+import type { FastifyInstance } from 'fastify';
+import * as queue from '../../services/work-queue.service';
+import { staffOf } from '../auth';
+import type { WebDeps } from '../plugin';
+
+/** todayRoutes registers the Today and Upcoming tabs. */
+export async function todayRoutes(app: FastifyInstance, { ctx }: WebDeps): Promise<void> {
+  app.get('/today', { preHandler: app.requireStaff }, async (req, reply) => {
+    const q = await queue.todayQueue(ctx, staffOf(req).id);
+    return reply.page('today', {
+      title: 'Today',
+      tab: 'today',
+      overdue: q.overdue,
+      today: q.today,
+      first: q.overdue[0] ?? q.today[0] ?? null,
+      now: ctx.clock.now(),
+    });
+  });
+  app.get('/upcoming', { preHandler: app.requireStaff }, async (req, reply) => {
+    const q = await queue.upcomingQueue(ctx, staffOf(req).id);
+    return reply.page('today', {
+      title: 'Upcoming',
+      tab: 'upcoming',
+      upcoming: q.items,
+      days: queue.UPCOMING_DAYS,
+      now: ctx.clock.now(),
+    });
+  });
+}
