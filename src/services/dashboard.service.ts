@@ -80,7 +80,7 @@ export interface Dashboard {
   onTimeWithinHours: number;
   months: MonthFigures[];
   total: Omit<MonthFigures, 'month'>;
-  /** When the least recently computed month of the range was computed; null if one never was. */
+  /** When the least recently computed month of the range was computed; null if none was (no refresh yet). */
   computedAt: Date | null;
   workload: { weeks: string[]; people: { id: string | null; name: string; calls: number[] }[] };
 }
@@ -177,15 +177,9 @@ export async function getDashboard(ctx: ServiceContext, q: DashboardQuery): Prom
     }
   }
   for (const f of [...months, total]) f.calls.shareReached = share(f.calls.reached, f.calls.completed);
+  // A refresh covers every month from the first with any data, so a month it never computed holds nothing to count.
   let computedAt: Date | null = null;
-  for (const f of months) {
-    const at = computed.get(f.month);
-    if (!at) {
-      computedAt = null;
-      break;
-    }
-    if (!computedAt || at < computedAt) computedAt = at;
-  }
+  for (const at of computed.values()) if (!computedAt || at < computedAt) computedAt = at;
   const names = new Map(staff.map((s) => [s.id, s.name]));
   const people = new Map<string | null, number[]>();
   for (const row of load) {

@@ -18,6 +18,7 @@ import { ASSET_PREFIX, HTMX_DIR, STATIC_DIR, createViews } from './views';
 import { cookieOptions, staffGuard } from './auth';
 import { signInRoutes } from './routes/sign-in.routes';
 import { todayRoutes } from './routes/today.routes';
+import { managerRoutes } from './routes/manager.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -171,6 +172,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       });
       await scope.register(signInRoutes, deps);
       await scope.register(todayRoutes, deps);
+      await scope.register(managerRoutes, deps);
     },
     { prefix: '/console' },
   );
