@@ -146,7 +146,6 @@ export async function createImport(
       const buf = typeof part === 'string' ? Buffer.from(part) : part;
       bytes += buf.length;
       if (bytes > MAX_IMPORT_BYTES) {
-        await repo.finishImport(ctx.db, record.id, 'failed', 'file larger than 2 GiB', ctx.clock.now());
         throw new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, {
           field: 'body',
         });
@@ -157,14 +156,13 @@ export async function createImport(
       onBytes?.(bytes);
     }
   } catch (err) {
-    // An upload cut off (the client went away, or paused past the body timeout) is never imported half.
-    if (!(err instanceof AppError))
-      await repo.finishImport(ctx.db, record.id, 'failed', 'upload interrupted', ctx.clock.now());
+    // A refused upload (too large, cut off, paused past the body timeout) leaves nothing behind: the answer says why.
+    await repo.deleteImport(ctx.db, record.id);
     throw err;
   }
   await flush();
   if (bytes === 0) {
-    await repo.finishImport(ctx.db, record.id, 'failed', 'empty file', ctx.clock.now());
+    await repo.deleteImport(ctx.db, record.id);
     throw new ValidationError('body', 'is empty');
   }
   await repo.finishUpload(ctx.db, record.id, bytes, seq, ctx.clock.now());

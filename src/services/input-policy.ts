@@ -95,7 +95,8 @@ function isPlain(v: unknown): v is Record<string, unknown> | unknown[] {
   if (v === null || typeof v !== 'object') return false;
   if (Array.isArray(v)) return true;
   const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
+  // Query strings are parsed into objects whose prototype is itself an empty object without prototype.
+  return proto === Object.prototype || proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /**

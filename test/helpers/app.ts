@@ -49,6 +49,8 @@ export function testContext(
 export interface TestAppOptions {
   settings?: Partial<ServiceSettings>;
   serviceLog?: Logger;
+  /** Hands a stored import to the workers; absent: POST /v1/imports answers 503. */
+  enqueueImport?: (importId: string) => Promise<void>;
   /** An SMTP server for the console's sign-in emails (test/helpers/smtp.ts); without it the console cannot email. */
   smtpUrl?: string;
 }
@@ -84,6 +86,7 @@ export async function createTestApp(
     logger,
     metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
+    enqueueImport: options.enqueueImport,
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
   const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;

@@ -119,6 +119,11 @@ export async function readChunk(db: Database, importId: string, seq: number): Pr
   return row?.data ?? null;
 }
 
+/** deleteImport removes an import and its chunks (an upload refused before it was complete). */
+export async function deleteImport(db: Database, id: string): Promise<void> {
+  await db.deleteFrom('imports').where('id', '=', id).execute();
+}
+
 /** findImport returns one import, or null. */
 export async function findImport(db: Database, id: string): Promise<ImportRecord | null> {
   const row = await db.selectFrom('imports').selectAll().where('id', '=', id).executeTakeFirst();
