@@ -24,6 +24,8 @@ import { customerRoutes } from './routes/customers.routes';
 import { healthRoutes, type ReadinessCheck } from './routes/health.routes';
 import { salesRoutes } from './routes/sales.routes';
 import { segmentRoutes } from './routes/segments.routes';
+import { replanRoutes } from './routes/replan.routes';
+import { dashboardRoutes } from './routes/dashboard.routes';
 import { staffRoutes } from './routes/staff.routes';
 import { lettersRoutes } from './routes/letters.routes';
 import { tasksRoutes } from './routes/tasks.routes';
@@ -152,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
+  await app.register(replanRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });
   await app.register(customerRoutes, { ctx: deps.ctx });
   await app.register(tasksRoutes, { ctx: deps.ctx });
@@ -161,6 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(customerPagesRoutes, { ctx: deps.ctx, email: deps.email ?? undefined });
   await app.register(settingsRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
+  await app.register(dashboardRoutes, { ctx: deps.ctx });
   // The staff console: its own encapsulated context (cookies, CSRF, CSP, HTML errors), not fastify-plugin wrapped.
   await app.register(webPlugin, { ctx: deps.ctx, email: deps.email });
   await app.ready();

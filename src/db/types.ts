@@ -201,11 +201,23 @@ export interface PlanRuns {
   id: Generated<string>;
   kind: string;
   plan: Json;
+  planVersion: number | null;
   saleId: string | null;
   segmentId: string;
   startedAt: Timestamp;
   status: Generated<string>;
   year: Generated<number>;
+}
+
+export interface PlanVersions {
+  changes: Generated<Json>;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  plan: Json;
+  planHash: string;
+  segmentId: string;
+  sendWindow: Json;
+  version: number;
 }
 
 export interface SaleItems {
@@ -244,6 +256,7 @@ export interface Segments {
   match: Generated<Json>;
   name: string;
   plan: Json;
+  planVersion: Generated<number>;
   priority: Generated<number>;
   sendWindow: Generated<Json>;
   updatedAt: Generated<Timestamp>;
@@ -362,6 +375,7 @@ export interface DB {
   newsletters: Newsletters;
   notes: Notes;
   planRuns: PlanRuns;
+  planVersions: PlanVersions;
   saleItems: SaleItems;
   sales: Sales;
   segments: Segments;

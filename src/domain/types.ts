@@ -78,6 +78,8 @@ export interface Segment {
   plan: PlanStep[];
   sendWindow: SendWindow;
   laterYears: LaterYears;
+  /** The number of the plan version new sales get (see PlanVersion). */
+  planVersion?: number;
   /** Content a manager writes once and the segment's steps use; an empty block leaves its passage out. */
   content: SegmentContent;
 }

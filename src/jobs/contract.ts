@@ -45,7 +45,14 @@ export interface MaintenanceJob {
 
 /** MaintenanceTask are the periodic tasks; each has exactly one handler (checked when the worker boots). */
 export type MaintenanceTask =
-  'dispatch' | 'reconcile' | 'call-reminders' | 'escalate' | 'newsletters' | 'later-years' | 'retention';
+  | 'dispatch'
+  | 'reconcile'
+  | 'call-reminders'
+  | 'escalate'
+  | 'newsletters'
+  | 'later-years'
+  | 'retention'
+  | 'report-rollup';
 
 /** MAINTENANCE_EVERY_MS is how often each periodic task runs. */
 export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
@@ -58,6 +65,8 @@ export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
   'later-years': 10 * 60_000,
   // Idempotency answers past 24 h and uploads stopped for an hour: minutes late is fine.
   retention: 5 * 60_000,
+  // The dashboard's monthly rollups of recent months (and once a day all months): see dashboard.service.
+  'report-rollup': 5 * 60_000,
 };
 
 /** touchJobId is the deterministic job id of a touch: one job per touch, however often it is enqueued. */

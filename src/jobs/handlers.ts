@@ -10,6 +10,7 @@ import { createLetterDelivery } from './letter.handler';
 import { createCallDelivery, createCallMaintenance } from './call.handler';
 import { createNewsletterDelivery, createNewsletterMaintenance } from './newsletter.handler';
 import { createLaterYearsMaintenance } from './later-years.handler';
+import { refreshRollups } from '../services/dashboard.service';
 import { createImportProcessor, requeueLostImports } from './import.handler';
 
 /** createHandlerTable builds every handler over the given dependencies. */
@@ -49,6 +50,7 @@ export function createHandlerTable(deps: HandlerDeps): HandlerTable {
       ...createCallMaintenance(deps),
       ...createNewsletterMaintenance(deps),
       ...createLaterYearsMaintenance(deps),
+      'report-rollup': () => refreshRollups(ctx),
     },
   };
 }

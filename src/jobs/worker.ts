@@ -22,6 +22,7 @@ export const ALL_MAINTENANCE_TASKS: MaintenanceTask[] = [
   'newsletters',
   'later-years',
   'retention',
+  'report-rollup',
 ];
 
 /** checkHandlerTable refuses to boot when a queue or periodic task has no handler. */

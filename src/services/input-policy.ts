@@ -64,6 +64,7 @@ const FORMAT_REASONS: Record<string, string> = {
   uuid: 'must be a UUID (8-4-4-4-12 hexadecimal digits)',
   'date-time': `must be an ISO 8601 date-time with an offset (e.g. 2026-11-01T14:03:00Z), ${DATE_RANGE_REASON}`,
   date: `must be a date YYYY-MM-DD, ${DATE_RANGE_REASON}`,
+  email: 'is not a valid email address',
 };
 
 /** InputIssue is one refused value: the dotted field ("customer.email", "items.0.unitPrice") and why. */

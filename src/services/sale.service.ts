@@ -555,7 +555,7 @@ function saleWriteOf(w: SaleToWrite): { write: intake.SaleWrite; response: SaleR
  * resolveAssignees names who makes each call step: the role the step asks for (an executive for the anniversary),
  * else the salesperson; a salesperson who left is replaced by their manager.
  */
-function resolveAssignees(
+export function resolveAssignees(
   steps: PlanStep[],
   salesperson: staffRepo.StaffMember | null,
   byRole: Map<StaffRole, staffRepo.StaffMember | null>,

@@ -5,6 +5,8 @@
 import type { Database } from '../db/database';
 import * as repo from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
+import * as versions from '../db/repositories/plan-version.repository';
+import { describePlanChanges } from '../domain/plan-version';
 import { DEFAULT_SEND_WINDOW, parseClock } from '../domain/schedule';
 import type { LaterYears, PlanStep, Segment, SegmentContent, SendWindow } from '../domain/types';
 import { renderMessage, SAMPLE_CONTEXT, validateTemplate, type MessageContext } from '../channels/templates';
@@ -298,43 +300,94 @@ async function saved<T>(work: Promise<T>, name: string): Promise<T> {
   }
 }
 
-/** createSegment validates and stores a new segment; an omitted plan or window copies the default segment's. */
+/** createSegment validates and stores a new segment with its plan as version 1; an omitted plan or window copies the default segment's. */
 export async function createSegment(ctx: ServiceContext, input: SegmentInput, actor: string): Promise<Segment> {
   const fields = await withDefaults(ctx.db, input, null);
   await checkSegment(fields, ctx.db);
-  const segment = await saved(repo.insertSegment(ctx.db, fields), input.name);
-  await audit(ctx.db, {
-    actor,
-    action: 'segment.created',
-    entity: 'segment',
-    entityId: segment.id,
-    at: ctx.clock.now(),
-  });
-  return segment;
+  const now = ctx.clock.now();
+  return saved(
+    ctx.db.transaction().execute(async (trx) => {
+      const segment = await repo.insertSegment(trx, fields);
+      await versions.insertPlanVersion(trx, {
+        segmentId: segment.id,
+        version: 1,
+        plan: fields.plan,
+        sendWindow: fields.sendWindow,
+        changes: ['first version'],
+        createdBy: actor,
+        createdAt: now,
+      });
+      await audit(trx, { actor, action: 'segment.created', entity: 'segment', entityId: segment.id, at: now });
+      return segment;
+    }),
+    input.name,
+  );
 }
 
-/** updateSegment validates and replaces a segment's fields; running plans keep their steps. */
+/**
+ * updateSegment validates and replaces a segment's fields. A changed plan (steps or send window) becomes a new
+ * version, numbered, with who saved it and what changed; running plans keep the version they were given.
+ */
 export async function updateSegment(
   ctx: ServiceContext,
   id: string,
   input: SegmentInput,
   actor: string,
 ): Promise<Segment> {
-  const current = await repo.findSegment(ctx.db, id);
-  if (!current) throw new NotFoundError('segment', id);
-  const fields = await withDefaults(ctx.db, input, current);
+  const found = await repo.findSegment(ctx.db, id);
+  if (!found) throw new NotFoundError('segment', id);
+  const fields = await withDefaults(ctx.db, input, found);
   await checkSegment(fields, ctx.db);
-  const segment = await saved(repo.updateSegment(ctx.db, id, fields), input.name);
-  if (!segment) throw new NotFoundError('segment', id);
-  await audit(ctx.db, {
-    actor,
-    action: 'segment.updated',
-    entity: 'segment',
-    entityId: id,
-    detail: { planChanged: JSON.stringify(current.plan) !== JSON.stringify(fields.plan) },
-    at: ctx.clock.now(),
-  });
-  return segment;
+  const now = ctx.clock.now();
+  return saved(
+    ctx.db.transaction().execute(async (trx) => {
+      // Locked, so two managers saving at once get versions n+1 and n+2, each described against the one before.
+      const current = await repo.findSegmentForUpdate(trx, id);
+      if (!current) throw new NotFoundError('segment', id);
+      const changes = describePlanChanges(current, fields);
+      const version = changes.length > 0 ? (current.planVersion ?? 1) + 1 : undefined;
+      const segment = await repo.updateSegment(trx, id, fields, version);
+      if (!segment) throw new NotFoundError('segment', id);
+      if (version)
+        await versions.insertPlanVersion(trx, {
+          segmentId: id,
+          version,
+          plan: fields.plan,
+          sendWindow: fields.sendWindow,
+          changes,
+          createdBy: actor,
+          createdAt: now,
+        });
+      await audit(trx, {
+        actor,
+        action: 'segment.updated',
+        entity: 'segment',
+        entityId: id,
+        detail: { planChanged: changes.length > 0, ...(version ? { planVersion: version, changes } : {}) },
+        at: now,
+      });
+      return segment;
+    }),
+    input.name,
+  );
+}
+
+/** listPlanVersions returns a segment's plan versions, newest first, with how many running plans each has. */
+export async function listPlanVersions(
+  ctx: ServiceContext,
+  segmentId: string,
+): Promise<{ versions: (versions.PlanVersion & { running: number })[]; unversionedRunning: number }> {
+  const segment = await repo.findSegment(ctx.db, segmentId);
+  if (!segment) throw new NotFoundError('segment', segmentId);
+  const [list, counts] = await Promise.all([
+    versions.listPlanVersions(ctx.db, segmentId),
+    versions.countRunsByVersion(ctx.db, segmentId),
+  ]);
+  const running = new Map(counts.map((c) => [c.version, c.runs]));
+  return {
+    versions: list.map((v) => ({ ...v, running: running.get(v.version) ?? 0 })),
+    unversionedRunning: running.get(null) ?? 0,
+  };
 }
 
 /** listSegments returns every segment by priority. */

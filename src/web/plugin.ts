@@ -20,6 +20,7 @@ import { signInRoutes } from './routes/sign-in.routes';
 import { todayRoutes } from './routes/today.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { customerRoutes } from './routes/customers.routes';
+import { managerRoutes } from './routes/manager.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -176,6 +177,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(todayRoutes, deps);
       await scope.register(taskRoutes, deps);
       await scope.register(customerRoutes, deps);
+      await scope.register(managerRoutes, deps);
     },
     { prefix: '/console' },
   );

@@ -35,6 +35,7 @@ const SegmentSchema = Type.Object({
   plan: Type.Array(Type.Unknown()),
   sendWindow: Type.Unknown(),
   laterYears: Type.Unknown(),
+  planVersion: Type.Optional(Type.Integer({ description: 'the plan version new sales get' })),
   content: Type.Unknown(),
   /** The mail steps going out on default wording: their content block is still empty. */
   stepsOnDefaultWording: Type.Array(Type.Integer()),

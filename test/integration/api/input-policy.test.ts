@@ -380,8 +380,9 @@ describe('an erased customer', () => {
     const before = await rowCounts();
     const note = await call('POST', `/v1/customers/${customerId}/notes`, { body: 'called them' });
     expect([note.statusCode, field(note)]).toEqual([409, 'customer']);
+    // An erased customer's links answer 404 (issue 14): there is nothing left to change.
     const prefs = await form(`/p/${token}/preferences`, 'form=preferences&email=on');
-    expect(prefs.statusCode).toBe(409);
+    expect(prefs.statusCode).toBe(404);
     expect(await rowCounts()).toEqual(before);
   });
 });

@@ -393,7 +393,11 @@ describe('an NDJSON import', () => {
     expect(Object.keys(byLine).map(Number)).toEqual([2, 3, 4, 5, 6, 7, 8, 12, 13]);
     expect(byLine[2].field).toBe('line');
     expect(byLine[2].reason).toMatch(/not valid JSON/);
-    expect(byLine[3]).toMatchObject({ field: 'soldAt', reason: 'must be an ISO 8601 date-time' });
+    expect(byLine[3]).toMatchObject({
+      field: 'soldAt',
+      reason:
+        'must be an ISO 8601 date-time with an offset (e.g. 2026-11-01T14:03:00Z), must be within the years 1900 to 2200',
+    });
     expect(byLine[4].field).toBe('total.amount');
     expect(byLine[5]).toMatchObject({ field: 'customer.email', reason: 'is not a valid email address' });
     expect(byLine[6]).toMatchObject({ field: 'customer.timezone', reason: 'unknown time zone "Nowhere/Land"' });
