@@ -78,7 +78,7 @@ it('scrubs import rejections and stored uploads, and removes failed jobs and out
   await writeFile(path.join(outbox, theirs), 'To: someone.else@example.org\n\nHello');
 
   const ctx = { ...t.ctx, erasure: createErasurePort(queues, outbox) };
-  expect((await eraseCustomerData(ctx, sold.token)).erased).toBe(true);
+  expect((await eraseCustomerData(ctx, sold.customerId)).erased).toBe(true);
 
   const rejection = await db.selectFrom('importRejections').selectAll().where('importId', '=', importId).execute();
   expect(JSON.stringify(rejection)).not.toContain(EMAIL);

@@ -58,7 +58,7 @@ beforeAll(async () => {
     })
     .execute();
   t.clock.set(new Date('2026-11-11T12:00:00Z'));
-  expect((await form(t, `/u/${c3.token}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(200);
+  expect((await form(t, `/u/${c3.unsubscribe}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(200);
   await sell(t, emailOnly('Cato'), { soldAt: '2026-11-10T10:00:00Z' });
   t.clock.set(new Date('2026-11-12T12:00:00Z'));
 });
