@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { preferenceToken, unsubscribeToken } from '../../helpers/links';
 import { createApiKey } from '../../../src/services/auth.service';
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
+import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
 
 let t: TestApp;
 let callers: { role: string; key: string | null }[];
@@ -174,8 +175,15 @@ async function counts(): Promise<string> {
   return JSON.stringify(rows[0]);
 }
 
+let smtp: TestSmtpServer;
+
 beforeAll(async () => {
-  t = await createTestApp('fuzzproperty', undefined, undefined, { enqueueImport: async () => undefined });
+  // A mail server, so the routes that email (customers' single-use links, sign-in) answer as in production.
+  smtp = await startSmtpServer();
+  t = await createTestApp('fuzzproperty', undefined, undefined, {
+    enqueueImport: async () => undefined,
+    smtpUrl: smtp.url,
+  });
   const db = t.database.db;
   const { id: staffId } = await db
     .insertInto('staff')
@@ -212,6 +220,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.close();
+  await smtp.close();
 });
 
 it('covers every operation of the OpenAPI document', () => {
