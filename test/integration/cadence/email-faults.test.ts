@@ -20,6 +20,9 @@ import { deleteRedisPrefix, REDIS_URL } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
 import type { SaleInput } from '../../../src/services/sale-input';
 
+// Child processes under a full parallel suite on two cores: deadlines are generous, a pass is usually seconds.
+jest.setTimeout(180_000);
+
 const ROOT = path.resolve(__dirname, '../../..');
 const CONCURRENCY = 16;
 let workerJs = '';
@@ -274,7 +277,7 @@ it('a worker killed with SIGKILL mid-batch, then restarted: every email arrives,
   const second = spawnWorker(prefix);
   await alive(
     second,
-    waitFor(() => allSent(ids), 'every touch recorded sent after the restart', 30_000),
+    waitFor(() => allSent(ids), 'every touch recorded sent after the restart', 90_000),
   );
   const { received, duplicates } = await checkDelivered('kill', ids);
   console.log(
@@ -303,7 +306,7 @@ it('Redis keys deleted mid-run: the reconciler queues the lost touches again and
 
   await alive(
     w,
-    waitFor(() => allSent(ids), 'every touch recorded sent after the flush', 30_000),
+    waitFor(() => allSent(ids), 'every touch recorded sent after the flush', 90_000),
   ).catch(async (err) => {
     throw new Error(
       `${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`,
@@ -329,7 +332,7 @@ it('the worker Postgres connections cut mid-run, as a Postgres restart does: eve
 
   await alive(
     w,
-    waitFor(() => allSent(ids), 'every touch recorded sent after the cut', 30_000),
+    waitFor(() => allSent(ids), 'every touch recorded sent after the cut', 90_000),
   ).catch(async (err) => {
     throw new Error(
       `${(err as Error).message}; touches ${JSON.stringify(await statusCounts(ids))}; worker output:\n${w.output.join('')}`,
@@ -355,7 +358,7 @@ it('two worker processes at once on the same queues deliver every email exactly 
         waitFor(
           () => [a, b].every((w) => w.output.join('').includes('workers running')),
           'both workers running',
-          15_000,
+          45_000,
         ),
       ),
     );
@@ -364,7 +367,7 @@ it('two worker processes at once on the same queues deliver every email exactly 
       a,
       alive(
         b,
-        waitFor(() => allSent(ids), 'every touch recorded sent', 30_000),
+        waitFor(() => allSent(ids), 'every touch recorded sent', 90_000),
       ),
     );
     const viaA = receivedFor('pair');
