@@ -165,14 +165,21 @@ function receivedFor(tag: string, server = smtp): ReceivedMessage[] {
   return server.messages.filter((m) => m.envelope.to.some((a) => a.startsWith(`${tag}-`)));
 }
 
+/** statusCounts counts the touches by status, and those that ended unsent by reason too (so a failure says why). */
 async function statusCounts(ids: string[]): Promise<Record<string, number>> {
   const rows = await database.db
     .selectFrom('touches')
-    .select(['status', database.db.fn.countAll<string>().as('n')])
+    .select(['status', 'statusReason', database.db.fn.countAll<string>().as('n')])
     .where('id', 'in', ids)
-    .groupBy('status')
+    .groupBy(['status', 'statusReason'])
     .execute();
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  const counts: Record<string, number> = {};
+  for (const r of rows) {
+    const ended = r.status === 'failed' || r.status === 'skipped' || r.status === 'cancelled';
+    const key = ended && r.statusReason ? `${r.status} (${r.statusReason})` : r.status;
+    counts[key] = (counts[key] ?? 0) + Number(r.n);
+  }
+  return counts;
 }
 
 /** checkEveryTouchOnce asserts that every touch is sent, its stored Message-ID was received, and nothing else was. */
@@ -292,7 +299,7 @@ it('a worker killed with SIGKILL mid-batch, then restarted: every email arrives,
   expect(second.child.exitCode).toBe(0);
 });
 
-it('Redis keys deleted mid-run: the reconciler queues the lost touches again and every touch completes once', async () => {
+it('Redis keys deleted mid-run: the lost touches are queued again and every touch completes once', async () => {
   const ids = await seed('flush', 300);
   const prefix = newPrefix();
   const w = spawnWorker(prefix);
@@ -315,7 +322,9 @@ it('Redis keys deleted mid-run: the reconciler queues the lost touches again and
   const { received, duplicates } = await checkDelivered('flush', ids);
   expect(duplicates.size).toBe(0);
   expect(received).toBe(300);
-  expect(w.output.join('')).toContain('queued again touches whose jobs were lost');
+  // Which path recovers depends on timing: the reconciler finds jobs missing one by one, or the Redis marker (deleted
+  // with the keys) says Redis lost its data and every queued touch is queued again at once. Either must be logged.
+  expect(w.output.join('')).toMatch(/queued again touches whose jobs were lost|Redis lost its data: queued again/);
 });
 
 it('the worker Postgres connections cut mid-run, as a Postgres restart does: every touch completes, none twice', async () => {
