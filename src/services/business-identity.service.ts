@@ -9,6 +9,7 @@ import { audit } from '../db/repositories/access.repository';
 import { findStoredIdentity, saveStoredIdentity } from '../db/repositories/business-identity.repository';
 import { ValidationError } from './errors';
 import type { ServiceContext } from './context';
+import { isEmailAddress } from './input-policy';
 
 /** BusinessAddress is the business's postal (return) address. */
 export interface BusinessAddress {
@@ -142,7 +143,6 @@ export function sendsHeldReason(identity: BusinessIdentity): string | null {
 }
 
 const PHONE_RE = /^\+?[0-9 ()./-]{5,30}$/;
-const EMAIL_RE = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 const MAX_LOGO_BYTES = 256 * 1024;
 
 function text(v: string | null | undefined, field: string, max: number): string | null {
@@ -157,7 +157,7 @@ function checkEmailFrom(v: string | null): string | null {
   if (v === null) return null;
   const m = /^(?:(.*?)\s*<([^<>]+)>|([^<>\s]+))$/.exec(v);
   const addr = m?.[2] ?? m?.[3];
-  if (!addr || !EMAIL_RE.test(addr))
+  if (!addr || !isEmailAddress(addr))
     throw new ValidationError('emailFrom', 'must be an address, e.g. "Shop <hello@shop.example>"');
   if (/[\r\n]/.test(v)) throw new ValidationError('emailFrom', 'must be one line');
   return v;

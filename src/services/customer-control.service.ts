@@ -19,6 +19,7 @@ import { resolveCustomerLink } from './customer-link.service';
 import { deleteLinksOfCustomer } from '../db/repositories/customer-link.repository';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
+import { isEmailAddress } from './input-policy';
 
 /** TouchView is a touch as the customer sees it: what, when and how it ended. */
 export type TouchView = control.TouchView;
@@ -197,7 +198,6 @@ export interface ContactCorrection {
   preferredChannel?: string;
 }
 
-const EMAIL_RE = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 const PHONE_RE = /^\+?[0-9 ()./-]{5,30}$/;
 
 function cleaned(value: string | undefined, field: string, max: number): string | null | undefined {
@@ -242,7 +242,7 @@ function addressOf(input: ContactCorrection, current: Address | null): Address |
 /** checkCorrection validates the contact form and returns the fields to store (only those given). */
 function checkCorrection(input: ContactCorrection, current: Customer) {
   const email = cleaned(input.email, 'email', 254);
-  if (email && !EMAIL_RE.test(email)) throw new ValidationError('email', 'is not a valid email address');
+  if (email && !isEmailAddress(email)) throw new ValidationError('email', 'is not a valid email address');
   const phone = cleaned(input.phone, 'phone', 30);
   if (phone && !PHONE_RE.test(phone)) throw new ValidationError('phone', 'may hold only digits, spaces, + ( ) . / -');
   const preferred = cleaned(input.preferredChannel, 'preferredChannel', 10);

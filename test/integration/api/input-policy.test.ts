@@ -328,6 +328,50 @@ describe('finding 8: an import row the database would refuse', () => {
   });
 });
 
+describe('one email validator', () => {
+  // Each of these passed one path and failed another before the API, imports, the contact form and the business's
+  // From address shared isEmailAddress.
+  const bad = ['ann@shop_x.example', 'ann..b@shop.example', 'ann@shop', 'ann@-shop.example', 'ann@shop.example.'];
+
+  it('refuses the same addresses in a sale, an import row, the contact form and the From address', async () => {
+    const sold = await sale('EMAIL-0', {}, { email: 'email-0@example.com', phone: '+61 2 5550 9000' });
+    const token = preferenceToken(sold.json().customer.id, t.ctx.clock.now());
+    for (const [i, email] of bad.entries()) {
+      const api = await sale(`EMAIL-${i + 1}`, {}, { email });
+      expect([email, api.statusCode, field(api)]).toEqual([email, 400, 'customer.email']);
+
+      const row = JSON.stringify(saleBody({ externalId: `EMAIL-I${i}` }, { externalId: `IE-${i}`, email }));
+      const created = await createImport(
+        t.ctx,
+        { format: 'ndjson', fileName: 'e.ndjson' },
+        Readable.from([Buffer.from(row)]),
+        'test',
+      );
+      const report = await processImport(t.ctx, created.id);
+      expect([email, report.imported, report.rejections.map((r) => r.field)]).toEqual([email, 0, ['customer.email']]);
+
+      const contact = await t.app.inject({
+        method: 'POST',
+        url: `/p/${token}/contact`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `email=${encodeURIComponent(email)}`,
+      });
+      expect([email, contact.statusCode]).toEqual([email, 400]);
+
+      const from = await call('PUT', '/v1/settings/business', { name: 'Shop', emailFrom: `Shop <${email}>` });
+      expect([email, from.statusCode, field(from)]).toEqual([email, 400, 'emailFrom']);
+    }
+  });
+
+  it('accepts the same good address everywhere', async () => {
+    const email = 'Ann.O-Neil+shop@mail.shop-x.example';
+    expect((await sale('EMAIL-OK', {}, { email })).statusCode).toBe(201);
+    expect(
+      (await call('PUT', '/v1/settings/business', { name: 'Shop', emailFrom: `Shop <${email}>` })).statusCode,
+    ).toBe(200);
+  });
+});
+
 describe('type coercion no longer changes what was meant', () => {
   it('refuses {"active": null}, "priority": null, segmentId "" and name true', async () => {
     const id = await staffMember('coerce@shop.example');
