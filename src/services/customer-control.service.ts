@@ -441,7 +441,26 @@ async function eraseFromImports(db: Database, needles: string[]): Promise<void> 
     await importRepo.updateRejection(db, { ...r, reason, externalId });
   }
   const variants = [...new Set(needles.flatMap((n) => [n, n.toLowerCase(), n.toUpperCase()]))];
-  for (const chunk of await importRepo.findChunksQuoting(db, variants)) {
-    if (blankOut(chunk.data, needles) > 0) await importRepo.replaceChunk(db, chunk);
+  for (const run of consecutiveRuns(await importRepo.findChunksQuoting(db, variants))) {
+    // A run of neighbouring chunks is searched as one buffer, so a value split across a boundary is found too.
+    const joined = Buffer.concat(run.map((c) => c.data));
+    if (blankOut(joined, needles) === 0) continue;
+    let at = 0;
+    for (const chunk of run) {
+      const data = joined.subarray(at, at + chunk.data.length);
+      at += chunk.data.length;
+      if (!data.equals(chunk.data)) await importRepo.replaceChunk(db, { ...chunk, data: Buffer.from(data) });
+    }
   }
+}
+
+/** consecutiveRuns groups chunks (ordered by import and seq) into runs of the same import with consecutive seqs. */
+function consecutiveRuns(chunks: importRepo.StoredChunk[]): importRepo.StoredChunk[][] {
+  const runs: importRepo.StoredChunk[][] = [];
+  for (const c of chunks) {
+    const last = runs.at(-1)?.at(-1);
+    if (last && last.importId === c.importId && last.seq + 1 === c.seq) runs.at(-1)!.push(c);
+    else runs.push([c]);
+  }
+  return runs;
 }

@@ -165,15 +165,33 @@ export interface StoredChunk {
 
 /**
  * findChunksQuoting returns the stored chunks (of imports not finished: a finished one's are deleted) holding one of
- * `needles` byte for byte (the caller passes the case variants it wants found).
+ * `needles` byte for byte (the caller passes the case variants it wants found), and both chunks of every pair of
+ * neighbours across whose boundary one is split; ordered by import and seq.
  */
 export async function findChunksQuoting(db: Database, needles: string[]): Promise<StoredChunk[]> {
   if (needles.length === 0) return [];
+  // The bytes either side of a boundary that a needle split there can cover: one less than the longest needle.
+  const reach = Math.max(...needles.map((n) => Buffer.byteLength(n, 'utf8'))) - 1;
   const rows = await sql<StoredChunk>`
+    with needle as (select convert_to(n, 'UTF8') as bytes from unnest(${needles}::text[]) n),
+    whole as (
+      select c.import_id, c.seq from import_chunks c
+      where exists (select 1 from needle where position(needle.bytes in c.data) > 0)
+    ),
+    split as (
+      select a.import_id, a.seq as first, b.seq as second from import_chunks a
+      join import_chunks b on b.import_id = a.import_id and b.seq = a.seq + 1
+      where ${reach} > 0 and exists (select 1 from needle where position(needle.bytes in
+        substring(a.data from greatest(length(a.data) - ${reach} + 1, 1)) || substring(b.data from 1 for ${reach})) > 0)
+    ),
+    hit as (
+      select import_id, seq from whole
+      union select import_id, first from split
+      union select import_id, second from split
+    )
     select c.import_id as "importId", c.seq, c.data from import_chunks c
-    where exists (select 1 from unnest(${needles}::text[]) n where position(convert_to(n, 'UTF8') in c.data) > 0)`.execute(
-    db,
-  );
+    join hit on hit.import_id = c.import_id and hit.seq = c.seq
+    order by c.import_id, c.seq`.execute(db);
   return rows.rows;
 }
 

@@ -94,3 +94,35 @@ it('scrubs import rejections and stored uploads, and removes failed jobs and out
   expect(await queues.email.getJobState(touchJobId(otherTouch.id))).not.toBe('unknown');
   expect(await readdir(outbox)).toEqual([theirs]);
 });
+
+it('scrubs a value that an upload split across two stored chunks, and leaves the other bytes as they were', async () => {
+  const email = 'split.across@example.org';
+  const sold = await sell(t, { email, firstName: 'Sasha', lastName: 'Boundary', phone: undefined });
+  const db = t.database.db;
+  const { id: importId } = await db
+    .insertInto('imports')
+    .values({ format: 'csv', status: 'queued', createdBy: 'key:test' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const file = `external_id,sold_at,total,first_name,email,item_name,unit_price\nX-2,2026-10-01,5,Sasha,${email},Cup,5\n`;
+  const cut = file.indexOf(email) + 5; // "split" in the first chunk, ".across@example.org" in the second
+  const parts = [file.slice(0, cut), file.slice(cut)];
+  await db
+    .insertInto('importChunks')
+    .values(parts.map((p, seq) => ({ importId, seq, data: Buffer.from(p) })))
+    .execute();
+
+  expect((await eraseCustomerData(t.ctx, sold.customerId)).erased).toBe(true);
+
+  const chunks = await db
+    .selectFrom('importChunks')
+    .select(['seq', 'data'])
+    .where('importId', '=', importId)
+    .orderBy('seq')
+    .execute();
+  expect(chunks.map((c) => c.data.length)).toEqual(parts.map((p) => p.length));
+  const joined = Buffer.concat(chunks.map((c) => c.data)).toString();
+  expect(joined).not.toContain(email);
+  expect(joined).not.toContain('Sasha');
+  expect(joined).toBe(file.replace('Sasha', 'xxxxx').replace(email, 'x'.repeat(email.length)));
+});
