@@ -777,7 +777,7 @@ async function writeSales(
       // A customer whose first anniversary is behind them is in the later-years program: the first-year plan is
       // recorded (its steps missed or due per the grace period) and complete.
       const zone = customer.timezone ?? ctx.settings.defaultTimezone;
-      const pastFirstYear = addOffset(soldAt, zone, { years: 1 }).toMillis() <= now.getTime();
+      const pastFirstYear = addOffset(soldAt, zone, { years: 1 }).getTime() <= now.getTime();
       if (customer.hasLaterYearRun) customer.endLaterYear = true;
       customer.program = pastFirstYear ? 'later_years' : 'first_year';
       customer.segmentId = segment.id;
