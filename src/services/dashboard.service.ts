@@ -10,7 +10,7 @@ import { DateTime } from 'luxon';
 import * as rollup from '../db/repositories/report-rollup.repository';
 import * as staffRepo from '../db/repositories/staff.repository';
 import type { ContactCounts } from '../db/repositories/report.repository';
-import { ON_TIME_HOURS } from './report.service';
+import { addContactCounts as add, emptyContactCounts as emptyCounts, ON_TIME_HOURS } from './report.service';
 import { ValidationError } from './errors';
 import type { ServiceContext } from './context';
 
@@ -83,21 +83,6 @@ export interface Dashboard {
   /** When the least recently computed month of the range was computed; null if none was (no refresh yet). */
   computedAt: Date | null;
   workload: { weeks: string[]; people: { id: string | null; name: string; calls: number[] }[] };
-}
-
-const emptyCounts = (): ContactCounts => ({
-  planned: 0,
-  onTime: 0,
-  late: 0,
-  missed: 0,
-  skipped: 0,
-  cancelled: 0,
-  failed: 0,
-  pending: 0,
-});
-
-function add(into: ContactCounts, c: ContactCounts): void {
-  for (const k of Object.keys(into) as (keyof ContactCounts)[]) into[k] += c[k];
 }
 
 function emptyFigures(): Omit<MonthFigures, 'month'> {
