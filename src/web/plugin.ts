@@ -44,6 +44,19 @@ declare module 'fastify' {
   }
 }
 
+/** MANAGER_NAV are the manager's sections, each at /console/manager/<section>, in the order the menu shows them. */
+const MANAGER_NAV = [
+  { section: 'results', label: 'Results' },
+  { section: 'segments', label: 'Plans' },
+  { section: 'newsletters', label: 'Newsletters' },
+  { section: 'letters', label: 'Letters' },
+  { section: 'people', label: 'People' },
+  { section: 'clean-up', label: 'Clean-up' },
+  { section: 'imports', label: 'Imports' },
+  { section: 'keys', label: 'API keys' },
+  { section: 'audit', label: 'Audit' },
+];
+
 /** FORM_BODY_LIMIT bounds a console form post. */
 const FORM_BODY_LIMIT = 64 * 1024;
 
@@ -98,13 +111,16 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
   ): Promise<FastifyReply> {
     const req = reply.request;
     const me = req.me ?? null;
+    const path = req.url.split('?')[0]!;
     const html = await views.renderFile(view, {
       ...locals,
       me,
       zone: me?.zone ?? ctx.settings.defaultTimezone,
       business: ctx.settings.identity.name ?? '',
       csrf: reply.generateCsrf(),
-      path: req.url.split('?')[0],
+      path,
+      manager_nav: MANAGER_NAV,
+      manager_section: /^\/console\/manager\/([^/]+)/.exec(path)?.[1] ?? null,
     });
     return reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
   }
