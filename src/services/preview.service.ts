@@ -99,11 +99,20 @@ export type StepPreview =
     }
   | { channel: 'letter'; pdf: Uint8Array; paper: string };
 
-/** previewStep renders step `step` of a segment as `channel` for a customer (or a sample from `country`). */
-export async function previewStep(
-  ctx: ServiceContext,
-  p: { segmentId: string; step: number; channel: 'email' | 'letter'; customerId?: string; country?: string },
-): Promise<StepPreview> {
+/** PreviewRequest names the step, the channel and the customer (or a sample from `country`) of a preview. */
+export interface PreviewRequest {
+  segmentId: string;
+  step: number;
+  channel: 'email' | 'letter';
+  customerId?: string;
+  country?: string;
+}
+
+/**
+ * previewTouchContext assembles what a send of step `step` as `channel` would have for the customer (or a sample):
+ * the customer, their latest sale, the signer the send would choose and the template variables. Stores nothing.
+ */
+export async function previewTouchContext(ctx: ServiceContext, p: PreviewRequest): Promise<TouchContext> {
   const segment = await findSegment(ctx.db, p.segmentId);
   if (!segment) throw new NotFoundError('segment', p.segmentId);
   const step: PlanStep | undefined = segment.plan.find((s) => s.step === p.step);
@@ -143,7 +152,7 @@ export async function previewStep(
     letterBatchId: null,
     leaseUntil: now,
   };
-  const tc: TouchContext = {
+  return {
     touch,
     customer,
     step,
@@ -154,6 +163,12 @@ export async function previewStep(
     identity,
     message: buildMessageContext(ctx, { identity, customer, sale, sender, zone, segment, channel: p.channel }),
   };
+}
+
+/** previewStep renders step `step` of a segment as `channel` for a customer (or a sample from `country`). */
+export async function previewStep(ctx: ServiceContext, p: PreviewRequest): Promise<StepPreview> {
+  const tc = await previewTouchContext(ctx, p);
+  const { customer, identity } = tc;
   if (p.channel === 'email') {
     const { email } = buildEmail(tc, customer.email!, ctx.settings.publicUrl);
     return {

@@ -21,6 +21,7 @@ import { todayRoutes } from './routes/today.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { customerRoutes } from './routes/customers.routes';
 import { managerRoutes } from './routes/manager.routes';
+import { planRoutes } from './routes/plans.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -194,6 +195,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(taskRoutes, deps);
       await scope.register(customerRoutes, deps);
       await scope.register(managerRoutes, deps);
+      await scope.register(planRoutes, deps);
     },
     { prefix: '/console' },
   );
