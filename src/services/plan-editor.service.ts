@@ -103,6 +103,8 @@ export interface StepCheck {
   step: number;
   /** The email can be shown (the customer has an address), or the sample customer is used. */
   email: boolean;
+  /** The email's subject for this customer, when it can be shown. */
+  subject: string | null;
   letter: boolean;
   warnings: string[];
 }
@@ -182,7 +184,8 @@ export async function checkStep(
       else throw err;
     }
   }
-  return { step: step.step, email: tc !== null, letter: letterTc !== null, warnings };
+  const subject = tc ? buildEmail(tc, tc.customer.email!, ctx.settings.publicUrl).email.subject : null;
+  return { step: step.step, email: tc !== null, subject, letter: letterTc !== null, warnings };
 }
 
 /** TestSendResult says whether the test email was accepted, and to which address. */

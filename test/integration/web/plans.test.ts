@@ -267,6 +267,7 @@ describe('the editor', () => {
     expect(now.plan.find((s) => s.step === 1)!.template!.subject).toBe(subject);
     const after = await manager.get(saved.headers.location as string);
     expect(after.body).toContain(`Saved as plan version ${was + 1}.`);
+    expect(after.body).toContain('<span class="muted">Subject:</span> Thanks a lot, Rose0</p>');
     // Rose0 has no last name: the step that now uses it says so.
     expect(after.body).toContain('{{ customer.lastName }} is empty for this customer.');
     expect(after.body).toMatch(
