@@ -188,6 +188,27 @@ export async function checkStep(
   return { step: step.step, email: tc !== null, subject, letter: letterTc !== null, warnings };
 }
 
+/**
+ * previewLetter renders a saved mail step as the letter the customer (or the sample) would get; a letter that does
+ * not fit its page is a ValidationError saying why, not a failure.
+ */
+export async function previewLetter(
+  ctx: ServiceContext,
+  viewer: Viewer,
+  p: { segmentId: string; step: number; customerId?: string | null },
+): Promise<Uint8Array> {
+  const customerId = p.customerId ?? undefined;
+  if (customerId) await requireCustomer(ctx, viewer, customerId);
+  try {
+    const preview = await previewStep(ctx, { segmentId: p.segmentId, step: p.step, channel: 'letter', customerId });
+    if (preview.channel !== 'letter') throw new RangeError('a letter preview that is not a letter');
+    return preview.pdf;
+  } catch (err) {
+    if (err instanceof LetterTooLongError) throw new ValidationError('letter', `does not fit its page: ${err.message}`);
+    throw err;
+  }
+}
+
 /** TestSendResult says whether the test email was accepted, and to which address. */
 export type TestSendResult = { ok: true; to: string } | { ok: false; to: string; reason: string };
 

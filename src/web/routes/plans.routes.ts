@@ -11,6 +11,7 @@ import { AppError, ValidationError } from '../../services/errors';
 import {
   checkStep,
   customerName,
+  previewLetter,
   previewPick,
   sendTestEmail,
   templateVariables,
@@ -300,13 +301,21 @@ const STEP_FIELDS: Record<string, { key: string; label: string }> = {
 /** fieldErrorOf places a service's ValidationError beside the form field it names. */
 function fieldErrorOf(err: ValidationError | AppError, d: Draft, rowOfPlanIndex: number[]): FieldError {
   const field = String(err.details.field ?? (err as ValidationError).field ?? '');
-  const reason = err.message.startsWith(`${field}: `) ? err.message.slice(field.length + 2) : err.message;
+  let reason = err.message.startsWith(`${field}: `) ? err.message.slice(field.length + 2) : err.message;
+  // The service names fields as the API does; the form's own labels read better ("after From", not sendWindow.start).
+  reason = reason.replace(
+    /\b(sendWindow\.start|sendWindow\.end|match\.minTotal|match\.maxTotal)\b/g,
+    (k) => `“${TOP_FIELDS[k]!.label}”`,
+  );
   const m = /^plan\.(\d+)(?:\.([A-Za-z]+))?(?:\.([A-Za-z]+))?/.exec(field);
   if (m) {
     const row = rowOfPlanIndex[Number(m[1])];
     const step = d.steps.find((s) => s.row === row);
     const where = STEP_FIELDS[m[2] ?? 'purpose'] ?? STEP_FIELDS.purpose!;
-    const key = m[2] === 'template' && m[3] === 'subject' ? 'subject' : where.key;
+    // A template's error names its part: "subject: ..." or "body: ...".
+    const part = m[2] === 'template' ? (m[3] ?? /^(subject|body): /.exec(reason)?.[1]) : undefined;
+    if (part && reason.startsWith(`${part}: `)) reason = reason.slice(part.length + 2);
+    const key = part === 'subject' ? 'subject' : where.key;
     const id = key === 'offset' ? `s${row}-offset` : `s${row}-${key}`;
     if (step) step.errors[key] = reason;
     return {
@@ -579,20 +588,16 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
     '/manager/segments/:id/steps/:step/letter.pdf',
     { ...guard, schema: { params: StepParams, querystring: PreviewQuery } },
     async (req, reply) => {
-      const customerId = req.query.customer || undefined;
-      if (customerId) await requireCustomer(ctx, viewerOf(req), customerId);
-      const preview = await previewStep(ctx, {
+      const pdf = await previewLetter(ctx, viewerOf(req), {
         segmentId: req.params.id,
         step: req.params.step,
-        channel: 'letter',
-        customerId,
+        customerId: req.query.customer || null,
       });
-      if (preview.channel !== 'letter') throw new ValidationError('channel', 'not a letter');
       return reply
         .header('content-disposition', `inline; filename="step-${req.params.step}-letter.pdf"`)
         .header('cache-control', 'no-store')
         .type('application/pdf')
-        .send(Buffer.from(preview.pdf));
+        .send(Buffer.from(pdf));
     },
   );
 

@@ -20,6 +20,7 @@ let manager: ConsoleClient;
 let segment: Segment;
 let latestCustomer: string;
 let ivy: string;
+let oak: string;
 const NOW = new Date('2026-11-02T10:00:00Z');
 
 function sale(i: number, extra: Partial<SaleInput['customer']> = {}): SaleInput {
@@ -118,6 +119,10 @@ beforeAll(async () => {
   const address = { lines: ['1 Garden Lane'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' };
   ivy = (await recordSale(t.ctx, sale(9, { firstName: 'Ivy', lastName: 'Green', email: 'ivy@example.com', address })))
     .response.customer.id;
+  const long = 'Building C, the long side of the old market hall, next to the clock tower and the second fountain';
+  const far = { lines: [long, long, long, long], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' };
+  oak = (await recordSale(t.ctx, sale(8, { firstName: 'Oak', email: 'oak@example.com', address: far }))).response
+    .customer.id;
   for (let i = 3; i >= 0; i--) {
     const out = await recordSale(t.ctx, sale(i));
     if (i === 0) latestCustomer = out.response.customer.id;
@@ -217,7 +222,10 @@ describe('the editor', () => {
     const typo = await postForm(editorUrl(), set(form, 's2.body', 'Dear {{ customer.frstName }},\n\nHello.'));
     expect(typo.statusCode).toBe(400);
     expect(typo.body).toContain('<h2 id="error-title">There is a problem: nothing was saved</h2>');
-    expect(typo.body).toMatch(/<a href="#s2-body">Step 3, message: [^<]*frstName[^<]*<\/a>/);
+    expect(typo.body).toMatch(/<a href="#s2-body">Step 3, message: undefined variable: customer.frstName[^<]*<\/a>/);
+    const subject = await postForm(editorUrl(), set(form, 's3.subject', '{{ sale.mainItm }}'));
+    expect(subject.statusCode).toBe(400);
+    expect(subject.body).toMatch(/<a href="#s3-subject">Step 4, subject: undefined variable: sale.mainItm/);
     expect(typo.body).toMatch(/<p class="field-error" id="s2-body-error">[^<]*frstName/);
     // The manager's text is kept in the form, to be corrected.
     expect(typo.body).toContain('Dear {{ customer.frstName }},');
@@ -232,7 +240,7 @@ describe('the editor', () => {
 
     const window = await postForm(editorUrl(), set(form, 'end', '07:00'));
     expect(window.statusCode).toBe(400);
-    expect(window.body).toContain('<a href="#f-end">Until: must be after sendWindow.start</a>');
+    expect(window.body).toContain('<a href="#f-end">Until: must be after “From”</a>');
 
     const noDays = await postForm(
       editorUrl(),
@@ -247,7 +255,7 @@ describe('the editor', () => {
 
     const total = await postForm(editorUrl(), set(set(form, 'minTotal', '500'), 'maxTotal', '100'));
     expect(total.statusCode).toBe(400);
-    expect(total.body).toContain('<a href="#f-maxTotal">Largest total: must not be below match.minTotal</a>');
+    expect(total.body).toContain('<a href="#f-maxTotal">Largest total: must not be below “Smallest total”</a>');
 
     expect(JSON.stringify(await current())).toBe(before);
     expect(await versionCount()).toBe(versions);
@@ -339,6 +347,14 @@ describe('previews and tests', () => {
     const page = await manager.get(`${editorUrl()}?customer=${ivy}`);
     expect(page.body).toContain(`steps/1/letter.pdf?customer=${ivy}`);
     expect(page.body).not.toContain('no postal address');
+    // Oak's address does not fit the envelope window: every step says so rather than print a letter that fails.
+    const oaks = await manager.get(`${editorUrl()}?customer=${oak}`);
+    expect(oaks.body).toMatch(
+      /As a letter it does not fit its page: the address has \d+ lines; the envelope window holds \d+/,
+    );
+    const tooLong = await manager.get(`${editorUrl()}/steps/1/letter.pdf?customer=${oak}`);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.body).toContain('letter: does not fit its page: the address has');
     const none = await manager.get(`${editorUrl()}/steps/1/letter.pdf?customer=${latestCustomer}`);
     expect(none.statusCode).toBe(400);
     expect(none.body).toContain('no postal address');
