@@ -213,6 +213,18 @@ describe('the editor', () => {
     expect(await versionCount()).toBe(before);
   });
 
+  it('shows the default segment without rules (it takes what no other segment does), and round-trips it', async () => {
+    const fallback = (await listSegments(t.ctx)).find((s) => s.isDefault)!;
+    const url = `/console/manager/segments/${fallback.id}`;
+    const page = await manager.get(url);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('This is the default segment');
+    expect(page.body).not.toContain('id="f-categories"');
+    const saved = await postForm(url, formOf(page.body, url));
+    expect(saved.headers.location).toContain('saved=same');
+    expect((await listSegments(t.ctx)).find((s) => s.isDefault)!.match).toEqual({});
+  });
+
   it('refuses a wrong template, offset or window with a 400 beside the field, and writes nothing', async () => {
     const page = await manager.get(editorUrl());
     const form = formOf(page.body, editorUrl());
