@@ -36,7 +36,7 @@ const EditorQuery = Type.Object({
   customer: Type.Optional(Type.Union([Id, Type.Literal('')])),
   q: Type.Optional(Type.String({ maxLength: 200 })),
   saved: Type.Optional(Type.String({ maxLength: 10 })),
-  tested: Type.Optional(Type.String({ maxLength: 300 })),
+  tested: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
 });
 const PreviewQuery = Type.Object({ customer: Type.Optional(Type.Union([Id, Type.Literal('')])) });
 const NewSegmentForm = Type.Object({
@@ -409,8 +409,6 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
         saved: opts.saved ?? null,
         tested: opts.tested ?? null,
         added: opts.added ?? false,
-        testedStep: opts.tested?.includes(':') ? opts.tested.split(':')[0] : null,
-        testedReason: opts.tested?.includes(':') ? opts.tested.slice(opts.tested.indexOf(':') + 1) : null,
         variables,
         example: '{{ customer.firstName }}',
         channelIf: '{% if channel == "letter" %}...{% else %}...{% endif %}',
@@ -615,8 +613,11 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
         { segmentId: req.params.id, step: req.params.step, customerId },
         me.email,
       );
-      const tested = sent.ok ? `${req.params.step}` : `${req.params.step}:${sent.reason.slice(0, 200)}`;
-      const q = new URLSearchParams({ tested, ...(picked !== undefined ? { customer: picked } : {}) });
+      if (!sent.ok) throw new AppError('unavailable', `the test email was not sent: ${sent.reason}`);
+      const q = new URLSearchParams({
+        tested: String(req.params.step),
+        ...(picked !== undefined ? { customer: picked } : {}),
+      });
       return reply.redirect(`/console/manager/segments/${req.params.id}?${q}#step-${req.params.step}`, 303);
     },
   );

@@ -390,6 +390,19 @@ describe('previews and tests', () => {
     expect(after.body).toContain('Test sent to max@shop.example.');
   });
 
+  it('says so when the mail server refuses the test, and records nothing', async () => {
+    const page = await manager.get(editorUrl());
+    smtp.respondWith((e) => (e.stage === 'rcpt' ? { code: 550, message: 'no such mailbox' } : null));
+    try {
+      const refused = await postForm(`${editorUrl()}/steps/1/test`, formOf(page.body, editorUrl()));
+      expect(refused.statusCode).toBe(503);
+      expect(refused.body).toContain('the test email was not sent');
+      expect(refused.body).toContain('no such mailbox');
+    } finally {
+      smtp.respondWith(null);
+    }
+  });
+
   it('gives a salesperson the not-found page for the editor and its previews', async () => {
     await createStaff(t.ctx, { email: 'sal@shop.example', name: 'Sal Seller', role: 'salesperson' }, 'test');
     const sal = consoleClient(t.app);
