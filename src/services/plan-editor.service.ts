@@ -9,8 +9,9 @@ import type { EmailChannel } from '../channels/email.channel';
 import { LetterTooLongError } from '../channels/letter.channel';
 import { renderMessage, SAMPLE_CONTEXT, TemplateError, type MessageContext } from '../channels/templates';
 import { latestCustomersOfSegment, type PreviewCustomer } from '../db/repositories/plan-preview.repository';
-import { findSegment } from '../db/repositories/segment.repository';
-import type { PlanStep } from '../domain/types';
+import { findSegment, type SegmentFields } from '../db/repositories/segment.repository';
+import { checkSegment } from './segment.service';
+import type { PlanStep, Segment } from '../domain/types';
 import { searchCustomers } from './customer-story.service';
 import { getCustomer } from './customer.service';
 import type { Customer } from '../db/repositories/customer.repository';
@@ -98,13 +99,22 @@ function toPick(c: Customer): PreviewCustomer {
   return { id: c.id, firstName: c.firstName, lastName: c.lastName, email: c.email, hasAddress: c.address !== null };
 }
 
+/** StepRequest names a mail step of a segment, the customer (none: the sample) and unsaved steps to use instead. */
+export interface StepRequest {
+  segmentId: string;
+  step: number;
+  customerId?: string | null;
+  draft?: Pick<Segment, 'plan' | 'content'>;
+}
+
 /** StepCheck is what the editor shows beside a mail step for one customer. */
 export interface StepCheck {
   step: number;
   /** The email can be shown (the customer has an address), or the sample customer is used. */
   email: boolean;
-  /** The email's subject for this customer, when it can be shown. */
+  /** The email's subject and plain text for this customer, when it can be shown. */
   subject: string | null;
+  text: string | null;
   letter: boolean;
   warnings: string[];
 }
@@ -129,20 +139,17 @@ function emptyFor(name: string, message: MessageContext): boolean {
  * manager should know: a variable it uses that is empty for this customer, a channel the customer cannot get, a
  * content block still empty, a letter that does not fit its page.
  */
-export async function checkStep(
-  ctx: ServiceContext,
-  viewer: Viewer,
-  p: { segmentId: string; step: number; customerId?: string | null },
-): Promise<StepCheck> {
-  const segment = await findSegment(ctx.db, p.segmentId);
-  if (!segment) throw new NotFoundError('segment', p.segmentId);
+export async function checkStep(ctx: ServiceContext, viewer: Viewer, p: StepRequest): Promise<StepCheck> {
+  const stored = await findSegment(ctx.db, p.segmentId);
+  if (!stored) throw new NotFoundError('segment', p.segmentId);
+  const segment = p.draft ? { ...stored, ...p.draft } : stored;
   const step = segment.plan.find((s) => s.step === p.step);
   if (!step || step.channel !== 'mail' || !step.template)
     throw new ValidationError('step', `step ${p.step} is not a letter or email`);
   const customerId = p.customerId ?? undefined;
   if (customerId) await requireCustomer(ctx, viewer, customerId);
   const warnings: string[] = [];
-  const base = { segmentId: p.segmentId, step: p.step, customerId };
+  const base = { segmentId: p.segmentId, step: p.step, customerId, draft: p.draft };
   const tc = await previewTouchContext(ctx, { ...base, channel: 'email' }).catch((err) => {
     if (err instanceof ValidationError && err.field === 'channel') return null;
     throw err;
@@ -184,8 +191,23 @@ export async function checkStep(
       else throw err;
     }
   }
-  const subject = tc ? buildEmail(tc, tc.customer.email!, ctx.settings.publicUrl).email.subject : null;
-  return { step: step.step, email: tc !== null, subject, letter: letterTc !== null, warnings };
+  const built = tc ? buildEmail(tc, tc.customer.email!, ctx.settings.publicUrl).email : null;
+  return {
+    step: step.step,
+    email: tc !== null,
+    subject: built?.subject ?? null,
+    text: built?.text ?? null,
+    letter: letterTc !== null,
+    warnings,
+  };
+}
+
+/**
+ * checkDraft validates a segment as the editor's form has it, without saving it (segment.service's checkSegment, the
+ * one that saving runs), throwing a ValidationError naming the field.
+ */
+export async function checkDraft(ctx: ServiceContext, fields: SegmentFields): Promise<void> {
+  await checkSegment(fields, ctx.db);
 }
 
 /**
@@ -221,13 +243,19 @@ export async function sendTestEmail(
   ctx: ServiceContext,
   email: EmailChannel | null | undefined,
   viewer: Viewer,
-  p: { segmentId: string; step: number; customerId?: string | null },
+  p: StepRequest,
   to: string,
 ): Promise<TestSendResult> {
   if (!email) throw new AppError('unavailable', 'this server cannot send email (no SMTP_URL)');
   const customerId = p.customerId ?? undefined;
   if (customerId) await requireCustomer(ctx, viewer, customerId);
-  const tc = await previewTouchContext(ctx, { segmentId: p.segmentId, step: p.step, channel: 'email', customerId });
+  const tc = await previewTouchContext(ctx, {
+    segmentId: p.segmentId,
+    step: p.step,
+    channel: 'email',
+    customerId,
+    draft: p.draft,
+  });
   const built = buildEmail(tc, to, ctx.settings.publicUrl).email;
   const host = new URL(ctx.settings.publicUrl).hostname;
   const sent = await email.send({

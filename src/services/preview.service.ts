@@ -106,6 +106,8 @@ export interface PreviewRequest {
   channel: 'email' | 'letter';
   customerId?: string;
   country?: string;
+  /** Unsaved steps and content blocks to preview instead of the stored ones (the editor's form). */
+  draft?: Pick<Segment, 'plan' | 'content'>;
 }
 
 /**
@@ -113,8 +115,9 @@ export interface PreviewRequest {
  * the customer, their latest sale, the signer the send would choose and the template variables. Stores nothing.
  */
 export async function previewTouchContext(ctx: ServiceContext, p: PreviewRequest): Promise<TouchContext> {
-  const segment = await findSegment(ctx.db, p.segmentId);
-  if (!segment) throw new NotFoundError('segment', p.segmentId);
+  const stored = await findSegment(ctx.db, p.segmentId);
+  if (!stored) throw new NotFoundError('segment', p.segmentId);
+  const segment: Segment = p.draft ? { ...stored, plan: p.draft.plan, content: p.draft.content } : stored;
   const step: PlanStep | undefined = segment.plan.find((s) => s.step === p.step);
   if (!step) throw new ValidationError('step', `segment has no step ${p.step}`);
   if (step.channel !== 'mail' || !step.template)

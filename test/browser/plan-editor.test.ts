@@ -106,21 +106,21 @@ it('edits a step, previews it for a real customer and sends a test that arrives'
     'Rose0 Lee (rose0@example.com)',
   );
 
-  await page.locator('#s0-subject').fill('Thank you so much, {{ customer.firstName }}');
-  await page.getByRole('button', { name: 'Save the plan' }).first().click();
-  await page.getByText('Saved as plan version 2.').waitFor();
-
   // Another customer, found by name.
   await page.getByLabel('Find a customer').fill('Rose17');
   await page.getByRole('button', { name: 'Show the previews' }).click();
   await page.getByLabel('Preview for').selectOption(customers.Rose17!);
   await page.getByRole('button', { name: 'Show the previews' }).click();
   await page.waitForURL(new RegExp(`customer=${customers.Rose17}`));
-  const email = page.frameLocator('iframe[title="The email of step 1"]');
-  await expect(email.locator('body').textContent()).resolves.toContain('Dear Rose17,');
-  await expect(email.locator('title').textContent()).resolves.toBe('Thank you so much, Rose17');
-  const step1 = (await page.locator('#step-1').textContent()) ?? '';
+
+  // Edit, preview the unsaved change for Rose17, test it, then save it.
+  await page.locator('#s0-subject').fill('Thank you so much, {{ customer.firstName }}');
+  await page.getByRole('button', { name: 'Preview my changes' }).first().click();
+  await page.getByText('The previews show the plan as this form has it').waitFor();
+  await expectAccessible(page);
+  let step1 = (await page.locator('#step-1').textContent()) ?? '';
   expect(step1).toContain('Subject: Thank you so much, Rose17');
+  expect(step1).toContain('Dear Rose17,');
   expect(step1).toContain('This customer has no postal address: no letter can be shown.');
 
   const before = s.smtp.messages.length;
@@ -132,7 +132,15 @@ it('edits a step, previews it for a real customer and sends a test that arrives'
   );
   expect(test.subject).toBe('[Test] Thank you so much, Rose17');
   expect(test.text).toContain('Dear Rose17,');
-  await email.locator('body').waitFor();
+  expect((await listSegments(s.t.ctx)).find((x) => x.id === segment.id)!.planVersion).toBe(1);
+
+  await page.getByRole('button', { name: 'Save the plan' }).first().click();
+  await page.getByText('Saved as plan version 2.').waitFor();
+  const email = page.frameLocator('iframe[title="The email of step 1"]');
+  await expect(email.locator('title').textContent()).resolves.toBe('Thank you so much, Rose17');
+  await expect(email.locator('body').textContent()).resolves.toContain('Dear Rose17,');
+  step1 = (await page.locator('#step-1').textContent()) ?? '';
+  expect(step1).toContain('Subject: Thank you so much, Rose17');
   await shoot(page, 'console-plan-editor', '#step-1');
 });
 

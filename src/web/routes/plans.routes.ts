@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LaterYears, PlanStep, Segment, SegmentContent, StaffRole } from '../../domain/types';
 import { AppError, ValidationError } from '../../services/errors';
 import {
+  checkDraft,
   checkStep,
   customerName,
   previewLetter,
@@ -17,13 +18,7 @@ import {
   templateVariables,
 } from '../../services/plan-editor.service';
 import { previewStep } from '../../services/preview.service';
-import {
-  createSegment,
-  listPlanVersions,
-  listSegments,
-  updateSegment,
-  type SegmentInput,
-} from '../../services/segment.service';
+import { createSegment, listPlanVersions, listSegments, updateSegment } from '../../services/segment.service';
 import { listStaff } from '../../services/staff.service';
 import { requireCustomer, type Viewer } from '../../services/visibility.service';
 import { actorOf, staffOf } from '../auth';
@@ -62,6 +57,9 @@ const BLOCKS = [
   { key: 'serviceOffer', label: 'An offer of service', hint: 'Used by step 5 ({{ content.serviceOffer }}).' },
 ] as const;
 const OFFSET_UNITS = ['years', 'months', 'weeks', 'days'] as const;
+
+/** Fields is a whole segment as the form gives it: every part present. */
+type Fields = Omit<Segment, 'id' | 'isDefault' | 'planVersion'>;
 
 /** StepDraft is one step as the form shows it. */
 interface StepDraft {
@@ -214,7 +212,7 @@ function whole(value: string, id: string, label: string, min = 0): number | unde
 }
 
 /** inputOf turns the draft into what the service takes; the rows marked "remove" are left out. */
-function inputOf(d: Draft): { input: SegmentInput; rowOfPlanIndex: number[] } {
+function inputOf(d: Draft): { input: Fields; rowOfPlanIndex: number[] } {
   const kept = d.steps.filter((s) => !s.remove);
   const plan: PlanStep[] = kept.map((s) => {
     const at = `s${s.row}`;
@@ -247,7 +245,7 @@ function inputOf(d: Draft): { input: SegmentInput; rowOfPlanIndex: number[] } {
   });
   const content: SegmentContent = {};
   for (const b of BLOCKS) content[b.key] = d.content[b.key] ?? '';
-  const match: SegmentInput['match'] = {};
+  const match: Fields['match'] = {};
   if (list(d.categories).length) match.categories = list(d.categories);
   if (list(d.skus).length) match.skus = list(d.skus);
   if (list(d.sources).length) match.sources = list(d.sources);
@@ -329,6 +327,21 @@ function fieldErrorOf(err: ValidationError | AppError, d: Draft, rowOfPlanIndex:
   return { id: at.id, label: at.label, message: reason };
 }
 
+/** problemOf places a form or service error beside its field, or rethrows what is not the input's fault. */
+function problemOf(err: unknown, d: Draft, rowOfPlanIndex: number[]): FieldError {
+  if (err instanceof FormProblem) {
+    let problem = err.problem;
+    const m = /^s(\d+)-(\w+)$/.exec(problem.id);
+    const step = m && d.steps.find((s) => s.row === Number(m[1]));
+    if (step) step.errors[OFFSET_UNITS.includes(m[2] as never) ? 'offset' : m[2]!] = problem.message;
+    if (m && OFFSET_UNITS.includes(m[2] as never)) problem = { ...problem, id: `s${m[1]}-offset` };
+    return problem;
+  }
+  if (err instanceof AppError && (err.code === 'validation_failed' || err.code === 'conflict'))
+    return fieldErrorOf(err, d, rowOfPlanIndex);
+  throw err;
+}
+
 function viewerOf(req: FastifyRequest): Viewer {
   return { role: 'staff', staffId: staffOf(req).id };
 }
@@ -359,6 +372,8 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
       saved?: string | null;
       tested?: string | null;
       added?: boolean;
+      /** Unsaved steps and content to preview (the form's), instead of the saved plan. */
+      draft?: Pick<Segment, 'plan' | 'content'>;
     } = {},
   ) {
     const viewer = viewerOf(req);
@@ -369,11 +384,12 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
     ]);
     const names = new Map(staff.map((s) => [`staff:${s.id}`, s.name]));
     const customerId = pick.customer?.id ?? null;
-    // Previews are of the saved plan: the steps as stored, for the chosen customer (or the sample one).
+    // Previews are of the saved plan, or of the form's unsaved one, for the chosen customer (or the sample one).
+    const draft = opts.draft;
     const checks = new Map<number, Awaited<ReturnType<typeof checkStep>>>();
-    for (const s of segment.plan)
+    for (const s of (draft ?? segment).plan)
       if (s.channel === 'mail' && s.template)
-        checks.set(s.step, await checkStep(ctx, viewer, { segmentId: segment.id, step: s.step, customerId }));
+        checks.set(s.step, await checkStep(ctx, viewer, { segmentId: segment.id, step: s.step, customerId, draft }));
     const errors = opts.errors ?? [];
     const topErrors = Object.fromEntries(errors.filter((e) => e.id.startsWith('f-')).map((e) => [e.id, e.message]));
     const saved = new Set(segment.plan.map((s) => String(s.step)));
@@ -388,7 +404,7 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
         stepsError: errors.find((e) => e.id === 'steps-h')?.message ?? null,
         steps: d.steps.map((s) => ({
           ...s,
-          preview: saved.has(s.step) ? (checks.get(Number(s.step)) ?? null) : null,
+          preview: draft || saved.has(s.step) ? (checks.get(Number(s.step)) ?? null) : null,
           isNew: !saved.has(s.step),
         })),
         rows: d.steps.reduce((n, s) => Math.max(n, s.row + 1), 0),
@@ -409,6 +425,7 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
         saved: opts.saved ?? null,
         tested: opts.tested ?? null,
         added: opts.added ?? false,
+        draftMode: Boolean(draft),
         variables,
         example: '{{ customer.firstName }}',
         channelIf: '{% if channel == "letter" %}...{% else %}...{% endif %}',
@@ -458,6 +475,22 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
       },
       opts.status,
     );
+  }
+
+  /** checkedDraft parses the form and, when asked, validates it as saving would (saving validates it itself). */
+  async function checkedDraft(
+    d: Draft,
+    validate: boolean,
+  ): Promise<{ fields: Fields; rowOfPlanIndex: number[] } | { problem: FieldError }> {
+    let rowOfPlanIndex: number[] = [];
+    try {
+      const parsed = inputOf(d);
+      rowOfPlanIndex = parsed.rowOfPlanIndex;
+      if (validate) await checkDraft(ctx, parsed.input);
+      return { fields: parsed.input, rowOfPlanIndex };
+    } catch (err) {
+      return { problem: problemOf(err, d, rowOfPlanIndex) };
+    }
   }
 
   async function segmentOr404(id: string): Promise<Segment> {
@@ -534,26 +567,19 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
         });
         return editorPage(req, reply, segment, d, { customerId, added: true });
       }
-      let rowOfPlanIndex: number[] = [];
+      const previewing = first(req.body?.preview) === 'draft';
+      const checked = await checkedDraft(d, previewing);
+      if ('problem' in checked)
+        return editorPage(req, reply, segment, d, { errors: [checked.problem], status: 400, customerId });
+      if (previewing) return editorPage(req, reply, segment, d, { customerId, draft: checked.fields });
       try {
-        const parsed = inputOf(d);
-        rowOfPlanIndex = parsed.rowOfPlanIndex;
         const before = segment.planVersion;
-        const updated = await updateSegment(ctx, segment.id, parsed.input, actorOf(staffOf(req)));
+        const updated = await updateSegment(ctx, segment.id, checked.fields, actorOf(staffOf(req)));
         const saved = updated.planVersion !== before ? `v${updated.planVersion}` : 'same';
         const q = new URLSearchParams({ saved, ...(customerId !== undefined ? { customer: customerId } : {}) });
         return reply.redirect(`/console/manager/segments/${segment.id}?${q}`, 303);
       } catch (err) {
-        let problem: FieldError;
-        if (err instanceof FormProblem) {
-          problem = err.problem;
-          const m = /^s(\d+)-(\w+)$/.exec(problem.id);
-          const step = m && d.steps.find((s) => s.row === Number(m[1]));
-          if (step) step.errors[OFFSET_UNITS.includes(m[2] as never) ? 'offset' : m[2]!] = problem.message;
-          if (m && OFFSET_UNITS.includes(m[2] as never)) problem = { ...problem, id: `s${m[1]}-offset` };
-        } else if (err instanceof AppError && (err.code === 'validation_failed' || err.code === 'conflict')) {
-          problem = fieldErrorOf(err, d, rowOfPlanIndex);
-        } else throw err;
+        const problem = problemOf(err, d, checked.rowOfPlanIndex);
         return editorPage(req, reply, segment, d, { errors: [problem], status: 400, customerId });
       }
     },
@@ -606,14 +632,32 @@ export async function planRoutes(app: FastifyInstance, { ctx, email }: WebDeps):
       const me = staffOf(req);
       const picked = req.body?.previewCustomer === undefined ? undefined : first(req.body.previewCustomer);
       const customerId = picked || null;
+      // From the editor's form, the test is of the form's steps as they stand, saved or not.
+      const fromForm = req.body?.rows !== undefined;
+      const segment = await segmentOr404(req.params.id);
+      const d = fromForm ? formDraft(req.body) : null;
+      const checked = d ? await checkedDraft(d, true) : null;
+      if (d && checked && 'problem' in checked)
+        return editorPage(req, reply, segment, d, {
+          errors: [checked.problem],
+          status: 400,
+          customerId: picked,
+        });
+      const draft = checked && 'fields' in checked ? checked.fields : undefined;
       const sent = await sendTestEmail(
         ctx,
         email,
         viewerOf(req),
-        { segmentId: req.params.id, step: req.params.step, customerId },
+        { segmentId: req.params.id, step: req.params.step, customerId, draft },
         me.email,
       );
       if (!sent.ok) throw new AppError('unavailable', `the test email was not sent: ${sent.reason}`);
+      if (d && draft)
+        return editorPage(req, reply, segment, d, {
+          customerId: picked,
+          draft,
+          tested: String(req.params.step),
+        });
       const q = new URLSearchParams({
         tested: String(req.params.step),
         ...(picked !== undefined ? { customer: picked } : {}),
