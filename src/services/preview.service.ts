@@ -99,13 +99,25 @@ export type StepPreview =
     }
   | { channel: 'letter'; pdf: Uint8Array; paper: string };
 
-/** previewStep renders step `step` of a segment as `channel` for a customer (or a sample from `country`). */
-export async function previewStep(
-  ctx: ServiceContext,
-  p: { segmentId: string; step: number; channel: 'email' | 'letter'; customerId?: string; country?: string },
-): Promise<StepPreview> {
-  const segment = await findSegment(ctx.db, p.segmentId);
-  if (!segment) throw new NotFoundError('segment', p.segmentId);
+/** PreviewRequest names the step, the channel and the customer (or a sample from `country`) of a preview. */
+export interface PreviewRequest {
+  segmentId: string;
+  step: number;
+  channel: 'email' | 'letter';
+  customerId?: string;
+  country?: string;
+  /** Unsaved steps and content blocks to preview instead of the stored ones (the editor's form). */
+  draft?: Pick<Segment, 'plan' | 'content'>;
+}
+
+/**
+ * previewTouchContext assembles what a send of step `step` as `channel` would have for the customer (or a sample):
+ * the customer, their latest sale, the signer the send would choose and the template variables. Stores nothing.
+ */
+export async function previewTouchContext(ctx: ServiceContext, p: PreviewRequest): Promise<TouchContext> {
+  const stored = await findSegment(ctx.db, p.segmentId);
+  if (!stored) throw new NotFoundError('segment', p.segmentId);
+  const segment: Segment = p.draft ? { ...stored, plan: p.draft.plan, content: p.draft.content } : stored;
   const step: PlanStep | undefined = segment.plan.find((s) => s.step === p.step);
   if (!step) throw new ValidationError('step', `segment has no step ${p.step}`);
   if (step.channel !== 'mail' || !step.template)
@@ -143,7 +155,7 @@ export async function previewStep(
     letterBatchId: null,
     leaseUntil: now,
   };
-  const tc: TouchContext = {
+  return {
     touch,
     customer,
     step,
@@ -154,6 +166,12 @@ export async function previewStep(
     identity,
     message: buildMessageContext(ctx, { identity, customer, sale, sender, zone, segment, channel: p.channel }),
   };
+}
+
+/** previewStep renders step `step` of a segment as `channel` for a customer (or a sample from `country`). */
+export async function previewStep(ctx: ServiceContext, p: PreviewRequest): Promise<StepPreview> {
+  const tc = await previewTouchContext(ctx, p);
+  const { customer, identity } = tc;
   if (p.channel === 'email') {
     const { email } = buildEmail(tc, customer.email!, ctx.settings.publicUrl);
     return {

@@ -22,6 +22,7 @@ import { taskRoutes } from './routes/tasks.routes';
 import { customerRoutes } from './routes/customers.routes';
 import { managerRoutes } from './routes/manager.routes';
 import { businessRoutes } from './routes/business.routes';
+import { planRoutes } from './routes/plans.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -197,6 +198,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(customerRoutes, deps);
       await scope.register(managerRoutes, deps);
       await scope.register(businessRoutes, deps);
+      await scope.register(planRoutes, deps);
     },
     { prefix: '/console' },
   );
