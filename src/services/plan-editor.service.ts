@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EmailChannel } from '../channels/email.channel';
-import { LetterTooLongError } from '../channels/letter.channel';
 import { renderMessage, SAMPLE_CONTEXT, TemplateError, type MessageContext } from '../channels/templates';
 import { latestCustomersOfSegment, type PreviewCustomer } from '../db/repositories/plan-preview.repository';
 import { findSegment, type SegmentFields } from '../db/repositories/segment.repository';
@@ -186,7 +185,8 @@ export async function checkStep(ctx: ServiceContext, viewer: Viewer, p: StepRequ
     try {
       await previewStep(ctx, { ...base, channel: 'letter' });
     } catch (err) {
-      if (err instanceof LetterTooLongError) warnings.push(`As a letter it does not fit its page: ${err.message}`);
+      if (err instanceof ValidationError && err.field === 'letter')
+        warnings.push(`As a letter it ${err.message.replace(/^letter: /, '')}`);
       else if (err instanceof TemplateError) warnings.push(`As a letter it does not render: ${err.message}`);
       else throw err;
     }
@@ -221,14 +221,9 @@ export async function previewLetter(
 ): Promise<Uint8Array> {
   const customerId = p.customerId ?? undefined;
   if (customerId) await requireCustomer(ctx, viewer, customerId);
-  try {
-    const preview = await previewStep(ctx, { segmentId: p.segmentId, step: p.step, channel: 'letter', customerId });
-    if (preview.channel !== 'letter') throw new RangeError('a letter preview that is not a letter');
-    return preview.pdf;
-  } catch (err) {
-    if (err instanceof LetterTooLongError) throw new ValidationError('letter', `does not fit its page: ${err.message}`);
-    throw err;
-  }
+  const preview = await previewStep(ctx, { segmentId: p.segmentId, step: p.step, channel: 'letter', customerId });
+  if (preview.channel !== 'letter') throw new RangeError('a letter preview that is not a letter');
+  return preview.pdf;
 }
 
 /** TestSendResult says whether the test email was accepted, and to which address. */

@@ -12,6 +12,7 @@ import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import type { Address, PlanStep, Segment, StaffRole } from '../domain/types';
 import { getBusinessIdentity } from './business-identity.service';
 import { buildEmail } from './email-message.service';
+import { LetterTooLongError } from '../channels/letter.channel';
 import { renderTouchLetter } from './letter.service';
 import { buildMessageContext, chooseSender, type TouchContext } from './touch-context.service';
 import { NotFoundError, ValidationError } from './errors';
@@ -184,11 +185,17 @@ export async function previewStep(ctx: ServiceContext, p: PreviewRequest): Promi
       html: email.html,
     };
   }
-  const letter = await renderTouchLetter(
-    ctx,
-    tc,
-    ctx.settings.letterPaper ?? null,
-    async () => `${ctx.settings.publicUrl}/l/PREVIEW234`,
-  );
-  return { channel: 'letter', pdf: letter.pdf, paper: letter.content.paper };
+  try {
+    const letter = await renderTouchLetter(
+      ctx,
+      tc,
+      ctx.settings.letterPaper ?? null,
+      async () => `${ctx.settings.publicUrl}/l/PREVIEW234`,
+    );
+    return { channel: 'letter', pdf: letter.pdf, paper: letter.content.paper };
+  } catch (err) {
+    // For this customer (a long name or address) the letter may not fit where the sample did: say so, as a 400.
+    if (err instanceof LetterTooLongError) throw new ValidationError('letter', `does not fit its page: ${err.message}`);
+    throw err;
+  }
 }

@@ -367,6 +367,15 @@ describe('previews and tests', () => {
     const tooLong = await manager.get(`${editorUrl()}/steps/1/letter.pdf?customer=${oak}`);
     expect(tooLong.statusCode).toBe(400);
     expect(tooLong.body).toContain('letter: does not fit its page: the address has');
+    // The API's preview answers the same 400 naming why, not a 500.
+    const api = await t.app.inject({
+      method: 'POST',
+      url: `/v1/segments/${segment.id}/preview`,
+      headers: t.auth(t.adminKey),
+      payload: { step: 1, channel: 'letter', customerId: oak },
+    });
+    expect(api.statusCode).toBe(400);
+    expect(api.json().error.message).toMatch(/^letter: does not fit its page: the address has/);
     const none = await manager.get(`${editorUrl()}/steps/1/letter.pdf?customer=${latestCustomer}`);
     expect(none.statusCode).toBe(400);
     expect(none.body).toContain('no postal address');
