@@ -21,12 +21,17 @@ import { todayRoutes } from './routes/today.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { customerRoutes } from './routes/customers.routes';
 import { managerRoutes } from './routes/manager.routes';
+import { importsRoutes } from './routes/imports.routes';
+import { keysRoutes } from './routes/keys.routes';
+import { auditRoutes } from './routes/audit.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
   ctx: ServiceContext;
   /** Sends sign-in links; without it the sign-in form says links cannot be emailed (use `npm run console:link`). */
   email?: EmailChannel | null;
+  /** Hands a stored import to the workers (the same as POST /v1/imports'); without it uploads are refused (503). */
+  enqueueImport?: (importId: string) => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -194,6 +199,9 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(taskRoutes, deps);
       await scope.register(customerRoutes, deps);
       await scope.register(managerRoutes, deps);
+      await scope.register(importsRoutes, deps);
+      await scope.register(keysRoutes, deps);
+      await scope.register(auditRoutes, deps);
     },
     { prefix: '/console' },
   );
