@@ -155,7 +155,10 @@ export function readMultipart(input: Readable, boundary: string, limits: Multipa
               file = new PassThrough({ highWaterMark: 256 * 1024 });
               fileOpen = true;
               settled = true;
-              resolve({ fields, file: { field: h.name, fileName: h.fileName, contentType: h.contentType, stream: file } });
+              resolve({
+                fields,
+                file: { field: h.name, fileName: h.fileName, contentType: h.contentType, stream: file },
+              });
               part = null;
             } else if (h.fileName !== null || settled) {
               part = null; // a second file, or a field after the file: dropped

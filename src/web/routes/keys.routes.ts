@@ -23,7 +23,7 @@ const KeyForm = Type.Object({
 
 const ROLES: Record<ApiRole, string> = {
   pos: 'Till (point of sale): sends sales and imports',
-  staff: "Staff member: their own tasks and customers, as the console shows them",
+  staff: 'Staff member: their own tasks and customers, as the console shows them',
   admin: 'Administrator: everything, including keys and settings',
 };
 
@@ -60,33 +60,37 @@ export async function keysRoutes(app: FastifyInstance, { ctx }: WebDeps): Promis
     async (req, reply) => listPage(reply, { revoked: req.query.revoked ?? null }),
   );
 
-  app.post<{ Body: Static<typeof KeyForm> }>('/manager/keys', { ...guard, schema: { body: KeyForm } }, async (req, reply) => {
-    const name = (req.body.name ?? '').trim();
-    const role = req.body.role as ApiRole;
-    const staffId = req.body.staffId || undefined;
-    const errors: FieldErrors = {};
-    if (!name) errors.name = 'Give the key a name, such as the till or app that will use it.';
-    else if (name.length > 120) errors.name = 'Use at most 120 characters for the name.';
-    if (!(role in ROLES)) errors.role = 'Choose what the key may do.';
-    const staff = await listStaff(ctx);
-    if (role === 'staff' && !staffId) errors.staffId = 'Choose whose key it is: a staff key acts as one person.';
-    else if (role === 'staff' && !staff.some((s) => s.id === staffId && s.active))
-      errors.staffId = 'Choose someone on the staff list.';
-    if (Object.keys(errors).length) return listPage(reply, { errors, fields: req.body }, 400);
-    const { key, apiKey } = await issueApiKey(
-      ctx,
-      { name, role, staffId: role === 'staff' ? staffId : undefined },
-      actorOf(staffOf(req)),
-    );
-    // The key is shown on this answer only; it is stored as a hash and cannot be shown again.
-    return reply.page('manager-key-created', {
-      title: 'API key created',
-      key,
-      apiKey,
-      roleLabel: ROLES[role],
-      staffName: staff.find((s) => s.id === apiKey.staffId)?.name ?? null,
-    });
-  });
+  app.post<{ Body: Static<typeof KeyForm> }>(
+    '/manager/keys',
+    { ...guard, schema: { body: KeyForm } },
+    async (req, reply) => {
+      const name = (req.body.name ?? '').trim();
+      const role = req.body.role as ApiRole;
+      const staffId = req.body.staffId || undefined;
+      const errors: FieldErrors = {};
+      if (!name) errors.name = 'Give the key a name, such as the till or app that will use it.';
+      else if (name.length > 120) errors.name = 'Use at most 120 characters for the name.';
+      if (!(role in ROLES)) errors.role = 'Choose what the key may do.';
+      const staff = await listStaff(ctx);
+      if (role === 'staff' && !staffId) errors.staffId = 'Choose whose key it is: a staff key acts as one person.';
+      else if (role === 'staff' && !staff.some((s) => s.id === staffId && s.active))
+        errors.staffId = 'Choose someone on the staff list.';
+      if (Object.keys(errors).length) return listPage(reply, { errors, fields: req.body }, 400);
+      const { key, apiKey } = await issueApiKey(
+        ctx,
+        { name, role, staffId: role === 'staff' ? staffId : undefined },
+        actorOf(staffOf(req)),
+      );
+      // The key is shown on this answer only; it is stored as a hash and cannot be shown again.
+      return reply.page('manager-key-created', {
+        title: 'API key created',
+        key,
+        apiKey,
+        roleLabel: ROLES[role],
+        staffName: staff.find((s) => s.id === apiKey.staffId)?.name ?? null,
+      });
+    },
+  );
 
   async function keyOf(id: string) {
     const key = (await listAllApiKeys(ctx)).find((k) => k.id === id && !k.revokedAt);

@@ -86,16 +86,21 @@ test('the imports page has the upload form, file last, with a label on every fie
   expect(page.statusCode).toBe(200);
   expect(page.body).toContain('enctype="multipart/form-data"');
   expect(page.body).toContain('No imports yet.');
-  for (const id of ['format', 'dateFormat', 'source', 'currency', 'file']) expect(page.body).toContain(`<label for="${id}"`);
+  for (const id of ['format', 'dateFormat', 'source', 'currency', 'file'])
+    expect(page.body).toContain(`<label for="${id}"`);
   expect(page.body.indexOf('name="_csrf"')).toBeLessThan(page.body.indexOf('type="file"'));
 });
 
 test('an uploaded CSV is queued, shows its progress while it waits, then its counts and rejected rows', async () => {
-  const res = await upload(manager, { format: 'auto', dateFormat: 'dmy', source: 'old-till', currency: '' }, {
-    name: 'may sales.csv',
-    type: 'text/csv',
-    content: CSV,
-  });
+  const res = await upload(
+    manager,
+    { format: 'auto', dateFormat: 'dmy', source: 'old-till', currency: '' },
+    {
+      name: 'may sales.csv',
+      type: 'text/csv',
+      content: CSV,
+    },
+  );
   expect(res.statusCode).toBe(303);
   const id = /\/console\/manager\/imports\/([0-9a-f-]{36})$/.exec(res.headers.location as string)![1]!;
   expect(enqueued).toEqual([id]);
@@ -152,12 +157,22 @@ test('a bad form is answered 400 naming the field, and nothing is stored', async
   const noFile = await upload(manager, { format: 'auto' });
   expect(noFile.statusCode).toBe(400);
   expect(noFile.body).toContain('<a href="#file">Choose a CSV or NDJSON file to upload.</a>');
-  const unknownType = await upload(manager, { format: 'auto' }, { name: 'sales.xlsx', type: 'application/octet-stream', content: 'x' });
+  const unknownType = await upload(
+    manager,
+    { format: 'auto' },
+    { name: 'sales.xlsx', type: 'application/octet-stream', content: 'x' },
+  );
   expect(unknownType.statusCode).toBe(400);
   expect(unknownType.body).toContain('id="format-error"');
-  const badCurrency = await upload(manager, { format: 'csv', currency: 'dollars' }, { name: 'a.csv', type: 'text/csv', content: CSV });
+  const badCurrency = await upload(
+    manager,
+    { format: 'csv', currency: 'dollars' },
+    { name: 'a.csv', type: 'text/csv', content: CSV },
+  );
   expect(badCurrency.statusCode).toBe(400);
-  expect(badCurrency.body).toContain('<p class="field-error" id="currency-error">Use a three-letter currency code such as AUD.</p>');
+  expect(badCurrency.body).toContain(
+    '<p class="field-error" id="currency-error">Use a three-letter currency code such as AUD.</p>',
+  );
   expect(badCurrency.body).toContain('value="dollars"');
   const empty = await upload(manager, { format: 'csv' }, { name: 'empty.csv', type: 'text/csv', content: '' });
   expect(empty.statusCode).toBe(400);
@@ -185,7 +200,10 @@ test('an upload without its CSRF token is refused (403) and stores nothing', asy
 
 test("the uploader's 24-hour quota applies as in the API: over it, the page says so (429)", async () => {
   // The quota is 4,000 bytes: the first upload used about 450; this one goes over.
-  const big = [HEADER, ...Array.from({ length: 60 }, (_, i) => `Q-${i},2026-10-01T10:00:00Z,1.00,AUD,Q,Q,q${i}@example.com,UTC,pin,1.00`)].join('\n');
+  const big = [
+    HEADER,
+    ...Array.from({ length: 60 }, (_, i) => `Q-${i},2026-10-01T10:00:00Z,1.00,AUD,Q,Q,q${i}@example.com,UTC,pin,1.00`),
+  ].join('\n');
   const res = await upload(manager, { format: 'csv' }, { name: 'big.csv', type: 'text/csv', content: big });
   expect(res.statusCode).toBe(429);
   expect(res.body).toContain('You have uploaded as much as allowed in the last 24 hours.');

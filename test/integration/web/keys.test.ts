@@ -64,8 +64,12 @@ test('a staff key is created and shown once; it works; the list then shows only 
   expect(list.body).toContain('staff: Sam Shaw');
   expect(list.body).toContain(`<code>${key.slice(0, 12)}…</code>`);
   expect(list.body).not.toContain(key);
-  const audit = await t.database.db.selectFrom('auditLog').selectAll().where('action', '=', 'api_key.created').execute();
-  expect(audit.map((a) => a.actor)).toContain(`staff:${(await listStaffId('max@shop.example'))}`);
+  const audit = await t.database.db
+    .selectFrom('auditLog')
+    .selectAll()
+    .where('action', '=', 'api_key.created')
+    .execute();
+  expect(audit.map((a) => a.actor)).toContain(`staff:${await listStaffId('max@shop.example')}`);
 });
 
 async function listStaffId(email: string): Promise<string> {
@@ -98,14 +102,30 @@ test('revoking asks first, then revokes: the API refuses the key from then on', 
   const confirm = await manager.get(`/console/manager/keys/${id}/revoke`);
   expect(confirm.statusCode).toBe(200);
   expect(confirm.body).toContain('Revoke the key “old till”?');
-  expect((await t.app.inject({ method: 'GET', url: '/v1/imports/00000000-0000-4000-8000-000000000000', headers: t.auth(key) })).statusCode).toBe(404);
+  expect(
+    (
+      await t.app.inject({
+        method: 'GET',
+        url: '/v1/imports/00000000-0000-4000-8000-000000000000',
+        headers: t.auth(key),
+      })
+    ).statusCode,
+  ).toBe(404);
   const done = await manager.post(`/console/manager/keys/${id}/revoke`);
   expect(done.statusCode).toBe(303);
   expect(done.headers.location).toBe(`/console/manager/keys?revoked=${id}`);
   const list = await manager.get(done.headers.location as string);
   expect(list.body).toContain('The key “old till” is revoked');
   expect(list.body).toMatch(/<th scope="row">old till<\/th>[\s\S]*?revoked Mon 2 Nov 2026/);
-  expect((await t.app.inject({ method: 'GET', url: '/v1/imports/00000000-0000-4000-8000-000000000000', headers: t.auth(key) })).statusCode).toBe(401);
+  expect(
+    (
+      await t.app.inject({
+        method: 'GET',
+        url: '/v1/imports/00000000-0000-4000-8000-000000000000',
+        headers: t.auth(key),
+      })
+    ).statusCode,
+  ).toBe(401);
   // Revoked already: its revoke page is gone.
   expect((await manager.get(`/console/manager/keys/${id}/revoke`)).statusCode).toBe(404);
 });

@@ -66,7 +66,8 @@ test('a form without a file resolves with the fields and no file', async () => {
 });
 
 test('too many or too long fields, a nameless part and a body with no boundary are refused', async () => {
-  const field = (name: string, value: string) => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const field = (name: string, value: string) =>
+    `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   const many = Buffer.from(Array.from({ length: 11 }, (_, i) => field(`f${i}`, 'v')).join('') + `--${B}--\r\n`);
   await expect(readMultipart(chunked(many, 50), B, LIMITS)).rejects.toThrow('too many fields');
   const long = Buffer.from(field('f', 'v'.repeat(2000)) + `--${B}--\r\n`);
