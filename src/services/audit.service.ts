@@ -49,6 +49,7 @@ const SYSTEM_ACTORS: Record<string, string> = {
   'later-years': 'the later-years planner',
   customer: 'the customer (their own page)',
   'config:RAPPORT_ADMIN_KEY': 'the configuration (RAPPORT_ADMIN_KEY)',
+  cli: 'the command line (npm run import)',
 };
 
 function day(field: string, value: string, zone: string): DateTime {
