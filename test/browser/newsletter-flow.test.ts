@@ -66,7 +66,11 @@ beforeAll(async () => {
   const seg = await api('POST', '/v1/segments', { name: 'garden', priority: 10, match: { categories: ['garden'] } });
   expect(seg.statusCode).toBe(201);
   segmentId = seg.json().id;
-  const other = await api('POST', '/v1/segments', { name: 'kitchen', priority: 11, match: { categories: ['kitchen'] } });
+  const other = await api('POST', '/v1/segments', {
+    name: 'kitchen',
+    priority: 11,
+    match: { categories: ['kitchen'] },
+  });
   await addCustomers(RECIPIENTS);
   await addCustomers(['Olga'], { newsletterOptOut: true });
   await addCustomers(['Bea'], { emailStatus: 'bounced' });
@@ -221,7 +225,11 @@ describe('the print batch', () => {
     await page.getByRole('link', { name: 'Letters', exact: true }).click();
     await page.waitForURL(/\/manager\/letters$/);
     await expectAccessible(page);
-    await page.getByRole('region', { name: /^Today/ }).getByRole('link').first().click();
+    await page
+      .getByRole('region', { name: /^Today/ })
+      .getByRole('link')
+      .first()
+      .click();
     await page.getByRole('heading', { name: /^Print batch/ }).waitFor();
     await expectAccessible(page);
 

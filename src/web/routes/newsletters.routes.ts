@@ -197,7 +197,10 @@ export async function newsletterRoutes(app: FastifyInstance, { ctx, email }: Web
       const names = new Map(segments.map((s) => [s.id, s.name]));
       return reply.page('newsletters', {
         title: 'Newsletters',
-        editions: editions.map((n) => ({ ...n, audience: n.segmentId ? (names.get(n.segmentId) ?? 'a segment') : null })),
+        editions: editions.map((n) => ({
+          ...n,
+          audience: n.segmentId ? (names.get(n.segmentId) ?? 'a segment') : null,
+        })),
         done: req.query.done ?? null,
       });
     },

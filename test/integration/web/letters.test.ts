@@ -50,11 +50,7 @@ async function letterSale(firstName: string): Promise<string> {
 async function filed(touchIds: string[]): Promise<string> {
   await worker.runMaintenance('dispatch');
   const rows = await waitFor(async () => {
-    const r = await t.database.db
-      .selectFrom('touches')
-      .select(['letterBatchId'])
-      .where('id', 'in', touchIds)
-      .execute();
+    const r = await t.database.db.selectFrom('touches').select(['letterBatchId']).where('id', 'in', touchIds).execute();
     return r.every((x) => x.letterBatchId) ? r : null;
   }, 'the letters in a print batch');
   return rows[0]!.letterBatchId!;
@@ -79,7 +75,11 @@ beforeAll(async () => {
     outboxDir: `/tmp/rapport-web-letters-outbox-${process.pid}`,
     paper: 'A4',
   });
-  await createStaff(t.ctx, { email: 'max@shop.example', name: 'Max Manager', role: 'manager', timezone: 'UTC' }, 'test');
+  await createStaff(
+    t.ctx,
+    { email: 'max@shop.example', name: 'Max Manager', role: 'manager', timezone: 'UTC' },
+    'test',
+  );
   // Yesterday's batch: one letter; today's: three.
   earlier = [await letterSale('Eve')];
   earlierBatch = await filed(earlier);
@@ -102,7 +102,9 @@ test("the list shows today's batch and earlier ones with their letter counts and
   const [todayPart, earlierPart] = page.body.split('Earlier batches');
   expect(todayPart).toContain('Today, 2026-11-10');
   expect(todayPart).toMatch(
-    new RegExp(`<a href="/console/manager/letters/${todayBatch}">2026-11-10 #1</a></th>\\s*<td>3</td>\\s*<td>A4</td>\\s*<td><span class="tag">open`),
+    new RegExp(
+      `<a href="/console/manager/letters/${todayBatch}">2026-11-10 #1</a></th>\\s*<td>3</td>\\s*<td>A4</td>\\s*<td><span class="tag">open`,
+    ),
   );
   expect(earlierPart).toMatch(
     new RegExp(`<a href="/console/manager/letters/${earlierBatch}">2026-11-09 #1</a></th>\\s*<td>1</td>`),
@@ -162,7 +164,9 @@ test('"Mark mailed" asks first, then marks the letters sent; the other batch is 
   expect((await manager.get(`/console/manager/letters/${todayBatch}/mailed`)).statusCode).toBe(303);
   expect((await manager.post(`/console/manager/letters/${todayBatch}/mailed`)).statusCode).toBe(303);
   const list = await manager.get('/console/manager/letters');
-  expect(list.body).toMatch(new RegExp(`${todayBatch}">2026-11-10 #1</a></th>\\s*<td>3</td>\\s*<td>A4</td>\\s*<td><span class="tag">mailed`));
+  expect(list.body).toMatch(
+    new RegExp(`${todayBatch}">2026-11-10 #1</a></th>\\s*<td>3</td>\\s*<td>A4</td>\\s*<td><span class="tag">mailed`),
+  );
 });
 
 test('an unknown batch is the not-found page; a malformed id is a 400 naming it', async () => {

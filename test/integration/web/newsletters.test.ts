@@ -29,7 +29,8 @@ async function addCustomers(segmentId: string, tag: string, n: number, patch: Re
     from generate_series(1, ${n}::int) g
     returning id`.execute(t.database.db);
   const ids = rows.map((r) => r.id);
-  if (Object.keys(patch).length) await t.database.db.updateTable('customers').set(patch).where('id', 'in', ids).execute();
+  if (Object.keys(patch).length)
+    await t.database.db.updateTable('customers').set(patch).where('id', 'in', ids).execute();
   return ids;
 }
 
@@ -57,9 +58,14 @@ let ok: string[];
 beforeAll(async () => {
   smtp = await startSmtpServer();
   t = await createTestApp('web_newsletters', NOW, undefined, { smtpUrl: smtp.url });
-  await createStaff(t.ctx, { email: 'max@shop.example', name: 'Max Manager', role: 'manager', timezone: 'UTC' }, 'test');
+  await createStaff(
+    t.ctx,
+    { email: 'max@shop.example', name: 'Max Manager', role: 'manager', timezone: 'UTC' },
+    'test',
+  );
   garden = (await createSegment(t.ctx, { name: 'garden', priority: 10, match: { categories: ['garden'] } }, 'test')).id;
-  other = (await createSegment(t.ctx, { name: 'kitchen', priority: 11, match: { categories: ['kitchen'] } }, 'test')).id;
+  other = (await createSegment(t.ctx, { name: 'kitchen', priority: 11, match: { categories: ['kitchen'] } }, 'test'))
+    .id;
   // Garden: 6 who may get newsletters (2 of them already had 3 this year), and 5 who may not.
   ok = await addCustomers(garden, 'ok', 4);
   capped = await addCustomers(garden, 'full', 2);
@@ -141,7 +147,11 @@ describe('a newsletter to one segment', () => {
   });
 
   it('is changed as a draft; a bad change is refused and leaves it as it was', async () => {
-    const bad = await manager.post(`/console/manager/newsletters/${id}/edit`, { ...FORM, audience: garden, subject: '' });
+    const bad = await manager.post(`/console/manager/newsletters/${id}/edit`, {
+      ...FORM,
+      audience: garden,
+      subject: '',
+    });
     expect(bad.statusCode).toBe(400);
     expect((await getNewsletter(t.ctx, id)).subject).toBe(FORM.subject);
     const edit = await manager.get(`/console/manager/newsletters/${id}/edit`);
@@ -177,7 +187,9 @@ describe('a newsletter to one segment', () => {
     expect(frame.body).toContain('Test Shop');
     // The sample customer by default; a customer who does not exist is the not-found page.
     expect((await manager.get(`/console/manager/newsletters/${id}/preview`)).body).toContain('Hello Ann,');
-    const missing = await manager.get(`/console/manager/newsletters/${id}?customer=00000000-0000-4000-8000-000000000000`);
+    const missing = await manager.get(
+      `/console/manager/newsletters/${id}?customer=00000000-0000-4000-8000-000000000000`,
+    );
     expect(missing.statusCode).toBe(404);
   });
 
@@ -206,7 +218,11 @@ describe('a newsletter to one segment', () => {
     expect(page.body).toContain('<strong>4 customers</strong>');
     const r = await fanOutNewsletter(t.ctx, id);
     expect(r).toMatchObject({ added: 4, capped: 2 });
-    const rows = await t.database.db.selectFrom('touches').select('customerId').where('newsletterId', '=', id).execute();
+    const rows = await t.database.db
+      .selectFrom('touches')
+      .select('customerId')
+      .where('newsletterId', '=', id)
+      .execute();
     expect(new Set(rows.map((x) => x.customerId))).toEqual(new Set(ok));
     const list = await manager.get('/console/manager/newsletters');
     expect(list.body).toMatch(/Winter care for \{\{ customer.firstName \}\}<\/a><\/th>\s*<td>garden<\/td>/);
