@@ -26,6 +26,8 @@ import { planRoutes } from './routes/plans.routes';
 import { importsRoutes } from './routes/imports.routes';
 import { keysRoutes } from './routes/keys.routes';
 import { auditRoutes } from './routes/audit.routes';
+import { newsletterRoutes } from './routes/newsletters.routes';
+import { letterRoutes } from './routes/letters.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -207,6 +209,8 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(importsRoutes, deps);
       await scope.register(keysRoutes, deps);
       await scope.register(auditRoutes, deps);
+      await scope.register(newsletterRoutes, deps);
+      await scope.register(letterRoutes, deps);
     },
     { prefix: '/console' },
   );
