@@ -25,6 +25,8 @@ export interface Config {
   adminKey: string | null;
   secret: string | null;
   defaultTimezone: string;
+  /** ISO 3166-1 alpha-2 country a phone without a country code is read in, when the customer's is unknown. */
+  defaultCountry: string | null;
   businessName: string;
   /** The From address of every email. */
   mailFrom: string;
@@ -92,6 +94,14 @@ function zone(env: Env, name: string): string {
   return value;
 }
 
+function country(env: Env, name: string): string | null {
+  const value = env[name];
+  if (!value) return null;
+  if (!/^[A-Z]{2}$/.test(value))
+    throw new ConfigError(`${name} must be an ISO 3166-1 alpha-2 code such as AU, got "${value}"`);
+  return value;
+}
+
 function paper(env: Env, name: string): 'A4' | 'Letter' {
   const value = env[name] || 'A4';
   if (value !== 'A4' && value !== 'Letter') throw new ConfigError(`${name} must be A4 or Letter, got "${value}"`);
@@ -122,6 +132,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 16),
     secret: optionalSecret(env, 'RAPPORT_SECRET', 32),
     defaultTimezone: zone(env, 'DEFAULT_TIMEZONE'),
+    defaultCountry: country(env, 'DEFAULT_COUNTRY'),
     businessName,
     mailFrom: env.RAPPORT_MAIL_FROM || `${businessName} <hello@${new URL(publicUrl).hostname}>`,
     graceDays: int(env, 'RAPPORT_GRACE_DAYS', 14, 0, 3650),

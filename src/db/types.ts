@@ -64,6 +64,7 @@ export interface Customers {
   newsletterOptOut: Generated<boolean>;
   paused: Generated<boolean>;
   phone: string | null;
+  phoneDisplay: string | null;
   preferredChannel: string | null;
   program: Generated<string>;
   referralCode: string;
@@ -227,6 +228,7 @@ export interface SignInLinks {
 
 export interface Staff {
   active: Generated<boolean>;
+  confirmedAt: Timestamp | null;
   createdAt: Generated<Timestamp>;
   email: string;
   id: Generated<string>;
@@ -234,6 +236,7 @@ export interface Staff {
   lastReminderAt: Timestamp | null;
   managerId: string | null;
   name: string;
+  pending: Generated<boolean>;
   role: Generated<string>;
   timezone: string | null;
   title: string | null;
@@ -241,6 +244,16 @@ export interface Staff {
   workEnd: Generated<string>;
   workingDays: Generated<number[]>;
   workStart: Generated<string>;
+}
+
+export interface PossibleDuplicates {
+  createdAt: Generated<Timestamp>;
+  customerId: string;
+  given: Generated<Json>;
+  id: Generated<string>;
+  matchedBy: string;
+  resolvedAt: Timestamp | null;
+  saleId: string;
 }
 
 export interface StaffSessions {
@@ -320,6 +333,7 @@ export interface DB {
   newsletters: Newsletters;
   notes: Notes;
   planRuns: PlanRuns;
+  possibleDuplicates: PossibleDuplicates;
   saleItems: SaleItems;
   sales: Sales;
   segments: Segments;

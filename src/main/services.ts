@@ -23,6 +23,7 @@ export function buildContext(
     log,
     settings: {
       defaultTimezone: config.defaultTimezone,
+      defaultCountry: config.defaultCountry,
       graceDays: config.graceDays,
       publicUrl: config.publicUrl,
       businessName: config.businessName,

@@ -8,6 +8,8 @@ import type { SaleBatcher } from './sale.service';
 export interface ServiceSettings {
   defaultTimezone: string;
   graceDays: number;
+  /** The country a phone without a country code is read in when the customer's is unknown (DEFAULT_COUNTRY). */
+  defaultCountry?: string | null;
   publicUrl: string;
   businessName: string;
   /** Signs customer links (preference page, one-click unsubscribe). */
