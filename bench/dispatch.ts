@@ -390,6 +390,7 @@ async function main(): Promise<void> {
     REDIS_URL: s.redisUrl,
     REDIS_PREFIX: prefix,
     SMTP_URL: `smtp://127.0.0.1:${port}`,
+    SMTP_ALLOW_PLAINTEXT: 'true',
     WORKER_CONCURRENCY: String(s.concurrency),
     LOG_LEVEL: s.logLevel,
     RAPPORT_SECRET: randomBytes(32).toString('hex'),

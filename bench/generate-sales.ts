@@ -8,6 +8,7 @@
  *                              [--now 2026-11-02T10:00:00Z] [--years 3] [--source shop-pos]
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { CSV_COLUMNS } from '../src/services/import-format';
 
 /** GeneratorOptions choose what to write. */
 export interface GeneratorOptions {
@@ -247,35 +248,6 @@ interface Customer {
   preferred?: 'email' | 'letter';
 }
 
-const CSV_HEADER = [
-  'external_id',
-  'source',
-  'sold_at',
-  'total',
-  'currency',
-  'customer_external_id',
-  'first_name',
-  'last_name',
-  'email',
-  'phone',
-  'timezone',
-  'preferred_channel',
-  'address_line1',
-  'address_line2',
-  'city',
-  'region',
-  'postal_code',
-  'country',
-  'salesperson_email',
-  'salesperson_name',
-  'sku',
-  'item_name',
-  'category',
-  'quantity',
-  'unit_price',
-  'referral_code',
-];
-
 function csvField(v: string | number | undefined): string {
   if (v === undefined) return '';
   const s = String(v);
@@ -345,7 +317,7 @@ export async function generateSales(o: GeneratorOptions): Promise<{ sales: numbe
     return c;
   };
   const out = createWriteStream(o.out, { highWaterMark: 1024 * 1024 });
-  if (o.format === 'csv') await write(out, `${CSV_HEADER.join(',')}\n`);
+  if (o.format === 'csv') await write(out, `${CSV_COLUMNS.join(',')}\n`);
   const span = o.years * 365.25 * 86_400_000;
   const start = o.now.getTime() - span;
   let bad = 0;

@@ -7,6 +7,7 @@
  *   npm run bench:import            (BENCH_SALES=1000000 BENCH_FORMAT=csv BENCH_KEEP=0)
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,7 +53,12 @@ async function runImport(file: string, dbName: string): Promise<{ seconds: numbe
     ['--max-old-space-size=192', path.join(ROOT, 'dist', 'main', 'import.js'), file],
     {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: urlOf(dbName), LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        DATABASE_URL: urlOf(dbName),
+        LOG_LEVEL: 'warn',
+        RAPPORT_SECRET: process.env.RAPPORT_SECRET ?? randomBytes(32).toString('hex'), // as production requires
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );

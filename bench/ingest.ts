@@ -187,6 +187,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: s.logLevel,
         RAPPORT_ADMIN_KEY: `bench-admin-${randomBytes(12).toString('hex')}`,
         RAPPORT_SECRET: randomBytes(32).toString('hex'),
+        RAPPORT_RATE_LIMIT_PER_KEY: '0', // the bench measures throughput, not the limit
       },
       stdio: ['ignore', log, log],
     });

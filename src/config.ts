@@ -3,6 +3,7 @@
  * A wrong value throws a ConfigError naming the variable; the entry point prints it as one line and exits.
  */
 import { isValidZone } from './domain/schedule';
+import type { IdentityDefaults } from './services/business-identity.service';
 
 /** Config is the validated settings of one process. */
 export interface Config {
@@ -27,9 +28,10 @@ export interface Config {
   defaultTimezone: string;
   /** ISO 3166-1 alpha-2 country a phone without a country code is read in, when the customer's is unknown. */
   defaultCountry: string | null;
-  businessName: string;
-  /** The From address of every email. */
-  mailFrom: string;
+  /** The business's identity as the environment gives it; what a manager saves in Postgres overrides each field. */
+  identity: IdentityDefaults;
+  /** Earlier values of RAPPORT_SECRET whose customer links are still accepted (RAPPORT_SECRET_PREVIOUS). */
+  previousSecrets: string[];
   graceDays: number;
   logLevel: string;
   workerConcurrency: number;
@@ -39,8 +41,31 @@ export interface Config {
   leaseMs: number;
   /** A queued touch older than this with no live lease is assumed lost from Redis and queued again. */
   requeueAfterMs: number;
-  /** Paper size of letters. */
-  paper: 'A4' | 'Letter';
+  /** Paper size of every letter (RAPPORT_PAPER); null chooses by the destination country (Letter for US and CA). */
+  paper: 'A4' | 'Letter' | null;
+  /**
+   * RAPPORT_ENV: `production` (the default) or `development`. Development only relaxes what a laptop lacks: a link
+   * secret generated into the database, plain SMTP, an http PUBLIC_URL on another host.
+   */
+  env: 'development' | 'production';
+  /** Where the first generated admin key is written (mode 0600), never to the log. */
+  adminKeyFile: string;
+  /** Fastify's trustProxy: false, true, a hop count, or a list of addresses/CIDRs of the proxies. */
+  trustProxy: boolean | number | string[];
+  /** Bearer token for /metrics and the detailed /readyz; without one, /metrics is off. */
+  metricsToken: string | null;
+  /** Most ms a whole request may take (a 2 GiB import must arrive within it). */
+  requestTimeoutMs: number;
+  /** Most ms a connection may stay idle. */
+  connectionTimeoutMs: number;
+  /** Refuse an smtp:// server that does not offer STARTTLS (SMTP_ALLOW_PLAINTEXT=true lifts it). */
+  smtpRequireTls: boolean;
+  /** Requests per minute per API key on /v1 (0: no limit). */
+  rateLimitPerKey: number;
+  /** Requests per minute per client address on the customer pages /p and /u (0: no limit). */
+  rateLimitPerIp: number;
+  /** Bytes one API key may upload as imports in any 24 hours. */
+  importQuotaBytes: number;
   /** The first manager's email, made a manager on the first start if there is none (its sign-in link is printed). */
   firstManagerEmail: string;
 }
@@ -50,6 +75,11 @@ export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
+/** redactUrl hides the password of a URL (also of one that does not parse), for messages and logs. */
+export function redactUrl(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#:@]*):[^/?#]*@/i, '$1:***@');
+}
+
 function url(env: Env, name: string, protocols: string[], fallback?: string): string {
   const value = env[name] || fallback;
   if (!value) throw new ConfigError(`${name} is required`);
@@ -57,7 +87,7 @@ function url(env: Env, name: string, protocols: string[], fallback?: string): st
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError(`${name} is not a valid URL: "${value}"`);
+    throw new ConfigError(`${name} is not a valid URL: "${redactUrl(value)}"`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
@@ -82,6 +112,34 @@ function optionalSecret(env: Env, name: string, minLength: number): string | nul
   return value;
 }
 
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function runEnv(env: Env): 'development' | 'production' {
+  const value = env.RAPPORT_ENV || 'production';
+  if (value !== 'development' && value !== 'production')
+    throw new ConfigError(`RAPPORT_ENV must be development or production, got "${value}"`);
+  return value;
+}
+
+function trustProxy(env: Env): boolean | number | string[] {
+  const raw = (env.TRUST_PROXY ?? '').trim();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = raw.split(',').map((s) => s.trim());
+  if (list.some((a) => !/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(a)))
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a comma-separated list of IPs/CIDRs`);
+  return list;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 function email(env: Env, name: string, fallback: string): string {
   const value = (env[name] || fallback).trim();
   if (!/^[^\s@]+@[^\s@]+$/.test(value)) throw new ConfigError(`${name} is not an email address: "${value}"`);
@@ -102,17 +160,48 @@ function country(env: Env, name: string): string | null {
   return value;
 }
 
-function paper(env: Env, name: string): 'A4' | 'Letter' {
-  const value = env[name] || 'A4';
+function paper(env: Env, name: string): 'A4' | 'Letter' | null {
+  const value = env[name];
+  if (!value) return null;
   if (value !== 'A4' && value !== 'Letter') throw new ConfigError(`${name} must be A4 or Letter, got "${value}"`);
   return value;
 }
 
+function identity(env: Env): IdentityDefaults {
+  const lines = (env.RAPPORT_BUSINESS_ADDRESS ?? '')
+    .split(/[;|\n]/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const country = (env.RAPPORT_BUSINESS_COUNTRY ?? '').trim().toUpperCase();
+  if (lines.length && !/^[A-Z]{2}$/.test(country))
+    throw new ConfigError(
+      'RAPPORT_BUSINESS_COUNTRY must be a two-letter country code (e.g. AU) with RAPPORT_BUSINESS_ADDRESS',
+    );
+  return {
+    name: env.RAPPORT_BUSINESS_NAME?.trim() || null,
+    address: lines.length ? { lines, country } : null,
+    phone: env.RAPPORT_BUSINESS_PHONE?.trim() || null,
+    website: env.RAPPORT_BUSINESS_WEBSITE?.trim() || null,
+    emailFrom: env.RAPPORT_MAIL_FROM?.trim() || null,
+  };
+}
+
 /** loadConfig validates `env` and returns a frozen Config, or throws a ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const runAs = runEnv(env);
+  const development = runAs === 'development';
   const port = int(env, 'PORT', 3000, 0, 65535);
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port}`).replace(/\/$/, '');
-  const businessName = env.RAPPORT_BUSINESS_NAME || 'Rapport';
+  // Customer links and sign-in links travel in this URL: in clear text they can be read on the way.
+  if (!development && publicUrl.startsWith('http:') && !LOOPBACK.has(new URL(publicUrl).hostname))
+    throw new ConfigError('PUBLIC_URL must be https:// outside localhost (or set RAPPORT_ENV=development)');
+  const secret = optionalSecret(env, 'RAPPORT_SECRET', 32);
+  // A secret generated into the database would let anyone holding a backup forge every customer link.
+  if (!development && !secret)
+    throw new ConfigError(
+      'RAPPORT_SECRET is required (32+ random characters, e.g. `openssl rand -base64 32`); ' +
+        'for a local try set RAPPORT_ENV=development (`npm run dev`)',
+    );
   const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
   // Batches leave at least one connection to the sales they hand back and to every other request (with a pool of
   // one connection, the single batch shares it).
@@ -129,12 +218,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port,
     host: env.HOST || '0.0.0.0',
     publicUrl,
-    adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 16),
-    secret: optionalSecret(env, 'RAPPORT_SECRET', 32),
+    adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 32),
+    secret,
     defaultTimezone: zone(env, 'DEFAULT_TIMEZONE'),
     defaultCountry: country(env, 'DEFAULT_COUNTRY'),
-    businessName,
-    mailFrom: env.RAPPORT_MAIL_FROM || `${businessName} <hello@${new URL(publicUrl).hostname}>`,
+    identity: identity(env),
+    previousSecrets: (env.RAPPORT_SECRET_PREVIOUS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => {
+        if (s !== '' && s.length < 32)
+          throw new ConfigError('RAPPORT_SECRET_PREVIOUS must list secrets of at least 32 characters each');
+        return s !== '';
+      }),
     graceDays: int(env, 'RAPPORT_GRACE_DAYS', 14, 0, 3650),
     logLevel: env.LOG_LEVEL || 'info',
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 64, 1, 1000),
@@ -142,6 +238,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     leaseMs: int(env, 'RAPPORT_LEASE_MS', 120_000, 1000, 3_600_000),
     requeueAfterMs: int(env, 'RAPPORT_REQUEUE_AFTER_MS', 300_000, 1000, 86_400_000),
     paper: paper(env, 'RAPPORT_PAPER'),
+    env: runAs,
+    adminKeyFile: env.RAPPORT_ADMIN_KEY_FILE || 'rapport-admin-key',
+    trustProxy: trustProxy(env),
+    metricsToken: optionalSecret(env, 'RAPPORT_METRICS_TOKEN', 16),
+    requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30 * 60_000, 1000, 24 * 3_600_000),
+    connectionTimeoutMs: int(env, 'HTTP_CONNECTION_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    smtpRequireTls: !flag(env, 'SMTP_ALLOW_PLAINTEXT', development),
+    rateLimitPerKey: int(env, 'RAPPORT_RATE_LIMIT_PER_KEY', 60_000, 0, 100_000_000),
+    rateLimitPerIp: int(env, 'RAPPORT_RATE_LIMIT_PER_IP', 60, 0, 100_000_000),
+    importQuotaBytes: int(env, 'RAPPORT_IMPORT_QUOTA_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     firstManagerEmail: email(env, 'RAPPORT_MANAGER_EMAIL', `manager@${new URL(publicUrl).hostname}`),
   });
 }

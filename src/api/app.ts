@@ -13,6 +13,8 @@ import { authPlugin } from './plugins/auth';
 import { RequestLogController } from './request-log';
 import { errorsPlugin } from './plugins/errors';
 import { idempotencyPlugin } from './plugins/idempotency';
+import { hardeningPlugin, type RateLimits } from './plugins/hardening';
+import { bearerMatches } from './metrics';
 import { inputPolicyPlugin } from './plugins/input-policy';
 import { bodyTimeoutPlugin, type BodyTimeoutOptions } from './plugins/body-timeout';
 import { clientErrorHandler } from './client-errors';
@@ -22,6 +24,8 @@ import { customerRoutes } from './routes/customers.routes';
 import { healthRoutes, type ReadinessCheck } from './routes/health.routes';
 import { salesRoutes } from './routes/sales.routes';
 import { segmentRoutes } from './routes/segments.routes';
+import { replanRoutes } from './routes/replan.routes';
+import { dashboardRoutes } from './routes/dashboard.routes';
 import { staffRoutes } from './routes/staff.routes';
 import { lettersRoutes } from './routes/letters.routes';
 import { tasksRoutes } from './routes/tasks.routes';
@@ -29,6 +33,8 @@ import { importsRoutes } from './routes/imports.routes';
 import { newslettersRoutes } from './routes/newsletters.routes';
 import { customerPagesRoutes } from './routes/customer-pages.routes';
 import { reportsRoutes } from './routes/reports.routes';
+import { settingsRoutes } from './routes/settings.routes';
+import { getBusinessIdentity, sendsHeldReason } from '../services/business-identity.service';
 import type { EmailChannel } from '../channels/email.channel';
 import { webPlugin } from '../web/plugin';
 
@@ -47,11 +53,33 @@ export interface AppDeps {
   email?: EmailChannel | null;
   /** How long a request body may take (BODY_TIMEOUTS when absent). */
   bodyTimeouts?: BodyTimeoutOptions;
+  /** The HTTP settings of a deployment (src/main passes them from the config); tests may leave them out. */
+  http?: HttpSettings;
+}
+
+/** HttpSettings are the server-level protections of a deployment. */
+export interface HttpSettings {
+  /** Fastify's trustProxy (TRUST_PROXY): whose X-Forwarded-For to believe for the client address. */
+  trustProxy?: boolean | number | string[];
+  /** Most ms a whole request may take, and a connection may stay idle. */
+  requestTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+  /** Per-key and per-address limits; absent: none. */
+  rateLimits?: RateLimits;
+  /** Bearer token of /metrics and of the detailed /readyz; absent or null: /metrics is off. */
+  metricsToken?: string | null;
 }
 
 /** BODY_LIMIT is the largest JSON body accepted (imports stream and are not bound by it). */
 export const BODY_LIMIT = 1024 * 1024;
 
+/** trustProxyOption maps a hop count (which Fastify's types lack) to the function proxy-addr makes of it. */
+function trustProxyOption(
+  value: HttpSettings['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value;
+  return value ?? false;
+}
 /**
  * BODY_TIMEOUTS: an ordinary body (at most BODY_LIMIT) must arrive within 30 s; an upload may take as long as it
  * needs, but never pause for 30 s.
@@ -64,6 +92,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     logController: new RequestLogController(),
     bodyLimit: BODY_LIMIT,
+    trustProxy: trustProxyOption(deps.http?.trustProxy),
+    ...(deps.http?.requestTimeoutMs ? { requestTimeout: deps.http.requestTimeoutMs } : {}),
+    ...(deps.http?.connectionTimeoutMs ? { connectionTimeout: deps.http.connectionTimeoutMs } : {}),
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -76,6 +107,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(errorsPlugin);
+  await app.register(hardeningPlugin, {
+    https: deps.ctx.settings.publicUrl.startsWith('https:'),
+    rateLimits: deps.http?.rateLimits,
+  });
   // The validation policy and the body timeout, for every route registered after them.
   await app.register(inputPolicyPlugin);
   await app.register(bodyTimeoutPlugin, deps.bodyTimeouts ?? BODY_TIMEOUTS);
@@ -89,21 +124,47 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
   });
   if (deps.queues) registerQueueMetrics(deps.metrics, deps.queues);
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
-  );
+  const metricsToken = deps.http?.metricsToken ?? null;
+  const isOperator = (authorization: string | undefined) => bearerMatches(authorization, metricsToken);
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    // Metrics name queue depths and counts of the business's customers: only for the operator's scraper.
+    if (!metricsToken)
+      return reply
+        .status(404)
+        .send({ error: { code: 'not_found', message: 'metrics are off (set RAPPORT_METRICS_TOKEN)', details: {} } });
+    if (!isOperator(req.headers.authorization))
+      return reply.status(401).send({
+        error: {
+          code: 'unauthorized',
+          message: 'Authorization: the metrics token is required',
+          details: { field: 'Authorization' },
+        },
+      });
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
 
-  await app.register(healthRoutes, { ctx: deps.ctx, redisPing: deps.redisPing });
+  await app.register(healthRoutes, {
+    ctx: deps.ctx,
+    redisPing: deps.redisPing,
+    isOperator,
+    holds: async (): Promise<Record<string, string>> => {
+      const held = sendsHeldReason(await getBusinessIdentity(deps.ctx));
+      return held ? { sends: `held: ${held}` } : {};
+    },
+  });
   await app.register(salesRoutes, { ctx: deps.ctx });
   await app.register(segmentRoutes, { ctx: deps.ctx });
+  await app.register(replanRoutes, { ctx: deps.ctx });
   await app.register(staffRoutes, { ctx: deps.ctx });
   await app.register(customerRoutes, { ctx: deps.ctx });
   await app.register(tasksRoutes, { ctx: deps.ctx });
   await app.register(lettersRoutes, { ctx: deps.ctx });
   await app.register(newslettersRoutes, { ctx: deps.ctx });
   await app.register(importsRoutes, { ctx: deps.ctx, enqueueImport: deps.enqueueImport });
-  await app.register(customerPagesRoutes, { ctx: deps.ctx });
+  await app.register(customerPagesRoutes, { ctx: deps.ctx, email: deps.email ?? undefined });
+  await app.register(settingsRoutes, { ctx: deps.ctx });
   await app.register(reportsRoutes, { ctx: deps.ctx });
+  await app.register(dashboardRoutes, { ctx: deps.ctx });
   // The staff console: its own encapsulated context (cookies, CSRF, CSP, HTML errors), not fastify-plugin wrapped.
   await app.register(webPlugin, { ctx: deps.ctx, email: deps.email });
   await app.ready();

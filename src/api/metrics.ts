@@ -1,8 +1,35 @@
 /** Prometheus metrics of the API process: HTTP latency, and touches by channel and status read at scrape time. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServiceContext } from '../services/context';
 import { countTouches, deliveriesSince } from '../services/metrics.service';
 import type { Queues } from '../jobs/queues';
+
+/** GAUGE_CACHE_MS is how long a counted gauge is reused: counting every touch costs seconds at a million sales. */
+export const GAUGE_CACHE_MS = 15_000;
+
+/** bearerMatches tells, in constant time, whether an Authorization header carries `token`; never with no token. */
+export function bearerMatches(authorization: string | undefined, token: string | null): boolean {
+  if (!token) return false;
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  if (!match) return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(match[1]), digest(token));
+}
+
+/** cached returns `load`'s result, read again only when older than `ms` (concurrent scrapes share one read). */
+function cached<T>(ms: number, load: () => Promise<T>): () => Promise<T> {
+  let value: { at: number; result: Promise<T> } | null = null;
+  return () => {
+    const at = performance.now();
+    if (!value || at - value.at > ms) {
+      const result = load();
+      value = { at, result };
+      result.catch(() => (value = null));
+    }
+    return value.result;
+  };
+}
 
 /** ApiMetrics are the instruments the API records into. */
 export interface ApiMetrics {
@@ -21,13 +48,14 @@ export function createApiMetrics(ctx: ServiceContext): ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const touchCounts = cached(GAUGE_CACHE_MS, () => countTouches(ctx));
   new Gauge({
     name: 'rapport_touches',
-    help: 'Touches by channel and status',
+    help: `Touches by channel and status (counted at most every ${GAUGE_CACHE_MS / 1000} s)`,
     labelNames: ['channel', 'status'] as const,
     registers: [registry],
     async collect() {
-      const rows = await countTouches(ctx);
+      const rows = await touchCounts();
       this.reset();
       for (const r of rows) this.set({ channel: r.channel, status: r.status }, r.n);
     },
@@ -54,24 +82,28 @@ export function createApiMetrics(ctx: ServiceContext): ApiMetrics {
 /** registerQueueMetrics adds the depth of every queue, by job state, read from Redis at scrape time. */
 export function registerQueueMetrics(metrics: ApiMetrics, queues: Queues): void {
   if (metrics.registry.getSingleMetric('rapport_queue_jobs')) return;
+  // Redis being down must not fail the whole scrape: the queue series are simply absent until it is back.
+  const depths = cached(GAUGE_CACHE_MS, () =>
+    Promise.all(
+      Object.entries(queues).map(async ([name, queue]) => {
+        try {
+          return [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')] as const;
+        } catch {
+          return [name, {}] as const; // absent series say "unknown"
+        }
+      }),
+    ),
+  );
   new Gauge({
     name: 'rapport_queue_jobs',
     help: 'Jobs in each queue by state (waiting, active, delayed, prioritized, failed)',
     labelNames: ['queue', 'state'] as const,
     registers: [metrics.registry],
     async collect() {
+      const rows = await depths();
       this.reset();
-      // Redis being down must not fail the whole scrape: the queue series are simply absent until it is back.
-      await Promise.all(
-        Object.entries(queues).map(async ([name, queue]) => {
-          try {
-            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
-            for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n);
-          } catch {
-            // absent series say "unknown"
-          }
-        }),
-      );
+      for (const [name, counts] of rows)
+        for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n as number);
     },
   });
 }

@@ -4,7 +4,7 @@
  * Expected failures (a refused recipient, a server that says "try later", a connection that fails) are returned as
  * a SendResult value; an exception from `send` means a bug.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -15,6 +15,8 @@ import type { Logger } from '../logger';
 
 /** OutgoingEmail is one fully rendered email to one recipient. */
 export interface OutgoingEmail {
+  /** The From header; absent: the channel's default (EmailChannelOptions.from). */
+  from?: string;
   to: string;
   replyTo?: string;
   subject: string;
@@ -46,6 +48,11 @@ export interface EmailChannelOptions {
   /** Pool SMTP connections (default true); a pool reuses connections across sends. */
   pool?: boolean;
   maxConnections?: number;
+  /**
+   * Refuse to send over smtp:// unless the server upgrades to TLS (STARTTLS): the messages carry customer links and
+   * the URL's password. Off only when the configuration explicitly allows plain text (SMTP_ALLOW_PLAINTEXT).
+   */
+  requireTls?: boolean;
   /** Connection, greeting and socket timeouts in ms (default 10 s, 10 s, 60 s). */
   timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number };
   log?: Logger;
@@ -98,9 +105,14 @@ export function describeSmtpUrl(smtpUrl: string): string {
   }
 }
 
+/** envelopeFrom is the bare address of a From header ("Shop <a@b>" -> "a@b"), for the SMTP envelope. */
+function envelopeFrom(from: string): string {
+  return /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from;
+}
+
 function mailOptions(from: string, msg: OutgoingEmail): nodemailer.SendMailOptions {
   return {
-    from,
+    from: msg.from ?? from,
     to: msg.to,
     replyTo: msg.replyTo,
     subject: msg.subject,
@@ -175,7 +187,7 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
   };
   // The URL is parsed here: given a `url`, nodemailer's createTransport keeps only what the URL says and drops every
   // other option (the pool, the timeouts, the socket hook), so each email used to open its own connection.
-  const server = smtpServerOptions(opts.smtpUrl);
+  const server = { ...smtpServerOptions(opts.smtpUrl), requireTLS: Boolean(opts.requireTls) };
   const transport: Transporter = pooled
     ? nodemailer.createTransport({
         ...server,
@@ -189,7 +201,10 @@ function createSmtpChannel(opts: EmailChannelOptions & { smtpUrl: string }): Ema
     async send(msg) {
       try {
         const raw = await composeMessage(opts.from, msg);
-        const info = await transport.sendMail({ envelope: { from: opts.from, to: msg.to }, raw });
+        const info = await transport.sendMail({
+          envelope: { from: envelopeFrom(msg.from ?? opts.from), to: msg.to },
+          raw,
+        });
         return { ok: true, messageId: msg.messageId, response: String(info.response ?? '') };
       } catch (err) {
         const result = classifySendError(err);
@@ -233,6 +248,25 @@ function createOutboxChannel(opts: EmailChannelOptions): EmailChannel {
     },
     describe: () => `outbox ${dir}`,
   };
+}
+
+/**
+ * eraseOutboxMessages deletes the outbox files of these ids' messages (a file is named after its Message-ID, which
+ * holds the touch id); a missing directory is nothing to erase.
+ */
+export async function eraseOutboxMessages(outboxDir: string, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const dir = path.resolve(outboxDir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const wanted = ids.map(safeFileName);
+  const doomed = names.filter((n) => n.endsWith('.eml') && wanted.some((id) => n.includes(id)));
+  await Promise.all(doomed.map((n) => rm(path.join(dir, n), { force: true })));
+  return doomed.length;
 }
 
 /** createEmailChannel returns an SMTP channel when `smtpUrl` is set, else one that writes .eml files to `outboxDir`. */

@@ -4,7 +4,8 @@
  * Layout is a pure function of the content and the font metrics, so tests check positions without parsing PDFs and
  * `checkLetterFits` can refuse a template that overflows when it is saved, not when the letter is due.
  */
-import { PDFDocument, StandardFonts, rgb, type PDFFont } from 'pdf-lib';
+import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import QRCode from 'qrcode';
 
 /** Paper is the sheet size a letter is printed on. */
 export type Paper = 'A4' | 'Letter';
@@ -23,6 +24,12 @@ export interface LetterRecipient {
 /** LetterContent is everything printed on one letter; text is already rendered from the template. */
 export interface LetterContent {
   businessName: string;
+  /** Small lines under the letterhead's name: the address, phone and website. */
+  letterhead?: string[];
+  /** The business's logo, drawn at the top right of the letterhead. */
+  logo?: { type: 'image/png' | 'image/jpeg'; data: Uint8Array } | null;
+  /** The sender line at the top of the envelope window (where undeliverable mail goes back to), one line. */
+  returnAddress?: string | null;
   /** The date line, already formatted in the customer's locale and zone. */
   date: string;
   recipient: LetterRecipient;
@@ -30,10 +37,24 @@ export interface LetterContent {
   /** Plain text; a blank line separates paragraphs, a single newline breaks a line. */
   body: string;
   sender: { name: string; title?: string | null };
+  /**
+   * The sign-off: the closing line, then (after room for a handwritten signature) the signer's name in bold and the
+   * lines below it; absent: "Kind regards," with the sender's name and title.
+   */
+  signature?: { closing: string; name: string; lines: string[] };
   /** Small print at the bottom: the preference link and the referral code. */
   footer?: string;
+  /** A QR code printed beside the footer, encoding this URL (the preference page's short link). */
+  qr?: string | null;
   /** The sender's country; the country line is left off for domestic mail. */
   homeCountry?: string;
+}
+
+/** paperFor is the paper a letter to `country` is printed on: US Letter for the US and Canada, A4 elsewhere. */
+export function paperFor(country: string | null | undefined, override: Paper | null = null): Paper {
+  if (override) return override;
+  const code = (country ?? '').trim().toUpperCase();
+  return code === 'US' || code === 'CA' ? 'Letter' : 'A4';
 }
 
 /** LetterTooLongError says a letter (or its address) does not fit its one page (or the envelope window). */
@@ -63,7 +84,7 @@ export interface Rect {
 
 /** PositionedLine is one line of text at its baseline position, in PDF points from the bottom-left corner. */
 export interface PositionedLine {
-  role: 'letterhead' | 'date' | 'address' | 'subject' | 'body' | 'signature' | 'footer';
+  role: 'letterhead' | 'date' | 'return' | 'address' | 'subject' | 'body' | 'signature' | 'footer';
   text: string;
   x: number;
   y: number;
@@ -80,6 +101,10 @@ export interface LetterLayout {
   rules: Array<{ x1: number; y1: number; x2: number; y2: number }>;
   /** Where the envelope's window falls on the page; every address line lies inside it. */
   addressWindow: Rect;
+  /** Where the QR code goes, when the letter has one. */
+  qr: Rect | null;
+  /** Where the logo goes, when the letter has one. */
+  logo: Rect | null;
 }
 
 const MM = 72 / 25.4;
@@ -125,6 +150,10 @@ const PAPERS: Record<Paper, PaperSpec> = {
 
 const TYPE = {
   letterhead: { size: 18 },
+  letterheadDetail: { size: 8.5, leading: 10.5 },
+  returnAddress: { size: 6.5, gap: 3.5 },
+  /** The QR code's side, quiet zone included. */
+  qr: 22 * MM,
   address: { size: 10, leading: 11.5 },
   date: { size: 10 },
   subject: { size: 11 },
@@ -273,9 +302,14 @@ class Cursor {
   }
 }
 
-function headerLines(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts): PositionedLine[] {
+function headerLines(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts, maxWidth: number): PositionedLine[] {
   const dateText = cleanText(letter.date, fonts.regular);
   const dateWidth = fonts.regular.widthOfTextAtSize(dateText, TYPE.date.size);
+  const top = spec.height - spec.top - TYPE.letterhead.size;
+  const details = (letter.letterhead ?? [])
+    .map((l) => cleanText(l, fonts.regular))
+    .flatMap((l) => wrapText(l, fonts.regular, TYPE.letterheadDetail.size, maxWidth))
+    .slice(0, 3);
   return [
     {
       role: 'letterhead',
@@ -283,8 +317,16 @@ function headerLines(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts)
       font: 'bold',
       size: TYPE.letterhead.size,
       x: spec.left,
-      y: spec.height - spec.top - TYPE.letterhead.size,
+      y: top,
     },
+    ...details.map((text, i): PositionedLine => ({
+      role: 'letterhead',
+      text,
+      font: 'regular',
+      size: TYPE.letterheadDetail.size,
+      x: spec.left,
+      y: top - 6 - (i + 1) * TYPE.letterheadDetail.leading,
+    })),
     {
       // The date sits right-aligned level with the top of the address, where the reader looks first.
       role: 'date',
@@ -297,28 +339,50 @@ function headerLines(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts)
   ];
 }
 
+/** fitLine shortens a line to `width` at `size`, ending it with "..." when it had to be cut. */
+function fitLine(text: string, font: MeasuringFont, size: number, width: number): string {
+  if (font.widthOfTextAtSize(text, size) <= width) return text;
+  let cut = text;
+  while (cut.length > 1 && font.widthOfTextAtSize(`${cut}...`, size) > width) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}...`;
+}
+
 function addressBlock(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts, window: Rect): PositionedLine[] {
   const width = window.width - 2 * spec.inset.x;
+  const x = window.x + spec.inset.x;
+  let top = window.y + window.height - spec.inset.y;
+  const lines: PositionedLine[] = [];
+  // The sender line sits small at the top of the window, as the post expects a return address to.
+  if (letter.returnAddress) {
+    const size = TYPE.returnAddress.size;
+    const text = fitLine(cleanText(letter.returnAddress, fonts.regular), fonts.regular, size, width);
+    lines.push({ role: 'return', text, font: 'regular', size, x, y: top - size });
+    top -= size + TYPE.returnAddress.gap;
+  }
   const texts = addressLines(letter.recipient, letter.homeCountry)
     .map((l) => cleanText(l, fonts.regular))
     .flatMap((l) => wrapText(l, fonts.regular, TYPE.address.size, width));
-  const top = window.y + window.height - spec.inset.y;
-  const capacity = Math.floor((window.height - 2 * spec.inset.y - TYPE.address.size) / TYPE.address.leading) + 1;
+  const room = top - (window.y + spec.inset.y);
+  const capacity = Math.floor((room - TYPE.address.size) / TYPE.address.leading) + 1;
   if (texts.length > capacity) {
     throw new LetterTooLongError(`the address has ${texts.length} lines; the envelope window holds ${capacity}`);
   }
-  return texts.map((text, i) => ({
-    role: 'address',
-    text,
-    font: 'regular',
-    size: TYPE.address.size,
-    x: window.x + spec.inset.x,
-    y: top - TYPE.address.size - i * TYPE.address.leading,
-  }));
+  return [
+    ...lines,
+    ...texts.map((text, i): PositionedLine => ({
+      role: 'address',
+      text,
+      font: 'regular',
+      size: TYPE.address.size,
+      x,
+      y: top - TYPE.address.size - i * TYPE.address.leading,
+    })),
+  ];
 }
 
 function footerBlock(letter: LetterContent, spec: PaperSpec, fonts: LetterFonts): PositionedLine[] {
-  const width = spec.width - spec.left - spec.right;
+  // Beside a QR code the small print keeps clear of it.
+  const width = spec.width - spec.left - spec.right - (letter.qr ? TYPE.qr + 3 * MM : 0);
   const texts = (letter.footer ?? '')
     .replace(/\r\n?/g, '\n')
     .split('\n')
@@ -352,16 +416,24 @@ function bodyAndSignature(letter: LetterContent, spec: PaperSpec, fonts: LetterF
       }
     }
   });
+  const signature = letter.signature ?? {
+    closing: 'Kind regards,',
+    name: letter.sender.name,
+    lines: letter.sender.title ? [letter.sender.title] : [],
+  };
   cursor.y -= leading;
-  cursor.put({ role: 'signature', text: 'Kind regards,', x: spec.left, size, font: 'regular' }, leading);
-  cursor.y -= TYPE.signatureSpace;
   cursor.put(
-    { role: 'signature', text: cleanText(letter.sender.name, fonts.bold), x: spec.left, size, font: 'bold' },
+    { role: 'signature', text: cleanText(signature.closing, fonts.regular), x: spec.left, size, font: 'regular' },
     leading,
   );
-  if (letter.sender.title) {
+  cursor.y -= TYPE.signatureSpace;
+  cursor.put(
+    { role: 'signature', text: cleanText(signature.name, fonts.bold), x: spec.left, size, font: 'bold' },
+    leading,
+  );
+  for (const line of signature.lines) {
     cursor.put(
-      { role: 'signature', text: cleanText(letter.sender.title, fonts.regular), x: spec.left, size, font: 'regular' },
+      { role: 'signature', text: cleanText(line, fonts.regular), x: spec.left, size, font: 'regular' },
       leading,
     );
   }
@@ -375,10 +447,20 @@ export function letterLayout(letter: LetterContent, paper: Paper, fonts: LetterF
   const spec = PAPERS[paper];
   const w = spec.window;
   const addressWindow: Rect = { x: w.left, y: spec.height - w.top - w.height, width: w.width, height: w.height };
-  const header = headerLines(letter, spec, fonts);
+  const logoBox = letter.logo ? { width: 55 * MM, height: 16 * MM } : null;
+  const header = headerLines(
+    letter,
+    spec,
+    fonts,
+    spec.width - spec.left - spec.right - (logoBox ? logoBox.width + 5 * MM : 0),
+  );
   const address = addressBlock(letter, spec, fonts, addressWindow);
   const footer = footerBlock(letter, spec, fonts);
-  const footerTop = footer.length > 0 ? footer[0].y + TYPE.footer.size : spec.bottom;
+  const qr: Rect | null = letter.qr
+    ? { x: spec.width - spec.right - TYPE.qr, y: spec.bottom - 2 * MM, width: TYPE.qr, height: TYPE.qr }
+    : null;
+  const textTop = footer.length > 0 ? footer[0].y + TYPE.footer.size : spec.bottom;
+  const footerTop = Math.max(textTop, qr ? qr.y + qr.height : 0);
   // The subject starts a little below the window, clear of the fold and of what shows through the window.
   const cursor = new Cursor(addressWindow.y - 8 * MM, footerTop + TYPE.footerGap);
   const subject = wrapText(
@@ -391,7 +473,16 @@ export function letterLayout(letter: LetterContent, paper: Paper, fonts: LetterF
     cursor.put({ role: 'subject', text, x: spec.left, size: TYPE.subject.size, font: 'bold' }, TYPE.body.leading);
   cursor.y -= TYPE.body.leading / 2;
   bodyAndSignature(letter, spec, fonts, cursor);
-  const ruleY = header[0].y - 4 * MM;
+  const lastHead = header.filter((l) => l.role === 'letterhead').pop()!;
+  const logo: Rect | null = logoBox
+    ? {
+        x: spec.width - spec.right - logoBox.width,
+        y: spec.height - spec.top - logoBox.height,
+        width: logoBox.width,
+        height: logoBox.height,
+      }
+    : null;
+  const ruleY = Math.min(lastHead.y - 3 * MM, logo ? logo.y - 2 * MM : Infinity);
   return {
     paper,
     width: spec.width,
@@ -399,6 +490,8 @@ export function letterLayout(letter: LetterContent, paper: Paper, fonts: LetterF
     lines: [...header, ...address, ...cursor.lines, ...footer],
     rules: [{ x1: spec.left, y1: ruleY, x2: spec.width - spec.right, y2: ruleY }],
     addressWindow,
+    qr,
+    logo,
   };
 }
 
@@ -424,7 +517,9 @@ export async function renderLetter(letter: LetterContent, paper: Paper = 'A4'): 
   const page = doc.addPage([layout.width, layout.height]);
   const black = rgb(0.1, 0.1, 0.1);
   for (const line of layout.lines) {
-    const color = line.role === 'footer' ? rgb(0.4, 0.4, 0.4) : black;
+    const small =
+      line.role === 'footer' || line.role === 'return' || (line.role === 'letterhead' && line.font === 'regular');
+    const color = small ? rgb(0.35, 0.35, 0.35) : black;
     page.drawText(line.text, { x: line.x, y: line.y, size: line.size, font: fonts[line.font], color });
   }
   for (const r of layout.rules) {
@@ -435,12 +530,58 @@ export async function renderLetter(letter: LetterContent, paper: Paper = 'A4'): 
       color: rgb(0.6, 0.6, 0.6),
     });
   }
+  if (letter.qr && layout.qr) drawQr(page, letter.qr, layout.qr);
+  if (letter.logo && layout.logo) {
+    const image =
+      letter.logo.type === 'image/png' ? await doc.embedPng(letter.logo.data) : await doc.embedJpg(letter.logo.data);
+    const scale = Math.min(layout.logo.width / image.width, layout.logo.height / image.height);
+    const w = image.width * scale;
+    const h = image.height * scale;
+    page.drawImage(image, {
+      x: layout.logo.x + layout.logo.width - w,
+      y: layout.logo.y + layout.logo.height - h,
+      width: w,
+      height: h,
+    });
+  }
   doc.setTitle(letter.subject);
   doc.setAuthor(letter.businessName);
-  doc.setCreator('Rapport');
+  doc.setCreator(letter.businessName);
+  doc.setProducer(letter.businessName);
   // Without object streams the few objects of a one-page letter are not deflated again: ~18% less CPU per letter
   // for ~1 KB more (2.8 KB a letter).
   return doc.save({ useObjectStreams: false });
+}
+
+/** QR_QUIET_MODULES is the blank margin a QR code needs around it to be read (4 modules, per ISO/IEC 18004). */
+const QR_QUIET_MODULES = 4;
+
+/** drawQr draws `text` as a QR code filling `box` (quiet zone included), as vector squares: sharp at any print size. */
+function drawQr(page: PDFPage, text: string, box: Rect): void {
+  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const n = qr.modules.size;
+  const module = box.width / (n + 2 * QR_QUIET_MODULES);
+  const x0 = box.x + QR_QUIET_MODULES * module;
+  const top = box.y + box.height - QR_QUIET_MODULES * module;
+  for (let row = 0; row < n; row++) {
+    // A run of dark modules in a row is one rectangle: fewer drawing operations, no hairline gaps between them.
+    for (let col = 0; col < n;) {
+      if (!qr.modules.get(row, col)) {
+        col++;
+        continue;
+      }
+      let end = col;
+      while (end < n && qr.modules.get(row, end)) end++;
+      page.drawRectangle({
+        x: x0 + col * module,
+        y: top - (row + 1) * module,
+        width: (end - col) * module,
+        height: module,
+        color: rgb(0, 0, 0),
+      });
+      col = end;
+    }
+  }
 }
 
 /** mergeLetters concatenates PDFs, every page of each in order, into one PDF for printing. */
@@ -452,7 +593,8 @@ export async function mergeLetters(pdfs: Uint8Array[]): Promise<Uint8Array> {
     const pages = await merged.copyPages(source, source.getPageIndices());
     pages.forEach((p) => merged.addPage(p));
   }
-  merged.setCreator('Rapport');
+  merged.setCreator('print batch');
+  merged.setProducer('print batch');
   return merged.save();
 }
 

@@ -28,6 +28,7 @@ export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export interface ApiKeys {
   createdAt: Generated<Timestamp>;
+  fromEnv: Generated<boolean>;
   id: Generated<string>;
   keyHash: string;
   name: string;
@@ -47,6 +48,39 @@ export interface AuditLog {
   id: Generated<Int8>;
 }
 
+export interface BusinessIdentity {
+  address: Json | null;
+  emailFrom: string | null;
+  id: Generated<boolean>;
+  logo: Buffer | null;
+  logoType: string | null;
+  name: string | null;
+  phone: string | null;
+  signature: Json | null;
+  updatedAt: Generated<Timestamp>;
+  updatedBy: string | null;
+  website: string | null;
+}
+
+export interface CustomerLinkCodes {
+  code: string;
+  createdAt: Generated<Timestamp>;
+  customerId: string;
+  expiresAt: Timestamp;
+  linkVersion: number;
+  purpose: string;
+}
+
+export interface CustomerLinkGrants {
+  createdAt: Generated<Timestamp>;
+  customerId: string;
+  expiresAt: Timestamp;
+  linkVersion: number;
+  purpose: string;
+  tokenHash: string;
+  usedAt: Timestamp | null;
+}
+
 export interface Customers {
   address: Json | null;
   contactCorrections: Generated<Json>;
@@ -60,6 +94,7 @@ export interface Customers {
   firstName: string | null;
   id: Generated<string>;
   lastName: string | null;
+  linkVersion: Generated<number>;
   needsCleanup: Generated<boolean>;
   newsletterOptOut: Generated<boolean>;
   paused: Generated<boolean>;
@@ -141,6 +176,8 @@ export interface Newsletters {
   fannedOutAt: Timestamp | null;
   fanoutCursor: string | null;
   id: Generated<string>;
+  localDate: string | null;
+  localTime: string | null;
   recipients: Generated<number>;
   segmentId: string | null;
   sendAt: Timestamp;
@@ -165,11 +202,33 @@ export interface PlanRuns {
   id: Generated<string>;
   kind: string;
   plan: Json;
+  planVersion: number | null;
   saleId: string | null;
   segmentId: string;
   startedAt: Timestamp;
   status: Generated<string>;
   year: Generated<number>;
+}
+
+export interface PlanVersions {
+  changes: Generated<Json>;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  plan: Json;
+  planHash: string;
+  segmentId: string;
+  sendWindow: Json;
+  version: number;
+}
+
+export interface PossibleDuplicates {
+  createdAt: Generated<Timestamp>;
+  customerId: string;
+  given: Generated<Json>;
+  id: Generated<string>;
+  matchedBy: string;
+  resolvedAt: Timestamp | null;
+  saleId: string;
 }
 
 export interface SaleItems {
@@ -200,6 +259,7 @@ export interface Sales {
 }
 
 export interface Segments {
+  content: Generated<Json>;
   createdAt: Generated<Timestamp>;
   id: Generated<string>;
   isDefault: Generated<boolean>;
@@ -207,6 +267,7 @@ export interface Segments {
   match: Generated<Json>;
   name: string;
   plan: Json;
+  planVersion: Generated<number>;
   priority: Generated<number>;
   sendWindow: Generated<Json>;
   updatedAt: Generated<Timestamp>;
@@ -237,6 +298,7 @@ export interface Staff {
   managerId: string | null;
   name: string;
   pending: Generated<boolean>;
+  phone: string | null;
   role: Generated<string>;
   timezone: string | null;
   title: string | null;
@@ -244,16 +306,6 @@ export interface Staff {
   workEnd: Generated<string>;
   workingDays: Generated<number[]>;
   workStart: Generated<string>;
-}
-
-export interface PossibleDuplicates {
-  createdAt: Generated<Timestamp>;
-  customerId: string;
-  given: Generated<Json>;
-  id: Generated<string>;
-  matchedBy: string;
-  resolvedAt: Timestamp | null;
-  saleId: string;
 }
 
 export interface StaffSessions {
@@ -324,6 +376,9 @@ export interface TouchEvents {
 export interface DB {
   apiKeys: ApiKeys;
   auditLog: AuditLog;
+  businessIdentity: BusinessIdentity;
+  customerLinkCodes: CustomerLinkCodes;
+  customerLinkGrants: CustomerLinkGrants;
   customers: Customers;
   idempotencyKeys: IdempotencyKeys;
   importChunks: ImportChunks;
@@ -333,6 +388,7 @@ export interface DB {
   newsletters: Newsletters;
   notes: Notes;
   planRuns: PlanRuns;
+  planVersions: PlanVersions;
   possibleDuplicates: PossibleDuplicates;
   saleItems: SaleItems;
   sales: Sales;

@@ -126,6 +126,44 @@ export function shouldEscalate(dueAt: Date, now: Date, cal: Pick<WorkCalendar, '
   return now > dueAt && businessDaysBetween(dueAt, now, cal.zone, cal.days) >= ESCALATE_AFTER_BUSINESS_DAYS;
 }
 
+/** ReschedulePreset is how a task may be moved: to the next business day, 3 business days on, next week, or a date. */
+export type ReschedulePreset = 'next_business_day' | 'in_3_business_days' | 'next_week' | 'date';
+
+/** RESCHEDULE_PRESETS lists every preset, for schemas and forms. */
+export const RESCHEDULE_PRESETS: readonly ReschedulePreset[] = [
+  'next_business_day',
+  'in_3_business_days',
+  'next_week',
+  'date',
+];
+
+/**
+ * rescheduleDueAt is when a task moved by `preset` at `now` falls due: the start of work on the chosen business day in
+ * the assignee's zone. `next_week` is the first business day of next week (from Monday); `date` is `date`
+ * (YYYY-MM-DD), or its next business day, and must be from today to a year ahead; null when it is not.
+ */
+export function rescheduleDueAt(preset: ReschedulePreset, now: Date, cal: WorkCalendar, date?: string): Date | null {
+  switch (preset) {
+    case 'next_business_day':
+      return addBusinessDays(now, cal.zone, cal.days, 1, cal.start);
+    case 'in_3_business_days':
+      return addBusinessDays(now, cal.zone, cal.days, 3, cal.start);
+    case 'next_week': {
+      const monday = DateTime.fromJSDate(now, { zone: cal.zone }).startOf('week').plus({ weeks: 1 });
+      return nextBusinessDay(monday.toJSDate(), cal.zone, cal.days, cal.start);
+    }
+    case 'date': {
+      if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return null;
+      const day = DateTime.fromISO(date, { zone: cal.zone });
+      const today = DateTime.fromJSDate(now, { zone: cal.zone }).startOf('day');
+      if (!day.isValid || day < today || day > today.plus({ years: 1 })) return null;
+      const at = nextBusinessDay(day.toJSDate(), cal.zone, cal.days, cal.start);
+      // Today's start of work may have passed: then the call is due now, not in the past.
+      return at < now ? now : at;
+    }
+  }
+}
+
 /** CallOutcome is what a caller records. */
 export type CallOutcome = 'reached' | 'voicemail' | 'no_answer' | 'wrong_number' | 'complaint';
 

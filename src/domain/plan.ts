@@ -44,7 +44,7 @@ export function stepDueAt(
   step: PlanStep,
   input: Pick<PlanInput, 'soldAt' | 'zone' | 'sendWindow'> & CalendarInput,
 ): Date {
-  const nominal = addOffset(input.soldAt, input.zone, step.offset).toJSDate();
+  const nominal = addOffset(input.soldAt, input.zone, step.offset);
   if (step.channel !== 'call') return fitSendWindow(nominal, input.zone, input.sendWindow);
   const caller = callerOf(step.step, input);
   return nextBusinessDay(nominal, input.zone, caller.days, caller.start);
@@ -58,9 +58,7 @@ export function stepDueAt(
  */
 export function computePlan(input: PlanInput): PlannedTouch[] {
   // The grace period counts calendar days in the customer's zone, so a DST change does not shift it by an hour.
-  const cutoff = DateTime.fromJSDate(input.now, { zone: input.zone })
-    .minus({ days: input.graceDays ?? DEFAULT_GRACE_DAYS })
-    .toJSDate();
+  const cutoff = graceCutoff(input.now, input.zone, input.graceDays ?? DEFAULT_GRACE_DAYS);
   // A step with a trigger (a referral thank-you) is timed from its own event, never from the sale.
   return input.steps
     .filter((step) => !step.trigger)
@@ -82,6 +80,23 @@ export function computePlan(input: PlanInput): PlannedTouch[] {
       const dueAt = due < input.now ? catchUp(planned, step.step, input) : due;
       return { ...base, channel: planned, dueAt, status: 'scheduled' };
     });
+}
+
+const cutoffs = new Map<string, Date>();
+
+/**
+ * graceCutoff is `days` calendar days before `now` in `zone`. Memoised: a re-plan or an import asks it for the same
+ * moment and zone for every customer.
+ */
+function graceCutoff(now: Date, zone: string, days: number): Date {
+  const key = `${now.getTime()}|${zone}|${days}`;
+  let cutoff = cutoffs.get(key);
+  if (!cutoff) {
+    cutoff = DateTime.fromJSDate(now, { zone }).minus({ days }).toJSDate();
+    if (cutoffs.size >= 1000) cutoffs.clear();
+    cutoffs.set(key, cutoff);
+  }
+  return cutoff;
 }
 
 function catchUp(channel: string, step: number, input: PlanInput): Date {

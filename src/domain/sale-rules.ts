@@ -177,7 +177,7 @@ export function planFirstYear<P extends StaffMemberForPlan>(p: FirstYearInput<P>
       graceDays: p.graceDays,
       contact: p.contact,
     });
-  const pastFirstYear = addOffset(p.soldAt, p.zone, { years: 1 }).toMillis() <= p.now.getTime();
+  const pastFirstYear = addOffset(p.soldAt, p.zone, { years: 1 }).getTime() <= p.now.getTime();
   const warnings = mailWarnings(p.contact, p.segment.plan);
   return {
     runStatus: pastFirstYear ? 'completed' : 'active',

@@ -19,6 +19,15 @@ export function isValidZone(zone: string): boolean {
   return valid;
 }
 
+/**
+ * wallClock is the ISO weekday and minutes after midnight that a clock in `zone` shows at `at`: the instant shifted by
+ * the zone's offset then, as luxon computes a DateTime's fields (without building one).
+ */
+export function wallClock(at: Date, zone: string): { weekday: number; minutes: number } {
+  const local = new Date(at.getTime() + IANAZone.create(zone).offset(at.getTime()) * 60_000);
+  return { weekday: local.getUTCDay() || 7, minutes: local.getUTCHours() * 60 + local.getUTCMinutes() };
+}
+
 /** parseClock turns "HH:mm" into minutes after midnight, or null when malformed. */
 export function parseClock(hhmm: string): number | null {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
@@ -32,15 +41,51 @@ function atMinutes(day: DateTime, minutes: number): DateTime {
 
 /**
  * addOffset adds a step's calendar offset to the sale time in `zone`. Month and year arithmetic clamps to the end
- * of a shorter month, so a 29 February sale has its anniversary on 28 February in other years.
+ * of a shorter month, so a 29 February sale has its anniversary on 28 February in other years. A wall time that the
+ * result's day skips (a DST gap) moves forward by the gap. This is luxon's `plus` done on the wall clock directly
+ * (test/unit/domain/schedule.test.ts holds them equal): it runs for every step of every plan.
  */
-export function addOffset(soldAt: Date, zone: string, offset: StepOffset): DateTime {
-  return DateTime.fromJSDate(soldAt, { zone }).plus({
-    years: offset.years ?? 0,
-    months: offset.months ?? 0,
-    weeks: offset.weeks ?? 0,
-    days: offset.days ?? 0,
-  });
+export function addOffset(soldAt: Date, zone: string, offset: StepOffset): Date {
+  const { years = 0, months = 0, weeks = 0, days = 0 } = offset;
+  if (![years, months, weeks, days].every(Number.isInteger)) {
+    return DateTime.fromJSDate(soldAt, { zone }).plus({ years, months, weeks, days }).toJSDate();
+  }
+  const tz = IANAZone.create(zone);
+  const ts = soldAt.getTime();
+  const before = tz.offset(ts);
+  const wall = new Date(ts + before * 60_000);
+  const year = wall.getUTCFullYear() + years;
+  const month = wall.getUTCMonth() + months; // 0-based, may run past December: Date.UTC carries it
+  const day = Math.min(wall.getUTCDate(), daysInMonth(year, month)) + days + weeks * 7;
+  const local = Date.UTC(
+    year,
+    month,
+    day,
+    wall.getUTCHours(),
+    wall.getUTCMinutes(),
+    wall.getUTCSeconds(),
+    wall.getUTCMilliseconds(),
+  );
+  return new Date(localToInstant(local, before, tz));
+}
+
+/** daysInMonth is the length of 0-based `month` of `year`, either of which may be carried (month 12 is January). */
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+}
+
+/**
+ * localToInstant turns a wall time (as UTC milliseconds) into the instant it names in `tz`, starting from a guessed
+ * offset: luxon's rule, so a time in a DST gap moves forward and an ambiguous one takes the guess when it fits.
+ */
+function localToInstant(local: number, guess: number, tz: IANAZone): number {
+  let utc = local - guess * 60_000;
+  const o2 = tz.offset(utc);
+  if (o2 === guess) return utc;
+  utc -= (o2 - guess) * 60_000;
+  const o3 = tz.offset(utc);
+  if (o2 === o3) return utc;
+  return local - Math.min(o2, o3) * 60_000;
 }
 
 /**
@@ -50,6 +95,9 @@ export function addOffset(soldAt: Date, zone: string, offset: StepOffset): DateT
 export function fitSendWindow(at: Date, zone: string, window: SendWindow): Date {
   const start = parseClock(window.start) ?? 9 * 60;
   const end = parseClock(window.end) ?? 17 * 60;
+  // Most instants are already inside: the wall clock from the zone's offset says so without building a DateTime.
+  const wall = wallClock(at, zone);
+  if (window.days.includes(wall.weekday) && wall.minutes >= start && wall.minutes < end) return at;
   const local = DateTime.fromJSDate(at, { zone });
   for (let i = 0; i < 8; i++) {
     const day = local.plus({ days: i }).startOf('day');
@@ -107,5 +155,5 @@ export function isWithinWorkingHours(at: Date, zone: string, days: number[], sta
 
 /** anniversary returns the `years`th anniversary of `soldAt` in `zone` (29 February falls back to 28 February). */
 export function anniversary(soldAt: Date, zone: string, years: number): Date {
-  return addOffset(soldAt, zone, { years }).toJSDate();
+  return addOffset(soldAt, zone, { years });
 }

@@ -29,7 +29,13 @@ export interface PlanStep {
   sender?: StaffRole;
   /** Who makes a call. */
   assignee?: StaffRole;
+  /** Why the step exists, for staff (never shown to the customer). */
   purpose: string;
+  /**
+   * The coming contact in words meant for the customer, for their own page (Liquid, e.g. "A call from
+   * {{ sender.firstName }} to check the {{ sale.mainItem }} is working out"); absent: a sensible default by channel.
+   */
+  customerDescription?: string;
   template?: { subject: string; body: string };
   talkingPoints?: string[];
   /** A personal letter: goes by post wherever a postal address is known (the later years' human contact). */
@@ -72,6 +78,17 @@ export interface Segment {
   plan: PlanStep[];
   sendWindow: SendWindow;
   laterYears: LaterYears;
+  /** The number of the plan version new sales get (see PlanVersion). */
+  planVersion?: number;
+  /** Content a manager writes once and the segment's steps use; an empty block leaves its passage out. */
+  content: SegmentContent;
+}
+
+/** SegmentContent are a segment's content blocks: plain text, blank lines between paragraphs. */
+export interface SegmentContent {
+  careTips?: string;
+  whatsNew?: string;
+  serviceOffer?: string;
 }
 
 /** Postal address of a customer. */

@@ -44,7 +44,15 @@ export interface MaintenanceJob {
 }
 
 /** MaintenanceTask are the periodic tasks; each has exactly one handler (checked when the worker boots). */
-export type MaintenanceTask = 'dispatch' | 'reconcile' | 'call-reminders' | 'escalate' | 'newsletters' | 'later-years';
+export type MaintenanceTask =
+  | 'dispatch'
+  | 'reconcile'
+  | 'call-reminders'
+  | 'escalate'
+  | 'newsletters'
+  | 'later-years'
+  | 'retention'
+  | 'report-rollup';
 
 /** MAINTENANCE_EVERY_MS is how often each periodic task runs. */
 export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
@@ -55,6 +63,10 @@ export const MAINTENANCE_EVERY_MS: Record<MaintenanceTask, number> = {
   newsletters: 10_000,
   // Anniversaries are a day's matter and each later-year contact is planned a year ahead: every 10 minutes is plenty.
   'later-years': 10 * 60_000,
+  // Idempotency answers past 24 h and uploads stopped for an hour: minutes late is fine.
+  retention: 5 * 60_000,
+  // The dashboard's monthly rollups of recent months (and once a day all months): see dashboard.service.
+  'report-rollup': 5 * 60_000,
 };
 
 /** touchJobId is the deterministic job id of a touch: one job per touch, however often it is enqueued. */
@@ -62,9 +74,12 @@ export function touchJobId(touchId: string): string {
   return `touch-${touchId}`;
 }
 
-/** TOUCH_JOB_OPTIONS: transient failures retry with exponential backoff; finished jobs leave Redis. */
+/**
+ * TOUCH_JOB_OPTIONS: transient failures retry with exponential backoff (2 s doubling: 12 attempts span about 68
+ * minutes, so a mail server down for an hour delays contacts and fails none); finished jobs leave Redis.
+ */
 export const TOUCH_JOB_OPTIONS: JobsOptions = {
-  attempts: 5,
+  attempts: 12,
   backoff: { type: 'exponential', delay: 2000 },
   removeOnComplete: true,
   removeOnFail: { age: 24 * 3600, count: 10_000 },

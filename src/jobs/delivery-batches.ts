@@ -27,11 +27,12 @@ export interface DeliveryBatches {
   /** finish records the touch's result and drops its lease; false when it was no longer queued (cancelled meanwhile). */
   finish(touchId: string, result: TouchResult): Promise<boolean>;
   /** fileLetter puts a rendered letter touch into today's print batch; null when it is no longer queued. */
-  fileLetter(touchId: string): Promise<FiledLetter | null>;
+  fileLetter(touchId: string, paper: Paper): Promise<FiledLetter | null>;
 }
 
 /** createDeliveryBatches builds the batched steps over one process's database handle. */
-export function createDeliveryBatches(ctx: ServiceContext, o: { leaseMs: number; paper: Paper }): DeliveryBatches {
+export function createDeliveryBatches(ctx: ServiceContext, o: { leaseMs: number }): DeliveryBatches {
+  const fileLetter = createBatcher((letters: { touchId: string; paper: Paper }[]) => fileLetters(ctx, letters));
   const finish = createBatcher((items: FinishedTouch[]) => finishTouches(ctx.db, items, ctx.clock.now()));
   return {
     leaseMs: o.leaseMs,
@@ -41,6 +42,6 @@ export function createDeliveryBatches(ctx: ServiceContext, o: { leaseMs: number;
     }),
     contextRows: createBatcher((ids: string[]) => loadTouchContextRows(ctx.db, ids)),
     finish: (touchId, result) => finish({ touchId, result }),
-    fileLetter: createBatcher((ids: string[]) => fileLetters(ctx, ids, o.paper)),
+    fileLetter: (touchId, paper) => fileLetter({ touchId, paper }),
   };
 }

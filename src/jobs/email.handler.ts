@@ -3,23 +3,18 @@
  * nothing), render, send, record. Expected outcomes (opted out, bounced, refused) are values; a throw means a bug.
  */
 import { eligibility } from '../domain/eligibility';
-import { listUnsubscribeHeaders, refusalReason } from '../services/email-headers';
+import { refusalReason } from '../services/email-headers';
 import { flagForCleanup, markEmailBounced } from '../services/customer.service';
 import type { Customer } from '../db/repositories/customer.repository';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
-import { renderMessage, TemplateError } from '../channels/templates';
-import type { OutgoingEmail } from '../channels/email.channel';
-import { loadTouchContext, type TouchContext } from '../services/touch-context.service';
+import { TemplateError } from '../channels/templates';
+import { loadTouchContext } from '../services/touch-context.service';
+import { buildEmail, type EmailContent } from '../services/email-message.service';
+import { sendsHeldReason } from '../services/business-identity.service';
 import { enqueueTouches } from './queues';
 import type { Deliver, Delivery, HandlerDeps } from './handler-deps';
 
-/** EmailContent is what is kept of a sent email in touches.content: enough for the timeline, not the whole HTML. */
-export interface EmailContent {
-  subject: string;
-  text: string;
-  sender: { name: string; title: string | null };
-  smtpResponse?: string;
-}
+export { buildEmail, emailMessageId, type EmailContent } from '../services/email-message.service';
 
 /** fallbackReason says why a touch planned as an email goes as a letter, for the timeline. */
 export function fallbackReason(c: Customer): string {
@@ -28,40 +23,6 @@ export function fallbackReason(c: Customer): string {
   if (c.emailOptOut) return 'email opted out';
   if (c.emailStatus === 'bounced') return 'email address bounced';
   return 'letter chosen';
-}
-
-/** emailMessageId is the stable Message-ID of a touch, `<touchId@host-of-PUBLIC_URL>`: a resend carries the same one. */
-export function emailMessageId(touchId: string, publicUrl: string): string {
-  return `<${touchId}@${new URL(publicUrl).hostname}>`;
-}
-
-/** buildEmail renders the touch's step for its customer into an OutgoingEmail and the content kept of it. */
-export function buildEmail(
-  tc: TouchContext,
-  to: string,
-  publicUrl: string,
-): { email: OutgoingEmail; content: EmailContent } {
-  const template = tc.step?.template;
-  if (!template) throw new TemplateError('template', `step ${tc.touch.step} of the plan has no email template`);
-  const rendered = renderMessage(template, tc.message);
-  const headers = listUnsubscribeHeaders(tc.message.links.unsubscribe);
-  return {
-    email: {
-      to,
-      // A person a sale created is not trusted with replies until a manager confirms them: the business gets them.
-      replyTo: tc.sender && !tc.sender.pending ? tc.sender.email : undefined,
-      subject: rendered.subject,
-      text: rendered.text,
-      html: rendered.html,
-      messageId: emailMessageId(tc.touch.id, publicUrl),
-      headers,
-    },
-    content: {
-      subject: rendered.subject,
-      text: rendered.text,
-      sender: { name: tc.message.sender.name, title: tc.message.sender.title ?? null },
-    },
-  };
 }
 
 /** createEmailDelivery returns the Deliver function of the email queue. */
@@ -86,11 +47,13 @@ export function createEmailDelivery(deps: HandlerDeps): Deliver {
     const decision = eligibility(customer, 'email');
     // A paused plan resumes later: the touch goes back to the schedule, which skips paused customers.
     if (decision.action === 'wait') return { status: 'scheduled', reason: decision.reason };
-    if (decision.action === 'reroute') return handOverToLetter(touch, customer);
     if (decision.action === 'skip') {
       if (decision.cleanup) await flagForCleanup(ctx, customer.id);
       return { status: decision.status, reason: decision.reason };
     }
+    // Nothing goes out in the name of a business with no name; the dispatcher holds the rest until it has one.
+    if (sendsHeldReason(tc.identity)) return { status: 'scheduled', reason: 'held: business name not set' };
+    if (decision.action === 'reroute') return handOverToLetter(touch, customer);
 
     let built;
     try {

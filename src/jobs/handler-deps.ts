@@ -13,7 +13,8 @@ export interface HandlerDeps {
   ctx: ServiceContext;
   queues: Queues;
   email: EmailChannel;
-  paper: Paper;
+  /** Every letter's paper (RAPPORT_PAPER); null: by the destination country. */
+  paper: Paper | null;
   dispatch: DispatchSettings;
   /** The batched database steps of touch jobs. */
   batches: DeliveryBatches;

@@ -8,6 +8,7 @@ import { TemplateError } from '../channels/templates';
 import { eligibility } from '../domain/eligibility';
 import { flagForCleanup } from '../services/customer.service';
 import { loadTouchContext } from '../services/touch-context.service';
+import { sendsHeldReason } from '../services/business-identity.service';
 import * as letters from '../services/letter.service';
 import { enqueueTouches } from './queues';
 import type { Deliver, HandlerDeps } from './handler-deps';
@@ -30,6 +31,8 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
       if (decision.cleanup) await flagForCleanup(ctx, customer.id);
       return { status: decision.status, reason: decision.reason };
     }
+    // Nothing goes out in the name of a business with no name; the dispatcher holds the rest until it has one.
+    if (sendsHeldReason(tc.identity)) return { status: 'scheduled', reason: 'held: business name not set' };
     if (decision.action === 'reroute') {
       // Handed to the email queue only once recorded: before that the email worker would find this lease held.
       const reason = customer.address?.lines.length ? 'customer now prefers email' : 'no postal address: sent by email';
@@ -58,7 +61,7 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
       letterPdf: rendered.pdf,
       // Filed only once recorded, so marking the batch mailed cannot be overwritten by this job's own recording.
       afterRecord: async () => {
-        const batch = await deps.batches.fileLetter(touch.id);
+        const batch = await deps.batches.fileLetter(touch.id, rendered.content.paper);
         if (batch) ctx.log.debug({ touchId: touch.id, batchId: batch.id }, 'letter filed into print batch');
       },
     };

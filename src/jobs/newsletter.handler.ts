@@ -3,11 +3,12 @@
  * recipient's touch by email with the same unsubscribe headers and preference footer as every email. Whether the
  * customer may still get it is checked again at delivery: they may have opted out since the fan-out.
  */
-import { renderMessage, TemplateError } from '../channels/templates';
+import { TemplateError } from '../channels/templates';
 import { eligibility } from '../domain/eligibility';
+import { getBusinessIdentity, sendsHeldReason } from '../services/business-identity.service';
 import { markEmailBounced } from '../services/customer.service';
 import { listUnsubscribeHeaders, refusalReason } from '../services/email-headers';
-import { fanOutDueNewsletters } from '../services/newsletter.service';
+import { fanOutDueNewsletters, renderNewsletter } from '../services/newsletter.service';
 import { buildMessageContext } from '../services/touch-context.service';
 import { emailMessageId } from './email.handler';
 import type { Deliver, HandlerDeps } from './handler-deps';
@@ -33,16 +34,19 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
     if (decision.action === 'skip') return { status: decision.status, reason: decision.reason };
     if (!customer.email) return { status: 'skipped', reason: 'no_email' };
 
-    const message = buildMessageContext(
-      ctx,
+    const identity = await getBusinessIdentity(ctx);
+    if (sendsHeldReason(identity)) return { status: 'scheduled', reason: 'held: business name not set' };
+    const message = buildMessageContext(ctx, {
+      identity,
       customer,
-      rows.sale,
-      null,
-      customer.timezone ?? ctx.settings.defaultTimezone,
-    );
+      sale: rows.sale,
+      sender: null,
+      zone: customer.timezone ?? ctx.settings.defaultTimezone,
+      channel: 'newsletter',
+    });
     let rendered;
     try {
-      rendered = renderMessage({ subject: newsletter.subject, body: newsletter.body }, message);
+      rendered = renderNewsletter(newsletter, message);
     } catch (err) {
       // Validated when published; a render-time limit (a huge loop over data) still lands here.
       if (err instanceof TemplateError) return { status: 'failed', reason: `template: ${err.message}` };
@@ -50,6 +54,7 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
     }
     const messageId = emailMessageId(touch.id, ctx.settings.publicUrl);
     const result = await deps.email.send({
+      from: identity.emailFrom,
       to: customer.email,
       subject: rendered.subject,
       text: rendered.text,

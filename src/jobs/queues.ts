@@ -1,5 +1,6 @@
 /** The producer side of the queues: one BullMQ Queue per name, and handing claimed touches to their channel queue. */
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Channel } from '../domain/types';
 import type { ClaimedTouch, TouchQueuePort } from '../services/dispatch.service';
 import {
@@ -95,6 +96,27 @@ export async function clearFinishedJobs(queues: Queues, touches: ClaimedTouch[])
       if (state === 'failed' || state === 'completed') await queue.remove(touchJobId(t.id));
     }),
   );
+}
+
+/** MARKER_KEY is kept under the queues' prefix: when it is gone, so is everything else Redis held for us. */
+const MARKER_KEY = 'rapport:marker';
+
+/** RedisMarker says whether Redis lost its data since the marker was set, and can unset it to ask again. */
+export interface RedisMarker {
+  lost: boolean;
+  unset(): Promise<void>;
+}
+
+/**
+ * checkRedisMarker sets the marker key if it is missing and says so: a flush, or a restart without persistence, took
+ * every job with it (the first run of a new deployment reads as a loss too, which only re-adds jobs that exist).
+ */
+export async function checkRedisMarker(queues: Queues): Promise<RedisMarker> {
+  const queue = queues.maintenance;
+  const client = (await queue.client) as unknown as Redis;
+  const key = `${queue.opts.prefix ?? 'bull'}:${MARKER_KEY}`;
+  const lost = (await client.set(key, new Date().toISOString(), 'NX')) === 'OK';
+  return { lost, unset: async () => void (await client.del(key)) };
 }
 
 /**

@@ -21,6 +21,8 @@ export const ALL_MAINTENANCE_TASKS: MaintenanceTask[] = [
   'escalate',
   'newsletters',
   'later-years',
+  'retention',
+  'report-rollup',
 ];
 
 /** checkHandlerTable refuses to boot when a queue or periodic task has no handler. */

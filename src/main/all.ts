@@ -1,6 +1,6 @@
 /** `npm start`: migrate, then the API and the workers in one process (the simple start). */
 import { checkRedis, connectPostgres, createLogger, loadConfigOrExit, runMain } from './startup';
-import { announceAdminKey, announceFirstManagerLink, buildContext, onShutdown } from './services';
+import { announceAdminKey, announceFirstManagerLink, announceIdentity, buildContext, onShutdown } from './services';
 import { startApi } from './api-process';
 import { startWorkerProcess } from './worker-process';
 import { ensureSecret } from '../services/auth.service';
@@ -15,6 +15,7 @@ runMain(async () => {
   await checkRedis(config);
   await announceAdminKey(config, db);
   const ctx = buildContext(config, db, log, await ensureSecret(db, config.secret));
+  await announceIdentity(ctx);
   await announceFirstManagerLink(config, ctx);
   await reportMisconfiguredSegments(ctx);
   const workers = await startWorkerProcess(config, ctx, log);

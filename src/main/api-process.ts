@@ -8,6 +8,7 @@ import { createProducerRedis } from './services';
 import { createImportEnqueuer } from '../jobs/import.handler';
 import { closeQueues, createQueues } from '../jobs/queues';
 import { createEmailChannel } from '../channels/email.channel';
+import { createErasurePort } from '../jobs/erasure';
 
 /** startApi builds the app, listens on the configured port and returns a function that closes it. */
 export async function startApi(config: Config, ctx: ServiceContext, log: Logger): Promise<() => Promise<void>> {
@@ -19,19 +20,28 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
   const email = createEmailChannel({
     smtpUrl: config.smtpUrl,
     outboxDir: config.outboxDir,
-    from: config.mailFrom,
+    from: config.identity.emailFrom ?? `hello@${new URL(config.publicUrl).hostname}`,
     maxConnections: 2,
+    requireTls: config.smtpRequireTls,
     log,
   });
   const app = await buildApp({
     email,
-    ctx,
+    // Erasure (a customer page) also removes the queues' and the outbox's copies of the customer's messages.
+    ctx: { ...ctx, erasure: createErasurePort(queues, config.outboxDir) },
     enqueueImport: imports.enqueue,
     queues,
     logger: log,
     metrics: createApiMetrics(ctx),
     redisPing: async () => {
       await redis.ping();
+    },
+    http: {
+      trustProxy: config.trustProxy,
+      requestTimeoutMs: config.requestTimeoutMs,
+      connectionTimeoutMs: config.connectionTimeoutMs,
+      rateLimits: { perKey: config.rateLimitPerKey, perIp: config.rateLimitPerIp },
+      metricsToken: config.metricsToken,
     },
   });
   await app.listen({ port: config.port, host: config.host });
@@ -41,6 +51,7 @@ export async function startApi(config: Config, ctx: ServiceContext, log: Logger)
     await email.close();
     await imports.close();
     await closeQueues(queues);
+    await email.close();
     redis.disconnect();
   };
 }

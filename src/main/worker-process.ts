@@ -42,8 +42,10 @@ export async function startWorkerProcess(
   const email = createEmailChannel({
     smtpUrl: config.smtpUrl,
     outboxDir: config.outboxDir,
-    from: config.mailFrom,
+    // Customer-facing mail names the business's From itself (business-identity.service); this is the fallback.
+    from: config.identity.emailFrom ?? `hello@${new URL(config.publicUrl).hostname}`,
     maxConnections: config.smtpMaxConnections,
+    requireTls: config.smtpRequireTls,
     log,
     clock: ctx.clock,
   });
@@ -54,7 +56,7 @@ export async function startWorkerProcess(
     leaseMs: config.leaseMs,
     ...opts.dispatch,
   };
-  const batches = createDeliveryBatches(ctx, { leaseMs: dispatch.leaseMs, paper: config.paper });
+  const batches = createDeliveryBatches(ctx, { leaseMs: dispatch.leaseMs });
   const table = createHandlerTable({ ctx, queues, email, paper: config.paper, dispatch, batches });
   const runtime = await startWorkers({
     connection,

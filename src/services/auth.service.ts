@@ -92,25 +92,42 @@ export async function createApiKey(
   return { key, apiKey };
 }
 
+/** ENV_KEY_PREFIX_LENGTH is how much of RAPPORT_ADMIN_KEY is kept in clear, to recognise it in a list of keys. */
+export const ENV_KEY_PREFIX_LENGTH = 6;
+
 /**
- * ensureAdminKey makes sure an admin key exists: the configured one is stored (by hash) when given; with none
- * configured and none stored, a new key is created and returned so the caller can print it once.
+ * ensureAdminKey makes sure an admin key exists. The configured one (RAPPORT_ADMIN_KEY) is stored by hash with a
+ * short prefix; a different key that came from the variable before is revoked, and a revoked one set again is live
+ * again. With none configured and no admin key stored, a new key is created and returned for the caller to hand over.
  */
-export async function ensureAdminKey(db: Database, configured: string | null): Promise<string | null> {
+export async function ensureAdminKey(db: Database, configured: string | null, at: Date): Promise<string | null> {
   if (configured) {
-    await access.storeApiKeyOnce(db, {
-      name: 'RAPPORT_ADMIN_KEY',
-      role: 'admin',
+    const { revoked, restored } = await access.storeEnvAdminKey(db, {
       keyHash: hashKey(configured),
-      prefix: configured.slice(0, 12),
+      prefix: configured.slice(0, ENV_KEY_PREFIX_LENGTH),
+      at,
     });
+    const actor = 'config:RAPPORT_ADMIN_KEY';
+    await access.audit(
+      db,
+      ...revoked.map((id) => ({ actor, action: 'api_key.revoked', entity: 'api_key', entityId: id, at })),
+      ...(restored ? [{ actor, action: 'api_key.restored', entity: 'api_key', at }] : []),
+    );
+    if (revoked.length) {
+      const cache = keyCacheOf(db);
+      cache.keys.clear();
+      cache.generation++;
+    }
     return null;
   }
   if ((await access.countAdminKeys(db)) > 0) return null;
   return (await createApiKey(db, { name: 'first admin key', role: 'admin' })).key;
 }
 
-/** ensureSecret returns the configured secret, else the one kept in the database, generating it the first time. */
+/**
+ * ensureSecret returns the configured secret, else (development only: the configuration requires one otherwise) the
+ * one kept in the database, generating it the first time.
+ */
 export async function ensureSecret(db: Database, configured: string | null): Promise<string> {
   return configured ?? access.setSettingOnce(db, 'rapport_secret', randomBytes(32).toString('base64url'));
 }
@@ -139,6 +156,16 @@ export function listApiKeys(ctx: ServiceContext): Promise<access.ApiKey[]> {
 }
 
 /**
+ * forgetCachedKeys empties this process's key cache, after a revoke or a staff member's deactivation (rare: forgetting
+ * every cached key is simpler than finding the ones concerned).
+ */
+export function forgetCachedKeys(db: Database): void {
+  const cache = keyCacheOf(db);
+  cache.keys.clear();
+  cache.generation++;
+}
+
+/**
  * revokeApiKey revokes a key for good and records who did, or throws not_found. The key making the request and the
  * last live admin key are refused (409): either would lock its admin out.
  */
@@ -160,10 +187,7 @@ export async function revokeApiKey(
       field: 'id',
       reason: 'last_admin_key',
     });
-  // Revokes are rare: forgetting every cached key is simpler than finding this one's hash.
-  const cache = keyCacheOf(ctx.db);
-  cache.keys.clear();
-  cache.generation++;
+  forgetCachedKeys(ctx.db);
   await access.audit(ctx.db, {
     actor: caller.actor,
     action: 'api_key.revoked',

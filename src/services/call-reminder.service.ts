@@ -2,6 +2,7 @@
  * The periodic duties around call tasks: reminder emails and the morning digest to the people who owe calls,
  * escalating calls left overdue, and handing the open tasks of someone who left to their manager.
  */
+import { getBusinessIdentity } from './business-identity.service';
 import { DateTime } from 'luxon';
 import * as tasks from '../db/repositories/task.repository';
 import { audit } from '../db/repositories/access.repository';
@@ -32,16 +33,17 @@ export interface ReminderRun {
   reassigned: number;
 }
 
-function tasksLink(ctx: ServiceContext, staffId: string): string {
-  const q = new URLSearchParams({ assignee: staffId, status: 'open', due: 'today' });
-  return `${ctx.settings.publicUrl}/v1/tasks?${q.toString()}`;
+/** todayLink is the console's Today page, where the person's calls are (never an API URL). */
+function todayLink(ctx: ServiceContext): string {
+  return `${ctx.settings.publicUrl}/console/today`;
 }
 
 function taskLine(ctx: ServiceContext, t: tasks.ReminderTask, zone: string): { text: string; html: string } {
-  const when = DateTime.fromJSDate(t.dueAt, { zone }).toFormat('ccc d LLL HH:mm');
+  // Every time shows its zone.
+  const when = `${DateTime.fromJSDate(t.dueAt, { zone }).toFormat('ccc d LLL HH:mm')} (${zone})`;
   const what = t.kind === 'call' ? (t.purpose ?? 'Call') : `${t.kind}: ${t.purpose ?? ''}`.trim();
   const phone = t.phone ? ` (${t.phone})` : '';
-  const link = `${ctx.settings.publicUrl}/v1/tasks/${t.id}`;
+  const link = `${ctx.settings.publicUrl}/console/tasks/${t.id}`;
   return {
     text: `- ${t.customerName}${phone}, due ${when}: ${what}\n  ${link}`,
     html: `<li><strong>${escapeHtml(t.customerName)}</strong>${escapeHtml(phone)}, due ${escapeHtml(when)}: ${escapeHtml(what)} <a href="${escapeHtml(link)}">open</a></li>`,
@@ -65,6 +67,7 @@ function section(
 /** composeReminder writes the reminder or digest email for one person. */
 function composeReminder(
   ctx: ServiceContext,
+  businessName: string,
   person: tasks.ReminderCandidate,
   kind: 'digest' | 'reminder',
   parts: { now: tasks.ReminderTask[]; overdue: tasks.ReminderTask[]; today: tasks.ReminderTask[] },
@@ -81,18 +84,16 @@ function composeReminder(
       ? [section(ctx, 'Overdue', parts.overdue, zone), section(ctx, 'Due today', parts.today, zone)]
       : [section(ctx, 'Now due', parts.now, zone)]
   ).filter((s): s is { text: string; html: string } => s !== null);
-  const link = tasksLink(ctx, person.id);
+  const link = todayLink(ctx);
   const greeting = `Hello ${person.name},`;
   const intro = kind === 'digest' ? 'Here are the calls on your list today.' : 'These calls have just fallen due.';
   const text =
-    [greeting, intro, ...sections.map((s) => s.text), `All your tasks: ${link}`, ctx.settings.businessName].join(
-      '\n\n',
-    ) + '\n';
+    [greeting, intro, ...sections.map((s) => s.text), `Open today's calls: ${link}`, businessName].join('\n\n') + '\n';
   const html = [
     '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:Helvetica,Arial,sans-serif;font-size:15px;color:#222;">',
     `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(intro)}</p>`,
     ...sections.map((s) => s.html),
-    `<p><a href="${escapeHtml(link)}">All your tasks</a></p><p>${escapeHtml(ctx.settings.businessName)}</p>`,
+    `<p><a href="${escapeHtml(link)}">Open today's calls</a></p><p>${escapeHtml(businessName)}</p>`,
     '</body></html>',
   ].join('\n');
   return { subject, text, html };
@@ -151,8 +152,10 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
       today: byEndOfDay.filter((t) => t.dueAt >= startOfToday),
     };
     const kind = digest ? 'digest' : 'reminder';
-    const content = composeReminder(ctx, person, kind, parts, cal.zone);
+    const identity = await getBusinessIdentity(ctx);
+    const content = composeReminder(ctx, identity.name ?? '', person, kind, parts, cal.zone);
     const result = await email.send({
+      from: identity.emailFrom,
       to: person.email,
       ...content,
       messageId: `<${kind}.${person.id}.${now.getTime()}@${messageHost(ctx)}>`,

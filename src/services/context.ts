@@ -3,6 +3,8 @@ import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import type { SaleBatcher } from './sale.service';
+import type { IdentityDefaults } from './business-identity.service';
+import type { ErasurePort } from './erasure-port';
 
 /** ServiceSettings are the parts of the configuration that business rules depend on. */
 export interface ServiceSettings {
@@ -11,13 +13,20 @@ export interface ServiceSettings {
   /** The country a phone without a country code is read in when the customer's is unknown (DEFAULT_COUNTRY). */
   defaultCountry?: string | null;
   publicUrl: string;
-  businessName: string;
+  /** The business's identity from the environment: the defaults of what a manager saves (business-identity.service). */
+  identity: IdentityDefaults;
   /** Signs customer links (preference page, one-click unsubscribe). */
   secret: string;
+  /** Every letter's paper (RAPPORT_PAPER); null or absent: by the destination country. */
+  letterPaper?: 'A4' | 'Letter' | null;
+  /** Earlier secrets whose links are still accepted while a rotation settles (RAPPORT_SECRET_PREVIOUS). */
+  previousSecrets?: string[];
   /** Most sales by new customers recorded together in one transaction (0: each on its own; SALE_BATCH_SIZE). */
   saleBatchSize: number;
   /** Most batches of sales written at once, each on its own connection (SALE_BATCHES_IN_FLIGHT). */
   saleBatchesInFlight: number;
+  /** Bytes one API key may upload as imports in any 24 hours (RAPPORT_IMPORT_QUOTA_BYTES; default 10 GiB). */
+  importQuotaBytes?: number;
 }
 
 /** ServiceContext is what a use case needs: the database, the clock, settings and a logger. */
@@ -28,6 +37,8 @@ export interface ServiceContext {
   log: Logger;
   /** Records concurrent sales together (createSaleBatcher, built by the composition root); absent: one by one. */
   saleBatcher?: SaleBatcher | null;
+  /** Erases what the queues and the outbox keep of a customer's deliveries (src/jobs builds it); absent: nothing. */
+  erasure?: ErasurePort | null;
 }
 
 /** isUniqueViolation tells whether a Postgres error is a unique-constraint violation (optionally of one constraint). */
@@ -68,7 +79,11 @@ export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (code) return SOCKET_ERRORS.has(code) || TRANSIENT_SQLSTATES.has(code);
-  return typeof e?.message === 'string' && /connection terminated|not queryable/i.test(e.message);
+  // "timeout exceeded when trying to connect": the pool had no connection free in time (a loaded or restarting server).
+  return (
+    typeof e?.message === 'string' &&
+    /connection terminated|not queryable|timeout exceeded when trying to connect/i.test(e.message)
+  );
 }
 
 /**

@@ -9,21 +9,17 @@ import type { Address } from '../domain/types';
 import type { Database } from '../db/database';
 import { audit } from '../db/repositories/access.repository';
 import * as control from '../db/repositories/customer-control.repository';
-import { findCustomer, updateCustomer, type Customer } from '../db/repositories/customer.repository';
+import * as importRepo from '../db/repositories/import.repository';
+import { blankOut } from './import-format';
+import { updateCustomer, type Customer } from '../db/repositories/customer.repository';
 import { noteCorrections } from '../domain/contact-corrections';
 import { cancelScheduledTouches } from '../db/repositories/plan.repository';
-import { listReferralsOf } from '../db/repositories/referral.repository';
-import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
-import {
-  listNotesOfCustomer,
-  listTasksOfCustomer,
-  type NoteEntry,
-  type TaskEntry,
-} from '../db/repositories/timeline.repository';
-import { getTouchesWithHistory, type TouchWithHistory } from './customer.service';
-import { verifyCustomerToken } from './customer-link';
+import type { LinkPurpose } from './customer-link';
+import { resolveCustomerLink } from './customer-link.service';
+import { deleteLinksOfCustomer } from '../db/repositories/customer-link.repository';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
+import { isEmailAddress } from './input-policy';
 
 /** TouchView is a touch as the customer sees it: what, when and how it ended. */
 export type TouchView = control.TouchView;
@@ -38,12 +34,13 @@ export interface Effects {
   tasksCancelled: number;
 }
 
-/** customerIdOfToken returns the customer a link names, or throws not_found for a forged, altered or malformed one. */
-export function customerIdOfToken(ctx: ServiceContext, token: string): string {
-  const id = verifyCustomerToken(ctx.settings.secret, token);
-  // The same answer for a bad signature and an unknown customer, so a link reveals nothing about who exists.
-  if (!id) throw new NotFoundError('customer link', 'given');
-  return id;
+/** customerIdOfToken returns the customer a link for `purpose` names, or throws not_found (forged, expired, void). */
+export async function customerIdOfToken(
+  ctx: ServiceContext,
+  token: string,
+  purpose: LinkPurpose = 'preferences',
+): Promise<string> {
+  return (await resolveCustomerLink(ctx, token, purpose)).id;
 }
 
 async function lockedCustomer(trx: Database, id: string): Promise<Customer> {
@@ -94,91 +91,6 @@ async function applyEffects(trx: Database, c: Customer, now: Date, cause: string
   return effects;
 }
 
-/** CustomerPage is what the preference page shows. */
-export interface CustomerPage {
-  customer: Customer;
-  /** The customer's zone (else the business default), for showing dates. */
-  zone: string;
-  sales: SaleRecord[];
-  upcoming: TouchView[];
-  past: TouchView[];
-  referrals: number;
-}
-
-/** loadCustomerPage returns the data held about the customer a link names, for their preference page. */
-export async function loadCustomerPage(ctx: ServiceContext, token: string): Promise<CustomerPage> {
-  const id = customerIdOfToken(ctx, token);
-  const customer = await findCustomer(ctx.db, id);
-  if (!customer) throw new NotFoundError('customer link', 'given');
-  const [sales, touches, referrals] = await Promise.all([
-    listSalesOfCustomer(ctx.db, id),
-    control.listTouchViews(ctx.db, id),
-    listReferralsOf(ctx.db, id),
-  ]);
-  const pending = (t: TouchView) => t.status === 'scheduled' || t.status === 'queued';
-  return {
-    customer,
-    zone: customer.timezone ?? ctx.settings.defaultTimezone,
-    sales,
-    upcoming: touches.filter(pending),
-    past: touches.filter((t) => !pending(t)).reverse(),
-    referrals: referrals.length,
-  };
-}
-
-/** CustomerDataExport is everything held about a customer, as they download it. */
-export interface CustomerDataExport {
-  exportedAt: Date;
-  /** The record; of the details the customer corrected, the names (the replaced values are kept only as digests). */
-  customer: Omit<Customer, 'contactCorrections'> & { correctedFields: string[] };
-  sales: SaleRecord[];
-  touches: (TouchWithHistory & { content: unknown; hasLetterPdf: boolean })[];
-  tasks: TaskEntry[];
-  notes: NoteEntry[];
-  referrals: { saleId: string; at: Date }[];
-  auditTrail: control.AuditView[];
-}
-
-/** exportCustomerData returns everything held about the customer a link names, and records the download. */
-export async function exportCustomerData(ctx: ServiceContext, token: string): Promise<CustomerDataExport> {
-  const id = customerIdOfToken(ctx, token);
-  const now = ctx.clock.now();
-  const customer = await findCustomer(ctx.db, id);
-  if (!customer) throw new NotFoundError('customer link', 'given');
-  const [sales, touches, contents, tasks, notes, referrals, auditTrail] = await Promise.all([
-    listSalesOfCustomer(ctx.db, id),
-    getTouchesWithHistory(ctx, id),
-    control.listTouchContents(ctx.db, id),
-    listTasksOfCustomer(ctx.db, id),
-    listNotesOfCustomer(ctx.db, id),
-    listReferralsOf(ctx.db, id),
-    control.listAuditOfCustomer(ctx.db, id),
-  ]);
-  const contentOf = new Map(contents.map((c) => [c.touchId, c]));
-  await audit(ctx.db, {
-    actor: CUSTOMER_ACTOR,
-    action: 'customer.data_exported',
-    entity: 'customer',
-    entityId: id,
-    at: now,
-  });
-  const { contactCorrections, ...record } = customer;
-  return {
-    exportedAt: now,
-    customer: { ...record, correctedFields: Object.keys(contactCorrections) },
-    sales,
-    touches: touches.map((t) => ({
-      ...t,
-      content: contentOf.get(t.id)?.content ?? null,
-      hasLetterPdf: contentOf.get(t.id)?.hasLetterPdf ?? false,
-    })),
-    tasks,
-    notes,
-    referrals: referrals.map((r) => ({ saleId: r.saleId, at: r.at })),
-    auditTrail,
-  };
-}
-
 /** PreferenceChange is the outcome of a change: the customer as now stored and what it cancelled or re-routed. */
 export interface PreferenceChange {
   customer: Customer;
@@ -196,7 +108,7 @@ export async function unsubscribeFromEmail(
   token: string,
   via: 'one_click' | 'preference_page',
 ): Promise<PreferenceChange> {
-  const id = customerIdOfToken(ctx, token);
+  const id = await customerIdOfToken(ctx, token, via === 'one_click' ? 'unsubscribe' : 'preferences');
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
@@ -230,7 +142,7 @@ export interface Preferences {
  * applies to contacts planned from now on; contacts already cancelled stay cancelled.
  */
 export async function savePreferences(ctx: ServiceContext, token: string, p: Preferences): Promise<PreferenceChange> {
-  const id = customerIdOfToken(ctx, token);
+  const id = await customerIdOfToken(ctx, token);
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
@@ -286,7 +198,6 @@ export interface ContactCorrection {
   preferredChannel?: string;
 }
 
-const EMAIL_RE = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 const PHONE_RE = /^\+?[0-9 ()./-]{5,30}$/;
 
 function cleaned(value: string | undefined, field: string, max: number): string | null | undefined {
@@ -331,7 +242,7 @@ function addressOf(input: ContactCorrection, current: Address | null): Address |
 /** checkCorrection validates the contact form and returns the fields to store (only those given). */
 function checkCorrection(input: ContactCorrection, current: Customer) {
   const email = cleaned(input.email, 'email', 254);
-  if (email && !EMAIL_RE.test(email)) throw new ValidationError('email', 'is not a valid email address');
+  if (email && !isEmailAddress(email)) throw new ValidationError('email', 'is not a valid email address');
   const phone = cleaned(input.phone, 'phone', 30);
   if (phone && !PHONE_RE.test(phone)) throw new ValidationError('phone', 'may hold only digits, spaces, + ( ) . / -');
   const preferred = cleaned(input.preferredChannel, 'preferredChannel', 10);
@@ -358,7 +269,7 @@ export async function correctContactDetails(
   token: string,
   input: ContactCorrection,
 ): Promise<PreferenceChange> {
-  const id = customerIdOfToken(ctx, token);
+  const id = await customerIdOfToken(ctx, token);
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
@@ -464,43 +375,92 @@ export interface ErasureResult {
  * quote of their details in reasons, talking points, stored answers and the audit trail. Every future contact is
  * cancelled. The rows stay, so anonymous counts (sales, contacts made, referrals) are unchanged.
  */
-export async function eraseCustomerData(ctx: ServiceContext, token: string): Promise<ErasureResult> {
-  const id = customerIdOfToken(ctx, token);
+export async function eraseCustomerData(ctx: ServiceContext, id: string): Promise<ErasureResult> {
   const now = ctx.clock.now();
-  return ctx.db.transaction().execute(async (trx) => {
-    const customer = await lockedCustomer(trx, id);
-    if (customer.erasedAt) return { erased: false, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 } };
-    const needles = personalNeedles(customer);
-    const effects: Effects = {
-      cancelled: await cancelScheduledTouches(trx, { customerId: id }, now, 'erased'),
-      rerouted: 0,
-      tasksCancelled: await control.cancelOpenTasks(trx, id, null, now, 'erased'),
-    };
-    await control.endAllActiveRuns(trx, id);
-    await control.wipeCustomerRow(trx, id, now);
-    await control.wipeSaleReferralCodes(trx, id);
-    await control.wipeRenderedContent(trx, id);
-    await control.wipeNotes(trx, id);
-    for (const f of await control.listFreeText(trx, id)) {
-      const value = scrubValue(f.value, needles);
-      if (!same(value, f.value)) await control.updateFreeText(trx, { ...f, value });
-    }
-    for (const entry of await control.listAuditOfCustomer(trx, id)) {
-      const detail = scrubValue(entry.detail, needles);
-      if (!same(detail, entry.detail)) await control.updateAuditDetail(trx, entry.id, detail);
-    }
-    for (const stored of await control.findIdempotentResponsesQuoting(trx, needles)) {
-      const response = scrubValue(stored.response, needles);
-      if (!same(response, stored.response)) await control.updateIdempotentResponse(trx, { ...stored, response });
-    }
-    await audit(trx, {
-      actor: CUSTOMER_ACTOR,
-      action: 'customer.erased',
-      entity: 'customer',
-      entityId: id,
-      detail: { ...effects },
-      at: now,
+  return ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      const customer = await lockedCustomer(trx, id);
+      if (customer.erasedAt) return { erased: false, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 } };
+      const needles = personalNeedles(customer);
+      const effects: Effects = {
+        cancelled: await cancelScheduledTouches(trx, { customerId: id }, now, 'erased'),
+        rerouted: 0,
+        tasksCancelled: await control.cancelOpenTasks(trx, id, null, now, 'erased'),
+      };
+      await control.endAllActiveRuns(trx, id);
+      await deleteLinksOfCustomer(trx, id);
+      await control.wipeCustomerRow(trx, id, now);
+      await control.wipeSaleReferralCodes(trx, id);
+      await control.wipeRenderedContent(trx, id);
+      await control.wipeNotes(trx, id);
+      for (const f of await control.listFreeText(trx, id)) {
+        const value = scrubValue(f.value, needles);
+        if (!same(value, f.value)) await control.updateFreeText(trx, { ...f, value });
+      }
+      for (const entry of await control.listAuditOfCustomer(trx, id)) {
+        const detail = scrubValue(entry.detail, needles);
+        if (!same(detail, entry.detail)) await control.updateAuditDetail(trx, entry.id, detail);
+      }
+      for (const stored of await control.findIdempotentResponsesQuoting(trx, needles)) {
+        const response = scrubValue(stored.response, needles);
+        if (!same(response, stored.response)) await control.updateIdempotentResponse(trx, { ...stored, response });
+      }
+      await eraseFromImports(trx, needles);
+      await audit(trx, {
+        actor: CUSTOMER_ACTOR,
+        action: 'customer.erased',
+        entity: 'customer',
+        entityId: id,
+        detail: { ...effects },
+        at: now,
+      });
+      return { erased: true, effects };
+    })
+    .then(async (result) => {
+      // Outside the transaction: the queues and the outbox are not Postgres (a failure here is logged, not undone).
+      if (result.erased && ctx.erasure) {
+        const touchIds = (await control.listTouchViews(ctx.db, id)).map((t) => t.id);
+        await ctx.erasure
+          .forgetDeliveries(touchIds)
+          .catch((err) => ctx.log.error({ err, customerId: id }, 'could not erase queued or outbox copies'));
+      }
+      return result;
     });
-    return { erased: true, effects };
-  });
+}
+
+/**
+ * eraseFromImports wipes the customer from what imports keep: quotes in rejected rows, and the bytes of uploads not
+ * yet finished (a finished import's file is already deleted), overwritten in place so the file keeps its shape and a
+ * resumed import cannot bring the customer back.
+ */
+async function eraseFromImports(db: Database, needles: string[]): Promise<void> {
+  for (const r of await importRepo.findRejectionsQuoting(db, needles)) {
+    const reason = scrubValue(r.reason, needles) as string;
+    const externalId = r.externalId === null ? null : (scrubValue(r.externalId, needles) as string);
+    await importRepo.updateRejection(db, { ...r, reason, externalId });
+  }
+  const variants = [...new Set(needles.flatMap((n) => [n, n.toLowerCase(), n.toUpperCase()]))];
+  for (const run of consecutiveRuns(await importRepo.findChunksQuoting(db, variants))) {
+    // A run of neighbouring chunks is searched as one buffer, so a value split across a boundary is found too.
+    const joined = Buffer.concat(run.map((c) => c.data));
+    if (blankOut(joined, needles) === 0) continue;
+    let at = 0;
+    for (const chunk of run) {
+      const data = joined.subarray(at, at + chunk.data.length);
+      at += chunk.data.length;
+      if (!data.equals(chunk.data)) await importRepo.replaceChunk(db, { ...chunk, data: Buffer.from(data) });
+    }
+  }
+}
+
+/** consecutiveRuns groups chunks (ordered by import and seq) into runs of the same import with consecutive seqs. */
+function consecutiveRuns(chunks: importRepo.StoredChunk[]): importRepo.StoredChunk[][] {
+  const runs: importRepo.StoredChunk[][] = [];
+  for (const c of chunks) {
+    const last = runs.at(-1)?.at(-1);
+    if (last && last.importId === c.importId && last.seq + 1 === c.seq) runs.at(-1)!.push(c);
+    else runs.push([c]);
+  }
+  return runs;
 }

@@ -10,6 +10,7 @@ import {
 } from '../db/repositories/timeline.repository';
 import { listReferralsOf, type ReferralCredit } from '../db/repositories/referral.repository';
 import { NotFoundError } from './errors';
+import { requireCustomer, scopeOf, visibleCustomers, type Viewer } from './visibility.service';
 import type { ServiceContext } from './context';
 
 /** TouchWithHistory is a touch and every status change it went through. */
@@ -48,9 +49,16 @@ export async function getTouchesWithHistory(ctx: ServiceContext, customerId: str
   return touches.map((t) => ({ ...t, history: byTouch.get(t.id) ?? [] }));
 }
 
-/** getCustomerProfile returns the customer with sales, touches (with history), tasks and notes. */
-export async function getCustomerProfile(ctx: ServiceContext, id: string): Promise<CustomerProfile> {
+/** getVisibleCustomer returns a customer the viewer may see (visibility.service), else throws not_found. */
+export async function getVisibleCustomer(ctx: ServiceContext, viewer: Viewer, id: string): Promise<customers.Customer> {
   const customer = await getCustomer(ctx, id);
+  await requireCustomer(ctx, viewer, id);
+  return customer;
+}
+
+/** getCustomerProfile returns a customer the viewer may see with sales, touches (with history), tasks and notes. */
+export async function getCustomerProfile(ctx: ServiceContext, viewer: Viewer, id: string): Promise<CustomerProfile> {
+  const customer = await getVisibleCustomer(ctx, viewer, id);
   const [sales, touches, tasks, notes, referrals] = await Promise.all([
     listSalesOfCustomer(ctx.db, id),
     getTouchesWithHistory(ctx, id),
@@ -61,9 +69,13 @@ export async function getCustomerProfile(ctx: ServiceContext, id: string): Promi
   return { customer, sales, touches, tasks, notes, referrals };
 }
 
-/** findCustomersByEmail looks customers up by email address. */
-export function findCustomersByEmail(ctx: ServiceContext, email: string): Promise<customers.Customer[]> {
-  return customers.findCustomersByEmail(ctx.db, email);
+/** findCustomersByEmail looks up, by email address, the customers the viewer may see. */
+export async function findCustomersByEmail(
+  ctx: ServiceContext,
+  viewer: Viewer,
+  email: string,
+): Promise<customers.Customer[]> {
+  return visibleCustomers(ctx, await scopeOf(ctx, viewer), await customers.findCustomersByEmail(ctx.db, email));
 }
 
 /** flagForCleanup marks a customer for data clean-up (e.g. no address to reach them by when a contact fell due). */

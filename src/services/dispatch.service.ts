@@ -5,6 +5,7 @@
 import * as dispatch from '../db/repositories/dispatch.repository';
 import type { Channel } from '../domain/types';
 import type { ServiceContext } from './context';
+import { getBusinessIdentity, sendsHeldReason } from './business-identity.service';
 
 /** ClaimedTouch is a touch handed to the queues: its id, channel and due time. */
 export type ClaimedTouch = dispatch.ClaimedTouch;
@@ -52,6 +53,21 @@ export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = {
   maxQueuedPerChannel: 20_000,
 };
 
+/** CUSTOMER_FACING are the channels held while the business has no name; calls are staff work and go on. */
+const CUSTOMER_FACING = new Set<string>(['email', 'letter', 'newsletter']);
+
+// At most one warning a minute per process while sends are held, so the log says why without flooding.
+const HELD_WARN_MS = 60_000;
+const lastHeldWarning = new WeakMap<object, number>();
+
+function noteHeld(ctx: ServiceContext, reason: string): void {
+  const now = performance.now();
+  const last = lastHeldWarning.get(ctx.db);
+  if (last !== undefined && now - last < HELD_WARN_MS) return;
+  lastHeldWarning.set(ctx.db, now);
+  ctx.log.warn({ held: ['email', 'letter', 'newsletter'] }, `customer-facing sends are held: ${reason}`);
+}
+
 /**
  * dispatchDueTouches claims due touches batch by batch and adds them to their queues, for the channels whose queue
  * has room (maxQueuedPerChannel); returns how many.
@@ -63,9 +79,13 @@ export async function dispatchDueTouches(
 ): Promise<number> {
   const pending = await queues.pending();
   const channels = Object.keys(pending) as Channel[];
+  const held = sendsHeldReason(await getBusinessIdentity(ctx));
+  if (held) noteHeld(ctx, held);
   let total = 0;
   for (let i = 0; i < s.maxBatches; i++) {
-    const open = channels.filter((channel) => pending[channel] < s.maxQueuedPerChannel);
+    const open = channels.filter(
+      (channel) => pending[channel] < s.maxQueuedPerChannel && !(held && CUSTOMER_FACING.has(channel)),
+    );
     if (open.length === 0) break;
     const now = ctx.clock.now();
     const until = new Date(now.getTime() + s.horizonMs);
@@ -80,6 +100,33 @@ export async function dispatchDueTouches(
   }
   const full = channels.filter((channel) => pending[channel] >= s.maxQueuedPerChannel);
   if (full.length > 0) ctx.log.debug({ full, pending }, 'queues full: their due touches wait in Postgres');
+  return total;
+}
+
+/**
+ * requeueAllQueued adds the job of every queued touch back to its queue at once (Redis lost its data: see
+ * checkRedisMarker in jobs/queues); returns how many. The jobs keep their touch ids, so one that survived is not doubled.
+ */
+export async function requeueAllQueued(
+  ctx: ServiceContext,
+  queues: TouchQueuePort,
+  s: DispatchSettings,
+): Promise<number> {
+  let total = 0;
+  let after: string | null = null;
+  for (;;) {
+    const now = ctx.clock.now();
+    const from: string | null = after;
+    const touches: dispatch.ClaimedTouch[] = await ctx.db
+      .transaction()
+      .execute((trx) => dispatch.takeQueuedTouches(trx, now, from, s.batchSize));
+    if (touches.length === 0) break;
+    await queues.enqueue(touches, now);
+    total += touches.length;
+    after = touches[touches.length - 1].id;
+    if (touches.length < s.batchSize) break;
+  }
+  if (total > 0) ctx.log.warn({ count: total }, 'Redis lost its data: queued again every queued touch');
   return total;
 }
 

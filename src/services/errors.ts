@@ -2,7 +2,14 @@
 
 /** ErrorCode is every error a service may raise on purpose. */
 export type ErrorCode =
-  'validation_failed' | 'not_found' | 'conflict' | 'unauthorized' | 'forbidden' | 'payload_too_large' | 'unavailable';
+  | 'validation_failed'
+  | 'not_found'
+  | 'conflict'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'payload_too_large'
+  | 'unavailable'
+  | 'too_many_requests';
 
 /** AppError is an expected failure with a code, a message for the caller and optional details. */
 export class AppError extends Error {

@@ -8,6 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { parse as parseCsv, type Info } from 'csv-parse';
 import { DateTime } from 'luxon';
 import { isValidZone } from '../domain/schedule';
+import { MAX_SALE_ITEMS } from './sale-input';
 
 /** ImportFormat is the kind of file uploaded. */
 export type ImportFormat = 'csv' | 'ndjson';
@@ -171,27 +172,67 @@ export function parseSoldAt(raw: string, zone: string, order: DateOrder): string
   return dt.toISO()!;
 }
 
-/** lines splits a byte stream into text lines with their 1-based numbers, decoding UTF-8 across chunk edges. */
-async function* lines(input: AsyncIterable<Buffer>): AsyncGenerator<{ line: number; text: string }> {
+/** MAX_LINE_BYTES is the longest NDJSON line or CSV record read (1 MiB): a longer one is rejected, never buffered. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** A line of text, or `tooLong` when it passed MAX_LINE_BYTES (its text is dropped as it streams by). */
+interface Line {
+  line: number;
+  text: string;
+  tooLong?: boolean;
+}
+
+function tooLong(text: string): boolean {
+  // Characters never outnumber bytes: the byte count is needed only near the limit.
+  return text.length > MAX_LINE_BYTES / 4 && Buffer.byteLength(text) > MAX_LINE_BYTES;
+}
+
+/**
+ * lines splits a byte stream into text lines with their 1-based numbers, decoding UTF-8 across chunk edges. A line
+ * longer than MAX_LINE_BYTES is yielded as `tooLong` with no text, and what is kept of it meanwhile stays bounded.
+ */
+async function* lines(input: AsyncIterable<Buffer>): AsyncGenerator<Line> {
   const decoder = new StringDecoder('utf8');
   let carry = '';
+  let skipping = false;
   let n = 0;
+  const line = (text: string): Line => {
+    if (skipping || tooLong(text)) {
+      skipping = false;
+      return { line: ++n, text: '', tooLong: true };
+    }
+    return { line: ++n, text: text.endsWith('\r') ? text.slice(0, -1) : text };
+  };
   for await (const chunk of input) {
     const text = carry + decoder.write(chunk);
     const parts = text.split('\n');
     carry = parts.pop()!;
-    for (const part of parts) yield { line: ++n, text: part.endsWith('\r') ? part.slice(0, -1) : part };
+    for (const part of parts) yield line(part);
+    // Still inside a long line (no newline in this chunk), or one just became too long: keep none of it.
+    if (skipping || tooLong(carry)) {
+      skipping = true;
+      carry = '';
+    }
   }
   const rest = carry + decoder.end();
-  if (rest !== '') yield { line: ++n, text: rest.endsWith('\r') ? rest.slice(0, -1) : rest };
+  if (rest !== '' || skipping) yield line(rest);
 }
 
 /** readNdjson yields one sale per non-empty line; a line that is not a JSON object is reported as such. */
 async function* readNdjson(input: AsyncIterable<Buffer>): AsyncGenerator<RawSale> {
   let first = true;
-  for await (const { line, text } of lines(input)) {
+  for await (const { line, text, tooLong } of lines(input)) {
     const body = first ? text.replace(/^\uFEFF/, '') : text;
     first = false;
+    if (tooLong) {
+      yield {
+        line,
+        lastLine: line,
+        rows: 1,
+        error: { field: 'line', reason: `is longer than ${MAX_LINE_BYTES} bytes` },
+      };
+      continue;
+    }
     if (body.trim() === '') continue;
     let value: unknown;
     try {
@@ -371,10 +412,22 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
     skip_records_with_error: true,
     info: true,
     relax_quotes: false,
+    // A record is never buffered past this: an unclosed quote would otherwise read the rest of the file into one.
+    max_record_size: MAX_LINE_BYTES,
   });
   const skipped: RawSale[] = [];
-  parser.on('skip', (err: Error & { lines?: number }) => {
+  parser.on('skip', (err: Error & { lines?: number; code?: string }) => {
     const line = err.lines ?? 0;
+    if (err.code === 'CSV_MAX_RECORD_SIZE') {
+      // Where such a record ends cannot be known (a quote left open), so nothing after it can be read reliably.
+      parser.destroy(
+        new ImportFileError(
+          `line ${line}: a CSV record is longer than ${MAX_LINE_BYTES} bytes (a quote left open?); ` +
+            'the rows before it were read, nothing after it',
+        ),
+      );
+      return;
+    }
     skipped.push({
       line,
       lastLine: line,
@@ -386,7 +439,12 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
   const feeding = (async () => {
     try {
       for await (const chunk of input) {
-        if (!parser.write(chunk)) await new Promise<void>((resolve) => parser.once('drain', resolve));
+        if (parser.destroyed) return; // a record too long ended the file
+        if (!parser.write(chunk))
+          await new Promise<void>((resolve) => {
+            parser.once('drain', resolve);
+            parser.once('close', resolve);
+          });
       }
       parser.end();
     } catch (err) {
@@ -394,15 +452,20 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
     }
   })();
 
-  let group: { rows: CsvRow[]; lines: number[]; key: string } | null = null;
+  // `extra` counts the rows of a sale past MAX_SALE_ITEMS: they are not kept, and the sale is rejected.
+  let group: { rows: CsvRow[]; lines: number[]; key: string; extra: number; lastLine: number } | null = null;
   const flush = (g: NonNullable<typeof group>): RawSale => {
     const base = {
       line: g.lines[0],
-      lastLine: g.lines[g.lines.length - 1],
-      rows: g.rows.length,
+      lastLine: g.lastLine,
+      rows: g.rows.length + g.extra,
       itemLines: g.lines,
       externalId: opt(g.rows[0].external_id),
     };
+    if (g.extra > 0) {
+      const reason = `has ${g.rows.length + g.extra} rows (lines ${base.line} to ${g.lastLine}); a sale has at most ${MAX_SALE_ITEMS} items`;
+      return { ...base, error: { field: 'external_id', reason } };
+    }
     try {
       return { ...base, value: compact(csvSale(g.rows, options)) };
     } catch (err) {
@@ -419,12 +482,15 @@ async function* readCsv(input: AsyncIterable<Buffer>, options: ImportOptions): A
       const externalId = opt(row.external_id);
       const key = `${opt(row.source) ?? options.source ?? ''}\u0000${externalId ?? ''}`;
       if (group && externalId && group.key === key) {
-        group.rows.push(row);
-        group.lines.push(line);
+        group.lastLine = line;
+        if (group.rows.length < MAX_SALE_ITEMS) {
+          group.rows.push(row);
+          group.lines.push(line);
+        } else group.extra++;
         continue;
       }
       if (group) yield flush(group);
-      group = { rows: [row], lines: [line], key };
+      group = { rows: [row], lines: [line], key, extra: 0, lastLine: line };
     }
     if (group) yield flush(group);
     while (skipped.length) yield skipped.shift()!;
@@ -444,4 +510,22 @@ export function readSales(
   options: ImportOptions,
 ): AsyncGenerator<RawSale> {
   return format === 'csv' ? readCsv(input, options) : readNdjson(input);
+}
+
+/**
+ * blankOut overwrites, in place, every occurrence of each needle in `data` (ASCII case ignored) with as many "x"
+ * bytes, so the file keeps its length, its lines and its CSV/JSON structure; returns how many it overwrote.
+ */
+export function blankOut(data: Buffer, needles: string[]): number {
+  const haystack = data.toString('latin1').toLowerCase();
+  let n = 0;
+  for (const needle of needles) {
+    const bytes = Buffer.from(needle, 'utf8').toString('latin1').toLowerCase();
+    if (bytes.length === 0) continue;
+    for (let at = haystack.indexOf(bytes); at >= 0; at = haystack.indexOf(bytes, at + bytes.length)) {
+      data.fill(0x78, at, at + bytes.length);
+      n++;
+    }
+  }
+  return n;
 }

@@ -52,6 +52,12 @@ export const CHUNK_BYTES = 1024 * 1024;
 /** MAX_IMPORT_BYTES is the largest file accepted (2 GiB). */
 export const MAX_IMPORT_BYTES = 2 * 1024 ** 3;
 
+/** DEFAULT_IMPORT_QUOTA_BYTES is what one key may upload in any 24 hours unless configured (10 GiB). */
+export const DEFAULT_IMPORT_QUOTA_BYTES = 10 * 1024 ** 3;
+
+/** QUOTA_WINDOW_MS is the period of the upload quota. */
+const QUOTA_WINDOW_MS = 24 * 3600_000;
+
 /** DEFAULT_BATCH_SIZE is how many sales one transaction writes. */
 export const DEFAULT_BATCH_SIZE = 2000;
 
@@ -134,6 +140,18 @@ export async function createImport(
 ): Promise<repo.ImportRecord> {
   const opts = checkSettings(settings);
   const { format, defaultTimezone: _zone, ...options } = opts;
+  const quota = ctx.settings.importQuotaBytes ?? DEFAULT_IMPORT_QUOTA_BYTES;
+  const since = new Date(ctx.clock.now().getTime() - QUOTA_WINDOW_MS);
+  const overQuota = () =>
+    new AppError(
+      'too_many_requests',
+      `body: this key's imports of the last 24 hours reached its quota of ${quota} bytes`,
+      {
+        field: 'body',
+        quotaBytes: quota,
+      },
+    );
+  if ((await repo.sumUploadedBytes(ctx.db, actor, since, null)) >= quota) throw overQuota();
   const record = await repo.createImport(ctx.db, {
     format,
     options,
@@ -145,50 +163,80 @@ export async function createImport(
   let seq = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  let failed = false;
+  const fail = async (reason: string, err: Error): Promise<never> => {
+    failed = true;
+    await repo.finishImport(ctx.db, record.id, 'failed', reason, ctx.clock.now()); // drops the chunks stored so far
+    throw err;
+  };
   const flush = async () => {
     if (pendingBytes === 0) return;
-    await repo.appendChunk(ctx.db, record.id, seq++, Buffer.concat(pending, pendingBytes));
+    await repo.appendChunk(ctx.db, record.id, seq++, Buffer.concat(pending, pendingBytes), bytes, ctx.clock.now());
     pending = [];
     pendingBytes = 0;
+    // Other uploads of the same key run meanwhile: their stored bytes count as they arrive.
+    if ((await repo.sumUploadedBytes(ctx.db, actor, since, record.id)) + bytes > quota)
+      await fail('over the upload quota', overQuota());
   };
   try {
     for await (const part of body) {
       const buf = typeof part === 'string' ? Buffer.from(part) : part;
       bytes += buf.length;
       if (bytes > MAX_IMPORT_BYTES) {
-        await repo.finishImport(ctx.db, record.id, 'failed', 'file larger than 2 GiB', ctx.clock.now());
-        throw new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, {
-          field: 'body',
-        });
+        await fail(
+          'file larger than 2 GiB',
+          new AppError('payload_too_large', `body: larger than the import limit of ${MAX_IMPORT_BYTES} bytes`, {
+            field: 'body',
+          }),
+        );
       }
       pending.push(buf);
       pendingBytes += buf.length;
       if (pendingBytes >= CHUNK_BYTES) await flush();
       onBytes?.(bytes);
     }
+    await flush();
   } catch (err) {
-    // An upload cut off (the client went away, or paused past the body timeout) is never imported half.
-    if (!(err instanceof AppError))
-      await repo.finishImport(ctx.db, record.id, 'failed', 'upload interrupted', ctx.clock.now());
+    // The client went away (or the database did) mid-upload: a partial file is never imported, nor kept.
+    if (!failed) await fail(`upload aborted after ${bytes} bytes`, err as Error).catch(() => undefined);
     throw err;
   }
-  await flush();
   if (bytes === 0) {
-    await repo.finishImport(ctx.db, record.id, 'failed', 'empty file', ctx.clock.now());
+    await repo.deleteImport(ctx.db, record.id);
     throw new ValidationError('body', 'is empty');
   }
   await repo.finishUpload(ctx.db, record.id, bytes, seq, ctx.clock.now());
   return { ...record, status: 'queued', bytes, chunks: seq };
 }
 
-/** getImportReport returns an import's state and its first rejected rows. */
+/** STALE_UPLOAD_MS: an upload that has received nothing for this long is failed and its chunks deleted. */
+export const STALE_UPLOAD_MS = 3600_000;
+
+/** failStaleUploads fails the uploads left `uploading` with nothing received for STALE_UPLOAD_MS; returns how many. */
+export async function failStaleUploads(ctx: ServiceContext): Promise<number> {
+  const ids = await repo.listStaleUploads(ctx.db, new Date(ctx.clock.now().getTime() - STALE_UPLOAD_MS), 1000);
+  for (const id of ids)
+    await repo.finishImport(
+      ctx.db,
+      id,
+      'failed',
+      'the upload stopped and did not finish within an hour',
+      ctx.clock.now(),
+    );
+  if (ids.length) ctx.log.warn({ count: ids.length }, 'failed uploads that stopped');
+  return ids.length;
+}
+
+/** getImportReport returns an import's state and its first rejected rows; with `owner`, only an import it created. */
 export async function getImportReport(
   ctx: ServiceContext,
   id: string,
   limit = REJECTIONS_SHOWN,
+  owner?: string,
 ): Promise<ImportReport> {
   const imp = await repo.findImport(ctx.db, id);
-  if (!imp) throw new NotFoundError('import', id);
+  // A reader limited to its own imports is told nothing of the others', not even that they exist.
+  if (!imp || (owner !== undefined && imp.createdBy !== owner)) throw new NotFoundError('import', id);
   const rejections = await repo.listRejections(ctx.db, id, limit);
   return {
     id: imp.id,
@@ -338,6 +386,8 @@ export async function processImport(
       at: ctx.clock.now(),
     });
   });
+  // An import leaves the statistics current, so the pages that read what it wrote are planned for its size.
+  await repo.analyzeWrittenTables(ctx.db);
   const report = await getImportReport(ctx, importId);
   ctx.log.info(
     { importId, imported: report.imported, duplicates: report.duplicates, rejected: report.rejected },

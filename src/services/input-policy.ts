@@ -7,6 +7,7 @@
  * - No type coercion: JSON must carry the declared type (`"1"`, `null`, `true` are not an integer, a boolean or a
  *   string). Query strings and path parameters are text, so coerceParams turns digits-only text into numbers
  *   (`Infinity`, `1e3`, `-0`, ` 1` stay text and are refused) and `true`/`false` into booleans, before validation.
+ * - `email` is isEmailAddress, also used by the checks outside the schemas.
  * - `uuid` is 8-4-4-4-12 hex, nothing else (no `urn:uuid:` prefix); `date-time` and `date` are real calendar
  *   values within MIN_INPUT_YEAR..MAX_INPUT_YEAR, with an offset Postgres accepts.
  * - No string (nor object key) anywhere in an input holds NUL or an unpaired surrogate (findTextProblem).
@@ -37,6 +38,17 @@ function dateHolds(s: string): boolean {
   return fullDate(s) && yearInRange(Number(s.slice(0, 4)));
 }
 
+const fullEmail = fullFormats.email as RegExp;
+
+/**
+ * isEmailAddress is the one test of an email address, for the API's `email` format, imports (which validate through
+ * the same schemas), the customer's contact form and the business's From address: a dot-atom local part, a domain of
+ * dotted labels, at most 254 characters.
+ */
+export function isEmailAddress(s: string): boolean {
+  return s.length <= 254 && fullEmail.test(s);
+}
+
 /** isInputDateTime tells whether a string is an ISO 8601 instant the policy accepts (the `date-time` format). */
 export const isInputDateTime = dateTimeHolds;
 
@@ -57,6 +69,7 @@ export function createPolicyAjv(): Ajv {
   ajv.addFormat('uuid', UUID);
   ajv.addFormat('date-time', { type: 'string', validate: dateTimeHolds });
   ajv.addFormat('date', { type: 'string', validate: dateHolds });
+  ajv.addFormat('email', { type: 'string', validate: isEmailAddress });
   return ajv;
 }
 
@@ -64,6 +77,7 @@ const FORMAT_REASONS: Record<string, string> = {
   uuid: 'must be a UUID (8-4-4-4-12 hexadecimal digits)',
   'date-time': `must be an ISO 8601 date-time with an offset (e.g. 2026-11-01T14:03:00Z), ${DATE_RANGE_REASON}`,
   date: `must be a date YYYY-MM-DD, ${DATE_RANGE_REASON}`,
+  email: 'is not a valid email address',
 };
 
 /** InputIssue is one refused value: the dotted field ("customer.email", "items.0.unitPrice") and why. */
@@ -95,7 +109,8 @@ function isPlain(v: unknown): v is Record<string, unknown> | unknown[] {
   if (v === null || typeof v !== 'object') return false;
   if (Array.isArray(v)) return true;
   const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
+  // Query strings are parsed into objects whose prototype is itself an empty object without prototype.
+  return proto === Object.prototype || proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   addressesCsv,
   checkLetterFits,
   mergeLetters,
+  paperFor,
   renderLetter,
   type AddressRow,
   type LetterContent,
@@ -22,7 +23,10 @@ import {
   type MessageTemplate,
   type RenderedMessage,
 } from '../channels/templates';
-import type { TouchContext } from './touch-context.service';
+import { oneLineAddress, type TouchContext } from './touch-context.service';
+import type { BusinessIdentity } from './business-identity.service';
+import type { Customer } from '../db/repositories/customer.repository';
+import { createShortPreferenceLink } from './customer-link.service';
 import { ConflictError, NotFoundError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 
@@ -42,7 +46,42 @@ export function letterDate(now: Date, zone: string, country: string | null | und
 
 /** letterMessageContext is the message context of a letter: the same variables, but no unsubscribe link (that is for email). */
 export function letterMessageContext(ctx: MessageContext): MessageContext {
-  return { ...ctx, links: { ...ctx.links, unsubscribe: null } };
+  return { ...ctx, channel: 'letter', links: { ...ctx.links, unsubscribe: null } };
+}
+
+/** LetterVoice is what the business prints on every letter: its letterhead, return address and home country. */
+export interface LetterVoice {
+  homeCountry?: string;
+  returnAddress?: string | null;
+  letterhead?: string[];
+  logo?: LetterContent['logo'];
+}
+
+/** letterVoice derives the letterhead lines, the return address line and the home country from the identity. */
+export function letterVoice(identity: BusinessIdentity): LetterVoice {
+  const address = oneLineAddress(identity.address);
+  const contact = [identity.phone ? `Phone ${identity.phone}` : null, identity.website].filter(Boolean).join('  ·  ');
+  return {
+    homeCountry: identity.address?.country,
+    returnAddress: address ? `${identity.name ?? ''}, ${address}` : null,
+    letterhead: [address, contact].filter((l): l is string => !!l),
+    logo: identity.logo,
+  };
+}
+
+/** displayLink writes a URL as a person types it from paper: no scheme, no trailing slash. */
+export function displayLink(url: string): string {
+  return url.replace(/^https?:\/\//i, '').replace(/\/$/, '');
+}
+
+/** letterFooter is a letter's small print: the short preference link (with its QR code) and the referral code. */
+export function letterFooter(shortLink: string, referralCode: string | null): string {
+  return [
+    `See or correct what we hold about you, and choose how we keep in touch: ${displayLink(shortLink)} (or scan the code).`,
+    referralCode ? `Your referral code, for a friend who could use our help: ${referralCode}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 /** composeLetter lays out what is printed on one letter from a rendered template and the recipient. */
@@ -52,6 +91,9 @@ export function composeLetter(m: {
   recipientName: string;
   address: Address;
   date: string;
+  voice?: LetterVoice;
+  /** The preference page's short link, printed and encoded as a QR code. */
+  shortLink?: string;
 }): LetterContent {
   const recipient: LetterRecipient = {
     name: m.recipientName,
@@ -61,14 +103,21 @@ export function composeLetter(m: {
     postalCode: m.address.postalCode ?? null,
     country: m.address.country,
   };
+  const [closing, name, ...lines] = m.rendered.signature;
   return {
     businessName: m.message.business.name,
+    ...(m.voice?.letterhead?.length ? { letterhead: m.voice.letterhead } : {}),
+    ...(m.voice?.logo ? { logo: m.voice.logo } : {}),
+    ...(m.voice?.returnAddress ? { returnAddress: m.voice.returnAddress } : {}),
+    ...(m.voice?.homeCountry ? { homeCountry: m.voice.homeCountry } : {}),
     date: m.date,
     recipient,
     subject: m.rendered.subject,
     body: m.rendered.body,
     sender: { name: m.message.sender.name, title: m.message.sender.title ?? null },
-    footer: m.rendered.footer,
+    signature: { closing, name, lines },
+    footer: m.shortLink ? letterFooter(m.shortLink, m.message.customer.referralCode) : m.rendered.footer,
+    ...(m.shortLink ? { qr: m.shortLink } : {}),
   };
 }
 
@@ -81,25 +130,37 @@ const SAMPLE_ADDRESS: Address = {
   country: 'AU',
 };
 
+/** SAMPLE_SHORT_LINK stands for a real short link of the same length in checks and samples. */
+const SAMPLE_SHORT_LINK = 'https://example-furniture.example/l/ABCDEFGHJK';
+
 /** sampleLetter is a template rendered as a letter for the sample customer, as a manager's check sees it. */
-export function sampleLetter(template: MessageTemplate): LetterContent {
-  const message = letterMessageContext(SAMPLE_CONTEXT as MessageContext);
+export function sampleLetter(template: MessageTemplate, message = SAMPLE_CONTEXT as MessageContext): LetterContent {
+  const letter = letterMessageContext(message);
   return composeLetter({
-    rendered: renderMessage(template, message),
-    message,
+    rendered: renderMessage(template, letter),
+    message: letter,
     recipientName: 'Ann Lee',
     address: SAMPLE_ADDRESS,
     date: '30 September 2026',
+    voice: {
+      homeCountry: 'NZ',
+      returnAddress: 'Example Furniture, Unit 4, 1200 Long Example Highway, Example Heights NSW 2999',
+      letterhead: [
+        'Unit 4, 1200 Long Example Highway, Example Heights NSW 2999',
+        'Phone +61 2 5550 1000  ·  example-furniture.example',
+      ],
+    },
+    shortLink: SAMPLE_SHORT_LINK,
   });
 }
 
 /**
  * checkLetterTemplate renders a template for the sample customer and throws LetterTooLongError when the letter
  * would not fit one page of every paper size (or a TemplateError when it does not render). Every size, because the
- * paper is a deployment setting that may change after the template is saved.
+ * paper depends on where each letter goes. The sample is international, with every block of the segment filled in.
  */
-export async function checkLetterTemplate(template: MessageTemplate): Promise<void> {
-  const letter = sampleLetter(template);
+export async function checkLetterTemplate(template: MessageTemplate, message?: MessageContext): Promise<void> {
+  const letter = sampleLetter(template, message);
   for (const paper of PAPERS) await checkLetterFits(letter, paper);
 }
 
@@ -109,23 +170,37 @@ export interface RenderedLetter {
   content: LetterContent & { paper: Paper };
 }
 
+/** ShortLinkMaker gives the short link printed on a letter (a preview passes one that stores nothing). */
+export type ShortLinkMaker = (customer: Customer) => Promise<string>;
+
 /**
- * renderTouchLetter renders a letter touch for its customer (who must have a postal address) on `paper`; throws
- * LetterTooLongError when it does not fit, or TemplateError when the step's template does not render.
+ * renderTouchLetter renders a letter touch for its customer (who must have a postal address) on the paper of its
+ * destination (or `paperOverride`); throws LetterTooLongError when it does not fit, or TemplateError when the step's
+ * template does not render.
  */
-export async function renderTouchLetter(ctx: ServiceContext, tc: TouchContext, paper: Paper): Promise<RenderedLetter> {
+export async function renderTouchLetter(
+  ctx: ServiceContext,
+  tc: TouchContext,
+  paperOverride: Paper | null,
+  shortLink: ShortLinkMaker = (c) => createShortPreferenceLink(ctx, c),
+): Promise<RenderedLetter> {
   if (!tc.customer.address) throw new RangeError('renderTouchLetter needs a postal address');
   if (!tc.step?.template) throw new RangeError(`touch ${tc.touch.id}: its step has no template`);
   const message = letterMessageContext(tc.message);
   const { firstName, lastName } = tc.customer;
+  const paper = paperFor(tc.customer.address.country, paperOverride);
   const letter = composeLetter({
     rendered: renderMessage(tc.step.template, message),
     message,
     recipientName: [firstName, lastName].filter(Boolean).join(' '),
     address: tc.customer.address,
     date: letterDate(ctx.clock.now(), tc.zone, tc.customer.address.country),
+    voice: letterVoice(tc.identity),
+    shortLink: await shortLink(tc.customer),
   });
-  return { pdf: await renderLetter(letter, paper), content: { ...letter, paper } };
+  // The logo is printed but not kept with the touch's content (it is the business's, not the customer's).
+  const { logo: _logo, ...kept } = letter;
+  return { pdf: await renderLetter(letter, paper), content: { ...kept, paper } };
 }
 
 /** batchLabel names a batch for people and for a touch's history: its business day and number. */
@@ -155,19 +230,32 @@ export interface FiledLetter {
  */
 export async function fileLetters(
   ctx: ServiceContext,
-  touchIds: string[],
-  paper: Paper,
+  letters: { touchId: string; paper: Paper }[],
 ): Promise<(FiledLetter | null)[]> {
+  const answers: (FiledLetter | null)[] = letters.map(() => null);
+  for (const paper of PAPERS) {
+    const ids = letters.flatMap((l) => (l.paper === paper ? [l.touchId] : []));
+    if (ids.length === 0) continue;
+    const filed = await fileOnPaper(ctx, ids, paper);
+    letters.forEach((l, i) => {
+      if (l.paper === paper) answers[i] = filed.get(l.touchId) ?? null;
+    });
+  }
+  return answers;
+}
+
+async function fileOnPaper(ctx: ServiceContext, touchIds: string[], paper: Paper): Promise<Map<string, FiledLetter>> {
   const now = ctx.clock.now();
   const businessDate = businessDay(now, ctx.settings.defaultTimezone);
   for (let attempt = 1; ; attempt++) {
     try {
       return await ctx.db.transaction().execute(async (trx) => {
         const batch =
-          (await repo.lockOpenBatch(trx, businessDate)) ?? (await repo.insertOpenBatch(trx, businessDate, paper, now));
+          (await repo.lockOpenBatch(trx, businessDate, paper)) ??
+          (await repo.insertOpenBatch(trx, businessDate, paper, now));
         const label = batchLabel({ businessDate, seq: batch.seq });
         const filed = await repo.fileTouchesIntoBatch(trx, touchIds, batch.id, now, `in ${label}`);
-        return touchIds.map((id) => (filed.has(id) ? { id: batch.id, businessDate, seq: batch.seq } : null));
+        return new Map([...filed].map((id) => [id, { id: batch.id, businessDate, seq: batch.seq }]));
       });
     } catch (err) {
       // Another worker opened the day's batch first: the next attempt finds and joins it.

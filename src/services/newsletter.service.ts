@@ -18,16 +18,23 @@ import { findSale } from '../db/repositories/sale.repository';
 import { findSegment } from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
 import * as repo from '../db/repositories/newsletter.repository';
-import { buildMessageContext } from './touch-context.service';
+import { DateTime } from 'luxon';
+import { buildMessageContext, businessVars, senderVars } from './touch-context.service';
+import { getBusinessIdentity } from './business-identity.service';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
 
 /** NewsletterInput is an edition as a manager writes it. */
 export interface NewsletterInput {
   subject: string;
+  /** Markdown (links, emphasis, lists; raw HTML is shown as text), with Liquid variables. */
   body: string;
   segmentId?: string | null;
-  sendAt: string;
+  /** An instant: every recipient gets it then. */
+  sendAt?: string;
+  /** A local time instead: each recipient gets it on `sendOn` (YYYY-MM-DD) at `localTime` (HH:mm) in their zone. */
+  sendOn?: string;
+  localTime?: string;
 }
 
 /** NewsletterCounts are how many customers an edition reached, was held back from, and where its touches are. */
@@ -49,6 +56,8 @@ export interface NewsletterView {
   body: string;
   segmentId: string | null;
   sendAt: Date;
+  /** Set for an edition sent at a local time in each recipient's zone. */
+  local: { date: string; time: string } | null;
   status: repo.NewsletterStatus;
   counts: NewsletterCounts;
   fannedOutAt: Date | null;
@@ -79,6 +88,7 @@ function view(n: repo.Newsletter, byStatus: Record<string, number>): NewsletterV
     body: n.body,
     segmentId: n.segmentId,
     sendAt: n.sendAt,
+    local: n.localDate && n.localTime ? { date: n.localDate, time: n.localTime } : null,
     status: n.status,
     counts: {
       recipients: n.recipients,
@@ -101,6 +111,26 @@ async function viewOf(ctx: ServiceContext, n: repo.Newsletter): Promise<Newslett
   return view(n, (await repo.countTouchesByStatus(ctx.db, [n.id])).get(n.id) ?? {});
 }
 
+// The first zone to reach a local time is UTC+14 (Kiribati): an edition at a local time fans out from then.
+const EARLIEST_ZONE = 'Pacific/Kiritimati';
+
+/** sendTimeOf reads when an edition goes: an instant, or a local date and time (fanned out from its earliest instant). */
+function sendTimeOf(input: NewsletterInput): { sendAt: Date; local: { date: string; time: string } | null } {
+  if (input.sendOn !== undefined || input.localTime !== undefined) {
+    if (input.sendAt !== undefined) throw new ValidationError('sendAt', 'give either sendAt, or sendOn with localTime');
+    if (!input.sendOn || !/^\d{4}-\d{2}-\d{2}$/.test(input.sendOn))
+      throw new ValidationError('sendOn', 'must be a date, YYYY-MM-DD');
+    if (!input.localTime || !/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(input.localTime))
+      throw new ValidationError('localTime', 'must be HH:mm');
+    const first = DateTime.fromISO(`${input.sendOn}T${input.localTime}`, { zone: EARLIEST_ZONE });
+    if (!first.isValid) throw new ValidationError('sendOn', 'is not a real date');
+    return { sendAt: first.toJSDate(), local: { date: input.sendOn, time: input.localTime } };
+  }
+  const sendAt = new Date(input.sendAt ?? '');
+  if (Number.isNaN(sendAt.getTime())) throw new ValidationError('sendAt', 'must be an ISO 8601 date-time');
+  return { sendAt, local: null };
+}
+
 /** publishNewsletter validates and schedules an edition. */
 export async function publishNewsletter(
   ctx: ServiceContext,
@@ -114,10 +144,9 @@ export async function publishNewsletter(
     if (err instanceof TemplateError) throw new ValidationError(err.field, err.message.replace(`${err.field}: `, ''));
     throw err;
   }
-  const sendAt = new Date(input.sendAt);
-  if (Number.isNaN(sendAt.getTime())) throw new ValidationError('sendAt', 'must be an ISO 8601 date-time');
+  const { sendAt, local } = sendTimeOf(input);
   if (sendAt.getTime() < now.getTime() - PAST_TOLERANCE_MS)
-    throw new ValidationError('sendAt', 'must not be in the past');
+    throw new ValidationError(local ? 'sendOn' : 'sendAt', 'must not be in the past');
   const segmentId = input.segmentId ?? null;
   if (segmentId && !(await findSegment(ctx.db, segmentId)))
     throw new ValidationError('segmentId', `no segment ${segmentId}`);
@@ -127,6 +156,7 @@ export async function publishNewsletter(
       body: input.body,
       segmentId,
       sendAt,
+      local,
       createdBy: actor,
       at: now,
     });
@@ -167,7 +197,33 @@ export async function getNewsletter(ctx: ServiceContext, id: string): Promise<Ne
 export async function newsletterContext(ctx: ServiceContext, customer: Customer): Promise<MessageContext> {
   const saleId = await repo.findLatestSaleId(ctx.db, customer.id);
   const sale = saleId ? await findSale(ctx.db, saleId) : null;
-  return buildMessageContext(ctx, customer, sale, null, customer.timezone ?? ctx.settings.defaultTimezone);
+  return buildMessageContext(ctx, {
+    identity: await getBusinessIdentity(ctx),
+    customer,
+    sale,
+    sender: null,
+    zone: customer.timezone ?? ctx.settings.defaultTimezone,
+    channel: 'newsletter',
+  });
+}
+
+/** renderNewsletter renders an edition for one customer exactly as it is sent: Markdown, signed by the business. */
+export function renderNewsletter(n: { subject: string; body: string }, message: MessageContext): RenderedMessage {
+  return renderMessage({ subject: n.subject, body: n.body }, message, 'markdown');
+}
+
+/** sampleNewsletterContext is the sample customer receiving a newsletter from this business, as the preview shows. */
+async function sampleNewsletterContext(ctx: ServiceContext): Promise<MessageContext> {
+  const identity = await getBusinessIdentity(ctx);
+  const b = businessVars(identity);
+  return {
+    ...(SAMPLE_CONTEXT as MessageContext),
+    business: b,
+    sender: senderVars(identity, null),
+    channel: 'newsletter',
+    signature: identity.signature,
+    logoUrl: identity.logo ? `${ctx.settings.publicUrl}/brand/logo` : null,
+  };
 }
 
 /** NewsletterPreview is an edition rendered for one customer (or the sample customer). */
@@ -186,13 +242,15 @@ export async function previewNewsletter(
 ): Promise<NewsletterPreview> {
   const n = await repo.findNewsletter(ctx.db, id);
   if (!n) throw new NotFoundError('newsletter', id);
-  let message: MessageContext = SAMPLE_CONTEXT as MessageContext;
+  let message: MessageContext;
   if (customerId) {
     const customer = await findCustomer(ctx.db, customerId);
     if (!customer || customer.erasedAt) throw new NotFoundError('customer', customerId);
     message = await newsletterContext(ctx, customer);
+  } else {
+    message = await sampleNewsletterContext(ctx);
   }
-  const rendered: RenderedMessage = renderMessage({ subject: n.subject, body: n.body }, message);
+  const rendered: RenderedMessage = renderNewsletter(n, message);
   return { customerId: customerId ?? null, subject: rendered.subject, text: rendered.text, html: rendered.html };
 }
 
@@ -252,7 +310,7 @@ export async function fanOutNewsletter(
         return 'stop';
       }
       const page = await repo.lockRecipientPage(trx, n, n.fanoutCursor, s.batchSize);
-      const added = await repo.insertNewsletterTouches(trx, n, page, now);
+      const added = await repo.insertNewsletterTouches(trx, n, page, now, ctx.settings.defaultTimezone);
       const done = page.length < s.batchSize;
       await repo.updateNewsletter(
         trx,

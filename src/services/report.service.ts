@@ -8,6 +8,16 @@ import { ValidationError } from './errors';
 import { DATE_RANGE_REASON, yearInRange } from '../domain/input-limits';
 import type { ServiceContext } from './context';
 
+/** emptyContactCounts is a zero of every contact count, for sums (the report's totals, the dashboard's months). */
+export function emptyContactCounts(): reports.ContactCounts {
+  return { planned: 0, onTime: 0, late: 0, missed: 0, skipped: 0, cancelled: 0, failed: 0, pending: 0 };
+}
+
+/** addContactCounts adds `c` into `into`, count by count. */
+export function addContactCounts(into: reports.ContactCounts, c: reports.ContactCounts): void {
+  for (const k of Object.keys(into) as (keyof reports.ContactCounts)[]) into[k] += c[k];
+}
+
 /** ON_TIME_HOURS is how long after its due time a contact still counts as made on time. */
 export const ON_TIME_HOURS = 24;
 
@@ -69,19 +79,8 @@ export async function summarize(ctx: ServiceContext, q: SummaryQuery): Promise<S
     reports.countRepeatPurchases(ctx.db, scope),
     reports.countReferralsByCohort(ctx.db, scope),
   ]);
-  const total: reports.ContactCounts = {
-    planned: 0,
-    onTime: 0,
-    late: 0,
-    missed: 0,
-    skipped: 0,
-    cancelled: 0,
-    failed: 0,
-    pending: 0,
-  };
-  for (const counts of Object.values(byChannel)) {
-    for (const key of Object.keys(total) as (keyof reports.ContactCounts)[]) total[key] += counts[key];
-  }
+  const total = emptyContactCounts();
+  for (const counts of Object.values(byChannel)) addContactCounts(total, counts);
   return {
     period: { from, to },
     filters: { segment: scope.segmentId, salesperson: scope.salespersonId },

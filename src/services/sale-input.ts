@@ -41,6 +41,9 @@ export const CustomerInputSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** MAX_SALE_ITEMS is the most items one sale may have (the API's limit; an import's rows of one sale too). */
+export const MAX_SALE_ITEMS = 500;
+
 /** SaleInputSchema is the body of POST /v1/sales. */
 export const SaleInputSchema = Type.Object(
   {
@@ -62,7 +65,7 @@ export const SaleInputSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { minItems: 1, maxItems: 500 },
+      { minItems: 1, maxItems: MAX_SALE_ITEMS },
     ),
     customer: CustomerInputSchema,
     salesperson: Type.Optional(Type.Object({ email: Email, name: Text(200) }, { additionalProperties: false })),

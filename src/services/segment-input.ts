@@ -26,7 +26,14 @@ export const PlanStepSchema = Type.Object(
     }),
     sender: Type.Optional(Role),
     assignee: Type.Optional(Role),
-    purpose: Type.String({ minLength: 1, maxLength: 500 }),
+    purpose: Type.String({ minLength: 1, maxLength: 500, description: 'why the step exists, for staff only' }),
+    customerDescription: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 300,
+        description: "the coming contact in the customer's words, on their page (Liquid); absent: a default",
+      }),
+    ),
     template: Type.Optional(
       Type.Object(
         {
@@ -89,6 +96,16 @@ export const SegmentBody = Type.Object(
     plan: Type.Optional(PlanSchema),
     sendWindow: Type.Optional(SendWindowSchema),
     laterYears: Type.Optional(LaterYearsSchema),
+    content: Type.Optional(
+      Type.Object(
+        {
+          careTips: Type.Optional(Type.String({ maxLength: 2000, description: 'care tips, used by steps 3 and 6' })),
+          whatsNew: Type.Optional(Type.String({ maxLength: 2000, description: "what's new, used by step 4" })),
+          serviceOffer: Type.Optional(Type.String({ maxLength: 2000, description: 'an offer of service, step 5' })),
+        },
+        { additionalProperties: false, description: 'content blocks the steps use; an empty one is left out' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

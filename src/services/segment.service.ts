@@ -5,9 +5,12 @@
 import type { Database } from '../db/database';
 import * as repo from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
+import * as versions from '../db/repositories/plan-version.repository';
+import { describePlanChanges } from '../domain/plan-version';
 import { DEFAULT_SEND_WINDOW, parseClock } from '../domain/schedule';
-import type { LaterYears, PlanStep, Segment, SendWindow } from '../domain/types';
-import { validateTemplate } from '../channels/templates';
+import type { LaterYears, PlanStep, Segment, SegmentContent, SendWindow } from '../domain/types';
+import { renderMessage, SAMPLE_CONTEXT, validateTemplate, type MessageContext } from '../channels/templates';
+import { findFirstActiveByRole } from '../db/repositories/staff.repository';
 import { LetterTooLongError } from '../channels/letter.channel';
 import { checkLetterTemplate } from './letter.service';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
@@ -50,6 +53,62 @@ function checkSteps(plan: PlanStep[]): void {
     } catch (err) {
       throw new ValidationError(`${at}.template`, (err as Error).message);
     }
+    if (step.customerDescription !== undefined) {
+      try {
+        validateTemplate({ subject: step.customerDescription, body: '' });
+      } catch (err) {
+        throw new ValidationError(`${at}.customerDescription`, (err as Error).message.replace(/^subject: /, ''));
+      }
+    }
+  }
+}
+
+/** LETTER_WORDING is what a letter must never say: a letter cannot be replied to or clicked. */
+const LETTER_WORDING = /\b(reply|replying|click|clicking|tap|unsubscribe)\b|\bthis (e-?mail|message)\b/i;
+/** EMAIL_WORDING is what an email must never say about itself. */
+const EMAIL_WORDING = /\bthis letter\b/i;
+
+/**
+ * checkWording renders a mail step for the sample customer as a letter and as an email and refuses wording that does
+ * not fit the channel (a letter saying "reply to this message"); templates can word things per channel with
+ * {% if channel == "letter" %}.
+ */
+function checkWording(plan: PlanStep[], content: SegmentContent): void {
+  const sample = {
+    ...(SAMPLE_CONTEXT as MessageContext),
+    content: { careTips: '', whatsNew: '', serviceOffer: '', ...content },
+  };
+  for (const [i, step] of plan.entries()) {
+    if (step.channel !== 'mail' || !step.template) continue;
+    for (const channel of ['letter', 'email'] as const) {
+      const r = renderMessage(step.template, { ...sample, channel });
+      const wrong = (channel === 'letter' ? LETTER_WORDING : EMAIL_WORDING).exec(`${r.subject}\n${r.body}`);
+      if (wrong)
+        throw new ValidationError(
+          `plan.${i}.template`,
+          `as ${channel === 'letter' ? 'a letter' : 'an email'} it says "${wrong[0]}", which does not fit; word it ` +
+            'for both (or use {% if channel == "letter" %}...{% else %}...{% endif %})',
+        );
+    }
+  }
+}
+
+/** checkSenders refuses a mail step signed by a role nobody active holds: it would go out signed by someone else. */
+async function checkSenders(plan: PlanStep[], db: Database): Promise<void> {
+  for (const [i, step] of plan.entries()) {
+    if (step.channel !== 'mail' || !step.sender || step.sender === 'salesperson') continue;
+    if (!(await findFirstActiveByRole(db, step.sender)))
+      throw new ValidationError(
+        `plan.${i}.sender`,
+        `no active ${step.sender} on staff to sign this step: add one (POST /v1/staff) or choose another sender`,
+      );
+  }
+}
+
+function checkContent(content: SegmentContent | undefined): void {
+  for (const [key, value] of Object.entries(content ?? {})) {
+    // A block is the business's own text, not a template: it may not hide Liquid a manager did not mean to run.
+    if (/\{[{%]/.test(value ?? '')) throw new ValidationError(`content.${key}`, 'must be plain text (no {{ or {%)');
   }
 }
 
@@ -84,14 +143,17 @@ function checkSegmentNow(s: repo.SegmentFields): void {
   });
   checkWindow(s.sendWindow);
   checkSteps(s.plan);
+  checkContent(s.content);
   const { minTotal, maxTotal } = s.match;
   if (minTotal != null && maxTotal != null && Number(minTotal) > Number(maxTotal))
     throw new ValidationError('match.maxTotal', 'must not be below match.minTotal');
 }
 
 /** checkSegment validates a segment as a whole before it is saved, throwing a ValidationError naming the field. */
-export async function checkSegment(s: repo.SegmentFields): Promise<void> {
+export async function checkSegment(s: repo.SegmentFields, db?: Database): Promise<void> {
   checkSegmentNow(s);
+  checkWording(s.plan, s.content ?? {});
+  if (db) await checkSenders(s.plan, db);
   await checkLetters(s.plan);
 }
 
@@ -224,6 +286,7 @@ async function withDefaults(db: Database, input: SegmentInput, base: Segment | n
     plan: input.plan ?? fallback.plan,
     sendWindow: input.sendWindow ?? fallback.sendWindow,
     laterYears: input.laterYears ?? fallback.laterYears,
+    content: input.content ?? base?.content ?? {},
   };
 }
 
@@ -237,43 +300,94 @@ async function saved<T>(work: Promise<T>, name: string): Promise<T> {
   }
 }
 
-/** createSegment validates and stores a new segment; an omitted plan or window copies the default segment's. */
+/** createSegment validates and stores a new segment with its plan as version 1; an omitted plan or window copies the default segment's. */
 export async function createSegment(ctx: ServiceContext, input: SegmentInput, actor: string): Promise<Segment> {
   const fields = await withDefaults(ctx.db, input, null);
-  await checkSegment(fields);
-  const segment = await saved(repo.insertSegment(ctx.db, fields), input.name);
-  await audit(ctx.db, {
-    actor,
-    action: 'segment.created',
-    entity: 'segment',
-    entityId: segment.id,
-    at: ctx.clock.now(),
-  });
-  return segment;
+  await checkSegment(fields, ctx.db);
+  const now = ctx.clock.now();
+  return saved(
+    ctx.db.transaction().execute(async (trx) => {
+      const segment = await repo.insertSegment(trx, fields);
+      await versions.insertPlanVersion(trx, {
+        segmentId: segment.id,
+        version: 1,
+        plan: fields.plan,
+        sendWindow: fields.sendWindow,
+        changes: ['first version'],
+        createdBy: actor,
+        createdAt: now,
+      });
+      await audit(trx, { actor, action: 'segment.created', entity: 'segment', entityId: segment.id, at: now });
+      return segment;
+    }),
+    input.name,
+  );
 }
 
-/** updateSegment validates and replaces a segment's fields; running plans keep their steps. */
+/**
+ * updateSegment validates and replaces a segment's fields. A changed plan (steps or send window) becomes a new
+ * version, numbered, with who saved it and what changed; running plans keep the version they were given.
+ */
 export async function updateSegment(
   ctx: ServiceContext,
   id: string,
   input: SegmentInput,
   actor: string,
 ): Promise<Segment> {
-  const current = await repo.findSegment(ctx.db, id);
-  if (!current) throw new NotFoundError('segment', id);
-  const fields = await withDefaults(ctx.db, input, current);
-  await checkSegment(fields);
-  const segment = await saved(repo.updateSegment(ctx.db, id, fields), input.name);
-  if (!segment) throw new NotFoundError('segment', id);
-  await audit(ctx.db, {
-    actor,
-    action: 'segment.updated',
-    entity: 'segment',
-    entityId: id,
-    detail: { planChanged: JSON.stringify(current.plan) !== JSON.stringify(fields.plan) },
-    at: ctx.clock.now(),
-  });
-  return segment;
+  const found = await repo.findSegment(ctx.db, id);
+  if (!found) throw new NotFoundError('segment', id);
+  const fields = await withDefaults(ctx.db, input, found);
+  await checkSegment(fields, ctx.db);
+  const now = ctx.clock.now();
+  return saved(
+    ctx.db.transaction().execute(async (trx) => {
+      // Locked, so two managers saving at once get versions n+1 and n+2, each described against the one before.
+      const current = await repo.findSegmentForUpdate(trx, id);
+      if (!current) throw new NotFoundError('segment', id);
+      const changes = describePlanChanges(current, fields);
+      const version = changes.length > 0 ? (current.planVersion ?? 1) + 1 : undefined;
+      const segment = await repo.updateSegment(trx, id, fields, version);
+      if (!segment) throw new NotFoundError('segment', id);
+      if (version)
+        await versions.insertPlanVersion(trx, {
+          segmentId: id,
+          version,
+          plan: fields.plan,
+          sendWindow: fields.sendWindow,
+          changes,
+          createdBy: actor,
+          createdAt: now,
+        });
+      await audit(trx, {
+        actor,
+        action: 'segment.updated',
+        entity: 'segment',
+        entityId: id,
+        detail: { planChanged: changes.length > 0, ...(version ? { planVersion: version, changes } : {}) },
+        at: now,
+      });
+      return segment;
+    }),
+    input.name,
+  );
+}
+
+/** listPlanVersions returns a segment's plan versions, newest first, with how many running plans each has. */
+export async function listPlanVersions(
+  ctx: ServiceContext,
+  segmentId: string,
+): Promise<{ versions: (versions.PlanVersion & { running: number })[]; unversionedRunning: number }> {
+  const segment = await repo.findSegment(ctx.db, segmentId);
+  if (!segment) throw new NotFoundError('segment', segmentId);
+  const [list, counts] = await Promise.all([
+    versions.listPlanVersions(ctx.db, segmentId),
+    versions.countRunsByVersion(ctx.db, segmentId),
+  ]);
+  const running = new Map(counts.map((c) => [c.version, c.runs]));
+  return {
+    versions: list.map((v) => ({ ...v, running: running.get(v.version) ?? 0 })),
+    unversionedRunning: running.get(null) ?? 0,
+  };
 }
 
 /** listSegments returns every segment by priority. */

@@ -79,7 +79,7 @@ export async function requestSignInLink(ctx: ServiceContext, mail: EmailChannel,
   }
   const zone = link.staff.timezone ?? ctx.settings.defaultTimezone;
   const until = DateTime.fromJSDate(link.expiresAt, { zone }).toFormat("HH:mm '('ZZZZ')'");
-  const business = ctx.settings.businessName;
+  const business = ctx.settings.identity.name ?? 'the business';
   const text =
     `Hello ${link.staff.name},\n\nOpen this link to sign in to ${business}'s staff console. ` +
     `It works once, until ${until}:\n\n${link.url}\n\nIf you did not ask for it, ignore this email.\n\n${business}\n`;

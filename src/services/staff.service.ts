@@ -4,6 +4,8 @@ import { audit } from '../db/repositories/access.repository';
 import { isValidZone, parseClock } from '../domain/schedule';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
+import { forgetCachedKeys } from './auth.service';
+import { revokeSessionsOf } from '../db/repositories/session.repository';
 
 /** StaffFields are what a staff member is checked on as a whole, once a patch is applied to what is stored. */
 type StaffFields = Pick<repo.StaffMember, 'timezone' | 'workingDays' | 'workStart' | 'workEnd' | 'managerId'>;
@@ -79,6 +81,11 @@ export async function updateStaff(
   await checkStaff(ctx, id, { ...current, ...patch });
   const member = await repo.updateStaff(ctx.db, id, patch);
   if (!member) throw new NotFoundError('staff member', id);
+  if (patch.active === false) {
+    // Someone who leaves is signed out of the console and their keys stop, at once (sign-in also checks `active`).
+    await revokeSessionsOf(ctx.db, id, ctx.clock.now());
+    forgetCachedKeys(ctx.db);
+  }
   await audit(ctx.db, {
     actor,
     action: 'staff.updated',

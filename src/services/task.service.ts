@@ -13,6 +13,8 @@ import {
   chooseAssignee,
   chooseManager,
   dueRange,
+  rescheduleDueAt,
+  type ReschedulePreset,
   outcomeEffect,
   retryDueAt,
   taskDueAt,
@@ -24,7 +26,8 @@ import {
 import type { ApiRole, StaffRole } from '../domain/types';
 import { eligibility } from '../domain/eligibility';
 import { loadTouchContext, type TouchContext, type TouchRowsLoader } from './touch-context.service';
-import { AppError, ConflictError, NotFoundError } from './errors';
+import { AppError, ConflictError, NotFoundError, ValidationError } from './errors';
+import { requireCustomer, scopeOf, seesTask } from './visibility.service';
 import type { ServiceContext } from './context';
 
 /** Caller is who asks: the key's role, the staff member a staff key belongs to, and the name audits record. */
@@ -150,12 +153,18 @@ async function withHistory(ctx: ServiceContext, list: tasks.TaskView[]): Promise
 }
 
 /**
- * listTasks returns tasks for the caller, earliest due first: a staff key sees only its own, whatever `assignee`
- * says; `due` is read in the assignee's time zone (else the business default).
+ * listTasks returns tasks for the caller, earliest due first: a staff key sees its own (a manager's key may ask for
+ * someone of their team with `assignee`; anyone else's list is empty); `due` is read in the assignee's time zone
+ * (else the business default).
  */
 export async function listTasks(ctx: ServiceContext, caller: Caller, q: TaskQuery): Promise<TaskWithHistory[]> {
-  const assigneeId = caller.role === 'staff' ? (caller.staffId ?? undefined) : q.assignee;
-  if (caller.role === 'staff' && !assigneeId) throw new AppError('forbidden', 'key: this staff key belongs to nobody');
+  let assigneeId = q.assignee;
+  if (caller.role === 'staff') {
+    if (!caller.staffId) throw new AppError('forbidden', 'key: this staff key belongs to nobody');
+    assigneeId = q.assignee ?? caller.staffId;
+    const scope = await scopeOf(ctx, caller);
+    if (!seesTask(scope, { assigneeId })) return [];
+  }
   let range: { from: Date | null; to: Date } | null = null;
   if (q.due) {
     const person = assigneeId ? await tasks.findStaffCalendar(ctx.db, assigneeId) : null;
@@ -171,14 +180,10 @@ export async function listTasks(ctx: ServiceContext, caller: Caller, q: TaskQuer
   return withHistory(ctx, list);
 }
 
-function isOwn(caller: Caller, task: tasks.TaskView): boolean {
-  return caller.role === 'admin' || (caller.staffId !== null && task.assignee?.id === caller.staffId);
-}
-
-/** getTask returns one task with its customer's history; a staff key gets not_found for others' tasks. */
+/** getTask returns one task with its customer's history; a task the caller may not see is not_found. */
 export async function getTask(ctx: ServiceContext, caller: Caller, id: string): Promise<TaskWithHistory> {
   const task = await tasks.findTask(ctx.db, id);
-  if (!task || !isOwn(caller, task)) throw new NotFoundError('task', id);
+  if (!task || !seesTask(await scopeOf(ctx, caller), task)) throw new NotFoundError('task', id);
   return (await withHistory(ctx, [task]))[0]!;
 }
 
@@ -358,8 +363,8 @@ async function openRetry(
 }
 
 /**
- * recordOutcome records a call outcome on a task. A staff key may only record on its own tasks. Recording the same
- * outcome again answers with the task as it is; a different outcome on a closed task is a conflict.
+ * recordOutcome records a call outcome on a task the caller may see (visibility.service; any other is not_found).
+ * Recording the same outcome again answers with the task as it is; a different outcome on a closed task is a conflict.
  */
 export async function recordOutcome(
   ctx: ServiceContext,
@@ -368,16 +373,11 @@ export async function recordOutcome(
   input: { outcome: CallOutcome; notes?: string | null },
 ): Promise<TaskWithHistory> {
   const notes = input.notes?.trim() || null;
+  const scope = await scopeOf(ctx, caller);
   await ctx.db.transaction().execute(async (trx) => {
     // Locking the task row makes two concurrent outcomes on one task run one after the other.
     const task = (await tasks.lockTask(trx, id)) ? await tasks.findTask(trx, id) : null;
-    if (!task) throw new NotFoundError('task', id);
-    if (!isOwn(caller, task))
-      throw new AppError(
-        'forbidden',
-        'task: assigned to someone else; a staff key may record outcomes of its own tasks only',
-        { id },
-      );
+    if (!task || !seesTask(scope, task)) throw new NotFoundError('task', id);
     if (task.status !== 'open') {
       if (task.outcome === input.outcome) return;
       throw new ConflictError(
@@ -398,7 +398,10 @@ export interface NoteResult {
   taskId: string | null;
 }
 
-/** addNote stores a staff note on a customer; a complaint pauses the customer's plan and opens a task for the manager. */
+/**
+ * addNote stores a staff note on a customer the caller may see (else not_found); a complaint pauses the customer's
+ * plan and opens a task for the manager.
+ */
 export async function addNote(
   ctx: ServiceContext,
   caller: Caller,
@@ -407,6 +410,7 @@ export async function addNote(
 ): Promise<NoteResult> {
   const customer = await findCustomer(ctx.db, customerId);
   if (!customer) throw new NotFoundError('customer', customerId);
+  await requireCustomer(ctx, caller, customerId);
   // Erasure keeps anonymous counts only: a note would hold something about the person again.
   if (customer.erasedAt)
     throw new ConflictError('customer: this customer asked for erasure; no note is kept', {
@@ -474,4 +478,35 @@ export async function resumeCustomer(
     });
   });
   return { id: customerId, paused: false };
+}
+
+/**
+ * rescheduleTask moves an open task the caller may see to a preset (next business day, in 3 business days, next
+ * week) or a date, at the start of the assignee's working day in their zone; returns the new due time.
+ */
+export async function rescheduleTask(
+  ctx: ServiceContext,
+  caller: Caller,
+  id: string,
+  input: { preset: ReschedulePreset; date?: string },
+): Promise<Date> {
+  const task = await tasks.findTask(ctx.db, id);
+  if (!task || !seesTask(await scopeOf(ctx, caller), task)) throw new NotFoundError('task', id);
+  if (task.status !== 'open') throw new ConflictError(`task: already ${task.status}`, { field: 'task', id });
+  const now = ctx.clock.now();
+  const cal = calendarOf(ctx, task.assignee ? await tasks.findStaffCalendar(ctx.db, task.assignee.id) : null);
+  const dueAt = rescheduleDueAt(input.preset, now, cal, input.date);
+  if (!dueAt) throw new ValidationError('date', 'must be a date (YYYY-MM-DD) from today to a year ahead');
+  await ctx.db.transaction().execute(async (trx) => {
+    if (!(await tasks.moveTask(trx, id, dueAt))) throw new ConflictError('task: no longer open', { field: 'task', id });
+    await audit(trx, {
+      actor: caller.actor,
+      action: 'task.rescheduled',
+      entity: 'task',
+      entityId: id,
+      detail: { from: task.dueAt.toISOString(), to: dueAt.toISOString(), preset: input.preset },
+      at: now,
+    });
+  });
+  return dueAt;
 }

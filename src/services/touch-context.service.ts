@@ -9,9 +9,12 @@ import type { Customer } from '../db/repositories/customer.repository';
 import type { SaleRecord } from '../db/repositories/sale.repository';
 import { loadTouchContextRows, type TouchContextRows } from '../db/repositories/touch-context.repository';
 import { findFirstActiveByRole, findStaffById, type StaffMember } from '../db/repositories/staff.repository';
+import { loadPeople } from '../db/repositories/task.repository';
+import { chooseAssignee } from '../domain/call-task';
+import { getBusinessIdentity, type BusinessIdentity } from './business-identity.service';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import type { MessageContext } from '../channels/templates';
-import type { Segment } from '../domain/types';
+import type { Segment, SegmentContent } from '../domain/types';
 import { customerLinks } from './customer-link';
 import type { ServiceContext } from './context';
 
@@ -25,6 +28,7 @@ export interface TouchContext {
   /** Who signs the letter or email, or makes the call; null means the business itself. */
   sender: StaffMember | null;
   zone: string;
+  identity: BusinessIdentity;
   message: MessageContext;
 }
 
@@ -61,14 +65,60 @@ function formatMoney(amount: string, currency: string): string {
   }
 }
 
-/** buildMessageContext assembles the template variables for one customer. */
-export function buildMessageContext(
-  ctx: ServiceContext,
-  customer: Customer,
-  sale: SaleRecord | null,
-  sender: StaffMember | null,
-  zone: string,
-): MessageContext {
+/** MessageParts are what a message context is built from. */
+export interface MessageParts {
+  identity: BusinessIdentity;
+  customer: Customer;
+  sale: SaleRecord | null;
+  /** The person who signs; null signs as the business itself (newsletters). */
+  sender: StaffMember | null;
+  zone: string;
+  segment?: Segment | null;
+  channel: 'email' | 'letter' | 'newsletter';
+}
+
+/** oneLineAddress writes a postal address on one line, e.g. "12 Shop St, Sydney NSW 2000". */
+export function oneLineAddress(a: BusinessIdentity['address']): string | null {
+  if (!a) return null;
+  const locality = [a.city, a.region, a.postalCode].filter(Boolean).join(' ');
+  return [...a.lines, locality].filter((p) => p && p.trim() !== '').join(', ');
+}
+
+/** businessVars are the business's template variables. */
+export function businessVars(identity: BusinessIdentity): MessageContext['business'] {
+  return {
+    name: identity.name ?? '',
+    phone: identity.phone,
+    website: identity.website,
+    address: oneLineAddress(identity.address),
+  };
+}
+
+/** senderVars are the signer's template variables: a person (their phone, else the business's) or the business. */
+export function senderVars(
+  identity: BusinessIdentity,
+  sender: Pick<StaffMember, 'name' | 'title' | 'phone'> | null,
+): MessageContext['sender'] {
+  if (!sender)
+    return {
+      name: identity.name ?? '',
+      firstName: identity.name ?? '',
+      title: null,
+      phone: identity.phone,
+      isBusiness: true,
+    };
+  return {
+    name: sender.name,
+    firstName: sender.name.split(/\s+/)[0],
+    title: sender.title,
+    phone: sender.phone || identity.phone,
+  };
+}
+
+/** buildMessageContext assembles the template variables for one customer, in the business's voice. */
+export function buildMessageContext(ctx: ServiceContext, m: MessageParts): MessageContext {
+  const { customer, sale, zone, identity } = m;
+  const links = customerLinks(ctx.settings, customer, ctx.clock.now());
   return {
     customer: {
       firstName: customer.firstName ?? '',
@@ -86,10 +136,36 @@ export function buildMessageContext(
       total: sale ? formatMoney(sale.total.amount, sale.total.currency) : '',
       soldAt: sale ? DateTime.fromJSDate(sale.soldAt, { zone }).toFormat('d MMMM yyyy') : '',
     },
-    sender: sender ? { name: sender.name, title: sender.title } : { name: ctx.settings.businessName, title: null },
-    business: { name: ctx.settings.businessName },
-    links: customerLinks(ctx.settings.publicUrl, ctx.settings.secret, customer.id),
+    sender: senderVars(identity, m.sender),
+    business: businessVars(identity),
+    content: segmentContent(m.segment ?? null),
+    channel: m.channel,
+    links: m.channel === 'letter' ? { preferences: links.preferences, unsubscribe: null } : links,
+    signature: identity.signature,
+    logoUrl: identity.logo ? `${ctx.settings.publicUrl}/brand/logo` : null,
   };
+}
+
+/** segmentContent returns a segment's content blocks, each "" when not written. */
+export function segmentContent(segment: Segment | null): NonNullable<MessageContext['content']> {
+  const c: SegmentContent = segment?.content ?? {};
+  return { careTips: c.careTips ?? '', whatsNew: c.whatsNew ?? '', serviceOffer: c.serviceOffer ?? '' };
+}
+
+/**
+ * chooseSender names who signs a letter or email, or makes a call, by the step's role, with the same rule the call
+ * tasks use (chooseAssignee): the named person while active and in that role, else the first active person in it,
+ * else the salesperson (or their manager when they left).
+ */
+export async function chooseSender(
+  db: Database,
+  role: StaffRole,
+  preferredId: string | null,
+  salespersonId: string | null,
+): Promise<StaffMember | null> {
+  const { people, fallbacks } = await loadPeople(db, [preferredId, salespersonId]);
+  const choice = chooseAssignee({ stepRole: role, preferredId, salespersonId, people, fallbacks });
+  return choice.assigneeId ? findStaffById(db, choice.assigneeId) : null;
 }
 
 /** TouchRowsLoader reads the context rows of one touch; the worker's gathers concurrent deliveries into one statement. */
@@ -108,15 +184,18 @@ export async function loadTouchContext(
   if (!rows) return null;
   const { customer, run, sale, segment } = rows;
   const step = run?.plan.find((s) => s.step === touch.step) ?? null;
-  const role = (step?.sender ?? step?.assignee ?? touch.senderRole ?? null) as StaffRole | null;
-  const preferred = role === 'executive' ? null : (touch.assigneeId ?? sale?.salespersonId ?? null);
-  // The person already read is the answer when still active; only someone who left needs the walk up to a manager.
+  const role = (step?.sender ?? step?.assignee ?? touch.senderRole ?? 'salesperson') as StaffRole;
+  const salespersonId = sale?.salespersonId ?? null;
+  const preferred = touch.assigneeId ?? salespersonId;
+  // The salesperson already read is the answer when still active; another role, or someone who left, is chosen by
+  // the rule every step shares.
   const sender =
-    preferred && rows.staff?.id === preferred && rows.staff.active
+    role === 'salesperson' && preferred && rows.staff?.id === preferred && rows.staff.active
       ? rows.staff
-      : ((await resolveStaff(ctx.db, preferred, role === 'executive' ? 'executive' : null)) ??
-        (await resolveStaff(ctx.db, sale?.salespersonId ?? null, null)));
+      : await chooseSender(ctx.db, role, preferred, salespersonId);
   const zone = customer.timezone ?? ctx.settings.defaultTimezone;
+  const identity = await getBusinessIdentity(ctx);
+  const channel = touch.channel === 'letter' ? 'letter' : touch.channel === 'newsletter' ? 'newsletter' : 'email';
   return {
     touch,
     customer,
@@ -125,6 +204,7 @@ export async function loadTouchContext(
     sale,
     sender,
     zone,
-    message: buildMessageContext(ctx, customer, sale, sender, zone),
+    identity,
+    message: buildMessageContext(ctx, { identity, customer, sale, sender, zone, segment, channel }),
   };
 }

@@ -6,7 +6,8 @@ import { DateTime } from 'luxon';
 import * as tasks from '../db/repositories/task.repository';
 import { MAX_CALL_ATTEMPTS } from '../domain/call-task';
 import { businessDaysBetween } from '../domain/schedule';
-import { calendarOf } from './task.service';
+import { calendarOf, getTask, type Caller, type TaskWithHistory } from './task.service';
+import { customerStory, type CustomerStory } from './customer-story.service';
 import type { ServiceContext } from './context';
 
 /** UPCOMING_DAYS is how far ahead the Upcoming tab looks. */
@@ -129,4 +130,36 @@ export async function queuePlace(
   const after = all.find((t) => t.dueAt > dueAt || (t.dueAt.getTime() === dueAt.getTime() && t.id > taskId));
   const before = [...all].reverse().find((t) => t.dueAt < dueAt);
   return { position: null, total: all.length, previousId: before?.id ?? null, nextId: after?.id ?? all[0]?.id ?? null };
+}
+
+/** TaskScreen is everything the task page shows: the task, its customer's story and its place in the queue. */
+export interface TaskScreen {
+  task: TaskWithHistory;
+  story: CustomerStory;
+  place: QueuePlace;
+  /** The zone of the person whose queue this is (the assignee's), for due times. */
+  zone: string;
+  maxAttempts: number;
+  overdueDays: number;
+}
+
+/** taskScreen loads a task the viewer may see (else not_found) with its story, placed in the viewer's queue. */
+export async function taskScreen(ctx: ServiceContext, caller: Caller, taskId: string): Promise<TaskScreen> {
+  const task = await getTask(ctx, caller, taskId);
+  const now = ctx.clock.now();
+  const cal = calendarOf(ctx, caller.staffId ? await tasks.findStaffCalendar(ctx.db, caller.staffId) : null);
+  const [story, place] = await Promise.all([
+    customerStory(ctx, caller, task.customer.id),
+    caller.staffId
+      ? queuePlace(ctx, caller.staffId, task.id, task.dueAt)
+      : Promise.resolve({ position: null, total: 0, previousId: null, nextId: null }),
+  ]);
+  return {
+    task,
+    story,
+    place,
+    zone: cal.zone,
+    maxAttempts: task.kind === 'call' ? MAX_CALL_ATTEMPTS : 1,
+    overdueDays: toItem(ctx, task, cal, now).overdueDays,
+  };
 }

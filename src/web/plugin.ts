@@ -18,6 +18,9 @@ import { ASSET_PREFIX, HTMX_DIR, STATIC_DIR, createViews } from './views';
 import { cookieOptions, staffGuard } from './auth';
 import { signInRoutes } from './routes/sign-in.routes';
 import { todayRoutes } from './routes/today.routes';
+import { taskRoutes } from './routes/tasks.routes';
+import { customerRoutes } from './routes/customers.routes';
+import { managerRoutes } from './routes/manager.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -40,6 +43,19 @@ declare module 'fastify' {
     requireManager: preHandlerAsyncHookHandler;
   }
 }
+
+/** MANAGER_NAV are the manager's sections, each at /console/manager/<section>, in the order the menu shows them. */
+const MANAGER_NAV = [
+  { section: 'results', label: 'Results' },
+  { section: 'segments', label: 'Plans' },
+  { section: 'newsletters', label: 'Newsletters' },
+  { section: 'letters', label: 'Letters' },
+  { section: 'people', label: 'People' },
+  { section: 'clean-up', label: 'Clean-up' },
+  { section: 'imports', label: 'Imports' },
+  { section: 'keys', label: 'API keys' },
+  { section: 'audit', label: 'Audit' },
+];
 
 /** FORM_BODY_LIMIT bounds a console form post. */
 const FORM_BODY_LIMIT = 64 * 1024;
@@ -95,13 +111,16 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
   ): Promise<FastifyReply> {
     const req = reply.request;
     const me = req.me ?? null;
+    const path = req.url.split('?')[0]!;
     const html = await views.renderFile(view, {
       ...locals,
       me,
       zone: me?.zone ?? ctx.settings.defaultTimezone,
-      business: ctx.settings.businessName,
+      business: ctx.settings.identity.name ?? '',
       csrf: reply.generateCsrf(),
-      path: req.url.split('?')[0],
+      path,
+      manager_nav: MANAGER_NAV,
+      manager_section: /^\/console\/manager\/([^/]+)/.exec(path)?.[1] ?? null,
     });
     return reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
   }
@@ -137,6 +156,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
         conflict: 409,
         payload_too_large: 413,
         unavailable: 503,
+        too_many_requests: 429,
       }[err.code];
       message = err.message;
     } else if (err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET') {
@@ -171,6 +191,9 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       });
       await scope.register(signInRoutes, deps);
       await scope.register(todayRoutes, deps);
+      await scope.register(taskRoutes, deps);
+      await scope.register(customerRoutes, deps);
+      await scope.register(managerRoutes, deps);
     },
     { prefix: '/console' },
   );

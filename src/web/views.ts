@@ -5,15 +5,24 @@
  * src/web/static; both are found relative to this module, so the same code works from src/ (tests) and dist/.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Liquid } from 'liquidjs';
 import { DateTime } from 'luxon';
 
+/**
+ * besideOrSource finds a folder of src/web next to this module (src/ in tests, dist/ after `npm run build`), else in
+ * the source tree (a bench compiled elsewhere that does not copy them).
+ */
+function besideOrSource(name: string): string {
+  const beside = path.join(__dirname, name);
+  return existsSync(beside) ? beside : path.resolve(__dirname, '..', '..', '..', 'src', 'web', name);
+}
+
 /** VIEWS_DIR holds the templates: layout.liquid, one file per page, partials/. */
-export const VIEWS_DIR = path.join(__dirname, 'views');
+export const VIEWS_DIR = besideOrSource('views');
 /** STATIC_DIR holds the stylesheet and the small scripts. */
-export const STATIC_DIR = path.join(__dirname, 'static');
+export const STATIC_DIR = besideOrSource('static');
 /** HTMX_DIR is htmx's own dist folder in node_modules (served as it is, no build step). */
 export const HTMX_DIR = path.dirname(require.resolve('htmx.org/dist/htmx.min.js'));
 

@@ -1,7 +1,7 @@
 /** The API against a fresh database of its own and the real Redis, with an admin and a pos key, for app.inject(). */
 import IORedis from 'ioredis';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app';
+import { buildApp, type HttpSettings } from '../../src/api/app';
 import { createApiMetrics } from '../../src/api/metrics';
 import { fixedClock, type Clock } from '../../src/clock';
 import { createLogger, type Logger } from '../../src/logger';
@@ -28,7 +28,13 @@ export const TEST_SETTINGS: ServiceSettings = {
   defaultTimezone: 'UTC',
   graceDays: 14,
   publicUrl: 'http://rapport.test',
-  businessName: 'Test Shop',
+  identity: {
+    name: 'Test Shop',
+    address: { lines: ['12 Shop St'], city: 'Sydney', region: 'NSW', postalCode: '2000', country: 'AU' },
+    phone: '+61 2 5550 1000',
+    website: 'shop.test',
+    emailFrom: 'Test Shop <hello@shop.test>',
+  },
   secret: 'test-secret-0123456789abcdef0123456789',
   saleBatchSize: 100,
   saleBatchesInFlight: 2,
@@ -49,6 +55,12 @@ export function testContext(
 export interface TestAppOptions {
   settings?: Partial<ServiceSettings>;
   serviceLog?: Logger;
+  /** Server-level settings (rate limits, metrics token, trustProxy); none by default. */
+  http?: HttpSettings;
+  /** Hands a stored import to the workers; absent: POST /v1/imports answers 503. */
+  enqueueImport?: (importId: string) => Promise<void>;
+  /** Sends the customers' single-use links (export, erasure); absent, asking for one answers 503. */
+  email?: EmailChannel;
   /** An SMTP server for the console's sign-in emails (test/helpers/smtp.ts); without it the console cannot email. */
   smtpUrl?: string;
 }
@@ -70,20 +82,24 @@ export async function createTestApp(
   });
   redis.on('error', () => undefined);
   await redis.connect();
-  const email: EmailChannel | null = options.smtpUrl
-    ? createEmailChannel({
-        smtpUrl: options.smtpUrl,
-        outboxDir: 'outbox',
-        from: 'Test Shop <hello@rapport.test>',
-        pool: false,
-      })
-    : null;
+  const email: EmailChannel | null = options.email
+    ? options.email
+    : options.smtpUrl
+      ? createEmailChannel({
+          smtpUrl: options.smtpUrl,
+          outboxDir: 'outbox',
+          from: 'Test Shop <hello@rapport.test>',
+          pool: false,
+        })
+      : null;
   const app = await buildApp({
     ctx,
     email,
     logger,
     metrics: createApiMetrics(ctx),
     redisPing: async () => void (await redis.ping()),
+    http: options.http,
+    enqueueImport: options.enqueueImport,
   });
   const adminKey = (await createApiKey(database.db, { name: 'test admin', role: 'admin' })).key;
   const posKey = (await createApiKey(database.db, { name: 'test pos', role: 'pos' })).key;

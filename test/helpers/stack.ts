@@ -1,5 +1,6 @@
 /** The whole service for an end-to-end test: the API on its own database, an SMTP server, and the real workers. */
 import { createTestApp, type TestApp } from './app';
+import { createEmailChannel } from '../../src/channels/email.channel';
 import { startSmtpServer, type TestSmtpServer } from './smtp';
 import { startTestWorker, type TestWorker } from './worker';
 
@@ -12,8 +13,15 @@ export interface TestStack {
 
 /** startTestStack starts the API with its clock at `now`, an SMTP server and the workers sending to it. */
 export async function startTestStack(label: string, now: Date): Promise<TestStack> {
-  const t = await createTestApp(label, now);
   const smtp = await startSmtpServer();
+  // The API sends the single-use links customers ask for (export, erasure) to the same server.
+  const email = createEmailChannel({
+    smtpUrl: smtp.url,
+    outboxDir: 'outbox',
+    from: 'Test Shop <hello@shop.test>',
+    pool: false,
+  });
+  const t = await createTestApp(label, now, undefined, { email, smtpUrl: smtp.url });
   const worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
   return { t, smtp, worker };
 }

@@ -8,7 +8,7 @@ import type { Clock } from '../../src/clock';
 import type { MaintenanceTask } from '../../src/jobs/contract';
 import { startWorkerProcess, type WorkerProcess } from '../../src/main/worker-process';
 import type { DispatchSettings } from '../../src/services/dispatch.service';
-import type { ServiceContext } from '../../src/services/context';
+import type { ServiceContext, ServiceSettings } from '../../src/services/context';
 import { createLogger } from '../../src/logger';
 import { TEST_SETTINGS } from './app';
 import { uniqueName, type TestDatabase } from './database';
@@ -34,8 +34,10 @@ export interface TestWorkerOptions {
   dispatch?: Partial<DispatchSettings>;
   scheduleMaintenance?: boolean;
   concurrency?: number;
-  /** Letter paper size (RAPPORT_PAPER); A4 when not given. */
+  /** Letter paper size (RAPPORT_PAPER); by the destination country when not given. */
   paper?: 'A4' | 'Letter';
+  /** Settings of the worker's context, over TEST_SETTINGS (e.g. an identity with no business name). */
+  settings?: Partial<ServiceSettings>;
 }
 
 /** startTestWorker starts the workers of src/main/worker-process with test settings. */
@@ -45,16 +47,18 @@ export async function startTestWorker(o: TestWorkerOptions): Promise<TestWorker>
     DATABASE_URL: o.database.url,
     REDIS_URL,
     REDIS_PREFIX: prefix,
+    // Tests send to an in-process SMTP server without TLS at an http test URL.
+    RAPPORT_ENV: 'development',
     SMTP_URL: o.smtpUrl ?? undefined,
     RAPPORT_OUTBOX_DIR: o.outboxDir,
     PUBLIC_URL: TEST_SETTINGS.publicUrl,
-    RAPPORT_BUSINESS_NAME: TEST_SETTINGS.businessName,
+    RAPPORT_BUSINESS_NAME: TEST_SETTINGS.identity.name ?? undefined,
     RAPPORT_MAIL_FROM: 'Test Shop <hello@shop.test>',
     WORKER_CONCURRENCY: String(o.concurrency ?? 8),
     RAPPORT_PAPER: o.paper,
   });
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const ctx: ServiceContext = { db: o.database.db, clock: o.clock, settings: TEST_SETTINGS, log };
+  const ctx: ServiceContext = { db: o.database.db, clock: o.clock, settings: { ...TEST_SETTINGS, ...o.settings }, log };
   const process_ = await startWorkerProcess(config, ctx, log, {
     dispatch: o.dispatch,
     scheduleMaintenance: o.scheduleMaintenance ?? false,

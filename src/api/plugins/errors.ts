@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { isTransientDbError } from '../../services/context';
 import { AppError, type ErrorCode } from '../../services/errors';
 import { issueOf } from '../../services/input-policy';
 import { BODY_TIMEOUT_CODE } from './body-timeout';
@@ -16,6 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   unavailable: 503,
+  too_many_requests: 429,
 };
 
 interface ValidationIssue {
@@ -85,6 +87,17 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       return reply
         .status(status)
         .send({ error: { code, message: `body: ${err.message}`, details: { field: 'body' } } });
+    }
+    // The database out of reach for a moment (connections cut, the pool exhausted under load): try again shortly.
+    if (isTransientDbError(err)) {
+      req.log.warn(
+        { err: { message: err.message, code: err.code }, route: req.routeOptions.url },
+        'database unavailable',
+      );
+      return reply
+        .status(503)
+        .header('retry-after', '2')
+        .send({ error: { code: 'unavailable', message: 'the database is unavailable; try again', details: {} } });
     }
     // Every 500 is a bug to fix (bad input is a 4xx): say where, for the developer, without the request's data.
     req.log.error(

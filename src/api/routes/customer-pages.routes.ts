@@ -1,13 +1,19 @@
 /**
- * The customer's own pages, public and reached only through a signed link (no key, no login, no cookie):
- * GET /p/:token (data held and forms), POST /p/:token/contact, POST /p/:token/preferences, GET /p/:token/export,
- * GET|POST /p/:token/erase, and the one-click unsubscribe GET|POST /u/:token (RFC 8058). Forms post
+ * The customer's own pages, public and reached only through a link (no key, no login, no cookie):
+ * GET /p/:token (data held and forms; a preference link), POST /p/:token/contact, POST /p/:token/preferences,
+ * POST /p/:token/request (email a single-use link to download or erase the data), GET|POST /d/:token (that link:
+ * GET shows a button, POST uses it), GET /l/:code (the short link printed on letters), the one-click unsubscribe
+ * GET|POST /u/:token (RFC 8058; unsubscribe links only), and GET /brand/logo. Forms post
  * application/x-www-form-urlencoded and are answered with a 303 back to the page, so they work without JavaScript.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyReply } from 'fastify';
 import * as control from '../../services/customer-control.service';
+import * as page from '../../services/customer-page.service';
+import * as links from '../../services/customer-link.service';
+import { getBusinessIdentity } from '../../services/business-identity.service';
+import type { EmailChannel } from '../../channels/email.channel';
 import type { ServiceContext } from '../../services/context';
 import { ConflictError, NotFoundError, ValidationError } from '../../services/errors';
 import { fieldOf } from '../plugins/errors';
@@ -15,7 +21,7 @@ import {
   MESSAGES,
   renderBadRequest,
   renderCustomerPage,
-  renderEraseConfirm,
+  renderDataLinkPage,
   renderErased,
   renderNotFound,
   renderUnsubscribe,
@@ -46,10 +52,15 @@ const PreferencesForm = Type.Object(
   { form: Type.Optional(Type.Literal('preferences')), email: Field(10), newsletters: Field(10), contact: Field(10) },
   { additionalProperties: false },
 );
-const EraseForm = Type.Object(
-  { confirm: Type.Literal('erase', { description: 'the confirmation step sends "erase"' }) },
+const RequestForm = Type.Object(
+  { what: Type.Union([Type.Literal('export'), Type.Literal('erase')], { description: 'which link to email' }) },
   { additionalProperties: false },
 );
+const UseForm = Type.Object(
+  { confirm: Type.Optional(Type.Literal('yes', { description: 'the button sends "yes"' })) },
+  { additionalProperties: false },
+);
+const CodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 40 }) });
 const Redirect = Type.Null({ description: 'See Other: back to the page, with a message' });
 
 // Every customer page is private to its link: never cached, never indexed, never sent on as a Referer, no scripts.
@@ -69,8 +80,16 @@ function pageUrl(token: string, message?: string): string {
   return `/p/${encodeURIComponent(token)}${message ? `?m=${message}` : ''}`;
 }
 
+/** noticeOf looks a message key up among MESSAGES' own keys only (never "constructor" or another inherited name). */
+function noticeOf(key: string | undefined): string | undefined {
+  return key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key] : undefined;
+}
+
 /** customerPagesRoutes registers the customer's pages, with a form parser and error pages of their own. */
-export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
+export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext; email?: EmailChannel }> = async (
+  app,
+  { ctx, email },
+) => {
   // @fastify/formbody is not a dependency; URLSearchParams parses forms exactly, and only in this plugin's scope.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -119,12 +138,8 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
       },
     },
     async (req, reply) => {
-      const page = await control.loadCustomerPage(ctx, req.params.token);
-      return html(
-        reply,
-        200,
-        renderCustomerPage(page, req.params.token, { message: req.query.m ? MESSAGES[req.query.m] : undefined }),
-      );
+      const view = await page.loadCustomerPage(ctx, req.params.token);
+      return html(reply, 200, renderCustomerPage(view, req.params.token, { message: noticeOf(req.query.m) }));
     },
   );
 
@@ -141,12 +156,14 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
     async (req, reply) => {
       try {
         const change = await control.correctContactDetails(ctx, req.params.token, req.body);
-        return reply.redirect(pageUrl(req.params.token, change.changed ? 'contact' : 'nochange'), 303);
+        // A new email address voids the links given out before (this one too): the page goes on under a fresh one.
+        const token = change.changed ? links.preferenceToken(ctx, change.customer) : req.params.token;
+        return reply.redirect(pageUrl(token, change.changed ? 'contact' : 'nochange'), 303);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         // Show the page again with what is wrong, naming the field; nothing was stored.
-        const page = await control.loadCustomerPage(ctx, req.params.token);
-        return html(reply, 400, renderCustomerPage(page, req.params.token, { error: err.message }));
+        const view = await page.loadCustomerPage(ctx, req.params.token);
+        return html(reply, 400, renderCustomerPage(view, req.params.token, { error: err.message }));
       }
     },
   );
@@ -173,18 +190,60 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
     },
   );
 
-  app.get(
-    '/p/:token/export',
+  app.post(
+    '/p/:token/request',
     {
       schema: {
         ...common,
-        summary: 'Download everything held about the customer (JSON)',
-        produces: ['application/json'],
-        response: { 200: Type.Unknown({ description: 'the data held, as JSON' }), 404: Html },
+        summary: 'Email a single-use link (30 minutes) to download or erase the data held',
+        body: RequestForm,
+        response: { 303: Redirect, 400: Html, 404: Html },
       },
     },
     async (req, reply) => {
-      const data = await control.exportCustomerData(ctx, req.params.token);
+      const sent = await links.requestDataLink(ctx, email, req.params.token, req.body.what);
+      const message = sent.sent ? `sent_${req.body.what}` : 'no_email';
+      return reply.redirect(pageUrl(req.params.token, message), 303);
+    },
+  );
+
+  const dataLink = { ...common, params: TokenParams };
+  app.get(
+    '/d/:token',
+    {
+      schema: {
+        ...dataLink,
+        summary: 'An emailed single-use link: shows its button (a GET never uses it: mail scanners fetch links)',
+        response: { 200: Html, 404: Html },
+      },
+    },
+    async (req, reply) => {
+      const grant = await links.peekDataLink(ctx, req.params.token);
+      return html(reply, 200, renderDataLinkPage(grant.purpose, req.params.token));
+    },
+  );
+
+  app.post(
+    '/d/:token',
+    {
+      schema: {
+        ...dataLink,
+        summary: 'Use an emailed single-use link: download the data (JSON) or erase it',
+        produces: ['application/json', 'text/html'],
+        body: UseForm,
+        response: {
+          200: Type.Unknown({ description: 'the data held, as JSON, or the page saying it is erased' }),
+          404: Html,
+        },
+      },
+    },
+    async (req, reply) => {
+      const used = await links.useDataLink(ctx, req.params.token);
+      if (used.purpose === 'erase') {
+        await control.eraseCustomerData(ctx, used.customer.id);
+        return html(reply, 200, renderErased());
+      }
+      const data = await page.exportCustomerData(ctx, used.customer);
       return reply
         .type('application/json; charset=utf-8')
         .header('content-disposition', 'attachment; filename="my-data.json"')
@@ -193,27 +252,29 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
   );
 
   app.get(
-    '/p/:token/erase',
-    { schema: { ...common, summary: 'Confirm erasure', response: { 200: Html, 404: Html } } },
-    async (req, reply) => {
-      control.customerIdOfToken(ctx, req.params.token);
-      return html(reply, 200, renderEraseConfirm(req.params.token));
-    },
-  );
-
-  app.post(
-    '/p/:token/erase',
+    '/l/:code',
     {
       schema: {
-        ...common,
-        summary: 'Erase the personal data held (after the confirmation step)',
-        body: EraseForm,
-        response: { 200: Html, 400: Html, 404: Html },
+        tags: ['customer pages'],
+        security: [],
+        params: CodeParams,
+        summary: 'The short link printed on a letter: on to the preference page',
+        response: { 303: Redirect, 404: Html },
       },
     },
     async (req, reply) => {
-      await control.eraseCustomerData(ctx, req.params.token);
-      return html(reply, 200, renderErased());
+      const token = await links.resolveShortCode(ctx, req.params.code);
+      return reply.redirect(pageUrl(token), 303);
+    },
+  );
+
+  app.get(
+    '/brand/logo',
+    { schema: { tags: ['customer pages'], security: [], summary: "The business's logo (emails' header)", hide: true } },
+    async (_req, reply) => {
+      const identity = await getBusinessIdentity(ctx);
+      if (!identity.logo) return html(reply, 404, renderNotFound());
+      return reply.type(identity.logo.type).header('cache-control', 'public, max-age=3600').send(identity.logo.data);
     },
   );
 
@@ -228,7 +289,7 @@ export const customerPagesRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
     },
     async (req, reply) => {
       // A GET changes nothing: link scanners and previews fetch links, and must not unsubscribe anyone.
-      control.customerIdOfToken(ctx, req.params.token);
+      await control.customerIdOfToken(ctx, req.params.token, 'unsubscribe');
       return html(reply, 200, renderUnsubscribe(req.params.token, false));
     },
   );

@@ -2,10 +2,8 @@
  * The customer's HTML pages: plain template strings with every value escaped, a little inline CSS, no scripts, so
  * they work in any browser and mail client, with JavaScript off.
  */
-import { DateTime } from 'luxon';
 import { escapeHtml } from '../../channels/templates';
-import type { CustomerPage } from '../../services/customer-control.service';
-import type { TouchView } from '../../services/customer-control.service';
+import type { ContactLine, CustomerPageView } from '../../services/customer-page.service';
 
 const CSS = `
 body{font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f;background:#f6f6f4;margin:0}
@@ -22,7 +20,9 @@ button.danger{background:#a12a2a;border-color:#611}
 .error{padding:.6rem 1rem;border-radius:6px;background:#fdecea;border:1px solid #e0a19b}
 table{width:100%;border-collapse:collapse;font-size:.95rem}td,th{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #eee;vertical-align:top}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}
-small,.muted{color:#666}`;
+small,.muted{color:#666}
+header.shop{border-bottom:1px solid #ddd;padding:0 0 .75rem;margin:0 0 1rem}header.shop .name{font-size:1.3rem;font-weight:700}
+header.shop p{margin:.15rem 0;color:#444}`;
 
 function layout(title: string, body: string): string {
   return `<!doctype html>
@@ -32,91 +32,85 @@ function layout(title: string, body: string): string {
 <body><main>${body}</main></body></html>`;
 }
 
-function when(d: Date | null, zone: string): string {
-  return d ? escapeHtml(DateTime.fromJSDate(d, { zone }).toFormat('d LLL yyyy')) : '';
-}
-
-const CHANNEL_NAMES: Record<string, string> = {
-  email: 'Email',
-  letter: 'Letter',
-  call: 'Phone call',
-  newsletter: 'Newsletter',
-};
-const STATUS_NAMES: Record<string, string> = {
-  scheduled: 'planned',
-  queued: 'going out',
-  sent: 'sent',
-  done: 'done',
-  missed: 'not made',
-  skipped: 'skipped',
-  cancelled: 'cancelled',
-  failed: 'failed',
-};
-
 /** MESSAGES are the notes shown after a change (the redirect carries only the key, never free text). */
 export const MESSAGES: Record<string, string> = {
   contact: 'Thank you: your contact details are updated.',
   preferences: 'Your preferences are saved and apply from now on.',
   unsubscribed: 'You will receive no more emails or newsletters from us.',
   nochange: 'Nothing needed changing.',
+  sent_export: 'We have emailed you a link to download your data. It works once, for 30 minutes.',
+  sent_erase: 'We have emailed you a link to erase your data. It works once, for 30 minutes.',
+  no_email: 'We have no working email address for you to send the link to. Add one below, or call us and we will help.',
 };
 
-function touchRows(touches: TouchView[], zone: string, past: boolean): string {
-  if (touches.length === 0) return `<p class="muted">${past ? 'No contacts yet.' : 'Nothing planned.'}</p>`;
-  const rows = touches
+function touchRows(lines: ContactLine[], past: boolean): string {
+  if (lines.length === 0) return `<p class="muted">${past ? 'No contacts yet.' : 'Nothing planned.'}</p>`;
+  const rows = lines
     .map(
-      (t) =>
-        `<tr><td>${when(past ? (t.completedAt ?? t.dueAt) : t.dueAt, zone)}</td><td>${escapeHtml(CHANNEL_NAMES[t.channel] ?? t.channel)}</td>` +
-        `<td>${escapeHtml(t.subject ?? t.purpose ?? '')}</td><td>${escapeHtml(STATUS_NAMES[t.status] ?? t.status)}</td></tr>`,
+      (l) =>
+        `<tr><td>${escapeHtml(l.date)}</td><td>${escapeHtml(l.how)}</td><td>${escapeHtml(l.description)}</td>` +
+        (past ? `<td>${escapeHtml(l.status)}</td>` : '') +
+        '</tr>',
     )
     .join('');
-  return `<table><thead><tr><th>${past ? 'When' : 'Due'}</th><th>How</th><th>What</th><th>Status</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table><thead><tr><th>${past ? 'When' : 'Around'}</th><th>How</th><th>What</th>${past ? '<th></th>' : ''}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function checked(on: boolean): string {
   return on ? ' checked' : '';
 }
 
+function shopHeader(v: CustomerPageView): string {
+  const b = v.business;
+  const contact = [b.phone ? `Phone ${escapeHtml(b.phone)}` : '', b.website ? escapeHtml(b.website) : '']
+    .filter(Boolean)
+    .join(' · ');
+  const person = v.salesperson
+    ? `<p>Your contact: <strong>${escapeHtml(v.salesperson.name)}</strong>${v.salesperson.title ? `, ${escapeHtml(v.salesperson.title)}` : ''}${v.salesperson.phone ? ` · ${escapeHtml(v.salesperson.phone)}` : ''}</p>`
+    : '';
+  return `<header class="shop"><div class="name">${escapeHtml(b.name)}</div>${b.addressLines.map((l) => `<p>${escapeHtml(l)}</p>`).join('')}${contact ? `<p>${contact}</p>` : ''}${person}</header>`;
+}
+
+const NOT_GIVEN = '<span class="muted">not given</span>';
+
 /** renderCustomerPage is the preference page: the data held, the forms to change it, export and erasure. */
 export function renderCustomerPage(
-  page: CustomerPage,
+  v: CustomerPageView,
   token: string,
   notice?: { message?: string; error?: string },
 ): string {
-  const c = page.customer;
-  const zone = page.zone;
+  const c = v.customer;
   const base = `/p/${encodeURIComponent(token)}`;
-  if (c.erasedAt) return renderErased();
-  const name = [c.firstName, c.lastName].filter(Boolean).join(' ');
   const address = c.address;
-  const sales = page.sales.length
-    ? `<table><thead><tr><th>Date</th><th>Items</th><th>Total</th></tr></thead><tbody>${page.sales
+  const sales = v.purchases.length
+    ? `<table><thead><tr><th>Date</th><th>Items</th><th>Total</th></tr></thead><tbody>${v.purchases
         .map(
           (s) =>
-            `<tr><td>${when(s.soldAt, zone)}</td><td>${s.items.map((i) => `${escapeHtml(i.quantity)} × ${escapeHtml(i.name ?? i.sku ?? '')}`).join('<br>')}</td>` +
-            `<td>${escapeHtml(s.total.currency)} ${escapeHtml(s.total.amount)}</td></tr>`,
+            `<tr><td>${escapeHtml(s.date)}</td><td>${s.items.map(escapeHtml).join('<br>')}</td><td>${escapeHtml(s.total)}</td></tr>`,
         )
         .join('')}</tbody></table>`
     : '<p class="muted">None.</p>';
+  const greeting = c.firstName ? `Hello ${escapeHtml(c.firstName)}` : 'Hello';
   return layout(
-    'Your details and preferences',
-    `<h1>Your details and preferences</h1>
+    `Your details with ${v.business.name}`,
+    `${shopHeader(v)}
+<h1>${greeting}: your details and preferences</h1>
 ${notice?.message ? `<p class="note" role="status">${escapeHtml(notice.message)}</p>` : ''}
 ${notice?.error ? `<p class="error" role="alert">${escapeHtml(notice.error)}</p>` : ''}
 <section><h2>What we hold about you</h2><dl>
-<dt>Name</dt><dd>${escapeHtml(name) || '<span class="muted">not given</span>'}</dd>
-<dt>Email</dt><dd>${escapeHtml(c.email ?? '') || '<span class="muted">not given</span>'}${c.emailStatus === 'bounced' ? ' <small>(our mail to it came back)</small>' : ''}</dd>
-<dt>Phone</dt><dd>${escapeHtml(c.phone ?? '') || '<span class="muted">not given</span>'}</dd>
-<dt>Address</dt><dd>${address ? [...address.lines, [address.city, address.region, address.postalCode].filter(Boolean).join(' '), address.country].filter(Boolean).map(escapeHtml).join('<br>') : '<span class="muted">not given</span>'}</dd>
+<dt>Name</dt><dd>${escapeHtml(c.name) || NOT_GIVEN}</dd>
+<dt>Email</dt><dd>${escapeHtml(c.email ?? '') || NOT_GIVEN}${c.emailBounced ? ' <small>(our mail to it came back)</small>' : ''}</dd>
+<dt>Phone</dt><dd>${escapeHtml(c.phone ?? '') || NOT_GIVEN}</dd>
+<dt>Address</dt><dd>${c.addressLines.length ? c.addressLines.map(escapeHtml).join('<br>') : NOT_GIVEN}</dd>
 <dt>We write by</dt><dd>${escapeHtml(c.preferredChannel ?? 'email where we can, else letter')}</dd>
-<dt>Emails</dt><dd>${c.emailOptOut ? 'off' : 'on'}</dd>
-<dt>Newsletters</dt><dd>${c.newsletterOptOut ? 'off' : 'on'}</dd>
-<dt>Contact at all</dt><dd>${c.doNotContact ? 'no: do not contact me' : 'yes'}</dd>
-<dt>Your referral code</dt><dd>${escapeHtml(c.referralCode)}${page.referrals ? ` <small>(${page.referrals} referral${page.referrals === 1 ? '' : 's'}: thank you)</small>` : ''}</dd>
+<dt>Emails</dt><dd>${c.emails ? 'on' : 'off'}</dd>
+<dt>Newsletters</dt><dd>${c.newsletters ? 'on' : 'off'}</dd>
+<dt>Contact at all</dt><dd>${c.contact ? 'yes' : 'no: do not contact me'}</dd>
+<dt>Your referral code</dt><dd>${escapeHtml(c.referralCode)}${c.referrals ? ` <small>(${c.referrals} referral${c.referrals === 1 ? '' : 's'}: thank you)</small>` : ''}</dd>
 </dl>
 <h2>Your purchases</h2>${sales}
-<h2>Coming up</h2>${touchRows(page.upcoming, zone, false)}
-<h2>Past contacts</h2>${touchRows(page.past, zone, true)}
+<h2>Coming up</h2>${touchRows(v.coming, false)}
+<h2>Past contacts</h2>${touchRows(v.past, true)}
 </section>
 
 <section><h2>Correct your details</h2>
@@ -140,30 +134,39 @@ ${notice?.error ? `<p class="error" role="alert">${escapeHtml(notice.error)}</p>
 <section><h2>What you hear from us</h2>
 <form method="post" action="${base}/preferences">
 <input type="hidden" name="form" value="preferences">
-<div class="check"><input type="checkbox" id="pref-email" name="email" value="yes"${checked(!c.emailOptOut)}><label for="pref-email">Emails from us</label></div>
-<div class="check"><input type="checkbox" id="pref-newsletters" name="newsletters" value="yes"${checked(!c.newsletterOptOut)}><label for="pref-newsletters">Newsletters (by email, at most three a year)</label></div>
-<div class="check"><input type="checkbox" id="pref-contact" name="contact" value="yes"${checked(!c.doNotContact)}><label for="pref-contact">Contact me at all (untick for "do not contact": no letters, emails or calls)</label></div>
+<div class="check"><input type="checkbox" id="pref-email" name="email" value="yes"${checked(c.emails)}><label for="pref-email">Emails from us</label></div>
+<div class="check"><input type="checkbox" id="pref-newsletters" name="newsletters" value="yes"${checked(c.newsletters)}><label for="pref-newsletters">Newsletters (by email, at most three a year)</label></div>
+<div class="check"><input type="checkbox" id="pref-contact" name="contact" value="yes"${checked(c.contact)}><label for="pref-contact">Contact me at all (untick for "do not contact": no letters, emails or calls)</label></div>
 <button type="submit">Save my preferences</button>
 </form></section>
 
 <section><h2>Your data</h2>
-<p><a href="${base}/export" download="my-data.json">Download everything we hold about you (JSON)</a></p>
-<form method="get" action="${base}/erase"><button type="submit" class="danger">Ask us to erase your data…</button></form>
+<p>To keep your data safe, we email a link to ${c.email ? `<strong>${escapeHtml(c.email)}</strong>` : 'your email address'} for these. It works once, for 30 minutes.</p>
+<form method="post" action="${base}/request"><input type="hidden" name="what" value="export"><button type="submit">Email me a link to download my data</button></form>
+<form method="post" action="${base}/request"><input type="hidden" name="what" value="erase"><button type="submit" class="danger">Email me a link to erase my data</button></form>
 </section>`,
   );
 }
 
-/** renderEraseConfirm asks the customer to confirm erasure, which cannot be undone. */
-export function renderEraseConfirm(token: string): string {
-  const base = `/p/${encodeURIComponent(token)}`;
+/** renderDataLinkPage is the page of an emailed single-use link: one button that uses it. */
+export function renderDataLinkPage(purpose: 'export' | 'erase', token: string): string {
+  const action = `/d/${encodeURIComponent(token)}`;
+  if (purpose === 'export') {
+    return layout(
+      'Download your data',
+      `<h1>Download your data</h1><section><p>Everything we hold about you, and what we sent you, as one file (JSON).</p>
+<form method="post" action="${action}"><input type="hidden" name="confirm" value="yes"><button type="submit">Download my data</button></form>
+<p class="muted">This link works once.</p></section>`,
+    );
+  }
   return layout(
     'Erase your data',
     `<h1>Erase your data?</h1><section>
 <p>We will erase your name, contact details, address and the letters and emails we wrote to you, and we will not
 contact you again. We keep only anonymous counts (for example, that a sale happened). This cannot be undone.</p>
-<form method="post" action="${base}/erase"><input type="hidden" name="confirm" value="erase">
+<form method="post" action="${action}"><input type="hidden" name="confirm" value="yes">
 <button type="submit" class="danger">Yes, erase my data</button></form>
-<p><a href="${base}">No, take me back</a></p></section>`,
+<p class="muted">If you did not mean to, just close this page: nothing changes.</p></section>`,
   );
 }
 
@@ -177,19 +180,20 @@ export function renderErased(): string {
 
 /** renderUnsubscribe is the one-click unsubscribe page: a confirm button before, a confirmation after. */
 export function renderUnsubscribe(token: string, done: boolean): string {
-  const prefs = `/p/${encodeURIComponent(token)}`;
+  // An unsubscribe link only unsubscribes, so this page offers no way into the preference page.
+  const elsewhere =
+    '<p class="muted">To choose what else you hear from us, use the link in any of our letters or emails.</p>';
   if (done) {
     return layout(
       'Unsubscribed',
-      `<h1>You are unsubscribed</h1><section><p>${escapeHtml(MESSAGES.unsubscribed)}</p><p><a href="${prefs}">See or change your preferences</a></p></section>`,
+      `<h1>You are unsubscribed</h1><section><p>${escapeHtml(MESSAGES.unsubscribed)}</p>${elsewhere}</section>`,
     );
   }
   return layout(
     'Unsubscribe',
     `<h1>Unsubscribe from our emails?</h1><section>
 <form method="post" action="/u/${encodeURIComponent(token)}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Unsubscribe</button></form>
-<p><a href="${prefs}">Or choose what you hear from us</a></p></section>`,
+<button type="submit">Unsubscribe</button></form>${elsewhere}</section>`,
   );
 }
 

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import * as customers from '../../services/customer.service';
 import type { ServiceContext } from '../../services/context';
 import { DateTimeSchema, IdParams, Nullable, errors } from '../schemas';
+import { callerOf } from '../plugins/auth';
 
 const DateTime = DateTimeSchema;
 const CustomerSchema = Type.Object({
@@ -59,7 +60,10 @@ function present(c: Awaited<ReturnType<typeof customers.getCustomer>>) {
   return { ...rest, preferences: { preferredChannel, emailOptOut, newsletterOptOut, doNotContact } };
 }
 
-/** customerRoutes lets admins and staff look customers up and read their timeline. */
+/**
+ * customerRoutes lets admins and staff look customers up and read their timeline; a staff key sees only the
+ * customers its staff member may see (services/visibility.service.ts), any other is a 404.
+ */
 export const customerRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
   const readers = { roles: ['staff' as const, 'admin' as const] };
   app.get(
@@ -72,7 +76,9 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
         response: { 200: Type.Object({ customers: Type.Array(CustomerSchema) }), ...errors(400, 401, 403) },
       },
     },
-    async (req) => ({ customers: (await customers.findCustomersByEmail(ctx, req.query.email)).map(present) }),
+    async (req) => ({
+      customers: (await customers.findCustomersByEmail(ctx, callerOf(req), req.query.email)).map(present),
+    }),
   );
   app.get(
     '/v1/customers/:id',
@@ -85,7 +91,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
       },
     },
     async (req) => {
-      const profile = await customers.getCustomerProfile(ctx, req.params.id);
+      const profile = await customers.getCustomerProfile(ctx, callerOf(req), req.params.id);
       return { ...profile, customer: present(profile.customer) };
     },
   );
@@ -100,7 +106,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
       },
     },
     async (req) => {
-      await customers.getCustomer(ctx, req.params.id);
+      await customers.getVisibleCustomer(ctx, callerOf(req), req.params.id);
       return { touches: await customers.getTouchesWithHistory(ctx, req.params.id) };
     },
   );

@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createImport, getImportReport, MAX_IMPORT_BYTES } from '../../services/import.service';
 import { AppError } from '../../services/errors';
+import { callerOf } from '../plugins/auth';
 import type { ServiceContext } from '../../services/context';
 import type { ImportFormat } from '../../services/import-format';
 import { IdParams, Nullable, errors } from '../schemas';
@@ -63,6 +64,17 @@ const ImportReportSchema = Type.Object({
   }),
 });
 
+/** formatOf returns the import format of a Content-Type, or throws the 415 of a type no parser accepts. */
+function formatOf(contentType: string | undefined): ImportFormat {
+  const format = FORMAT_OF[(contentType ?? '').split(';')[0].trim().toLowerCase()];
+  if (!format)
+    throw Object.assign(new Error('Content-Type must be text/csv or application/x-ndjson'), {
+      statusCode: 415,
+      code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    });
+  return format;
+}
+
 /** ImportsRoutesOptions: the context, and how to hand a stored import to the workers. */
 export interface ImportsRoutesOptions {
   ctx: ServiceContext;
@@ -81,25 +93,23 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
     {
       config: { roles: ['pos'], streamedBody: true },
       bodyLimit: MAX_IMPORT_BYTES,
+      // The route's 2 GiB limit would also apply to Fastify's JSON and text parsers, which buffer the whole body:
+      // any other type is refused before a byte of the body is read.
+      preParsing: async (req, _reply, payload) => {
+        formatOf(req.headers['content-type']);
+        return payload;
+      },
       schema: {
         tags: ['imports'],
         summary: 'Upload a CSV or NDJSON file of past sales; it is imported in the background',
         description:
           'Body: text/csv (columns in docs/imports.md) or application/x-ndjson (one POST /v1/sales body a line).',
         querystring: ImportQuery,
-        response: { 202: ImportCreated, ...errors(400, 401, 403, 413, 415, 503) },
+        response: { 202: ImportCreated, ...errors(400, 401, 403, 413, 415, 429, 503) },
       },
     },
     async (req, reply) => {
-      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      const format = FORMAT_OF[type];
-      if (!format) {
-        // The error handler answers this as 415 unsupported_media_type, like a type no parser accepts.
-        throw Object.assign(new Error('Content-Type must be text/csv or application/x-ndjson'), {
-          statusCode: 415,
-          code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
-        });
-      }
+      const format = formatOf(req.headers['content-type']);
       if (!enqueueImport) throw new AppError('unavailable', 'imports: no job queue is configured in this process');
       const created = await createImport(ctx, { format, ...req.query }, req.body as Readable, `key:${req.apiKey?.id}`);
       try {
@@ -124,6 +134,11 @@ export const importsRoutes: FastifyPluginAsyncTypebox<ImportsRoutesOptions> = as
         response: { 200: ImportReportSchema, ...errors(400, 401, 403, 404) },
       },
     },
-    async (req) => ({ import: await getImportReport(ctx, req.params.id) }),
+    async (req) => {
+      // A till's key reads only the imports it uploaded (another till's rejected rows name other customers).
+      const key = callerOf(req);
+      const owner = key.role === 'pos' ? `key:${key.id}` : undefined;
+      return { import: await getImportReport(ctx, req.params.id, undefined, owner) };
+    },
   );
 };

@@ -19,10 +19,16 @@ const NewsletterBody = Type.Object(
     body: Type.String({
       minLength: 1,
       maxLength: 50_000,
-      description: 'Liquid template; blank lines separate paragraphs',
+      description: 'Markdown (links, emphasis, lists; raw HTML is shown as text) with Liquid variables',
     }),
     segmentId: Type.Optional(Nullable(Type.String({ format: 'uuid', description: 'omit or null: every segment' }))),
-    sendAt: Type.String({ format: 'date-time' }),
+    sendAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'an instant; or give sendOn and localTime' }),
+    ),
+    sendOn: Type.Optional(
+      Type.String({ format: 'date', description: "with localTime: that day in each recipient's zone" }),
+    ),
+    localTime: Type.Optional(Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:mm, local' })),
   },
   { additionalProperties: false },
 );
@@ -33,6 +39,7 @@ const NewsletterSchema = Type.Object({
   body: Type.String(),
   segmentId: Nullable(Type.String()),
   sendAt: DateTimeSchema,
+  local: Nullable(Type.Object({ date: Type.String(), time: Type.String() })),
   status: Type.String(),
   counts: Type.Object({
     recipients: Type.Integer({ description: 'customers the edition was fanned out to' }),

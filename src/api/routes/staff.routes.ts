@@ -11,6 +11,7 @@ const Clock = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
 const StaffFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   title: Type.Optional(Type.String({ maxLength: 200 })),
+  phone: Type.Optional(Type.String({ maxLength: 30, pattern: '^\\+?[0-9 ()./-]{5,30}$' })),
   role: Role,
   managerId: Type.Optional(Type.String({ format: 'uuid' })),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -32,6 +33,7 @@ const StaffSchema = Type.Object({
   email: Type.String(),
   name: Type.String(),
   title: Nullable(Type.String()),
+  phone: Nullable(Type.String()),
   role: Type.String(),
   managerId: Nullable(Type.String()),
   timezone: Nullable(Type.String()),

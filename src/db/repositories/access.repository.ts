@@ -26,25 +26,48 @@ export async function insertApiKey(
   return { ...row, role: row.role as ApiRole };
 }
 
-/** storeApiKeyOnce stores a key unless its hash is already known (live or revoked: a revoked key stays revoked). */
-export async function storeApiKeyOnce(
+/**
+ * storeEnvAdminKey makes the key of RAPPORT_ADMIN_KEY the one live key from the environment: any other key that came
+ * from it is revoked, and this one is stored or, if it was revoked, made live again. Returns the ids revoked.
+ */
+export async function storeEnvAdminKey(
   db: Database,
-  k: { name: string; role: ApiRole; keyHash: string; prefix: string },
-): Promise<void> {
-  await db
-    .insertInto('apiKeys')
-    .values(k)
-    .onConflict((oc) => oc.column('keyHash').doNothing())
-    .execute();
+  k: { keyHash: string; prefix: string; at: Date },
+): Promise<{ revoked: string[]; restored: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const revoked = await trx
+      .updateTable('apiKeys')
+      .set({ revokedAt: k.at })
+      .where('fromEnv', '=', true)
+      .where('keyHash', '<>', k.keyHash)
+      .where('revokedAt', 'is', null)
+      .returning('id')
+      .execute();
+    const before = await trx
+      .selectFrom('apiKeys')
+      .select(['revokedAt', 'fromEnv'])
+      .where('keyHash', '=', k.keyHash)
+      .executeTakeFirst();
+    await trx
+      .insertInto('apiKeys')
+      .values({ name: 'RAPPORT_ADMIN_KEY', role: 'admin', keyHash: k.keyHash, prefix: k.prefix, fromEnv: true })
+      .onConflict((oc) =>
+        oc.column('keyHash').doUpdateSet({ revokedAt: null, prefix: k.prefix }).where('apiKeys.fromEnv', '=', true),
+      )
+      .execute();
+    return { revoked: revoked.map((r) => r.id), restored: Boolean(before?.fromEnv && before.revokedAt) };
+  });
 }
 
-/** findApiKeyByHash returns the live key with this hash, or null. */
+/** findApiKeyByHash returns the live key with this hash, or null; a staff key stops with its staff member's activity. */
 export async function findApiKeyByHash(db: Database, keyHash: string): Promise<ApiKey | null> {
   const row = await db
-    .selectFrom('apiKeys')
-    .select(['id', 'name', 'role', 'prefix', 'staffId', 'createdAt'])
-    .where('keyHash', '=', keyHash)
-    .where('revokedAt', 'is', null)
+    .selectFrom('apiKeys as k')
+    .leftJoin('staff as s', 's.id', 'k.staffId')
+    .select(['k.id', 'k.name', 'k.role', 'k.prefix', 'k.staffId', 'k.createdAt'])
+    .where('k.keyHash', '=', keyHash)
+    .where('k.revokedAt', 'is', null)
+    .where((eb) => eb.or([eb('k.staffId', 'is', null), eb('s.active', '=', true)]))
     .executeTakeFirst();
   return row ? { ...row, role: row.role as ApiRole } : null;
 }
@@ -193,6 +216,15 @@ export async function releaseIdempotencyKey(db: Database, k: IdempotencyKey): Pr
 export async function getSetting(db: Database, key: string): Promise<string | null> {
   const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
   return row?.value ?? null;
+}
+
+/** purgeIdempotentResponses deletes up to `limit` stored answers created before `before`; returns how many. */
+export async function purgeIdempotentResponses(db: Database, before: Date, limit: number): Promise<number> {
+  const result = await sql`
+    delete from idempotency_keys where ctid in (
+      select ctid from idempotency_keys where created_at < ${before} order by created_at limit ${limit}
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 /** setSettingOnce stores a setting unless one exists, and returns the stored value (the first writer wins). */

@@ -25,6 +25,16 @@ export interface TouchView {
   completedAt: Date | null;
   purpose: string | null;
   subject: string | null;
+  /** The step's words for the customer (PlanStep.customerDescription), if the plan has them. */
+  customerDescription: string | null;
+  senderRole: string | null;
+  assigneeId: string | null;
+  /** The sale whose plan the touch belongs to. */
+  saleId: string | null;
+  /** Who signed what was sent, as stored with it; for a call, who was given the task. */
+  sentBy: string | null;
+  /** A newsletter's subject. */
+  newsletterSubject: string | null;
 }
 
 /** listTouchViews returns a customer's touches by due time, with each step's purpose and the rendered subject. */
@@ -32,8 +42,15 @@ export async function listTouchViews(db: Database, customerId: string): Promise<
   const rows = await sql<TouchView>`
     select t.id, t.step, t.channel, t.due_at as "dueAt", t.status, t.status_reason as "statusReason",
       t.completed_at as "completedAt", t.content->>'subject' as subject,
-      (select s->>'purpose' from jsonb_array_elements(pr.plan) s where (s->>'step')::int = t.step limit 1) as purpose
-    from touches t left join plan_runs pr on pr.id = t.plan_run_id
+      (select s->>'purpose' from jsonb_array_elements(pr.plan) s where (s->>'step')::int = t.step limit 1) as purpose,
+      (select s->>'customerDescription' from jsonb_array_elements(pr.plan) s where (s->>'step')::int = t.step limit 1)
+        as "customerDescription",
+      t.sender_role as "senderRole", t.assignee_id as "assigneeId", pr.sale_id as "saleId",
+      coalesce(t.content->'sender'->>'name',
+        (select p.name from tasks k join staff p on p.id = k.assignee_id where k.touch_id = t.id
+          order by k.attempt desc limit 1)) as "sentBy",
+      n.subject as "newsletterSubject"
+    from touches t left join plan_runs pr on pr.id = t.plan_run_id left join newsletters n on n.id = t.newsletter_id
     where t.customer_id = ${customerId}
     order by t.due_at, t.step`.execute(db);
   return rows.rows;

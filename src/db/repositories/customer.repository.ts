@@ -35,6 +35,8 @@ export interface Customer {
   createdAt: Date;
   /** The fields the customer corrected themselves, each with a fingerprint of the value it replaced. */
   contactCorrections: ContactCorrections;
+  /** Every link given to the customer carries this; bumped on erasure and on a new email address (a trigger). */
+  linkVersion: number;
 }
 
 /** ContactFields are what a sale or the customer can set about a customer. */
@@ -76,6 +78,7 @@ export function toCustomer(row: Selectable<Customers>): Customer {
     erasedAt: row.erasedAt,
     createdAt: row.createdAt,
     contactCorrections: (row.contactCorrections ?? {}) as ContactCorrections,
+    linkVersion: row.linkVersion ?? 1,
   };
 }
 

@@ -72,6 +72,32 @@ export async function findLostTouches(
   return result.rows;
 }
 
+/**
+ * takeQueuedTouches returns, in id order after `afterId`, the queued touches no live lease holds (and not waiting in
+ * a letter batch) and stamps them queued again now: after Redis lost its data every one of them lost its job.
+ */
+export async function takeQueuedTouches(
+  db: Database,
+  now: Date,
+  afterId: string | null,
+  limit: number,
+): Promise<ClaimedTouch[]> {
+  const result = await sql<ClaimedTouch>`
+    with lost as (
+      select id from touches
+      where status = 'queued' and (lease_until is null or lease_until < ${now})
+        and letter_batch_id is null
+        and (${afterId}::uuid is null or id > ${afterId}::uuid)
+      order by id
+      limit ${limit}
+      for update skip locked
+    )
+    update touches t set queued_at = ${now}, updated_at = ${now}
+    from lost where t.id = lost.id
+    returning t.id, t.channel, t.due_at as "dueAt"`.execute(db);
+  return result.rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
 /** LeasedTouch is a touch a worker now holds for delivery. */
 export interface LeasedTouch {
   id: string;

@@ -119,11 +119,16 @@ export async function closeBatchForPrinting(trx: Database, batchId: string, now:
  * mailed waits for a letter being filed (and sees it), or the letter sees the batch closed; null when none is open.
  * A share lock: letters filed at once do not wait for each other, only marking the batch mailed (an update) waits.
  */
-export async function lockOpenBatch(trx: Database, businessDate: string): Promise<{ id: string; seq: number } | null> {
+export async function lockOpenBatch(
+  trx: Database,
+  businessDate: string,
+  paper: 'A4' | 'Letter',
+): Promise<{ id: string; seq: number } | null> {
   const row = await trx
     .selectFrom('letterBatches')
     .select(['id', 'seq'])
     .where('businessDate', '=', asDate(businessDate))
+    .where('paper', '=', paper)
     .where('status', '=', 'open')
     .forShare()
     .executeTakeFirst();

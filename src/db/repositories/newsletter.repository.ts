@@ -18,6 +18,9 @@ export interface Newsletter {
   body: string;
   segmentId: string | null;
   sendAt: Date;
+  /** An edition sent at a local time: each recipient gets it on `localDate` at `localTime` in their own zone. */
+  localDate: string | null;
+  localTime: string | null;
   status: NewsletterStatus;
   fanoutCursor: string | null;
   recipients: number;
@@ -39,6 +42,8 @@ function toNewsletter(row: Selectable<Newsletters>): Newsletter {
     body: row.body,
     segmentId: row.segmentId,
     sendAt: row.sendAt,
+    localDate: row.localDate ?? null,
+    localTime: row.localTime ?? null,
     status: row.status as NewsletterStatus,
     fanoutCursor: row.fanoutCursor,
     recipients: row.recipients,
@@ -54,7 +59,15 @@ function toNewsletter(row: Selectable<Newsletters>): Newsletter {
 /** insertNewsletter stores a scheduled edition. */
 export async function insertNewsletter(
   db: Database,
-  n: { subject: string; body: string; segmentId: string | null; sendAt: Date; createdBy: string; at: Date },
+  n: {
+    subject: string;
+    body: string;
+    segmentId: string | null;
+    sendAt: Date;
+    local?: { date: string; time: string } | null;
+    createdBy: string;
+    at: Date;
+  },
 ): Promise<Newsletter> {
   const row = await db
     .insertInto('newsletters')
@@ -63,6 +76,8 @@ export async function insertNewsletter(
       body: n.body,
       segmentId: n.segmentId,
       sendAt: n.sendAt,
+      localDate: n.local?.date ?? null,
+      localTime: n.local?.time ?? null,
       status: 'scheduled',
       createdBy: n.createdBy,
       createdAt: n.at,
@@ -183,16 +198,23 @@ export async function lockRecipientPage(
  */
 export async function insertNewsletterTouches(
   db: Database,
-  n: Pick<Newsletter, 'id' | 'sendAt'>,
+  n: Pick<Newsletter, 'id' | 'sendAt'> & Partial<Pick<Newsletter, 'localDate' | 'localTime'>>,
   customerIds: string[],
   at: Date,
+  defaultZone = 'UTC',
 ): Promise<string[]> {
   if (customerIds.length === 0) return [];
+  // At a local time, each customer's touch falls due at that wall-clock time in their zone (else the business's);
+  // Postgres turns a local time that a DST change skips into the instant just after it.
+  const dueAt =
+    n.localDate && n.localTime
+      ? sql`((${`${n.localDate} ${n.localTime}`}::timestamp) at time zone coalesce((select z.timezone from customers z where z.id = c.id), ${defaultZone}))`
+      : sql`${n.sendAt}::timestamptz`;
   // A statement of its own, after the lock: READ COMMITTED gives it a snapshot that sees what a transaction we
   // waited for has committed.
   const { rows } = await sql<{ id: string }>`
     insert into touches (customer_id, newsletter_id, step, channel, due_at, status, created_at, updated_at)
-    select c.id, ${n.id}::uuid, 0, 'newsletter', ${n.sendAt}::timestamptz, 'scheduled', ${at}::timestamptz, ${at}::timestamptz
+    select c.id, ${n.id}::uuid, 0, 'newsletter', ${dueAt}, 'scheduled', ${at}::timestamptz, ${at}::timestamptz
     from unnest(${customerIds}::uuid[]) as c(id)
     where (
       select count(*) from touches t

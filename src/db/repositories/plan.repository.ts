@@ -87,12 +87,12 @@ export async function endActiveRuns(
 }
 
 /**
- * cancelScheduledTouches cancels the not-yet-delivered touches of some runs or of a customer (optionally only some
- * channels), recording why, and returns how many it cancelled.
+ * cancelScheduledTouches cancels the not-yet-delivered touches of some runs, of a customer or of a list of touches
+ * (optionally only some channels), recording why, and returns how many it cancelled.
  */
 export async function cancelScheduledTouches(
   db: Database,
-  scope: { runIds?: string[]; customerId?: string; channels?: Channel[] },
+  scope: { runIds?: string[]; customerId?: string; channels?: Channel[]; touchIds?: string[] },
   at: Date,
   reason: string,
 ): Promise<number> {
@@ -100,6 +100,7 @@ export async function cancelScheduledTouches(
   if (scope.runIds) open = open.where('planRunId', 'in', scope.runIds);
   if (scope.customerId) open = open.where('customerId', '=', scope.customerId);
   if (scope.channels) open = open.where('channel', 'in', scope.channels);
+  if (scope.touchIds) open = open.where('id', '=', sql<string>`any(${scope.touchIds}::uuid[])`);
   // Rows are locked in id order, as every statement that changes many touches does (see lockedInIdOrder).
   const rows = await db
     .updateTable('touches')

@@ -42,27 +42,37 @@ function salespersonFilter(scope: ReportScope, salesperson: RawBuilder<unknown>)
 }
 
 /**
- * countContacts counts the touches due in the period per channel: made on time (sent or done within the
- * tolerance), late, missed, skipped, cancelled, failed, and still pending. A touch's segment is its run's (a
- * newsletter's is its customer's); its salesperson is the one of the sale that started its run.
+ * contactCountColumns are the ContactCounts of a group of touches `t` as SQL select columns (camelCase aliases): the
+ * one definition of on time, late, missed and the rest, shared by the live report and the monthly rollup.
  */
-export async function countContacts(db: Database, scope: ReportScope): Promise<ContactCountsByChannel> {
+export function contactCountColumns(onTimeHours: number): RawBuilder<unknown> {
   const made = sql`t.status in ('sent', 'done')`;
-  const deadline = sql`t.due_at + make_interval(hours => ${scope.onTimeHours}::int)`;
-  const rows = await sql<ContactCounts & { channel: string }>`
-    select t.channel,
-      count(*)::int as planned,
+  const deadline = sql`t.due_at + make_interval(hours => ${onTimeHours}::int)`;
+  return sql`count(*)::int as planned,
       count(*) filter (where ${made} and t.completed_at <= ${deadline})::int as "onTime",
       count(*) filter (where ${made} and t.completed_at > ${deadline})::int as late,
       count(*) filter (where t.status = 'missed')::int as missed,
       count(*) filter (where t.status = 'skipped')::int as skipped,
       count(*) filter (where t.status = 'cancelled')::int as cancelled,
       count(*) filter (where t.status = 'failed')::int as failed,
-      count(*) filter (where t.status in ('scheduled', 'queued'))::int as pending
-    from touches t
-    join customers c on c.id = t.customer_id
+      count(*) filter (where t.status in ('scheduled', 'queued'))::int as pending`;
+}
+
+/** TOUCH_ATTRIBUTION joins a touch `t` to its customer `c`, run `pr` and the sale `s` that started the run. */
+export const TOUCH_ATTRIBUTION = sql`join customers c on c.id = t.customer_id
     left join plan_runs pr on pr.id = t.plan_run_id
-    left join sales s on s.id = pr.sale_id
+    left join sales s on s.id = pr.sale_id`;
+
+/**
+ * countContacts counts the touches due in the period per channel: made on time (sent or done within the
+ * tolerance), late, missed, skipped, cancelled, failed, and still pending. A touch's segment is its run's (a
+ * newsletter's is its customer's); its salesperson is the one of the sale that started its run.
+ */
+export async function countContacts(db: Database, scope: ReportScope): Promise<ContactCountsByChannel> {
+  const rows = await sql<ContactCounts & { channel: string }>`
+    select t.channel, ${contactCountColumns(scope.onTimeHours)}
+    from touches t
+    ${TOUCH_ATTRIBUTION}
     where t.due_at >= ${scope.from} and t.due_at < ${scope.to}
       ${segmentFilter(scope, sql`coalesce(pr.segment_id, c.segment_id)`)}
       ${salespersonFilter(scope, sql`s.salesperson_id`)}

@@ -145,6 +145,7 @@ export function newCustomerRecord(
     erasedAt: null,
     createdAt: now,
     contactCorrections: {},
+    linkVersion: 1,
   };
 }
 

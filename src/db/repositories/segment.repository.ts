@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { Database } from '../database';
 import type { Segments } from '../types';
-import type { LaterYears, PlanStep, Segment, SegmentMatch, SendWindow } from '../../domain/types';
+import type { LaterYears, PlanStep, Segment, SegmentContent, SegmentMatch, SendWindow } from '../../domain/types';
 
 /** toSegment maps a segment row to the domain type. */
 export function toSegment(row: Selectable<Segments>): Segment {
@@ -15,11 +15,13 @@ export function toSegment(row: Selectable<Segments>): Segment {
     plan: row.plan as unknown as PlanStep[],
     sendWindow: row.sendWindow as unknown as SendWindow,
     laterYears: row.laterYears as unknown as LaterYears,
+    content: (row.content ?? {}) as SegmentContent,
+    planVersion: row.planVersion,
   };
 }
 
 /** SegmentFields are the editable parts of a segment. */
-export type SegmentFields = Omit<Segment, 'id' | 'isDefault'>;
+export type SegmentFields = Omit<Segment, 'id' | 'isDefault' | 'planVersion'>;
 
 function toRow(s: SegmentFields) {
   return {
@@ -29,6 +31,7 @@ function toRow(s: SegmentFields) {
     plan: JSON.stringify(s.plan),
     sendWindow: JSON.stringify(s.sendWindow),
     laterYears: JSON.stringify(s.laterYears),
+    content: JSON.stringify(s.content ?? {}),
   };
 }
 
@@ -48,11 +51,22 @@ export async function insertSegment(db: Database, s: SegmentFields): Promise<Seg
   return toSegment(await db.insertInto('segments').values(toRow(s)).returningAll().executeTakeFirstOrThrow());
 }
 
-/** updateSegment replaces a segment's editable fields; null when it does not exist. */
-export async function updateSegment(db: Database, id: string, s: SegmentFields): Promise<Segment | null> {
+/** findSegmentForUpdate returns one segment locked until the transaction ends, or null. */
+export async function findSegmentForUpdate(db: Database, id: string): Promise<Segment | null> {
+  const row = await db.selectFrom('segments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  return row ? toSegment(row) : null;
+}
+
+/** updateSegment replaces a segment's editable fields (and its plan version when given); null when it does not exist. */
+export async function updateSegment(
+  db: Database,
+  id: string,
+  s: SegmentFields,
+  planVersion?: number,
+): Promise<Segment | null> {
   const row = await db
     .updateTable('segments')
-    .set({ ...toRow(s), updatedAt: new Date() })
+    .set({ ...toRow(s), ...(planVersion ? { planVersion } : {}), updatedAt: new Date() })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();

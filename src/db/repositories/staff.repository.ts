@@ -10,6 +10,8 @@ export interface StaffMember {
   email: string;
   name: string;
   title: string | null;
+  /** A direct phone number, printed under their signature (else the business's). */
+  phone: string | null;
   role: StaffRole;
   managerId: string | null;
   timezone: string | null;
@@ -24,9 +26,9 @@ export interface StaffMember {
 /** NewStaff is what creating a staff member needs. */
 export type NewStaff = Omit<
   StaffMember,
-  'id' | 'active' | 'pending' | 'title' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'
+  'id' | 'active' | 'pending' | 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'
 > &
-  Partial<Pick<StaffMember, 'title' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'>>;
+  Partial<Pick<StaffMember, 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'>>;
 
 /** toStaff maps a staff row to the domain type. */
 export function toStaff(row: Selectable<StaffRow>): StaffMember {
@@ -35,6 +37,7 @@ export function toStaff(row: Selectable<StaffRow>): StaffMember {
     email: row.email,
     name: row.name,
     title: row.title,
+    phone: row.phone ?? null,
     role: row.role as StaffRole,
     managerId: row.managerId,
     timezone: row.timezone,
@@ -71,6 +74,7 @@ export async function insertStaff(db: Database, s: NewStaff): Promise<StaffMembe
       name: s.name,
       role: s.role,
       title: s.title ?? null,
+      phone: s.phone ?? null,
       managerId: s.managerId ?? null,
       timezone: s.timezone ?? null,
       workingDays: s.workingDays ?? [1, 2, 3, 4, 5],

@@ -369,6 +369,18 @@ export async function completeTask(
   return rows.length > 0;
 }
 
+/** moveTask gives an open task a new due time (and a fresh reminder); false when it is not open. */
+export async function moveTask(db: Database, id: string, dueAt: Date): Promise<boolean> {
+  const rows = await db
+    .updateTable('tasks')
+    .set({ dueAt, remindedAt: null })
+    .where('id', '=', id)
+    .where('status', '=', 'open')
+    .returning('id')
+    .execute();
+  return rows.length > 0;
+}
+
 /** closeTasksFrom closes the open tasks made from `sourceTaskId` (its escalation), noting why; returns how many. */
 export async function closeTasksFrom(db: Database, sourceTaskId: string, at: Date, notes: string): Promise<string[]> {
   const rows = await db

@@ -77,7 +77,9 @@ export async function signInRoutes(app: FastifyInstance, { ctx, email }: WebDeps
   app.post<{ Params: { token: string } }>('/sign-in/:token', { preHandler: [perIp] }, async (req, reply) => {
     const signed = await sessions.signIn(ctx, req.params.token, req.headers['user-agent'] ?? null);
     if (!signed) return reply.page('sign-in-expired', { title: 'This link no longer works' }, 410);
-    reply.setCookie(SESSION_COOKIE, signed.sessionToken, { ...cookieOptions(ctx), expires: signed.expiresAt });
+    // Max-Age, not Expires: relative, so a browser whose clock differs from the server's keeps the session as long.
+    const maxAge = Math.floor((signed.expiresAt.getTime() - ctx.clock.now().getTime()) / 1000);
+    reply.setCookie(SESSION_COOKIE, signed.sessionToken, { ...cookieOptions(ctx), maxAge });
     return reply.redirect('/console/today', 303);
   });
 

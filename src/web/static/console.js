@@ -60,3 +60,33 @@
     if (done) e.preventDefault();
   });
 })();
+
+// "Copy the link" buttons: shown only when the script runs (without it, the field can be selected and copied). After
+// htmx swaps the page's main part, the new buttons are set up and focus moves to the new content for screen readers.
+(function () {
+  'use strict';
+  function setUp(root) {
+    var buttons = root.querySelectorAll('[data-copy]:not([data-ready])');
+    for (var i = 0; i < buttons.length; i++) {
+      var b = buttons[i];
+      b.hidden = false;
+      b.setAttribute('data-ready', '');
+      b.addEventListener('click', function (e) {
+        var field = document.getElementById(e.currentTarget.getAttribute('data-copy'));
+        var button = e.currentTarget;
+        if (!field) return;
+        field.select();
+        var done = function () {
+          button.textContent = 'Copied';
+        };
+        if (window.navigator.clipboard) window.navigator.clipboard.writeText(field.value).then(done, done);
+      });
+    }
+  }
+  setUp(document);
+  document.addEventListener('htmx:afterSettle', function () {
+    setUp(document);
+    var main = document.getElementById('main');
+    if (main) main.focus();
+  });
+})();

@@ -72,16 +72,50 @@ it('needs a staff member for a staff key', async () => {
   expect(res.json().error.details.field).toBe('staffId');
 });
 
-it('does not bring a revoked RAPPORT_ADMIN_KEY back at the next start', async () => {
-  const configured = 'configured-admin-key-0123456789';
-  await ensureAdminKey(t.database.db, configured);
-  const keys = (await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(configured) })).json().keys;
-  const id = keys.find((k: { name: string }) => k.name === 'RAPPORT_ADMIN_KEY').id;
-  expect(
-    (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode,
-  ).toBe(204);
-  await ensureAdminKey(t.database.db, configured); // the next start
-  expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(configured) })).statusCode).toBe(401);
+describe('RAPPORT_ADMIN_KEY', () => {
+  const at = new Date('2026-11-02T10:00:00Z');
+  const listed = async (key: string) =>
+    (await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(key) })).json().keys as {
+      id: string;
+      name: string;
+      prefix: string;
+    }[];
+
+  it('stores only a short prefix of the key beside its hash', async () => {
+    const configured = 'configured-admin-key-prefix-0123456789';
+    await ensureAdminKey(t.database.db, configured, at);
+    const key = (await listed(configured)).find((k) => k.name === 'RAPPORT_ADMIN_KEY')!;
+    expect(key.prefix).toBe('config');
+    const rows = await t.database.db
+      .selectFrom('apiKeys')
+      .select(['prefix', 'keyHash'])
+      .where('id', '=', key.id)
+      .execute();
+    expect(rows).toEqual([{ prefix: 'config', keyHash: hashKey(configured) }]);
+  });
+
+  it('revokes the old key when the variable changes, and brings a revoked key back when it is set again', async () => {
+    const first = 'first-configured-admin-key-0123456789';
+    const second = 'second-configured-admin-key-0123456789';
+    await ensureAdminKey(t.database.db, first, at);
+    const id = (await listed(first)).find((k) => k.prefix === 'first-')!.id;
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${id}`, headers: t.auth(t.adminKey) })).statusCode,
+    ).toBe(204);
+    await ensureAdminKey(t.database.db, first, at); // the next start: the revoked key is live again
+    expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(first) })).statusCode).toBe(200);
+
+    await ensureAdminKey(t.database.db, second, at); // the variable changed: the old key stops
+    expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(first) })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: t.auth(second) })).statusCode).toBe(200);
+    const actions = await t.database.db
+      .selectFrom('auditLog')
+      .select('action')
+      .where('actor', '=', 'config:RAPPORT_ADMIN_KEY')
+      .execute();
+    // Revoked: the previous test's key (when `first` was set) and `first` (when `second` was).
+    expect(actions.map((a) => a.action).sort()).toEqual(['api_key.restored', 'api_key.revoked', 'api_key.revoked']);
+  });
 });
 
 describe('Idempotency-Key', () => {

@@ -158,7 +158,11 @@ describe('a due call becomes a task, and its assignee is reminded', () => {
     expect(digest!.subject).toBe('Your calls today: 1 task');
     expect(digest!.from?.text).toContain('hello@shop.test');
     expect(digest!.text).toContain('Ann Caller');
-    expect(digest!.text).toContain(`http://rapport.test/v1/tasks?assignee=${staff.sam!.id}&status=open&due=today`);
+    // Links open the console (Today, and each task), never the JSON API.
+    expect(digest!.text).toContain('http://rapport.test/console/today');
+    expect(digest!.text).toMatch(/http:\/\/rapport\.test\/console\/tasks\/[0-9a-f-]{36}/);
+    expect(digest!.text).not.toContain('/v1/');
+    expect(digest!.text).toMatch(/due \w{3} \d+ \w{3} \d\d:\d\d \(UTC\)/);
 
     t.clock.advance(10 * 60_000); // 09:40
     const again = await remind();
@@ -374,9 +378,15 @@ describe('customers who may not be contacted', () => {
   });
 });
 
-describe('staff keys see their own tasks only', () => {
-  it('lists only the key owner tasks, whatever assignee says', async () => {
-    const res = await api('GET', `/v1/tasks?assignee=${staff.pat!.id}`, undefined, staff.sam!.key);
+describe('staff keys see their own tasks, a manager also their team', () => {
+  it("lists the key owner's tasks; another person's only for their manager", async () => {
+    const others = await api('GET', `/v1/tasks?assignee=${staff.pat!.id}`, undefined, staff.sam!.key);
+    expect(others.statusCode).toBe(200);
+    expect(others.json().tasks).toEqual([]);
+    const team = (await api('GET', `/v1/tasks?assignee=${staff.pat!.id}`, undefined, staff.mia!.key)).json().tasks;
+    expect(team.length).toBeGreaterThan(0);
+    expect(team.every((x: { assignee: { id: string } }) => x.assignee.id === staff.pat!.id)).toBe(true);
+    const res = await api('GET', '/v1/tasks', undefined, staff.sam!.key);
     expect(res.statusCode).toBe(200);
     const tasks = res.json().tasks as { assignee: { id: string } }[];
     expect(tasks.length).toBeGreaterThanOrEqual(3);
@@ -387,12 +397,12 @@ describe('staff keys see their own tasks only', () => {
     expect((await api('GET', '/v1/tasks?due=2026-11-10', undefined, staff.sam!.key)).json().tasks).toHaveLength(0);
   });
 
-  it('answers 404 for another person task and 403 for recording its outcome', async () => {
+  it('answers 404 for another person task, reading it or recording its outcome', async () => {
     const s = await callSale('pat', 'Ida');
     const patTask = await dispatchCall(s.callTouchId);
     expect((await api('GET', `/v1/tasks/${patTask.id}`, undefined, staff.sam!.key)).statusCode).toBe(404);
     const refused = await outcome(patTask.id, { outcome: 'reached' }, staff.sam!.key);
-    expect(refused.statusCode).toBe(403);
+    expect(refused.statusCode).toBe(404);
     expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]!.status).toBe('open');
     expect((await outcome(patTask.id, { outcome: 'voicemail' }, staff.pat!.key)).json()).toMatchObject({
       status: 'done',

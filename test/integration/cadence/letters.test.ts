@@ -28,6 +28,9 @@ beforeAll(async () => {
     clock: t.clock,
     smtpUrl: null,
     outboxDir: `/tmp/rapport-letters-outbox-${process.pid}`,
+    // RAPPORT_PAPER=A4 prints every letter on A4, whatever its destination (the default, by country, is tested in
+    // test/integration/voice).
+    paper: 'A4',
   });
 });
 afterAll(async () => {
@@ -145,7 +148,7 @@ describe('a due letter', () => {
     });
     expect(content.sender.name).toBe('Sam Shaw');
     expect(content.paper).toBe('A4');
-    expect(content.footer).toContain('http://rapport.test/p/');
+    expect(content.footer).toMatch(/rapport\.test\/l\/[A-Z2-9]{10} /); // a short link to type in from paper
     expect(content.footer).not.toContain('/u/'); // no unsubscribe link on paper
     // The US customer's date is month-first, in New York's date (still 10 November there).
     expect(((await touchRow(bob.touchId)).content as { date: string }).date).toBe('November 10, 2026');
@@ -378,14 +381,16 @@ describe('filing letters at the same instant', () => {
     const ids = sales.map((x) => x.touchId);
     // As the worker leaves them once rendered and recorded: queued, not yet in a batch.
     await t.database.db.updateTable('touches').set({ status: 'queued' }).where('id', 'in', ids).execute();
-    const filed = await Promise.all(ids.map(async (id) => (await fileLetters(t.ctx, [id], 'A4'))[0]));
+    const filed = await Promise.all(
+      ids.map(async (id) => (await fileLetters(t.ctx, [{ touchId: id, paper: 'A4' }]))[0]),
+    );
     expect(filed.map((f) => f?.seq)).toEqual([1, 1, 1, 1, 1]);
     expect(new Set(filed.map((f) => f?.id)).size).toBe(1);
     expect((await get('/v1/letters/batches?date=2026-11-13')).json().batches).toEqual([
       expect.objectContaining({ seq: 1, letterCount: 5 }),
     ]);
     // Filing again is a no-op: a touch is filed once.
-    expect(await fileLetters(t.ctx, [ids[0]], 'A4')).toEqual([null]);
+    expect(await fileLetters(t.ctx, [{ touchId: ids[0], paper: 'A4' }])).toEqual([null]);
   });
 });
 

@@ -31,7 +31,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const batchesOf = (ctx: ServiceContext) => createDeliveryBatches(ctx, { leaseMs: LEASE_MS, paper: 'A4' });
+const batchesOf = (ctx: ServiceContext) => createDeliveryBatches(ctx, { leaseMs: LEASE_MS });
 
 function jobFor(touchId: string): Job<TouchJob> {
   return { data: { touchId }, attemptsMade: 0, opts: { attempts: 5 } } as unknown as Job<TouchJob>;

@@ -3,13 +3,14 @@
  * nothing, one-click unsubscribe stops the next email and newsletter, "do not contact" cancels calls on staff lists,
  * corrections re-route future letters and emails, and the export holds everything held.
  */
-import { signCustomerToken } from '../../../src/services/customer-link';
+import { signCustomerLink } from '../../../src/services/customer-link';
+import { preferenceToken } from '../../helpers/links';
 import { updateCustomer } from '../../../src/db/repositories/customer.repository';
 import { type TestApp } from '../../helpers/app';
 import { type TestSmtpServer } from '../../helpers/smtp';
 import { type TestWorker } from '../../helpers/worker';
 import { waitFor } from '../../helpers/wait';
-import { addNewsletterTouch, auditOf, form, sell, snapshot, touchesOf } from './helpers';
+import { addNewsletterTouch, auditOf, dataLink, form, sell, snapshot, touchesOf } from './helpers';
 import { closeTestStack, startTestStack } from '../../helpers/stack';
 
 // Monday 10:00 UTC, inside the default send window; sales made on 29 October have their first email due now.
@@ -41,12 +42,26 @@ describe('links', () => {
   it('refuses a forged, altered or malformed token with 404 on every page and changes nothing', async () => {
     const victim = await sell(t, { firstName: 'Fern', email: 'fern@example.com', phone: '+1 555 0101' });
     const other = await sell(t, { firstName: 'Olly', email: 'olly@example.com', phone: '+1 555 0102' });
-    const [version, id, mac] = victim.token.split('.');
+    const parts = victim.token.split('.');
+    const [, , , id, , , mac] = parts;
+    const withPart = (i: number, v: string) => parts.map((p, j) => (j === i ? v : p)).join('.');
+    const claims = {
+      customerId: id,
+      purpose: 'preferences' as const,
+      version: 1,
+      expiresAt: new Date(NOW.getTime() + 90 * DAY),
+    };
     const forged = [
-      `${version}.${id}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`, // one character of the signature changed
-      `${version}.${other.customerId}.${mac}`, // another customer's id under this signature
-      signCustomerToken('another-secret-0123456789abcdef012345', id), // signed with a key that is not ours
-      `v2.${id}.${mac}`,
+      withPart(6, `${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`), // one character of the signature changed
+      withPart(3, other.customerId), // another customer's id under this signature
+      withPart(4, '2'), // another link version
+      withPart(5, (Math.floor(NOW.getTime() / 1000) + 400 * 86400).toString(36)), // a later expiry
+      signCustomerLink({ secret: 'another-secret-0123456789abcdef012345' }, claims), // signed with a key not ours
+      signCustomerLink(
+        { secret: 'test-secret-0123456789abcdef0123456789' },
+        { ...claims, expiresAt: new Date(NOW.getTime() - DAY) },
+      ), // expired
+      withPart(0, 'r2'),
       victim.token.slice(0, -4),
       id,
       'garbage',
@@ -56,11 +71,11 @@ describe('links', () => {
       const p = `/p/${encodeURIComponent(token)}`;
       const answers: [string, Awaited<ReturnType<typeof form>>][] = [
         ['GET page', await t.app.inject({ method: 'GET', url: p })],
-        ['GET export', await t.app.inject({ method: 'GET', url: `${p}/export` })],
-        ['GET erase', await t.app.inject({ method: 'GET', url: `${p}/erase` })],
+        ['POST request', await form(t, `${p}/request`, { what: 'export' })],
+        ['GET data link', await t.app.inject({ method: 'GET', url: `/d/${encodeURIComponent(token)}` })],
+        ['POST data link', await form(t, `/d/${encodeURIComponent(token)}`, { confirm: 'yes' })],
         ['POST contact', await form(t, `${p}/contact`, { email: 'evil@example.com', firstName: 'Mallory' })],
         ['POST preferences', await form(t, `${p}/preferences`, { form: 'preferences' })],
-        ['POST erase', await form(t, `${p}/erase`, { confirm: 'erase' })],
         ['GET unsubscribe', await t.app.inject({ method: 'GET', url: `/u/${encodeURIComponent(token)}` })],
         ['POST unsubscribe', await form(t, `/u/${encodeURIComponent(token)}`, 'List-Unsubscribe=One-Click')],
       ];
@@ -97,16 +112,17 @@ describe('links', () => {
       'Hobart',
       code,
       '3-seat sofa',
-      'AUD 1299.00',
+      'A$1,299.00',
     ]) {
       expect(res.body).toContain(shown);
     }
     expect(res.body).not.toContain('<b>Zed');
     expect(res.body).not.toMatch(/<script/i);
-    // Upcoming contacts: the plan's future steps are listed with their purpose.
-    expect(res.body).toContain('Getting the most out of the purchase');
-    for (const action of ['contact', 'preferences']) expect(res.body).toContain(`action="/p/${c.token}/${action}"`);
-    expect(res.body).toContain(`href="/p/${c.token}/export"`);
+    // Upcoming contacts: in words for the customer, never the step's internal purpose.
+    expect(res.body).toContain('A note from Sam, a month after your purchase');
+    expect(res.body).not.toContain('Getting the most out of the purchase');
+    for (const action of ['contact', 'preferences', 'request'])
+      expect(res.body).toContain(`action="/p/${c.token}/${action}"`);
   });
 });
 
@@ -120,12 +136,15 @@ describe('one-click unsubscribe', () => {
     expect(new Date(firstEmail.dueAt).getTime()).toBeLessThanOrEqual(NOW.getTime());
 
     // A GET (a mail client or link scanner) only shows the confirm button.
-    const page = await t.app.inject({ method: 'GET', url: `/u/${leaving.token}` });
+    const page = await t.app.inject({ method: 'GET', url: `/u/${leaving.unsubscribe}` });
     expect(page.statusCode).toBe(200);
-    expect(page.body).toContain(`action="/u/${leaving.token}"`);
+    expect(page.body).toContain(`action="/u/${leaving.unsubscribe}"`);
+    // An unsubscribe link only unsubscribes: it opens no other page, and a preference link does not unsubscribe.
+    expect((await t.app.inject({ method: 'GET', url: `/p/${leaving.unsubscribe}` })).statusCode).toBe(404);
+    expect((await form(t, `/u/${leaving.token}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(404);
     expect((await snapshot(t, leaving.customerId)).customer.emailOptOut).toBe(false);
 
-    const res = await form(t, `/u/${leaving.token}`, 'List-Unsubscribe=One-Click');
+    const res = await form(t, `/u/${leaving.unsubscribe}`, 'List-Unsubscribe=One-Click');
     expect(res.statusCode).toBe(200);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(res.body).toContain('You are unsubscribed');
@@ -152,7 +171,7 @@ describe('one-click unsubscribe', () => {
 
     // Unsubscribing again is harmless and records nothing new.
     const auditBefore = (await auditOf(t, leaving.customerId)).length;
-    expect((await form(t, `/u/${leaving.token}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(200);
+    expect((await form(t, `/u/${leaving.unsubscribe}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(200);
     expect(await auditOf(t, leaving.customerId)).toHaveLength(auditBefore);
   });
 
@@ -166,7 +185,7 @@ describe('one-click unsubscribe', () => {
     const boundary = 'rapportboundary';
     const res = await t.app.inject({
       method: 'POST',
-      url: `/u/${c.token}`,
+      url: `/u/${c.unsubscribe}`,
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
       payload: `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`,
     });
@@ -284,7 +303,10 @@ describe('contact corrections', () => {
 
     // A new email address that had bounced before, and a switch to email.
     await updateCustomer(t.database.db, c.customerId, { email: 'old-kit@example.com', emailStatus: 'bounced' });
-    const again = await form(t, `/p/${c.token}/contact`, { email: 'kit@example.com', preferredChannel: 'email' });
+    // A new email address voids the links given out before: the customer's link of now carries version 2.
+    expect((await form(t, `/p/${c.token}/contact`, { email: 'kit@example.com' })).statusCode).toBe(404);
+    const fresh = preferenceToken(c.customerId, NOW, 2);
+    const again = await form(t, `/p/${fresh}/contact`, { email: 'kit@example.com', preferredChannel: 'email' });
     expect(again.statusCode).toBe(303);
     customer = (await snapshot(t, c.customerId)).customer;
     expect(customer).toMatchObject({ email: 'kit@example.com', emailStatus: 'ok', preferredChannel: 'email' });
@@ -324,9 +346,14 @@ describe('contact corrections', () => {
     const c = await sell(t, customer);
     const fixed = await form(t, `/p/${c.token}/contact`, { email: 'lou@example.com', firstName: 'Louise' });
     expect(fixed.statusCode).toBe(303);
+    // The new address voided the old link; the page goes on under a fresh one.
+    const token = /^\/p\/([^?]+)/.exec(fixed.headers.location as string)![1];
+    expect(token).not.toBe(c.token);
+    expect((await t.app.inject({ method: 'GET', url: `/p/${c.token}` })).statusCode).toBe(404);
 
     // The export names the corrected fields; the values they replaced are not held in any readable form.
-    const exported = (await t.app.inject({ method: 'GET', url: `/p/${c.token}/export` })).json().customer;
+    const link = await dataLink(t, smtp, { ...c, token }, 'export');
+    const exported = (await form(t, `/d/${link}`, { confirm: 'yes' })).json().you;
     expect(exported.correctedFields.sort()).toEqual(['email', 'firstName']);
     expect(exported.contactCorrections).toBeUndefined();
     const stored = await t.database.db
@@ -360,7 +387,7 @@ describe('contact corrections', () => {
 
 describe('export', () => {
   it('returns everything held about the customer as a JSON download', async () => {
-    const c = await sell(t, { firstName: 'Eve', email: 'eve@example.com', phone: '+1 555 0107' });
+    const c = await sell(t, { firstName: 'Eve', email: 'eve@example.com', phone: '+1 555 0199' });
     await worker.runMaintenance('dispatch');
     await waitFor(() => mailedTo('eve@example.com').length === 1 || null, 'the first email sent');
     await waitFor(
@@ -376,35 +403,51 @@ describe('export', () => {
     expect(note.statusCode).toBe(201);
     await form(t, `/p/${c.token}/preferences`, { form: 'preferences', email: 'yes', contact: 'yes' }); // newsletters off
 
-    const res = await t.app.inject({ method: 'GET', url: `/p/${c.token}/export` });
+    // The page only asks for a link; it goes to the address on record, works once, for 30 minutes.
+    const link = await dataLink(t, smtp, c, 'export');
+    const button = await t.app.inject({ method: 'GET', url: `/d/${link}` });
+    expect(button.statusCode).toBe(200);
+    expect(button.body).toContain(`action="/d/${link}"`);
+    const res = await form(t, `/d/${link}`, { confirm: 'yes' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['content-disposition']).toBe('attachment; filename="my-data.json"');
+    expect((await form(t, `/d/${link}`, { confirm: 'yes' })).statusCode).toBe(404); // used once
     const data = res.json();
     const held = await snapshot(t, c.customerId);
-    expect(data.customer).toMatchObject({
-      id: c.customerId,
+    expect(data.from).toMatchObject({ name: 'Test Shop', phone: '+61 2 5550 1000' });
+    expect(data.you).toMatchObject({
       firstName: 'Eve',
       email: 'eve@example.com',
-      phone: '+1 555 0107',
+      phone: '+1 555 0199',
       address: { lines: ['1 Main St'], country: 'AU' },
       referralCode: held.customer.referralCode,
-      newsletterOptOut: true,
-      emailOptOut: false,
+      newsletters: false,
+      emails: true,
     });
-    expect(data.sales).toHaveLength(held.sales.length);
-    expect(data.sales[0].items[0]).toMatchObject({ name: '3-seat sofa', quantity: 1 });
-    expect(data.touches).toHaveLength(held.touches.length);
-    const sent = data.touches.find((x: { step: number }) => x.step === 1);
-    expect(sent.status).toBe('sent');
-    expect(sent.content.subject).toBe('Thank you, Eve');
-    expect(sent.history.map((h: { status: string }) => h.status)).toEqual(
-      expect.arrayContaining(['scheduled', 'queued', 'sent']),
-    );
-    expect(data.notes.map((n: { body: string }) => n.body)).toEqual(['Eve prefers mornings']);
-    expect(data.tasks).toHaveLength(held.tasks.length);
-    expect(data.auditTrail.map((a: { action: string }) => a.action)).toEqual(
-      expect.arrayContaining(['sale.recorded', 'customer.opt_out.newsletter']),
-    );
+    expect(data.purchases).toHaveLength(held.sales.length);
+    expect(data.purchases[0].items[0]).toMatchObject({ name: '3-seat sofa', quantity: 1 });
+    const sent = data.sentToYou.find((x: { subject: string }) => x.subject === 'Thank you, Eve');
+    expect(sent).toMatchObject({ how: 'Email', signedBy: 'Sam Shaw' });
+    expect(sent.text).toContain('Dear Eve,');
+    expect(data.coming.length).toBeGreaterThan(0);
+    expect(data.notesAboutYou.map((n: { text: string }) => n.text)).toEqual(['Eve prefers mornings']);
+    expect(data.yourChanges.map((a: { what: string }) => a.what)).toContain('You turned off our newsletter');
+    // Nothing internal: no delivery reasons, server paths, step purposes or talking points.
+    const all = JSON.stringify(data);
+    expect(all).not.toMatch(/smtpResponse|statusReason|purpose|talkingPoints|\/tmp\/|outbox|queued as/);
+  });
+
+  it('answers 30 minutes after it was sent, and never twice, with 404', async () => {
+    const c = await sell(t, { firstName: 'Otto', email: 'otto@example.com', phone: undefined });
+    const link = await dataLink(t, smtp, c, 'export');
+    const later = new Date(NOW.getTime() + 31 * 60_000);
+    t.clock.set(later);
+    try {
+      expect((await t.app.inject({ method: 'GET', url: `/d/${link}` })).statusCode).toBe(404);
+      expect((await form(t, `/d/${link}`, { confirm: 'yes' })).statusCode).toBe(404);
+    } finally {
+      t.clock.set(NOW);
+    }
   });
 });

@@ -1,12 +1,17 @@
 /** Shared steps of the customer-control tests: selling to a customer, their link, form posts and a state snapshot. */
-import { signCustomerToken } from '../../../src/services/customer-link';
-import { saleBody, TEST_SETTINGS, type TestApp } from '../../helpers/app';
+import { preferenceToken, unsubscribeToken } from '../../helpers/links';
+import type { TestSmtpServer } from '../../helpers/smtp';
+import { waitFor } from '../../helpers/wait';
+import { saleBody, type TestApp } from '../../helpers/app';
 
 /** Sold is a customer created by a sale, with the sale's touches and the customer's link token. */
 export interface Sold {
   customerId: string;
   saleId: string;
+  /** The preference link's token. */
   token: string;
+  /** The unsubscribe link's token. */
+  unsubscribe: string;
   touches: { id: string; step: number; channel: string; dueAt: string; status: string }[];
 }
 
@@ -34,7 +39,8 @@ export async function sell(
   return {
     customerId: json.customer.id,
     saleId: json.sale.id,
-    token: signCustomerToken(TEST_SETTINGS.secret, json.customer.id),
+    token: preferenceToken(json.customer.id, t.clock.now()),
+    unsubscribe: unsubscribeToken(json.customer.id),
     touches: json.touches,
   };
 }
@@ -123,4 +129,23 @@ export async function addNewsletterTouch(t: TestApp, customerId: string, dueAt: 
     .returning('id')
     .executeTakeFirstOrThrow();
   return touch.id;
+}
+
+/**
+ * dataLink asks on the customer's page for a single-use link to download or erase their data, and returns its token
+ * from the email it is sent in.
+ */
+export async function dataLink(
+  t: TestApp,
+  smtp: TestSmtpServer,
+  sold: Sold,
+  what: 'export' | 'erase',
+): Promise<string> {
+  const before = smtp.messages.length;
+  const res = await form(t, `/p/${sold.token}/request`, { what });
+  if (res.statusCode !== 303) throw new Error(`request refused: ${res.statusCode} ${res.body}`);
+  await waitFor(() => smtp.messages.length > before, 'the data link email');
+  const mail = smtp.messages.slice(before).find((m) => /\/d\/[A-Za-z0-9_-]+/.test(m.text ?? ''));
+  if (!mail) throw new Error('no data link email arrived');
+  return /\/d\/([A-Za-z0-9_-]+)/.exec(mail.text ?? '')![1];
 }

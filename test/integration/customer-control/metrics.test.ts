@@ -14,6 +14,7 @@ import { createTestDatabase, uniqueName, type TestDatabase } from '../../helpers
 import { deleteRedisPrefix, REDIS_URL } from '../../helpers/worker';
 
 const NOW = new Date('2026-11-02T10:00:00Z');
+const METRICS_TOKEN = 'metrics-token-for-the-scraper';
 
 let database: TestDatabase;
 let redis: IORedis;
@@ -34,6 +35,7 @@ beforeAll(async () => {
     metrics: createApiMetrics(ctx),
     queues,
     redisPing: async () => void (await redis.ping()),
+    http: { metricsToken: METRICS_TOKEN },
   });
   posKey = (await createApiKey(database.db, { name: 'pos', role: 'pos' })).key;
 });
@@ -57,7 +59,11 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 async function scrape(): Promise<string> {
-  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  const res = await app.inject({
+    method: 'GET',
+    url: '/metrics',
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  });
   expect(res.statusCode).toBe(200);
   expect(res.headers['content-type']).toMatch(/^text\/plain/);
   return res.body;
@@ -113,6 +119,9 @@ it('reports touches, queue depths, delivery latency and HTTP latency', async () 
   text = await scrape();
   expect(sample(text, 'rapport_delivery_latency_seconds_count', { channel: 'email' })).toBe(2);
   expect(sample(text, 'rapport_delivery_latency_seconds_bucket', { channel: 'email', le: '3600' })).toBe(1);
+  // Counting every touch is the expensive part of a scrape: the counts are reused for GAUGE_CACHE_MS (15 s).
+  expect(sample(text, 'rapport_touches', { channel: 'email', status: 'sent' })).toBe(1);
+  expect(sample(text, 'rapport_queue_jobs', { queue: 'email', state: 'delayed' })).toBe(1);
   text = await scrape();
   expect(sample(text, 'rapport_delivery_latency_seconds_count', { channel: 'email' })).toBe(2);
 });

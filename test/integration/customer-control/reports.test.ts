@@ -74,7 +74,7 @@ beforeAll(async () => {
   await callTask(ids.c2, c2call.id, 'no_answer', '2026-11-09T16:00:00Z');
   // C4 unsubscribes on the 11th, before its first email.
   t.clock.set(new Date('2026-11-11T12:00:00Z'));
-  const c4token = c4.token;
+  const c4token = c4.unsubscribe;
   expect((await form(t, `/u/${c4token}`, 'List-Unsubscribe=One-Click')).statusCode).toBe(200);
 
   for (const row of await t.database.db.selectFrom('staff').select(['id', 'email']).execute())

@@ -50,7 +50,8 @@ describe('renderMessage', () => {
       'Kind regards,\nSam Shaw\nSales consultant\nExample Furniture\n\n--\n' +
         'Manage your details and preferences: https://shop.example/p/abc\n' +
         'Your referral code: ANN-7Q2\n' +
-        'Unsubscribe from these emails: https://shop.example/u/abc\n',
+        'Unsubscribe from these emails: https://shop.example/u/abc\n' +
+        'Example Furniture\n',
     );
     expect(r.footer).toContain('https://shop.example/p/abc');
     expect(r.html.indexOf('Kind regards,')).toBeGreaterThan(r.html.indexOf('We will call you next week.'));
@@ -152,7 +153,15 @@ describe('validateTemplate', () => {
   });
 
   it('has a sample context with every documented variable', () => {
-    expect(Object.keys(SAMPLE_CONTEXT).sort()).toEqual(['business', 'customer', 'links', 'sale', 'sender']);
+    expect(Object.keys(SAMPLE_CONTEXT).sort()).toEqual([
+      'business',
+      'channel',
+      'content',
+      'customer',
+      'links',
+      'sale',
+      'sender',
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 /** schedule.ts: send windows, business days, working hours, offsets and anniversaries, including DST gaps and overlaps. */
+import { DateTime } from 'luxon';
 import {
   addBusinessDays,
   addOffset,
@@ -436,18 +437,49 @@ describe('addOffset', () => {
       why: '02:30 on the gap day moves forward past the gap',
     },
   ])('$why', ({ zone, sold, off, expected }) => {
-    expect(wall(addOffset(at(sold, zone), zone, off).toJSDate(), zone)).toBe(expected);
+    expect(wall(addOffset(at(sold, zone), zone, off), zone)).toBe(expected);
   });
 
   test('a wall time in the fall-back overlap resolves to a single instant (the first, EDT)', () => {
     const dt = addOffset(at('2026-10-01T01:30', NY), NY, { months: 1 });
-    expect(dt.toJSDate().toISOString()).toBe('2026-11-01T05:30:00.000Z');
+    expect(dt.toISOString()).toBe('2026-11-01T05:30:00.000Z');
   });
 
   test('the offset is applied in the customer zone, not UTC (a Sydney morning is the previous UTC day)', () => {
     // 1 March 08:00 in Sydney is 28 Feb 21:00Z; + 1 month is 1 April 08:00 Sydney, not 28 March.
     const dt = addOffset(at('2026-03-01T08:00', SYD), SYD, { months: 1 });
-    expect(wall(dt.toJSDate(), SYD)).toBe('2026-04-01 08:00 Wed');
+    expect(wall(dt, SYD)).toBe('2026-04-01 08:00 Wed');
+  });
+
+  test("equals luxon's plus for every kind of zone and offset, at random instants and around every DST change", () => {
+    // DST both ways, half-hour and 45-minute offsets, no DST, and Lord Howe, whose DST shift is 30 minutes.
+    const zones = [NY, SYD, 'Europe/Berlin', 'Asia/Kolkata', 'Asia/Kathmandu', 'UTC', 'Australia/Lord_Howe'];
+    const offsets = [{ days: 7 }, { months: 1 }, { months: 3 }, { months: 7, days: 3 }, { years: 1 }, { weeks: 2 }, {}];
+    const mismatches: string[] = [];
+    const same = (soldAt: Date, zone: string, offset: (typeof offsets)[number]) => {
+      const ours = addOffset(soldAt, zone, offset).toISOString();
+      const luxon = DateTime.fromJSDate(soldAt, { zone }).plus(offset).toJSDate().toISOString();
+      if (ours !== luxon)
+        mismatches.push(`${zone} ${soldAt.toISOString()} + ${JSON.stringify(offset)}: ${ours}, luxon ${luxon}`);
+    };
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 2_000; i++) {
+      const soldAt = new Date(Date.UTC(2025, 0, 1) + Math.floor(random() * 4 * 365 * 86_400_000));
+      same(soldAt, zones[i % zones.length], offsets[i % offsets.length]);
+    }
+    // Sales whose result lands on a transition day, every 30 minutes of the wall clock: gaps and overlaps.
+    for (const zone of zones) {
+      for (let day = DateTime.fromISO('2026-01-01', { zone }); day.year < 2028; day = day.plus({ days: 1 })) {
+        if (day.offset === day.endOf('day').offset) continue;
+        for (const offset of offsets) {
+          const soldDay = day.minus(offset);
+          for (let h = 0; h < 48; h++)
+            same(soldDay.set({ hour: Math.floor(h / 2), minute: (h % 2) * 30 }).toJSDate(), zone, offset);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 });
 

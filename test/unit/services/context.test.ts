@@ -3,6 +3,7 @@ import { isTransientDbError } from '../../../src/services/context';
 
 it.each([
   [new Error('Connection terminated unexpectedly'), true],
+  [new Error('timeout exceeded when trying to connect'), true], // the pool had no connection free in time
   [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), true],
   [Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), true],
   [Object.assign(new Error('the database system is starting up'), { code: '57P03' }), true],

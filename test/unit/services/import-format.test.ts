@@ -1,5 +1,13 @@
 /** Reading accounting amounts and export dates, and grouping CSV rows into sales: pure, no I/O. */
-import { parseAmount, parseSoldAt, readSales, FieldError, type RawSale } from '../../../src/services/import-format';
+import {
+  parseAmount,
+  parseSoldAt,
+  readSales,
+  FieldError,
+  ImportFileError,
+  MAX_LINE_BYTES,
+  type RawSale,
+} from '../../../src/services/import-format';
 
 describe('parseAmount', () => {
   it.each([
@@ -48,12 +56,12 @@ describe('parseSoldAt', () => {
   });
 });
 
-async function read(text: string, format: 'csv' | 'ndjson'): Promise<RawSale[]> {
+async function read(text: string, format: 'csv' | 'ndjson', chunkSize = 7): Promise<RawSale[]> {
   const out: RawSale[] = [];
   // Split the input at awkward places, as chunks of a stored upload would be, including inside a multi-byte character.
   const bytes = Buffer.from(text);
   async function* chunks() {
-    for (let i = 0; i < bytes.length; i += 7) yield bytes.subarray(i, i + 7);
+    for (let i = 0; i < bytes.length; i += chunkSize) yield bytes.subarray(i, i + chunkSize);
   }
   for await (const s of readSales(chunks(), format, {
     dateFormat: 'dmy',
@@ -92,5 +100,38 @@ describe('readSales', () => {
       [1, null],
       [3, 'line'],
     ]);
+  });
+
+  it('rejects an NDJSON line over 1 MiB with its line number, and reads on', async () => {
+    const long = JSON.stringify({ externalId: 'L', customer: { firstName: 'x'.repeat(MAX_LINE_BYTES) } });
+    for (const chunkSize of [64 * 1024, 3 * MAX_LINE_BYTES]) {
+      const sales = await read(`{"externalId":"A"}\n${long}\n{"externalId":"B"}\n${long}`, 'ndjson', chunkSize);
+      expect(sales.map((s) => [s.line, s.externalId ?? null, s.error?.reason ?? null])).toEqual([
+        [1, 'A', null],
+        [2, null, `is longer than ${MAX_LINE_BYTES} bytes`],
+        [3, 'B', null],
+        [4, null, `is longer than ${MAX_LINE_BYTES} bytes`],
+      ]);
+    }
+  });
+
+  it('stops a CSV file at a record over 1 MiB, naming its line', async () => {
+    const header = 'external_id,sold_at,total,first_name,item_name,unit_price\n';
+    const csv = `${header}A,2025-02-02,5,Ann,Cup,5\nB,2025-02-02,5,"${'x'.repeat(MAX_LINE_BYTES)}\nC,2025-02-02,5,Cy,Cup,5\n`;
+    await expect(read(csv, 'csv', 64 * 1024)).rejects.toThrow(ImportFileError);
+    await expect(read(csv, 'csv', 64 * 1024)).rejects.toThrow(/^line 3: a CSV record is longer than 1048576 bytes/);
+  });
+
+  it('rejects a CSV sale of more rows than a sale may have items, keeping none past the limit', async () => {
+    const header = 'external_id,sold_at,total,first_name,item_name,unit_price\n';
+    const rows = Array.from({ length: 501 }, (_, i) => (i === 0 ? 'A,2025-02-02,501,Ann,Cup,1' : 'A,,,,Cup,1'));
+    const csv = `${header}${rows.join('\n')}\nB,2025-02-02,5,Bo,Cup,5\n`;
+    const sales = await read(csv, 'csv', 4096);
+    expect(sales.map((s) => [s.line, s.lastLine, s.rows, s.externalId, s.error?.field ?? null])).toEqual([
+      [2, 502, 501, 'A', 'external_id'],
+      [503, 503, 1, 'B', null],
+    ]);
+    expect(sales[0].error!.reason).toMatch(/has 501 rows .* at most 500 items/);
+    expect(sales[0].itemLines).toHaveLength(500);
   });
 });

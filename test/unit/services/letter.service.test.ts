@@ -67,6 +67,11 @@ describe('composeLetter', () => {
       subject: 'Hello Ann',
       body: 'Dear Ann,\n\nThanks.',
       sender: { name: 'Sam Shaw', title: 'Sales consultant' },
+      signature: {
+        closing: 'Kind regards,',
+        name: 'Sam Shaw',
+        lines: ['Sales consultant', 'Example Furniture', 'Phone +61 2 5550 1234'],
+      },
       footer: 'Manage your details and preferences: https://example.com/p/token\nYour referral code: ANN-7Q2',
     });
   });

@@ -1,0 +1,104 @@
+/**
+ * bench/replan: the re-plan dry run for BENCH_CUSTOMERS (default 100,000) running customers of an existing database
+ * (BENCH_DATABASE_URL, e.g. the `bench:import` database), which must be < 10 s. The database is migrated to latest;
+ * the plan change is made inside a transaction that is rolled back, so the database keeps its plans: in that
+ * transaction the segment with the most running first-year plans gets a new version (step BENCH_STEP, default 5,
+ * one month later), and the dry run lists what would change for its first BENCH_CUSTOMERS running customers.
+ * Run with `BENCH_DATABASE_URL=postgres://… npm run bench:replan`; figures go to BENCHMARKS.md.
+ */
+import path from 'node:path';
+import { sql } from 'kysely';
+import { systemClock } from '../src/clock';
+import { createDatabase, type Database } from '../src/db/database';
+import { migrateToLatest } from '../src/db/migrator';
+import * as segmentsRepo from '../src/db/repositories/segment.repository';
+import * as versions from '../src/db/repositories/plan-version.repository';
+import { describePlanChanges } from '../src/domain/plan-version';
+import { createLogger } from '../src/logger';
+import { installZoneOffsetCache } from '../src/main/zone-offset-cache';
+import { dryRunReplan } from '../src/services/replan.service';
+
+class Rollback extends Error {}
+
+async function main(): Promise<void> {
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url) throw new Error('BENCH_DATABASE_URL must name an existing database (e.g. the bench:import one)');
+  const customers = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
+  const stepNo = Number(process.env.BENCH_STEP ?? 5);
+  installZoneOffsetCache();
+  const log = createLogger('warn');
+  const db: Database = createDatabase(url, 4);
+  try {
+    const migrated = Date.now();
+    await migrateToLatest(db, path.join(path.resolve(__dirname, '..', '..'), 'migrations'));
+    console.log(`migrated in ${((Date.now() - migrated) / 1000).toFixed(1)} s`);
+    const { rows } = await sql<{ segmentId: string; runs: number }>`
+      select segment_id, count(*)::int as runs from plan_runs
+       where kind = 'first_year' and status = 'active' group by segment_id order by 2 desc limit 1`.execute(db);
+    if (!rows[0]) throw new Error('no running first-year plans in this database');
+    const { segmentId, runs } = rows[0];
+    const { rows: picked } = await sql<{ customerId: string }>`
+      select customer_id from plan_runs
+       where segment_id = ${segmentId} and kind = 'first_year' and status = 'active'
+       order by id limit ${customers}`.execute(db);
+    const ids = picked.map((r) => r.customerId);
+    console.log(`segment ${segmentId}: ${runs} running plans; dry run over ${ids.length}`);
+    let result: Awaited<ReturnType<typeof dryRunReplan>> | undefined;
+    let ms = 0;
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        const segment = (await segmentsRepo.findSegmentForUpdate(trx, segmentId))!;
+        const plan = segment.plan.map((s) =>
+          s.step === stepNo ? { ...s, offset: { ...s.offset, months: (s.offset.months ?? 0) + 1 } } : s,
+        );
+        const version = (segment.planVersion ?? 1) + 1;
+        await segmentsRepo.updateSegment(trx, segmentId, { ...segment, plan }, version);
+        await versions.insertPlanVersion(trx, {
+          segmentId,
+          version,
+          plan,
+          sendWindow: segment.sendWindow,
+          changes: describePlanChanges(segment, { plan, sendWindow: segment.sendWindow }),
+          createdBy: 'bench',
+          createdAt: new Date(),
+        });
+        const ctx = {
+          db: trx,
+          clock: systemClock,
+          log,
+          settings: {
+            defaultTimezone: 'UTC',
+            graceDays: 14,
+            publicUrl: 'http://bench',
+            identity: { name: 'Bench', address: null, phone: null, website: null, emailFrom: null },
+            secret: 'bench-secret-0123456789abcdef012345',
+            saleBatchSize: 0,
+            saleBatchesInFlight: 1,
+          },
+        };
+        const started = process.hrtime.bigint();
+        result = await dryRunReplan(ctx, { segmentId, customerIds: ids });
+        ms = Number(process.hrtime.bigint() - started) / 1e6;
+        throw new Rollback();
+      })
+      .catch((err) => {
+        if (!(err instanceof Rollback)) throw err;
+      });
+    const r = result!;
+    console.log(
+      `dry run: ${r.considered} running plans considered, ${r.customers} customers would change ` +
+        `${JSON.stringify(r.counts)} in ${(ms / 1000).toFixed(2)} s (goal < 10 s: ${ms < 10_000 ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      `| re-plan dry run | ${r.considered} running plans | ${(ms / 1000).toFixed(2)} s | ${JSON.stringify(r.counts)} |`,
+    );
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

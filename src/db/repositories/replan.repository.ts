@@ -1,0 +1,217 @@
+/**
+ * Re-planning running first-year plans: reading them with what their re-computation needs, in keyset pages, and
+ * writing the changes of one batch in a handful of statements.
+ */
+import { sql } from 'kysely';
+import type { Database } from '../database';
+import type { Address, Channel, PlanStep, StaffRole, TouchStatus } from '../../domain/types';
+import type { CustomerContact } from '../../domain/channel';
+import { insertTouchEvents, lockedInIdOrder } from './plan.repository';
+
+/** RunningPlan is a running first-year plan with its customer's zone and contact points and its salesperson. */
+export interface RunningPlan {
+  runId: string;
+  customerId: string;
+  firstName: string | null;
+  lastName: string | null;
+  planVersion: number | null;
+  /** The run's own steps; only read for a run from before versions (planVersion null). */
+  plan: PlanStep[] | null;
+  startedAt: Date;
+  timezone: string | null;
+  contact: CustomerContact;
+  salespersonId: string | null;
+  touches: RunTouch[];
+}
+
+/** RunTouch is one stored contact of a running plan. */
+export interface RunTouch {
+  id: string;
+  runId: string;
+  step: number;
+  channel: Channel;
+  dueAt: Date;
+  status: TouchStatus;
+  assigneeId: string | null;
+  senderRole: StaffRole | null;
+}
+
+/** RunScope picks running plans: a segment's, optionally only of one version or of some customers. */
+export interface RunScope {
+  segmentId: string;
+  fromVersion?: number;
+  customerIds?: string[];
+}
+
+/** listRunningPlans returns up to `limit` running plans of the scope with run id after `afterId`, by run id. */
+export async function listRunningPlans(
+  db: Database,
+  scope: RunScope,
+  afterId: string | null,
+  limit: number,
+  runIds?: string[],
+): Promise<RunningPlan[]> {
+  let q = db
+    .selectFrom('planRuns as r')
+    .innerJoin('customers as c', 'c.id', 'r.customerId')
+    .leftJoin('sales as s', 's.id', 'r.saleId')
+    .select([
+      'r.id as runId',
+      'r.customerId',
+      'c.firstName',
+      'c.lastName',
+      'r.planVersion',
+      sql<unknown>`case when r.plan_version is null then r.plan end`.as('plan'),
+      'r.startedAt',
+      'c.timezone',
+      'c.email',
+      'c.emailStatus',
+      'c.emailOptOut',
+      'c.address',
+      'c.preferredChannel',
+      'c.doNotContact',
+      's.salespersonId',
+      // The run's touches in the same round trip: one statement per page of runs.
+      sql<[string, number, string, string, string, string | null, string | null][] | null>`(
+        select json_agg(json_build_array(t.id, t.step, t.channel, t.due_at, t.status, t.assignee_id, t.sender_role))
+          from touches t where t.plan_run_id = r.id)`.as('touches'),
+    ])
+    .where('r.segmentId', '=', scope.segmentId)
+    .where('r.kind', '=', 'first_year')
+    .where('r.status', '=', 'active');
+  if (scope.fromVersion !== undefined) q = q.where('r.planVersion', '=', scope.fromVersion);
+  if (scope.customerIds) q = q.where('r.customerId', '=', sql<string>`any(${scope.customerIds}::uuid[])`);
+  if (runIds) q = q.where('r.id', '=', sql<string>`any(${runIds}::uuid[])`);
+  if (afterId) q = q.where('r.id', '>', afterId);
+  const rows = await q.orderBy('r.id').limit(limit).execute();
+  return rows.map((r) => ({
+    runId: r.runId,
+    customerId: r.customerId,
+    firstName: r.firstName,
+    lastName: r.lastName,
+    planVersion: r.planVersion,
+    plan: (r.plan as PlanStep[] | null) ?? null,
+    startedAt: r.startedAt,
+    timezone: r.timezone,
+    contact: {
+      email: r.email,
+      emailStatus: r.emailStatus,
+      emailOptOut: r.emailOptOut,
+      address: r.address as Address | null,
+      preferredChannel: r.preferredChannel as CustomerContact['preferredChannel'],
+      doNotContact: r.doNotContact,
+    },
+    salespersonId: r.salespersonId,
+    touches: (r.touches ?? []).map(([id, step, channel, dueAt, status, assigneeId, senderRole]) => ({
+      id,
+      runId: r.runId,
+      step,
+      channel: channel as Channel,
+      dueAt: new Date(dueAt),
+      status: status as TouchStatus,
+      assigneeId,
+      senderRole: senderRole as StaffRole | null,
+    })),
+  }));
+}
+
+/**
+ * lockRunsAndTouches locks the given runs and then their touches, each in id order, until the transaction ends: the
+ * order every statement changing many runs or touches takes, so a re-plan batch never deadlocks with one of them.
+ */
+export async function lockRunsAndTouches(db: Database, runIds: string[]): Promise<void> {
+  if (runIds.length === 0) return;
+  await db
+    .selectFrom('planRuns')
+    .select('id')
+    .where('id', '=', sql<string>`any(${runIds}::uuid[])`)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  const touchIds = await db
+    .selectFrom('touches')
+    .select('id')
+    .where('planRunId', '=', sql<string>`any(${runIds}::uuid[])`)
+    .execute();
+  await lockedInIdOrder(
+    db,
+    touchIds.map((t) => t.id),
+  ).execute();
+}
+
+/** MovedTouch is a scheduled touch given a new due time and channel (and caller, for a call). */
+export interface MovedTouch {
+  touchId: string;
+  dueAt: Date;
+  channel: Channel;
+  assigneeId: string | null;
+}
+
+/** moveTouches re-times scheduled touches and records each move on the timeline; returns how many moved. */
+export async function moveTouches(db: Database, moves: MovedTouch[], at: Date, actor: string): Promise<number> {
+  if (moves.length === 0) return 0;
+  const { rows } = await sql<{ id: string; reason: string }>`
+    update touches t
+       set due_at = v.due_at, channel = v.channel, assignee_id = coalesce(v.assignee_id, t.assignee_id), updated_at = ${at}
+      from unnest(${moves.map((m) => m.touchId)}::uuid[], ${moves.map((m) => m.dueAt.toISOString())}::timestamptz[],
+                  ${moves.map((m) => m.channel)}::text[], ${moves.map((m) => m.assigneeId)}::uuid[])
+           as v(id, due_at, channel, assignee_id)
+     where t.id = v.id and t.status = 'scheduled'
+    returning t.id, 'replanned: ' || t.channel || ' due ' || to_char(t.due_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') as reason`.execute(
+    db,
+  );
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: r.reason, actor })),
+  );
+  return rows.length;
+}
+
+/** AddedTouch is a new scheduled touch of a run. */
+export interface AddedTouch {
+  runId: string;
+  customerId: string;
+  step: number;
+  channel: Channel;
+  senderRole: StaffRole | null;
+  assigneeId: string | null;
+  dueAt: Date;
+}
+
+/** addTouches stores new scheduled touches of several runs with a first event each; returns their ids in order. */
+export async function addTouches(db: Database, touches: AddedTouch[], at: Date, actor: string): Promise<string[]> {
+  if (touches.length === 0) return [];
+  const rows = await db
+    .insertInto('touches')
+    .values(
+      touches.map((t) => ({
+        planRunId: t.runId,
+        customerId: t.customerId,
+        step: t.step,
+        channel: t.channel,
+        senderRole: t.senderRole,
+        assigneeId: t.assigneeId,
+        dueAt: t.dueAt,
+        status: 'scheduled',
+        statusReason: 'replanned',
+      })),
+    )
+    .returning(['id', 'planRunId', 'step'])
+    .execute();
+  await insertTouchEvents(
+    db,
+    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: 'replanned: step added', actor })),
+  );
+  const ids = new Map(rows.map((r) => [`${r.planRunId}:${r.step}`, r.id]));
+  return touches.map((t) => ids.get(`${t.runId}:${t.step}`) as string);
+}
+
+/** setRunsVersion gives runs the steps and number of a plan version. */
+export async function setRunsVersion(db: Database, runIds: string[], plan: PlanStep[], version: number): Promise<void> {
+  if (runIds.length === 0) return;
+  await db
+    .updateTable('planRuns')
+    .set({ plan: JSON.stringify(plan), planVersion: version })
+    .where('id', '=', sql<string>`any(${runIds}::uuid[])`)
+    .execute();
+}
