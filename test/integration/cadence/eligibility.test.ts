@@ -109,6 +109,68 @@ describe.each(['email', 'letter', 'call'] as const)('a queued %s', (channel) => 
   });
 });
 
+describe('a queued newsletter', () => {
+  const NEWSLETTER_STATES = {
+    ...STATES,
+    newsletter_opted_out: { newsletterOptOut: true },
+    allowed: { paused: false },
+  } as const;
+  it.each(Object.keys(NEWSLETTER_STATES) as (keyof typeof NEWSLETTER_STATES)[])(
+    'reaches a customer only when allowed: %s',
+    async (state) => {
+      const address = `newsletter-${state}@example.com`;
+      const sold = await sell({ externalId: `C-newsletter-${state}`, email: address, address: undefined });
+      const edition = await t.database.db
+        .insertInto('newsletters')
+        .values({ subject: 'Autumn news', body: 'Hello {{ customer.firstName }}', sendAt: NOW, status: 'sending' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const touch = await t.database.db
+        .insertInto('touches')
+        .values({
+          customerId: sold.customer.id,
+          step: 0,
+          channel: 'newsletter',
+          newsletterId: edition.id,
+          dueAt: NOW,
+          status: 'queued',
+          queuedAt: NOW,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      // Fanned out to them; then their state changed before a worker took the job.
+      await t.database.db
+        .updateTable('customers')
+        .set(NEWSLETTER_STATES[state])
+        .where('id', '=', sold.customer.id)
+        .execute();
+      await enqueueTouches(worker.queues, [{ id: touch.id, channel: 'newsletter', dueAt: NOW }], NOW);
+      const row = await waitFor(async () => {
+        const r = await touchRow(touch.id);
+        return r.status !== 'queued' ? r : null;
+      }, 'the newsletter decided');
+      const expected = {
+        // A newsletter held until a complaint is settled would arrive stale: it is skipped instead.
+        paused: ['skipped', 'customer_paused'],
+        email_opted_out: ['cancelled', 'email_opt_out'],
+        newsletter_opted_out: ['cancelled', 'newsletter_opt_out'],
+        do_not_contact: ['cancelled', 'do_not_contact'],
+        erased: ['cancelled', 'erased'],
+        allowed: null,
+      }[state];
+      const mails = smtp.messages.filter((m) => m.envelope.to.includes(address));
+      if (expected) {
+        expect([row.status, row.statusReason]).toEqual(expected);
+        expect(mails).toHaveLength(0);
+      } else {
+        // The control: the same newsletter does reach a customer whose state allows it.
+        expect(row.status).toBe('sent');
+        expect(mails.filter((m) => m.subject === 'Autumn news')).toHaveLength(1);
+      }
+    },
+  );
+});
+
 describe('written steps planned before any address was known', () => {
   it('go out by letter once a later sale brings the address, and are skipped no_address if none came', async () => {
     const nowhere = { email: undefined, address: undefined, preferredChannel: undefined, phone: '+61 2 5550 7100' };
