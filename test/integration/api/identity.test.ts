@@ -3,6 +3,7 @@
  * confirms them.
  */
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
+import { preferenceToken } from '../../helpers/links';
 
 let t: TestApp;
 
@@ -75,6 +76,36 @@ it('phones are stored in E.164 in the customer country, the text kept for displa
   expect(new Set([one.customer.id, two.customer.id, three.customer.id]).size).toBe(1);
   const row = await customer(one.customer.id);
   expect([row.phone, row.phoneDisplay]).toEqual(['+61255508101', '0255508101']);
+});
+
+it('a phone the customer corrects on their page is read the same way: stored in E.164, then found by the till', async () => {
+  const first = await sell({
+    ...noAddress,
+    externalId: undefined,
+    email: undefined,
+    firstName: 'Cor',
+    phone: '+61 2 5550 8201',
+    address: { lines: ['2 Cor St'], country: 'AU' },
+  });
+  const token = preferenceToken(first.customer.id, t.clock.now());
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/p/${token}/contact`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ phone: '(02) 5550 8299' }).toString(),
+  });
+  expect(res.statusCode).toBe(303);
+  const row = await customer(first.customer.id);
+  expect([row.phone, row.phoneDisplay]).toEqual(['+61255508299', '(02) 5550 8299']);
+  const again = await sell({
+    ...noAddress,
+    externalId: undefined,
+    email: undefined,
+    firstName: 'Cor',
+    phone: '+61 2 5550 8299',
+    address: { lines: ['2 Cor St'], country: 'AU' },
+  });
+  expect(again.customer.id).toBe(first.customer.id);
 });
 
 it('a phone that does not parse is kept as given and never used for matching', async () => {
