@@ -1,10 +1,12 @@
 /** Applies the SQL files of migrations/ in name order with Kysely's migrator (which locks against concurrent runs). */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
-/** MIGRATIONS_DIR is the repository's migrations folder, found from both src/ and dist/. */
-export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'migrations');
+/** MIGRATIONS_DIR is the repository's migrations folder, found from src/, dist/ and dist-bench/src/ (the benches). */
+export const MIGRATIONS_DIR = [path.resolve(__dirname, '..', '..', 'migrations')]
+  .concat(path.resolve(__dirname, '..', '..', '..', 'migrations'))
+  .find((dir) => existsSync(dir))!;
 
 class SqlFileProvider implements MigrationProvider {
   constructor(private readonly dir: string) {}

@@ -21,6 +21,7 @@ import { todayRoutes } from './routes/today.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { customerRoutes } from './routes/customers.routes';
 import { managerRoutes } from './routes/manager.routes';
+import { businessRoutes } from './routes/business.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -55,6 +56,7 @@ const MANAGER_NAV = [
   { section: 'imports', label: 'Imports' },
   { section: 'keys', label: 'API keys' },
   { section: 'audit', label: 'Audit' },
+  { section: 'business', label: 'Business' },
 ];
 
 /** FORM_BODY_LIMIT bounds a console form post. */
@@ -194,6 +196,7 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(taskRoutes, deps);
       await scope.register(customerRoutes, deps);
       await scope.register(managerRoutes, deps);
+      await scope.register(businessRoutes, deps);
     },
     { prefix: '/console' },
   );
