@@ -125,7 +125,9 @@ async function loadStaff(db: Database): Promise<StaffBook> {
 }
 
 function checkScope(scope: ReplanScope): void {
-  if (scope.fromVersion !== undefined && (!Number.isInteger(scope.fromVersion) || scope.fromVersion < 1))
+  // A version is a Postgres integer: a larger number (the console's form reads "1e308" as one) is no version.
+  const v = scope.fromVersion;
+  if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 2_147_483_647))
     throw new ValidationError('fromVersion', 'must be a version number (1 or more)');
   if (scope.customerIds && scope.customerIds.length === 0)
     throw new ValidationError('customerIds', 'must list at least one customer when given');
