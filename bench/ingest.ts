@@ -12,9 +12,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { createDatabase, ensureDatabaseExists } from '../src/db/database';
+import { sql } from 'kysely';
+import { createDatabase, ensureDatabaseExists, type Database } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
-import { countRows } from '../src/db/repositories/plan.repository';
 import { insertStaff } from '../src/db/repositories/staff.repository';
 import { createApiKey } from '../src/services/auth.service';
 import { databaseUrl, dropDatabase } from './scratch';
@@ -216,12 +216,12 @@ async function main(): Promise<void> {
       process.stdout.write(`warm-up: ${s.warmup} s at ${s.connections} connections\n`);
       await autocannon({ url, connections: s.connections, duration: s.warmup, requests });
     }
-    const salesBefore = await countRows(db, 'sales');
+    const salesBefore = await countSales(db);
     process.stdout.write(
       `autocannon: POST /v1/sales, ${s.connections} connections, ${s.duration} s, LOG_LEVEL=${s.logLevel}\n`,
     );
     const result = await autocannon({ url, connections: s.connections, duration: s.duration, requests });
-    const stored = (await countRows(db, 'sales')) - salesBefore;
+    const stored = (await countSales(db)) - salesBefore;
     await stopApi(api);
     api = null;
 
@@ -272,3 +272,11 @@ main().catch((err) => {
   process.stderr.write(`bench/ingest failed: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });
+
+async function countSales(db: Database): Promise<number> {
+  const { n } = await db
+    .selectFrom('sales')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
+  return n;
+}

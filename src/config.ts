@@ -26,6 +26,8 @@ export interface Config {
   adminKey: string | null;
   secret: string | null;
   defaultTimezone: string;
+  /** ISO 3166-1 alpha-2 country a phone without a country code is read in, when the customer's is unknown. */
+  defaultCountry: string | null;
   /** The business's identity as the environment gives it; what a manager saves in Postgres overrides each field. */
   identity: IdentityDefaults;
   /** Earlier values of RAPPORT_SECRET whose customer links are still accepted (RAPPORT_SECRET_PREVIOUS). */
@@ -150,6 +152,14 @@ function zone(env: Env, name: string): string {
   return value;
 }
 
+function country(env: Env, name: string): string | null {
+  const value = env[name];
+  if (!value) return null;
+  if (!/^[A-Z]{2}$/.test(value))
+    throw new ConfigError(`${name} must be an ISO 3166-1 alpha-2 code such as AU, got "${value}"`);
+  return value;
+}
+
 function paper(env: Env, name: string): 'A4' | 'Letter' | null {
   const value = env[name];
   if (!value) return null;
@@ -211,6 +221,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     adminKey: optionalSecret(env, 'RAPPORT_ADMIN_KEY', 32),
     secret,
     defaultTimezone: zone(env, 'DEFAULT_TIMEZONE'),
+    defaultCountry: country(env, 'DEFAULT_COUNTRY'),
     identity: identity(env),
     previousSecrets: (env.RAPPORT_SECRET_PREVIOUS ?? '')
       .split(',')

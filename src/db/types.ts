@@ -99,6 +99,7 @@ export interface Customers {
   newsletterOptOut: Generated<boolean>;
   paused: Generated<boolean>;
   phone: string | null;
+  phoneDisplay: string | null;
   preferredChannel: string | null;
   program: Generated<string>;
   referralCode: string;
@@ -221,6 +222,16 @@ export interface PlanVersions {
   version: number;
 }
 
+export interface PossibleDuplicates {
+  createdAt: Generated<Timestamp>;
+  customerId: string;
+  given: Generated<Json>;
+  id: Generated<string>;
+  matchedBy: string;
+  resolvedAt: Timestamp | null;
+  saleId: string;
+}
+
 export interface SaleItems {
   category: string | null;
   id: Generated<Int8>;
@@ -279,6 +290,7 @@ export interface SignInLinks {
 
 export interface Staff {
   active: Generated<boolean>;
+  confirmedAt: Timestamp | null;
   createdAt: Generated<Timestamp>;
   email: string;
   id: Generated<string>;
@@ -286,6 +298,7 @@ export interface Staff {
   lastReminderAt: Timestamp | null;
   managerId: string | null;
   name: string;
+  pending: Generated<boolean>;
   phone: string | null;
   role: Generated<string>;
   timezone: string | null;
@@ -377,6 +390,7 @@ export interface DB {
   notes: Notes;
   planRuns: PlanRuns;
   planVersions: PlanVersions;
+  possibleDuplicates: PossibleDuplicates;
   saleItems: SaleItems;
   sales: Sales;
   segments: Segments;

@@ -52,8 +52,9 @@ export function stepDueAt(
 
 /**
  * computePlan returns one touch per step. Steps due more than the grace period before `now` are `missed`; steps due
- * within it are brought forward to now (then into the send window or the next business day); a letter-or-email step
- * for a customer with no usable address is `skipped` with the reason.
+ * within it are brought forward to now (then into the send window or the next business day). A letter-or-email step
+ * takes the channel today's details give; with no usable address it is still planned (as an email), and delivery
+ * decides again.
  */
 export function computePlan(input: PlanInput): PlannedTouch[] {
   // The grace period counts calendar days in the customer's zone, so a DST change does not shift it by an hour.
@@ -70,20 +71,14 @@ export function computePlan(input: PlanInput): PlannedTouch[] {
       if (input.contact.doNotContact) {
         return { ...base, channel: resolved ?? 'email', dueAt: due, status: 'skipped', reason: 'do_not_contact' };
       }
-      if (resolved === null) {
-        return {
-          ...base,
-          channel: 'email',
-          dueAt: due,
-          status: 'skipped',
-          reason: (channel as { reason: string }).reason,
-        };
-      }
+      // No usable address today: the step is planned all the same, and the channel is decided again when it goes out
+      // (skipped `no_address` then if none has come), so an address that arrives meanwhile is used.
+      const planned = resolved ?? 'email';
       if (due < cutoff) {
-        return { ...base, channel: resolved, dueAt: due, status: 'missed', reason: 'past_grace_period' };
+        return { ...base, channel: planned, dueAt: due, status: 'missed', reason: 'past_grace_period' };
       }
-      const dueAt = due < input.now ? catchUp(resolved, step.step, input) : due;
-      return { ...base, channel: resolved, dueAt, status: 'scheduled' };
+      const dueAt = due < input.now ? catchUp(planned, step.step, input) : due;
+      return { ...base, channel: planned, dueAt, status: 'scheduled' };
     });
 }
 

@@ -2,9 +2,10 @@
  * Delivering an email touch: load the customer and step, decide (still reachable by email? else a letter or
  * nothing), render, send, record. Expected outcomes (opted out, bounced, refused) are values; a throw means a bug.
  */
-import { chooseMailChannel, contactPointsOf } from '../domain/channel';
+import { eligibility } from '../domain/eligibility';
 import { refusalReason } from '../services/email-headers';
-import { updateCustomer, type Customer } from '../db/repositories/customer.repository';
+import { flagForCleanup, markEmailBounced } from '../services/customer.service';
+import type { Customer } from '../db/repositories/customer.repository';
 import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import { TemplateError } from '../channels/templates';
 import { loadTouchContext } from '../services/touch-context.service';
@@ -43,19 +44,16 @@ export function createEmailDelivery(deps: HandlerDeps): Deliver {
     const tc = await loadTouchContext(ctx, touch, deps.batches.contextRows);
     if (!tc) return { status: 'skipped', reason: 'customer_missing' };
     const { customer } = tc;
-    if (customer.erasedAt) return { status: 'skipped', reason: 'customer_erased' };
-    if (customer.doNotContact) return { status: 'cancelled', reason: 'do_not_contact' };
+    const decision = eligibility(customer, 'email');
     // A paused plan resumes later: the touch goes back to the schedule, which skips paused customers.
-    if (customer.paused) return { status: 'scheduled', reason: 'customer_paused' };
+    if (decision.action === 'wait') return { status: 'scheduled', reason: decision.reason };
+    if (decision.action === 'skip') {
+      if (decision.cleanup) await flagForCleanup(ctx, customer.id);
+      return { status: decision.status, reason: decision.reason };
+    }
     // Nothing goes out in the name of a business with no name; the dispatcher holds the rest until it has one.
     if (sendsHeldReason(tc.identity)) return { status: 'scheduled', reason: 'held: business name not set' };
-
-    const choice = chooseMailChannel(contactPointsOf(customer));
-    if (choice.channel === 'letter') return handOverToLetter(touch, customer);
-    if (choice.channel === null) {
-      if (choice.reason === 'no_address') await updateCustomer(ctx.db, customer.id, { needsCleanup: true });
-      return { status: choice.reason === 'do_not_contact' ? 'cancelled' : 'skipped', reason: choice.reason };
-    }
+    if (decision.action === 'reroute') return handOverToLetter(touch, customer);
 
     let built;
     try {
@@ -77,7 +75,7 @@ export function createEmailDelivery(deps: HandlerDeps): Deliver {
     }
     if (!result.permanent) return { status: 'retry', reason: refusalReason(result) };
     // A permanent refusal means the address is bad: the next letter-or-email step falls back to a letter.
-    await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced' });
+    await markEmailBounced(ctx, customer.id);
     ctx.log.warn(
       { touchId: touch.id, customerId: customer.id, code: result.code },
       'email refused permanently; address marked bounced',

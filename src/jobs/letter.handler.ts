@@ -5,8 +5,8 @@
  */
 import { LetterTooLongError } from '../channels/letter.channel';
 import { TemplateError } from '../channels/templates';
-import { chooseMailChannel, contactPointsOf } from '../domain/channel';
-import { updateCustomer } from '../db/repositories/customer.repository';
+import { eligibility } from '../domain/eligibility';
+import { flagForCleanup } from '../services/customer.service';
 import { loadTouchContext } from '../services/touch-context.service';
 import { sendsHeldReason } from '../services/business-identity.service';
 import * as letters from '../services/letter.service';
@@ -21,19 +21,19 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
     const filed = touch.letterBatchId ? await letters.filedIn(ctx, touch.id) : null;
     if (filed) return { status: 'queued', reason: `in ${letters.batchLabel(filed)}` };
     const tc = await loadTouchContext(ctx, touch, deps.batches.contextRows);
-    if (!tc || tc.customer.erasedAt) return { status: 'skipped', reason: 'customer_gone' };
+    if (!tc) return { status: 'skipped', reason: 'customer_gone' };
     const { customer } = tc;
-    if (sendsHeldReason(tc.identity)) return { status: 'scheduled', reason: 'held: business name not set' };
-    const contact = contactPointsOf(customer);
     // A personal letter of the later years goes by post wherever a postal address is known, as it was planned.
-    const choice = chooseMailChannel(tc.step?.preferLetter ? { ...contact, preferredChannel: 'letter' } : contact);
-    if (choice.channel === null && choice.reason === 'do_not_contact')
-      return { status: 'cancelled', reason: 'do_not_contact' };
-    if (choice.channel === null) {
-      await updateCustomer(ctx.db, customer.id, { needsCleanup: true });
-      return { status: 'skipped', reason: 'no_address' };
+    const decision = eligibility(customer, 'letter', { preferLetter: tc.step?.preferLetter });
+    // A paused plan resumes later: the letter goes back to the schedule, which skips paused customers.
+    if (decision.action === 'wait') return { status: 'scheduled', reason: decision.reason };
+    if (decision.action === 'skip') {
+      if (decision.cleanup) await flagForCleanup(ctx, customer.id);
+      return { status: decision.status, reason: decision.reason };
     }
-    if (choice.channel === 'email') {
+    // Nothing goes out in the name of a business with no name; the dispatcher holds the rest until it has one.
+    if (sendsHeldReason(tc.identity)) return { status: 'scheduled', reason: 'held: business name not set' };
+    if (decision.action === 'reroute') {
       // Handed to the email queue only once recorded: before that the email worker would find this lease held.
       const reason = customer.address?.lines.length ? 'customer now prefers email' : 'no postal address: sent by email';
       return {

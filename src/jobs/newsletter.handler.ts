@@ -4,8 +4,9 @@
  * customer may still get it is checked again at delivery: they may have opted out since the fan-out.
  */
 import { TemplateError } from '../channels/templates';
+import { eligibility } from '../domain/eligibility';
 import { getBusinessIdentity, sendsHeldReason } from '../services/business-identity.service';
-import { updateCustomer } from '../db/repositories/customer.repository';
+import { markEmailBounced } from '../services/customer.service';
 import { listUnsubscribeHeaders, refusalReason } from '../services/email-headers';
 import { fanOutDueNewsletters, renderNewsletter } from '../services/newsletter.service';
 import { buildMessageContext } from '../services/touch-context.service';
@@ -29,13 +30,9 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
     const { newsletter, customer } = rows;
     if (!newsletter) return { status: 'failed', reason: 'newsletter_missing' };
     if (newsletter.status === 'cancelled') return { status: 'cancelled', reason: 'newsletter_cancelled' };
-    if (customer.erasedAt) return { status: 'skipped', reason: 'customer_erased' };
-    if (customer.doNotContact) return { status: 'cancelled', reason: 'do_not_contact' };
-    if (customer.newsletterOptOut) return { status: 'cancelled', reason: 'newsletter_opt_out' };
-    if (customer.emailOptOut) return { status: 'cancelled', reason: 'email_opt_out' };
-    // A newsletter held until a complaint is settled would arrive stale: it is skipped instead.
-    if (customer.paused) return { status: 'skipped', reason: 'customer_paused' };
-    if (!customer.email || customer.emailStatus === 'bounced') return { status: 'skipped', reason: 'no_email' };
+    const decision = eligibility(customer, 'newsletter');
+    if (decision.action === 'skip') return { status: decision.status, reason: decision.reason };
+    if (!customer.email) return { status: 'skipped', reason: 'no_email' };
 
     const identity = await getBusinessIdentity(ctx);
     if (sendsHeldReason(identity)) return { status: 'scheduled', reason: 'held: business name not set' };
@@ -76,7 +73,7 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
     const reason = refusalReason(result);
     if (!result.permanent) return { status: 'retry', reason };
     // A permanent refusal means the address is bad: nothing more goes to it until a new one is given.
-    await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced' });
+    await markEmailBounced(ctx, customer.id);
     return { status: 'failed', messageId, reason, content };
   };
 }

@@ -28,6 +28,7 @@ export function buildContext(
     log,
     settings: {
       defaultTimezone: config.defaultTimezone,
+      defaultCountry: config.defaultCountry,
       graceDays: config.graceDays,
       publicUrl: config.publicUrl,
       identity: config.identity,

@@ -10,6 +10,8 @@ import type { ErasurePort } from './erasure-port';
 export interface ServiceSettings {
   defaultTimezone: string;
   graceDays: number;
+  /** The country a phone without a country code is read in when the customer's is unknown (DEFAULT_COUNTRY). */
+  defaultCountry?: string | null;
   publicUrl: string;
   /** The business's identity from the environment: the defaults of what a manager saves (business-identity.service). */
   identity: IdentityDefaults;

@@ -13,6 +13,7 @@ import * as importRepo from '../db/repositories/import.repository';
 import { blankOut } from './import-format';
 import { updateCustomer, type Customer } from '../db/repositories/customer.repository';
 import { noteCorrections } from '../domain/contact-corrections';
+import { normalizePhone } from '../domain/identity';
 import { cancelScheduledTouches } from '../db/repositories/plan.repository';
 import type { LinkPurpose } from './customer-link';
 import { resolveCustomerLink } from './customer-link.service';
@@ -239,8 +240,11 @@ function addressOf(input: ContactCorrection, current: Address | null): Address |
   };
 }
 
-/** checkCorrection validates the contact form and returns the fields to store (only those given). */
-function checkCorrection(input: ContactCorrection, current: Customer) {
+/**
+ * checkCorrection validates the contact form and returns the fields to store (only those given), the phone in E.164
+ * when it parses in the customer's country (else `defaultCountry`), as a sale's is, with the text as typed for display.
+ */
+function checkCorrection(input: ContactCorrection, current: Customer, defaultCountry: string | null | undefined) {
   const email = cleaned(input.email, 'email', 254);
   if (email && !isEmailAddress(email)) throw new ValidationError('email', 'is not a valid email address');
   const phone = cleaned(input.phone, 'phone', 30);
@@ -248,13 +252,18 @@ function checkCorrection(input: ContactCorrection, current: Customer) {
   const preferred = cleaned(input.preferredChannel, 'preferredChannel', 10);
   if (preferred != null && preferred !== 'email' && preferred !== 'letter')
     throw new ValidationError('preferredChannel', 'must be email or letter');
+  const address = addressOf(input, current.address);
+  const read = phone ? normalizePhone(phone, (address ?? current.address)?.country ?? defaultCountry) : null;
   return {
-    firstName: cleaned(input.firstName, 'firstName', 100),
-    lastName: cleaned(input.lastName, 'lastName', 100),
-    email,
-    phone,
-    address: addressOf(input, current.address),
-    preferredChannel: preferred as 'email' | 'letter' | null | undefined,
+    patch: {
+      firstName: cleaned(input.firstName, 'firstName', 100),
+      lastName: cleaned(input.lastName, 'lastName', 100),
+      email,
+      phone: read ? read.stored : phone,
+      address,
+      preferredChannel: preferred as 'email' | 'letter' | null | undefined,
+    },
+    phoneDisplay: read ? read.display : phone,
   };
 }
 
@@ -274,7 +283,7 @@ export async function correctContactDetails(
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
     if (before.erasedAt) throw new NotFoundError('customer link', 'given');
-    const patch = checkCorrection(input, before);
+    const { patch, phoneDisplay } = checkCorrection(input, before, ctx.settings.defaultCountry);
     const fields = (Object.keys(patch) as (keyof typeof patch)[]).filter(
       (k) => patch[k] !== undefined && !same(patch[k], before[k] ?? null),
     );
@@ -286,6 +295,7 @@ export async function correctContactDetails(
     const contactCorrections = noteCorrections(ctx.settings.secret, before.contactCorrections, before, fields);
     let customer = await updateCustomer(trx, id, {
       ...given,
+      ...(fields.includes('phone') ? { phoneDisplay } : {}),
       contactCorrections,
       ...(emailChanged ? { emailStatus: 'ok' as const } : {}),
     });

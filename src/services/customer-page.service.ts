@@ -202,7 +202,7 @@ export async function buildCustomerPageView(ctx: ServiceContext, customer: Custo
       name: [customer.firstName, customer.lastName].filter(Boolean).join(' '),
       email: customer.email,
       emailBounced: customer.emailStatus === 'bounced',
-      phone: customer.phone,
+      phone: customer.phoneDisplay ?? customer.phone,
       address: customer.address,
       addressLines: addressLines(customer.address),
       preferredChannel: customer.preferredChannel,

@@ -77,3 +77,13 @@ export async function findCustomersByEmail(
 ): Promise<customers.Customer[]> {
   return visibleCustomers(ctx, await scopeOf(ctx, viewer), await customers.findCustomersByEmail(ctx.db, email));
 }
+
+/** flagForCleanup marks a customer for data clean-up (e.g. no address to reach them by when a contact fell due). */
+export async function flagForCleanup(ctx: ServiceContext, customerId: string): Promise<void> {
+  await customers.updateCustomer(ctx.db, customerId, { needsCleanup: true });
+}
+
+/** markEmailBounced records that the mail server refused a customer's address for good. */
+export async function markEmailBounced(ctx: ServiceContext, customerId: string): Promise<void> {
+  await customers.updateCustomer(ctx.db, customerId, { emailStatus: 'bounced' });
+}

@@ -29,10 +29,11 @@ export function buildEmail(
   const headers = listUnsubscribeHeaders(tc.message.links.unsubscribe);
   return {
     email: {
-      // From the business; a reply goes to the person who signed.
+      // From the business; a reply goes to the person who signed. A person a sale created is not trusted with
+      // replies until an admin confirms them: the business gets those.
       from: tc.identity.emailFrom,
       to,
-      replyTo: tc.sender?.email,
+      replyTo: tc.sender && !tc.sender.pending ? tc.sender.email : undefined,
       subject: rendered.subject,
       text: rendered.text,
       html: rendered.html,

@@ -9,8 +9,18 @@
  * no second one; a customer whose first anniversary has passed moves to the later-years program.
  */
 import { randomUUID } from 'node:crypto';
+import { contactPointsOf } from '../domain/channel';
+import { emailKey, matchCustomer, phoneKeyOf, type SaleIdentity } from '../domain/identity';
 import { computePlan, type CallerCalendar, type PlanInput } from '../domain/plan';
-import { addOffset } from '../domain/schedule';
+import {
+  applySaleContact,
+  chooseCallers,
+  mailWarnings,
+  planFirstYear,
+  saleAnswer,
+  type PlanOfSale,
+  type SaleWarning,
+} from '../domain/sale-rules';
 import { placeSale } from './segment.service';
 import type { Address, PlannedTouch, PlanStep, Segment, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
@@ -22,10 +32,10 @@ import { findFirstActiveByRole } from '../db/repositories/staff.repository';
 import { audit } from '../db/repositories/access.repository';
 import { AppError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
-import { parseSaleInput, type SaleInput } from './sale-input';
+import { normalizeSaleCustomer, parseSaleInput, type NormalizedCustomer, type SaleInput } from './sale-input';
 import { storableText } from '../domain/input-limits';
 import { hashSale, type SaleResponse } from './sale.service';
-import { fingerprint, screenSaleContact, type ContactCorrections } from '../domain/contact-corrections';
+import type { ContactCorrections } from '../domain/contact-corrections';
 import {
   csvFieldOf,
   ImportFileError,
@@ -369,7 +379,7 @@ export async function processImport(
   let failure: unknown = null;
   const commit = async () => {
     const now = ctx.clock.now();
-    const prepared = { raw: batch, now, ...validate(batch, now) };
+    const prepared = { raw: batch, now, ...validate(ctx, batch, now) };
     guessPlans(ctx, prepared.valid, guesses, now);
     batch = [];
     if (inFlight) await inFlight;
@@ -445,6 +455,8 @@ export async function failImport(ctx: ServiceContext, importId: string, reason: 
 interface ValidSale {
   raw: RawSale;
   input: SaleInput;
+  /** The customer as the identity rules see them (normalizeSaleCustomer). */
+  norm: NormalizedCustomer;
   hash: string;
   /** The plan computed ahead, outside the transaction, for the inputs named by `key` (used only if they hold). */
   guess?: { key: string; planned: PlannedTouch[] };
@@ -462,23 +474,18 @@ interface Guesses {
   byRole: Map<StaffRole, repo.StaffForPlan | null>;
 }
 
-/**
- * callerCalendars gives each call step the working days of the person who makes it (the role the step asks for,
- * else the salesperson), as recordSale does.
- */
+/** callerCalendars gives each call step the working days of the person who makes it (domain chooseCallers). */
 function callerCalendars(
   steps: PlanStep[],
-  salesperson: { workingDays: number[]; workStart: string } | null,
+  salesperson: { id: string; workingDays: number[]; workStart: string } | null,
   byRole: Map<StaffRole, repo.StaffForPlan | null>,
 ): Map<number, CallerCalendar> {
-  const result = new Map<number, CallerCalendar>();
-  for (const step of steps) {
-    if (step.channel !== 'call') continue;
-    const role = step.assignee ?? 'salesperson';
-    const person = (role === 'salesperson' ? null : (byRole.get(role) ?? null)) ?? salesperson;
-    if (person) result.set(step.step, { days: person.workingDays, start: person.workStart });
-  }
-  return result;
+  return new Map(
+    [...chooseCallers(steps, salesperson, byRole)].map(([step, p]) => [
+      step,
+      { days: p.workingDays, start: p.workStart },
+    ]),
+  );
 }
 
 /** planKey names every input of a plan except the sale time, which is the same for a guess and its check. */
@@ -519,10 +526,10 @@ function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, n
     const callDays = salesperson?.workingDays ?? [1, 2, 3, 4, 5];
     const callStart = salesperson?.workStart ?? (input.salesperson ? '09:00' : undefined);
     // A salesperson not stored yet will be created with the default calendar.
-    const sp = input.salesperson ? { workingDays: callDays, workStart: callStart ?? '09:00' } : null;
+    const sp = input.salesperson ? { id: '', workingDays: callDays, workStart: callStart ?? '09:00' } : null;
     const callers = callerCalendars(segment.plan, sp, guesses.byRole);
     const contact = {
-      email: input.customer.email ?? null,
+      email: s.norm.contact.email ?? null,
       emailBounced: false,
       emailOptOut: false,
       address: (input.customer.address as Address | undefined) ?? null,
@@ -546,7 +553,11 @@ function guessPlans(ctx: ServiceContext, valid: ValidSale[], guesses: Guesses, n
 }
 
 /** validate checks each read sale as POST /v1/sales would, turning failures into rejections on the right line. */
-function validate(batch: RawSale[], now: Date): { valid: ValidSale[]; rejections: repo.Rejection[] } {
+function validate(
+  ctx: ServiceContext,
+  batch: RawSale[],
+  now: Date,
+): { valid: ValidSale[]; rejections: repo.Rejection[] } {
   const valid: ValidSale[] = [];
   const rejections: repo.Rejection[] = [];
   for (const raw of batch) {
@@ -556,7 +567,8 @@ function validate(batch: RawSale[], now: Date): { valid: ValidSale[]; rejections
     }
     try {
       const input = parseSaleInput(raw.value, now);
-      valid.push({ raw, input, hash: hashSale(input) });
+      const norm = normalizeSaleCustomer(input, ctx.settings.defaultCountry, ctx.settings.secret);
+      valid.push({ raw, input, norm, hash: hashSale(input) });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const reason = err.message.slice(err.field.length + 2);
@@ -624,51 +636,59 @@ interface CustomerState extends repo.CustomerRow {
   activeRun: {
     id: string;
     touches: { id: string; step: number; channel: string; dueAt: Date; status: string }[];
+    steps: PlanStep[];
   } | null;
+  /** What a phone-only match of this batch said differently about the person, to record with its sale. */
+  pendingDuplicate: Record<string, unknown> | null;
   hasLaterYearRun: boolean;
   endLaterYear: boolean;
   order: number;
 }
 
-/** Index finds customers by the three keys, preferring the oldest customer like findCustomerForSale. */
+/**
+ * CustomerIndex holds the batch's customers, stored and new, by every key a sale can find them by; matchCustomer
+ * (domain/identity.ts) then picks among a sale's candidates exactly as the API's single path does.
+ */
 class CustomerIndex {
-  private byKey = new Map<string, CustomerState>();
-  private byEmail = new Map<string, CustomerState>();
-  private byPhone = new Map<string, CustomerState>();
-  /** By the digest of an email or phone the customer corrected away, which a till may still send. */
-  private byCorrection = new Map<string, CustomerState>();
+  private byKey = new Map<string, Set<CustomerState>>();
 
-  constructor(private readonly secret: string) {}
-
-  find(source: string, c: SaleInput['customer']): CustomerState | undefined {
-    return (
-      (c.externalId ? this.byKey.get(`${source}\u0000${c.externalId}`) : undefined) ??
-      (c.email ? this.byEmail.get(c.email.toLowerCase()) : undefined) ??
-      (c.phone ? this.byPhone.get(c.phone) : undefined) ??
-      (c.email ? this.byCorrection.get(fingerprint(this.secret, 'email', c.email)) : undefined) ??
-      (c.phone ? this.byCorrection.get(fingerprint(this.secret, 'phone', c.phone)) : undefined)
-    );
+  candidates(id: SaleIdentity): CustomerState[] {
+    const keys = [
+      id.externalId ? `x\u0000${id.source}\u0000${id.externalId}` : null,
+      id.emailKey ? `e\u0000${id.emailKey}` : null,
+      id.phoneKey ? `p\u0000${id.phoneKey}` : null,
+      id.correctedEmail ? `c\u0000${id.correctedEmail}` : null,
+      id.correctedPhone ? `c\u0000${id.correctedPhone}` : null,
+    ];
+    const found = new Set<CustomerState>();
+    for (const k of keys) if (k) for (const c of this.byKey.get(k) ?? []) found.add(c);
+    return [...found].sort((a, b) => a.order - b.order);
   }
 
-  add(c: CustomerState, previous?: { email: string | null; phone: string | null }): void {
-    if (c.externalId) this.byKey.set(`${c.source}\u0000${c.externalId}`, c);
-    if (
-      previous?.email &&
-      previous.email.toLowerCase() !== c.email?.toLowerCase() &&
-      this.byEmail.get(previous.email.toLowerCase()) === c
-    ) {
-      this.byEmail.delete(previous.email.toLowerCase());
+  private keysOf(c: CustomerState): string[] {
+    const email = emailKey(c.email);
+    const phone = phoneKeyOf(c.phone);
+    return [
+      c.externalId ? `x\u0000${c.source}\u0000${c.externalId}` : null,
+      email ? `e\u0000${email}` : null,
+      phone ? `p\u0000${phone}` : null,
+      c.contactCorrections.email ? `c\u0000${c.contactCorrections.email}` : null,
+      c.contactCorrections.phone ? `c\u0000${c.contactCorrections.phone}` : null,
+    ].filter((k): k is string => k !== null);
+  }
+
+  private indexed = new Map<CustomerState, string[]>();
+
+  /** add indexes a customer, or indexes them again under their keys of now after a change. */
+  add(c: CustomerState): void {
+    for (const k of this.indexed.get(c) ?? []) this.byKey.get(k)?.delete(c);
+    const keys = this.keysOf(c);
+    this.indexed.set(c, keys);
+    for (const k of keys) {
+      let set = this.byKey.get(k);
+      if (!set) this.byKey.set(k, (set = new Set()));
+      set.add(c);
     }
-    if (previous?.phone && previous.phone !== c.phone && this.byPhone.get(previous.phone) === c)
-      this.byPhone.delete(previous.phone);
-    const older = (m: Map<string, CustomerState>, k: string) => {
-      const cur = m.get(k);
-      if (!cur || cur.order > c.order) m.set(k, c);
-    };
-    if (c.email) older(this.byEmail, c.email.toLowerCase());
-    if (c.phone) older(this.byPhone, c.phone);
-    for (const digest of [c.contactCorrections.email, c.contactCorrections.phone])
-      if (digest) older(this.byCorrection, digest);
   }
 }
 
@@ -761,23 +781,15 @@ async function writeSales(
       const [source, externalId] = k.split('\u0000');
       return { source, externalId };
     }),
-    emails: dedupe(fresh.flatMap((s) => (s.input.customer.email ? [s.input.customer.email.toLowerCase()] : []))),
-    phones: dedupe(fresh.flatMap((s) => (s.input.customer.phone ? [s.input.customer.phone] : []))),
-    correctedEmails: dedupe(
-      fresh.flatMap((s) =>
-        s.input.customer.email ? [fingerprint(ctx.settings.secret, 'email', s.input.customer.email)] : [],
-      ),
-    ),
-    correctedPhones: dedupe(
-      fresh.flatMap((s) =>
-        s.input.customer.phone ? [fingerprint(ctx.settings.secret, 'phone', s.input.customer.phone)] : [],
-      ),
-    ),
+    emails: dedupe(fresh.flatMap((s) => s.norm.identity.emailKey ?? [])),
+    phones: dedupe(fresh.flatMap((s) => s.norm.identity.phoneKey ?? [])),
+    correctedEmails: dedupe(fresh.flatMap((s) => s.norm.identity.correctedEmail ?? [])),
+    correctedPhones: dedupe(fresh.flatMap((s) => s.norm.identity.correctedPhone ?? [])),
   });
   const matchedIds = matched.map((c) => c.id);
   const activeRuns = await repo.findActiveFirstYearRuns(trx, matchedIds);
   const laterYear = await repo.findCustomersWithActiveLaterYearRuns(trx, matchedIds);
-  const index = new CustomerIndex(ctx.settings.secret);
+  const index = new CustomerIndex();
   let order = 0;
   for (const c of matched) {
     const run = activeRuns.get(c.id);
@@ -785,7 +797,8 @@ async function writeSales(
       ...c,
       referralCode: '',
       isNew: false,
-      activeRun: run ? { id: run.id, touches: run.touches } : null,
+      activeRun: run ? { id: run.id, touches: run.touches, steps: run.plan } : null,
+      pendingDuplicate: null,
       hasLaterYearRun: laterYear.has(c.id),
       endLaterYear: false,
       order: order++,
@@ -798,22 +811,31 @@ async function writeSales(
   const itemRows: repo.ItemRow[] = [];
   const runRows: repo.RunRow[] = [];
   const touchRows: repo.TouchRow[] = [];
+  const possibleDuplicates: { customerId: string; saleId: string; given: Record<string, unknown> }[] = [];
   for (const s of fresh) {
     const input = s.input;
-    const { segment } = placeSale(segments, {
+    // The same placement as the API's, its warning (a misconfigured segment) in the answer too.
+    const { segment, warning } = placeSale(segments, {
       source: input.source,
       totalAmount: input.total.amount,
       items: input.items,
     });
     const salesperson = input.salesperson ? (staff.get(input.salesperson.email.toLowerCase()) ?? null) : null;
     const referrer = input.referralCode ? referrers.get(input.referralCode.toUpperCase()) : undefined;
-    const customer = applyCustomer(ctx.settings.secret, index, input, segment, referrer, order++);
+    const customer = applyCustomer(ctx.settings.secret, index, s, segment, referrer, order++);
     touched.set(customer.id, customer);
     const saleId = randomUUID();
     const soldAt = new Date(input.soldAt);
-    let responseTouches: SaleResponse['touches'];
+    let responseTouches: { id: string; step: number; channel: string; dueAt: Date; status: string }[];
+    let warnings: SaleWarning[];
+    if (customer.pendingDuplicate) {
+      possibleDuplicates.push({ customerId: customer.id, saleId, given: customer.pendingDuplicate });
+      customer.pendingDuplicate = null;
+    }
     if (customer.activeRun) {
-      responseTouches = customer.activeRun.touches.map(summary);
+      responseTouches = customer.activeRun.touches;
+      warnings = mailWarnings(contactPointsOf(customer), customer.activeRun.steps);
+      if (warnings.length > 0) customer.needsCleanup = true;
     } else {
       const planned = planFor(ctx, {
         customer,
@@ -827,31 +849,32 @@ async function writeSales(
       });
       // A customer whose first anniversary is behind them is in the later-years program: the first-year plan is
       // recorded (its steps missed or due per the grace period) and complete.
-      const zone = customer.timezone ?? ctx.settings.defaultTimezone;
-      const pastFirstYear = addOffset(soldAt, zone, { years: 1 }).getTime() <= now.getTime();
       if (customer.hasLaterYearRun) customer.endLaterYear = true;
-      customer.program = pastFirstYear ? 'later_years' : 'first_year';
+      customer.program = planned.program;
       customer.segmentId = segment.id;
-      if (planned.touches.some((t) => t.reason === 'no_address')) customer.needsCleanup = true;
+      if (planned.needsCleanup) customer.needsCleanup = true;
       const runId = planned.runId;
       runRows.push({
         id: runId,
         customerId: customer.id,
         saleId,
         segmentId: segment.id,
-        status: pastFirstYear ? 'completed' : 'active',
+        status: planned.runStatus,
         startedAt: soldAt,
       });
       touchRows.push(...planned.touches);
-      customer.activeRun = pastFirstYear ? null : { id: runId, touches: planned.touches };
-      responseTouches = planned.touches.map(summary);
+      customer.activeRun =
+        planned.runStatus === 'completed' ? null : { id: runId, touches: planned.touches, steps: segment.plan };
+      responseTouches = planned.touches;
+      warnings = planned.warnings;
     }
-    const response: SaleResponse = {
-      sale: { id: saleId },
-      customer: { id: customer.id },
-      segment: { id: segment.id, name: segment.name },
+    const response: SaleResponse = saleAnswer({
+      saleId,
+      customerId: customer.id,
+      segment,
       touches: responseTouches,
-    };
+      warnings: [...(warning ? [warning] : []), ...warnings],
+    });
     saleRows.push({
       id: saleId,
       source: input.source,
@@ -898,40 +921,36 @@ async function writeSales(
   const inserted = await repo.insertSales(trx, saleRows, itemRows, now);
   if (inserted !== saleRows.length) throw new Error(RACE);
   await repo.insertRunsAndTouches(trx, runRows, touchRows, now);
+  await repo.insertPossibleDuplicates(trx, possibleDuplicates, now);
   return { imported: saleRows.length, duplicates, rejections };
 }
 
-function summary(t: {
-  id: string;
-  step: number;
-  channel: string;
-  dueAt: Date;
-  status: string;
-}): SaleResponse['touches'][number] {
-  return { id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status };
-}
-
-/** applyCustomer finds the sale's customer (or makes a new one) and applies the sale's contact data to it. */
+/**
+ * applyCustomer finds the sale's customer by the identity rules (or makes a new one) and applies the sale's contact
+ * details to them, as the API does (domain/identity.ts matchCustomer, domain/sale-rules.ts applySaleContact).
+ */
 function applyCustomer(
   secret: string,
   index: CustomerIndex,
-  input: SaleInput,
+  sale: ValidSale,
   segment: Segment,
   referrer: { id: string; erased: boolean } | undefined,
   order: number,
 ): CustomerState {
-  const c = input.customer;
-  const found = index.find(input.source, c);
-  if (!found) {
+  const { input, norm } = sale;
+  const c = norm.contact;
+  const match = matchCustomer(index.candidates(norm.identity), norm.identity);
+  if (!match) {
     const created: CustomerState = {
       id: randomUUID(),
       source: input.source,
-      externalId: c.externalId ?? null,
-      firstName: c.firstName,
+      externalId: input.customer.externalId ?? null,
+      firstName: c.firstName ?? null,
       lastName: c.lastName ?? null,
       email: c.email ?? null,
       emailStatus: 'ok',
       phone: c.phone ?? null,
+      phoneDisplay: c.phoneDisplay ?? null,
       timezone: c.timezone ?? null,
       preferredChannel: c.preferredChannel ?? null,
       address: (c.address as Address | undefined) ?? null,
@@ -946,32 +965,42 @@ function applyCustomer(
       activeRun: null,
       hasLaterYearRun: false,
       endLaterYear: false,
+      pendingDuplicate: null,
       order,
       contactCorrections: {},
     };
     index.add(created);
     return created;
   }
-  const previous = { email: found.email, phone: found.phone };
-  // What the point-of-sale system sends is fresh contact data, except what the customer has since corrected
-  // themselves and the till still sends as before (as recordSale does); a bounced address is fixed by a new one.
-  const { contact: d, corrections } = screenSaleContact(secret, c, found.contactCorrections);
-  found.contactCorrections = corrections;
-  if (d.email !== undefined && d.email.toLowerCase() !== found.email?.toLowerCase()) found.emailStatus = 'ok';
-  if (d.firstName !== undefined) found.firstName = d.firstName;
-  if (d.lastName !== undefined) found.lastName = d.lastName;
-  if (d.email !== undefined) found.email = d.email;
-  if (d.phone !== undefined) found.phone = d.phone;
-  if (d.timezone !== undefined) found.timezone = d.timezone;
-  if (d.preferredChannel !== undefined) found.preferredChannel = d.preferredChannel;
-  if (d.address !== undefined) found.address = d.address as Address;
-  if (found.externalId == null && c.externalId) found.externalId = c.externalId;
-  if (found.referredBy == null && referrer && referrer.id !== found.id) found.referredBy = referrer.id;
-  index.add(found, previous);
+  const found = match.customer;
+  const { change, possibleDuplicate } = applySaleContact(secret, match, c, {
+    externalId: input.customer.externalId,
+    referrerId: referrer?.id,
+  });
+  if (possibleDuplicate) {
+    found.needsCleanup = true;
+    found.pendingDuplicate = possibleDuplicate as Record<string, unknown>;
+  }
+  if (change.contactCorrections) found.contactCorrections = change.contactCorrections;
+  if (change.emailStatus) found.emailStatus = change.emailStatus;
+  if (change.firstName !== undefined) found.firstName = change.firstName;
+  if (change.lastName !== undefined) found.lastName = change.lastName;
+  if (change.email !== undefined) found.email = change.email;
+  if (change.phone !== undefined) found.phone = change.phone;
+  if (change.phoneDisplay !== undefined) found.phoneDisplay = change.phoneDisplay;
+  if (change.timezone !== undefined) found.timezone = change.timezone;
+  if (change.preferredChannel !== undefined) found.preferredChannel = change.preferredChannel;
+  if (change.address !== undefined) found.address = change.address;
+  if (change.externalId !== undefined) found.externalId = change.externalId;
+  if (change.referredBy !== undefined) found.referredBy = change.referredBy;
+  index.add(found);
   return found;
 }
 
-/** planFor computes a first-year plan for a sale with computePlan, with the assignees recordSale would give. */
+/**
+ * planFor computes a sale's first-year plan with planFirstYear (domain/sale-rules.ts), as the API does; the plan
+ * computed ahead (a guess) is reused when its inputs held.
+ */
 function planFor(
   ctx: ServiceContext,
   p: {
@@ -984,52 +1013,43 @@ function planFor(
     now: Date;
     guess?: { key: string; planned: PlannedTouch[] };
   },
-): { runId: string; touches: repo.TouchRow[] } {
+): Omit<PlanOfSale, 'touches'> & { runId: string; touches: repo.TouchRow[] } {
   const { customer, segment, salesperson } = p;
   const runId = randomUUID();
   const zone = customer.timezone ?? ctx.settings.defaultTimezone;
-  const callDays = salesperson?.workingDays ?? [1, 2, 3, 4, 5];
-  const callStart = salesperson?.workStart;
-  const contact = {
-    email: customer.email,
-    emailBounced: customer.emailStatus === 'bounced',
-    emailOptOut: customer.emailOptOut,
-    address: customer.address,
-    preferredChannel: customer.preferredChannel,
-    doNotContact: customer.doNotContact,
-  };
+  const contact = contactPointsOf(customer);
   const callers = callerCalendars(segment.plan, salesperson, p.byRole);
-  const planned =
-    p.guess && p.guess.key === planKey(segment.id, zone, callDays, callStart, callers, contact)
-      ? p.guess.planned
-      : computePlan({
-          soldAt: p.soldAt,
-          now: p.now,
-          zone,
-          steps: segment.plan,
-          sendWindow: segment.sendWindow,
-          callDays,
-          callStart,
-          callerCalendars: callers,
-          graceDays: ctx.settings.graceDays,
-          contact,
-        });
-  const callerOf = (step: PlanStep | undefined): string | null => {
-    const role = step?.assignee ?? 'salesperson';
-    const person = role === 'salesperson' ? null : (p.byRole.get(role) ?? null);
-    return (person ?? salesperson)?.id ?? null;
-  };
-  const steps = new Map(segment.plan.map((s) => [s.step, s]));
+  const key = planKey(
+    segment.id,
+    zone,
+    salesperson?.workingDays ?? [1, 2, 3, 4, 5],
+    salesperson?.workStart,
+    callers,
+    contact,
+  );
+  const planned = planFirstYear({
+    soldAt: p.soldAt,
+    now: p.now,
+    zone,
+    segment,
+    salesperson,
+    byRole: p.byRole,
+    contact,
+    graceDays: ctx.settings.graceDays,
+    newId: randomUUID,
+    computed: p.guess && p.guess.key === key ? p.guess.planned : undefined,
+  });
   return {
+    ...planned,
     runId,
-    touches: planned.map((t) => ({
-      id: randomUUID(),
+    touches: planned.touches.map((t) => ({
+      id: t.id,
       planRunId: runId,
       customerId: customer.id,
       step: t.step,
       channel: t.channel,
       senderRole: t.senderRole ?? null,
-      assigneeId: t.channel === 'call' ? callerOf(steps.get(t.step)) : (salesperson?.id ?? null),
+      assigneeId: t.assigneeId,
       dueAt: t.dueAt,
       status: t.status,
       reason: t.reason ?? null,

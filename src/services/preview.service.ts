@@ -54,6 +54,7 @@ function sampleCustomer(country: string, now: Date): Customer {
     email: 'ann.lee@example.com',
     emailStatus: 'ok',
     phone: null,
+    phoneDisplay: null,
     timezone: null,
     preferredChannel: null,
     address: SAMPLE_ADDRESSES[country] ?? { ...SAMPLE_ADDRESSES.AU, country },

@@ -20,7 +20,7 @@ import * as segmentsRepo from '../db/repositories/segment.repository';
 import * as staffRepo from '../db/repositories/staff.repository';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import type { ServiceContext } from './context';
-import { resolveAssignees } from './sale.service';
+import { chooseCallers } from '../domain/sale-rules';
 
 /** ReplanScope picks the running plans to move: a segment's, optionally only those on one version or some customers'. */
 export interface ReplanScope {
@@ -125,7 +125,9 @@ async function loadStaff(db: Database): Promise<StaffBook> {
 }
 
 function checkScope(scope: ReplanScope): void {
-  if (scope.fromVersion !== undefined && (!Number.isInteger(scope.fromVersion) || scope.fromVersion < 1))
+  // A version is a Postgres integer: a larger number (the console's form reads "1e308" as one) is no version.
+  const v = scope.fromVersion;
+  if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 2_147_483_647))
     throw new ValidationError('fromVersion', 'must be a version number (1 or more)');
   if (scope.customerIds && scope.customerIds.length === 0)
     throw new ValidationError('customerIds', 'must list at least one customer when given');
@@ -190,12 +192,12 @@ function computeOne(
   // A call step keeps the person it was given unless the new version asks for another role.
   const fromCallers = new Map<number, CallerCalendar>();
   const fromByStep = new Map(fromSteps.map((s) => [s.step, s]));
-  for (const [step, person] of resolveAssignees(fromSteps, salesperson, staff.byRole)) {
+  for (const [step, person] of chooseCallers(fromSteps, salesperson, staff.byRole)) {
     const given = stored.get(step)?.assigneeId;
     const who = (given && staff.byId.get(given)) || person;
     fromCallers.set(step, calendarOf(who));
   }
-  const assignees = resolveAssignees(target.plan, salesperson, staff.byRole);
+  const assignees = chooseCallers(target.plan, salesperson, staff.byRole);
   const toCallers = new Map<number, CallerCalendar>();
   for (const step of target.plan) {
     if (step.channel !== 'call') continue;

@@ -3,6 +3,9 @@
  * for the API's validation and OpenAPI document, and one function for everything that does not come through HTTP.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { fingerprint } from '../domain/contact-corrections';
+import { emailKey, normalizeEmail, normalizePhone, type SaleIdentity } from '../domain/identity';
+import type { SaleContact } from '../domain/sale-rules';
 import { isValidZone } from '../domain/schedule';
 import { ValidationError } from './errors';
 import { compileChecker } from './input-policy';
@@ -95,4 +98,47 @@ export function parseSaleInput(value: unknown, now: Date): SaleInput {
   const sale = checkSale(value);
   checkSaleSemantics(sale, now);
   return sale;
+}
+
+/** NormalizedCustomer is a sale's customer as the sale rules see it: details normalised, identity keys made. */
+export interface NormalizedCustomer {
+  contact: SaleContact;
+  identity: SaleIdentity;
+}
+
+/**
+ * normalizeSaleCustomer applies the identity rules' normal forms to a sale's customer (domain/identity.ts): the email
+ * trimmed (compared case-folded), the phone in E.164 read in the customer's country (else `defaultCountry`) with
+ * the text as given kept for display. `secret` keys the digests a corrected-away email or phone is found by.
+ */
+export function normalizeSaleCustomer(
+  input: SaleInput,
+  defaultCountry: string | null | undefined,
+  secret: string,
+): NormalizedCustomer {
+  const c = input.customer;
+  const email = c.email !== undefined ? normalizeEmail(c.email) : undefined;
+  const phone = c.phone !== undefined ? normalizePhone(c.phone, c.address?.country ?? defaultCountry) : undefined;
+  const contact: SaleContact = {
+    firstName: c.firstName,
+    lastName: c.lastName,
+    email,
+    phone: phone?.stored,
+    phoneDisplay: phone?.display,
+    timezone: c.timezone,
+    preferredChannel: c.preferredChannel,
+    address: c.address,
+  };
+  for (const key of Object.keys(contact) as (keyof SaleContact)[]) if (contact[key] === undefined) delete contact[key];
+  return {
+    contact,
+    identity: {
+      source: input.source,
+      externalId: c.externalId ?? null,
+      emailKey: emailKey(email),
+      phoneKey: phone?.key ?? null,
+      correctedEmail: email ? fingerprint(secret, 'email', email) : null,
+      correctedPhone: phone?.key ? fingerprint(secret, 'phone', phone.stored) : null,
+    },
+  };
 }

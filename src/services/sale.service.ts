@@ -9,9 +9,18 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json';
-import { fingerprint, screenSaleContact } from '../domain/contact-corrections';
 import { contactPointsOf } from '../domain/channel';
+import { matchCustomer } from '../domain/identity';
 import { computePlan } from '../domain/plan';
+import {
+  applySaleContact,
+  callRolesOf,
+  mailWarnings,
+  planFirstYear,
+  saleAnswer,
+  type SaleAnswer,
+  type SaleWarning,
+} from '../domain/sale-rules';
 import type { PlanStep, Segment, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import * as customers from '../db/repositories/customer.repository';
@@ -26,19 +35,12 @@ import * as referrals from '../db/repositories/referral.repository';
 import { audit } from '../db/repositories/access.repository';
 import { ConflictError } from './errors';
 import { isUniqueViolation, retryTransient, type ServiceContext } from './context';
-import { checkSaleSemantics, type SaleInput } from './sale-input';
+import { checkSaleSemantics, normalizeSaleCustomer, type NormalizedCustomer, type SaleInput } from './sale-input';
 import { placeSale, usableSegment } from './segment.service';
 import { createBatcher } from './batcher';
 
-/** SaleResponse is the answer to POST /v1/sales, stored and returned as-is to replays. */
-export interface SaleResponse {
-  sale: { id: string };
-  customer: { id: string };
-  segment: { id: string; name: string };
-  touches: { id: string; step: number; channel: string; dueAt: string; status: string }[];
-  /** Why the sale is not where its segment rules would put it (a misconfigured segment); absent when all is well. */
-  warnings?: string[];
-}
+/** SaleResponse is the answer to POST /v1/sales, stored and returned as-is to replays (domain/sale-rules.ts). */
+export type SaleResponse = SaleAnswer;
 
 /** SaleOutcome is the answer and whether it was created now (201) or replayed (200). */
 export interface SaleOutcome {
@@ -119,14 +121,6 @@ async function segmentsAt(ctx: ServiceContext, trx: Database, version: string): 
   return segments;
 }
 
-/** callRoles are the staff roles, other than the salesperson, that a plan's call steps are assigned to. */
-function callRoles(steps: PlanStep[]): StaffRole[] {
-  const roles = new Set<StaffRole>();
-  for (const step of steps)
-    if (step.channel === 'call' && step.assignee && step.assignee !== 'salesperson') roles.add(step.assignee);
-  return [...roles];
-}
-
 // The intake is the hottest path: every read and write below is counted in round trips (see BENCHMARKS.md).
 // A new customer's sale takes four: replay check with the segments' version, staff, customer match, and one write.
 async function recordSaleIn(
@@ -145,16 +139,16 @@ async function recordSaleIn(
     totalAmount: input.total.amount,
     items: input.items,
   });
-  const staff = await intake.findStaffForSale(trx, input.salesperson ?? null, callRoles(segment.plan));
+  const staff = await intake.findStaffForSale(trx, input.salesperson ?? null, callRolesOf(segment.plan));
   const salesperson = staff.salesperson;
-  const customer = await upsertCustomer(trx, ctx, input, segment, now);
   const saleId = intake.newId();
+  const customer = await matchCustomerOfSale(trx, ctx, input, segment, now);
   const soldAt = new Date(input.soldAt);
 
   const running = customer.isNew ? null : await plans.findActiveFirstYearRun(trx, customer.record.id);
   const plan = running
-    ? { touches: await plans.listTouchesOfRun(trx, running.id) }
-    : await planFirstYear(trx, ctx, { customer, segment, salesperson, staff, saleId, soldAt, now });
+    ? await repeatDuringPlan(trx, customer, await plans.listTouchesOfRun(trx, running.id), running.plan)
+    : await startFirstYear(trx, ctx, { customer, segment, staff, saleId, soldAt, now });
   const { write, response } = saleWriteOf({
     input,
     requestHash,
@@ -167,6 +161,7 @@ async function recordSaleIn(
     saleId,
     soldAt,
     plan,
+    possibleDuplicate: customer.possibleDuplicate,
     repeat: Boolean(running),
     warning,
   });
@@ -214,9 +209,9 @@ const BATCH_ROLES = Object.keys({ executive: true, manager: true } satisfies Rec
  * batchKeysOf names what a sale is known by and what its customer could be matched by: two sales of a batch sharing
  * one are kept apart, and a batch takes their advisory locks.
  */
-function batchKeysOf(input: SaleInput): string[] {
+function batchKeysOf(input: SaleInput, norm: NormalizedCustomer): string[] {
   const c = input.customer;
-  const keys = [`sale:${batchKey(input.source, input.externalId)}`, ...customers.customerLockKeys(c)];
+  const keys = [`sale:${batchKey(input.source, input.externalId)}`, ...customers.customerLockKeys(norm.identity)];
   if (c.externalId) keys.push(`external:${batchKey(input.source, c.externalId)}`);
   return keys;
 }
@@ -232,13 +227,14 @@ function batchKeysOf(input: SaleInput): string[] {
  * stored.
  */
 async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promise<(SaleOutcome | null)[]> {
-  const candidates: { q: QueuedSale; keys: string[]; corrected: CorrectedKeys }[] = [];
+  const candidates: { q: QueuedSale; keys: string[]; norm: NormalizedCustomer }[] = [];
   const taken = new Set<string>();
   for (const q of queued) {
-    const keys = batchKeysOf(q.input);
+    const norm = normalizeSaleCustomer(q.input, ctx.settings.defaultCountry, ctx.settings.secret);
+    const keys = batchKeysOf(q.input, norm);
     if (keys.some((k) => taken.has(k))) continue;
     for (const k of keys) taken.add(k);
-    candidates.push({ q, keys, corrected: correctedKeysOf(ctx, q.input.customer) });
+    candidates.push({ q, keys, norm });
   }
   const outcomes = new Map<QueuedSale, SaleOutcome>();
   try {
@@ -254,12 +250,10 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
         customerExternalKeys: candidates.flatMap(({ q }) =>
           q.input.customer.externalId ? [{ source: q.input.source, externalId: q.input.customer.externalId }] : [],
         ),
-        customerEmails: candidates.flatMap(({ q }) =>
-          q.input.customer.email ? [q.input.customer.email.toLowerCase()] : [],
-        ),
-        customerPhones: candidates.flatMap(({ q }) => (q.input.customer.phone ? [q.input.customer.phone] : [])),
-        correctedEmails: candidates.flatMap((k) => k.corrected.correctedEmail ?? []),
-        correctedPhones: candidates.flatMap((k) => k.corrected.correctedPhone ?? []),
+        customerEmails: candidates.flatMap(({ norm }) => norm.identity.emailKey ?? []),
+        customerPhones: candidates.flatMap(({ norm }) => norm.identity.phoneKey ?? []),
+        correctedEmails: candidates.flatMap(({ norm }) => norm.identity.correctedEmail ?? []),
+        correctedPhones: candidates.flatMap(({ norm }) => norm.identity.correctedPhone ?? []),
         salespersonEmails: [
           ...new Set(
             candidates.flatMap(({ q }) => (q.input.salesperson ? [q.input.salesperson.email.toLowerCase()] : [])),
@@ -269,17 +263,20 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
       });
       const segments = await segmentsAt(ctx, trx, found.segmentsVersion);
       const writes: intake.SaleWrite[] = [];
-      for (const { q, corrected } of candidates) {
+      for (const { q, norm } of candidates) {
         const { input, now } = q;
         const c = input.customer;
+        const id = norm.identity;
+        // Only a sale whose customer nobody could be is recorded here; any possible match takes the single path.
         if (found.existingSales.has(batchKey(input.source, input.externalId))) continue;
         if (c.externalId && found.matchedExternalKeys.has(batchKey(input.source, c.externalId))) continue;
         if (
-          (c.email && found.matchedEmails.has(c.email.toLowerCase())) ||
-          (c.phone && found.matchedPhones.has(c.phone))
+          (id.emailKey && found.matchedEmails.has(id.emailKey)) ||
+          (id.phoneKey && found.matchedPhones.has(id.phoneKey))
         )
           continue;
-        if (Object.values(corrected).some((digest) => found.matchedCorrections.has(digest))) continue;
+        if ([id.correctedEmail, id.correctedPhone].some((digest) => digest && found.matchedCorrections.has(digest)))
+          continue;
         const salesperson = input.salesperson ? found.salespeople.get(input.salesperson.email.toLowerCase()) : null;
         if (salesperson === undefined) continue;
 
@@ -290,17 +287,17 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
         });
         const customer: MatchedCustomer = {
           record: intake.newCustomerRecord(
-            { ...contactOf(input), source: input.source, externalId: c.externalId, segmentId: segment.id },
+            { ...norm.contact, source: input.source, externalId: c.externalId, segmentId: segment.id },
             now,
           ),
           isNew: true,
+          possibleDuplicate: null,
         };
         const saleId = intake.newId();
         const soldAt = new Date(input.soldAt);
         const plan = computeFirstYear(ctx, {
           customer,
           segment,
-          salesperson,
           staff: { salesperson, byRole: found.byRole },
           saleId,
           soldAt,
@@ -315,6 +312,7 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
           saleId,
           soldAt,
           plan,
+          possibleDuplicate: null,
           repeat: false,
           warning,
         });
@@ -331,82 +329,57 @@ async function recordSaleBatch(ctx: ServiceContext, queued: QueuedSale[]): Promi
   return queued.map((q) => outcomes.get(q) ?? null);
 }
 
-/** CorrectedKeys are the digests by which a customer who corrected a sale's email or phone away is still found. */
-type CorrectedKeys = { correctedEmail?: string; correctedPhone?: string };
-
-/** correctedKeysOf returns the CorrectedKeys of a sale's customer. */
-function correctedKeysOf(ctx: ServiceContext, c: SaleInput['customer']): CorrectedKeys {
-  return {
-    ...(c.email ? { correctedEmail: fingerprint(ctx.settings.secret, 'email', c.email) } : {}),
-    ...(c.phone ? { correctedPhone: fingerprint(ctx.settings.secret, 'phone', c.phone) } : {}),
-  };
-}
-
 /** MatchedCustomer is the sale's customer: an existing one (already updated) or a new one not yet written. */
 interface MatchedCustomer {
   record: customers.Customer;
   isNew: boolean;
+  /** What a phone-only match's sale said differently about the person, to record for clean-up. */
+  possibleDuplicate: Record<string, unknown> | null;
 }
 
-/** contactOf is what a sale says about its customer's contact details and preferences. */
-function contactOf(input: SaleInput): customers.ContactFields {
-  const c = input.customer;
-  return {
-    firstName: c.firstName,
-    lastName: c.lastName,
-    email: c.email,
-    phone: c.phone,
-    timezone: c.timezone,
-    preferredChannel: c.preferredChannel,
-    address: c.address,
-  };
-}
-
-async function upsertCustomer(
+/**
+ * matchCustomerOfSale finds the sale's customer by the identity rules (domain/identity.ts) and applies the sale's
+ * contact details to them (domain/sale-rules.ts applySaleContact), or makes a new customer, not yet written.
+ */
+async function matchCustomerOfSale(
   trx: Database,
   ctx: ServiceContext,
   input: SaleInput,
   segment: Segment,
   now: Date,
 ): Promise<MatchedCustomer> {
-  const c = input.customer;
-  const contact = contactOf(input);
+  const norm = normalizeSaleCustomer(input, ctx.settings.defaultCountry, ctx.settings.secret);
   const referrer = input.referralCode ? await customers.findCustomerByReferralCode(trx, input.referralCode) : null;
-  await customers.lockCustomerKeys(trx, { email: c.email, phone: c.phone });
-  const found = await customers.findCustomerForSale(trx, {
-    source: input.source,
-    externalId: c.externalId,
-    email: c.email,
-    phone: c.phone,
-    ...correctedKeysOf(ctx, c),
-  });
-  if (!found) {
+  await customers.lockCustomerKeys(trx, norm.identity);
+  const match = matchCustomer(await customers.findCustomerCandidates(trx, norm.identity), norm.identity);
+  if (!match) {
     const record = intake.newCustomerRecord(
-      { ...contact, source: input.source, externalId: c.externalId, segmentId: segment.id, referredBy: referrer?.id },
+      {
+        ...norm.contact,
+        source: input.source,
+        externalId: input.customer.externalId,
+        segmentId: segment.id,
+        referredBy: referrer?.id,
+      },
       now,
     );
-    return { record, isNew: true };
+    return { record, isNew: true, possibleDuplicate: null };
   }
-  // What the point-of-sale system sends is fresh contact data, except what the customer has since corrected
-  // themselves and the till still sends as before; a bounced address is fixed by a new one.
-  const screened = screenSaleContact(ctx.settings.secret, contact, found.contactCorrections);
-  const emailChanged =
-    screened.contact.email != null && screened.contact.email.toLowerCase() !== found.email?.toLowerCase();
-  const record = await customers.updateCustomer(trx, found.id, {
-    ...screened.contact,
-    ...(screened.changed ? { contactCorrections: screened.corrections } : {}),
-    ...(emailChanged ? { emailStatus: 'ok' as const } : {}),
-    ...(found.externalId == null && c.externalId ? { externalId: c.externalId } : {}),
-    ...(found.referredBy == null && referrer && referrer.id !== found.id ? { referredBy: referrer.id } : {}),
+  const applied = applySaleContact(ctx.settings.secret, match, norm.contact, {
+    externalId: input.customer.externalId,
+    referrerId: referrer?.id,
   });
-  return { record, isNew: false };
+  const record = await customers.updateCustomer(trx, match.customer.id, {
+    ...applied.change,
+    ...(applied.possibleDuplicate ? { needsCleanup: true } : {}),
+  });
+  return { record, isNew: false, possibleDuplicate: applied.possibleDuplicate as Record<string, unknown> | null };
 }
 
 /** PlanStart is what starting a customer's first-year plan needs. */
 interface PlanStart {
   customer: MatchedCustomer;
   segment: Segment;
-  salesperson: staffRepo.StaffMember | null;
   staff: intake.StaffForSale;
   saleId: string;
   soldAt: Date;
@@ -415,62 +388,78 @@ interface PlanStart {
 
 /** PlannedFirstYear is a first-year run and its touches, computed and ready for writeSales to store. */
 interface PlannedFirstYear {
-  run: NonNullable<intake.SaleWrite['run']>;
-  newTouches: NonNullable<intake.SaleWrite['touches']>;
+  run?: NonNullable<intake.SaleWrite['run']>;
+  newTouches?: NonNullable<intake.SaleWrite['touches']>;
   touches: { id: string; step: number; channel: string; dueAt: Date; status: string }[];
+  warnings: SaleWarning[];
 }
 
 /**
- * planFirstYear ends any later-years run and computes a first-year run with its touches; a new customer needs no
- * statement at all here, as everything it gets is written with the sale.
+ * repeatDuringPlan is a repeat sale during a running first-year plan: it starts nothing, and its answer shows the
+ * running plan and whether the customer can be reached by letter or email today.
  */
-async function planFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): Promise<PlannedFirstYear> {
+async function repeatDuringPlan(
+  trx: Database,
+  customer: MatchedCustomer,
+  touches: PlannedFirstYear['touches'],
+  steps: PlanStep[],
+): Promise<PlannedFirstYear> {
+  const warnings = mailWarnings(contactPointsOf(customer.record), steps);
+  if (warnings.length > 0 && !customer.record.needsCleanup)
+    customer.record = await customers.updateCustomer(trx, customer.record.id, { needsCleanup: true });
+  return { touches, warnings };
+}
+
+/**
+ * startFirstYear ends any later-years run of an existing customer and places them as the sale's dates say (the
+ * first-year program, or the later years at once when the first year is over); a new customer needs no statement
+ * here, as everything it gets is written with the sale.
+ */
+async function startFirstYear(trx: Database, ctx: ServiceContext, p: PlanStart): Promise<PlannedFirstYear> {
   const { segment, now } = p;
-  const customer = p.customer.record;
+  const before = { ...p.customer.record };
+  const planned = computeFirstYear(ctx, p);
   if (!p.customer.isNew) {
     // A sale by a customer in the later-years program starts them on a fresh first year.
-    await plans.endActiveRuns(trx, customer.id, 'later_year', 'completed', now, 'new_first_year_plan');
-    if (customer.program !== 'first_year' || customer.segmentId !== segment.id) {
-      await customers.updateCustomer(trx, customer.id, { program: 'first_year', segmentId: segment.id });
+    await plans.endActiveRuns(trx, before.id, 'later_year', 'completed', now, 'new_first_year_plan');
+    const record = p.customer.record;
+    if (
+      before.program !== record.program ||
+      before.segmentId !== segment.id ||
+      before.needsCleanup !== record.needsCleanup
+    ) {
+      p.customer.record = await customers.updateCustomer(trx, record.id, {
+        program: record.program,
+        segmentId: segment.id,
+        needsCleanup: record.needsCleanup,
+      });
     }
   }
-  const wasFlagged = customer.needsCleanup;
-  const planned = computeFirstYear(ctx, p);
-  if (customer.needsCleanup && !wasFlagged && !p.customer.isNew)
-    await customers.updateCustomer(trx, customer.id, { needsCleanup: true });
   return planned;
 }
 
 /**
- * computeFirstYear computes a first-year run and its touches without any I/O. A customer left without any address
- * is flagged for clean-up on the record (a new customer's record is written with the flag; an existing one's is
- * updated by the caller).
+ * computeFirstYear computes a first-year run and its touches without any I/O (domain/sale-rules.ts planFirstYear),
+ * and sets the customer record's program and clean-up flag accordingly (a new customer's record is written with
+ * them; an existing one's is updated by the caller).
  */
 function computeFirstYear(ctx: ServiceContext, p: PlanStart): PlannedFirstYear {
   const { segment, soldAt, now } = p;
   const customer = p.customer.record;
-  const assignees = resolveAssignees(segment.plan, p.salesperson, p.staff.byRole);
-  const planned = computePlan({
+  const planned = planFirstYear({
     soldAt,
     now,
     zone: customer.timezone ?? ctx.settings.defaultTimezone,
-    steps: segment.plan,
-    sendWindow: segment.sendWindow,
-    callDays: p.salesperson?.workingDays ?? [1, 2, 3, 4, 5],
-    callStart: p.salesperson?.workStart,
-    // Each call falls on the working days of the person who makes it (the executive's for the anniversary).
-    callerCalendars: new Map(
-      [...assignees].map(([step, person]) => [step, { days: person.workingDays, start: person.workStart }]),
-    ),
-    graceDays: ctx.settings.graceDays,
+    segment,
+    salesperson: p.staff.salesperson,
+    byRole: p.staff.byRole,
     contact: contactPointsOf(customer),
+    graceDays: ctx.settings.graceDays,
+    newId: intake.newId,
   });
-  if (planned.some((t) => t.reason === 'no_address')) customer.needsCleanup = true;
-  const newTouches = planned.map((t) => ({
-    ...t,
-    id: intake.newId(),
-    assigneeId: t.channel === 'call' ? (assignees.get(t.step)?.id ?? null) : (p.salesperson?.id ?? null),
-  }));
+  customer.program = planned.program;
+  customer.segmentId = segment.id;
+  if (planned.needsCleanup) customer.needsCleanup = true;
   return {
     run: {
       id: intake.newId(),
@@ -481,9 +470,11 @@ function computeFirstYear(ctx: ServiceContext, p: PlanStart): PlannedFirstYear {
       year: 1,
       plan: segment.plan,
       startedAt: soldAt,
+      status: planned.runStatus,
     },
-    newTouches,
-    touches: newTouches,
+    newTouches: planned.touches,
+    touches: planned.touches,
+    warnings: planned.warnings,
   };
 }
 
@@ -499,7 +490,8 @@ interface SaleToWrite {
   salesperson: staffRepo.StaffMember | null;
   saleId: string;
   soldAt: Date;
-  plan: Pick<PlannedFirstYear, 'touches'> & Partial<PlannedFirstYear>;
+  plan: PlannedFirstYear;
+  possibleDuplicate: Record<string, unknown> | null;
   /** A repeat sale during a running first-year plan: it starts nothing. */
   repeat: boolean;
   /** placeSale's warning, given in the answer. */
@@ -509,16 +501,13 @@ interface SaleToWrite {
 /** saleWriteOf builds the stored answer and the rows of a sale, for writeSales. */
 function saleWriteOf(w: SaleToWrite): { write: intake.SaleWrite; response: SaleResponse } {
   const { input, customer, segment, saleId } = w;
-  const response: SaleResponse = {
-    sale: { id: saleId },
-    customer: { id: customer.id },
-    segment: { id: segment.id, name: segment.name },
-    touches: w.plan.touches
-      .slice()
-      .sort((a, b) => a.step - b.step)
-      .map((t) => ({ id: t.id, step: t.step, channel: t.channel, dueAt: t.dueAt.toISOString(), status: t.status })),
-    ...(w.warning ? { warnings: [w.warning] } : {}),
-  };
+  const response: SaleResponse = saleAnswer({
+    saleId,
+    customerId: customer.id,
+    segment,
+    touches: w.plan.touches,
+    warnings: [...(w.warning ? [w.warning] : []), ...w.plan.warnings],
+  });
   const write: intake.SaleWrite = {
     customer: w.isNew ? customer : undefined,
     sale: {
@@ -538,6 +527,7 @@ function saleWriteOf(w: SaleToWrite): { write: intake.SaleWrite; response: SaleR
     },
     run: w.plan.run,
     touches: w.plan.newTouches,
+    possibleDuplicate: w.possibleDuplicate,
     audit: {
       actor: w.actor,
       action: w.repeat ? 'sale.recorded_repeat' : 'sale.recorded',
@@ -549,24 +539,6 @@ function saleWriteOf(w: SaleToWrite): { write: intake.SaleWrite; response: SaleR
     at: w.now,
   };
   return { write, response };
-}
-
-/**
- * resolveAssignees names who makes each call step: the role the step asks for (an executive for the anniversary),
- * else the salesperson; a salesperson who left is replaced by their manager.
- */
-export function resolveAssignees(
-  steps: PlanStep[],
-  salesperson: staffRepo.StaffMember | null,
-  byRole: Map<StaffRole, staffRepo.StaffMember | null>,
-): Map<number, staffRepo.StaffMember> {
-  const result = new Map<number, staffRepo.StaffMember>();
-  for (const step of steps.filter((s) => s.channel === 'call')) {
-    const role = step.assignee ?? 'salesperson';
-    const person = (role === 'salesperson' ? null : byRole.get(role)) ?? salesperson;
-    if (person) result.set(step.step, person);
-  }
-  return result;
 }
 
 /** ReferralEvent is a sale posted with a referral code. */

@@ -97,6 +97,18 @@ export async function updateStaff(
   return member;
 }
 
+/**
+ * confirmStaff confirms a person a sale created (pending): from now on their tasks are theirs, they get reminders and
+ * digests, and replies to their customers' emails go to them.
+ */
+export async function confirmStaff(ctx: ServiceContext, id: string, actor: string): Promise<repo.StaffMember> {
+  const now = ctx.clock.now();
+  const member = await repo.updateStaff(ctx.db, id, { pending: false, confirmedAt: now });
+  if (!member) throw new NotFoundError('staff member', id);
+  await audit(ctx.db, { actor, action: 'staff.confirmed', entity: 'staff', entityId: id, at: now });
+  return member;
+}
+
 /** listStaff returns everyone. */
 export function listStaff(ctx: ServiceContext): Promise<repo.StaffMember[]> {
   return repo.listStaff(ctx.db);

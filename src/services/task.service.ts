@@ -24,6 +24,7 @@ import {
   type WorkCalendar,
 } from '../domain/call-task';
 import type { ApiRole, StaffRole } from '../domain/types';
+import { eligibility } from '../domain/eligibility';
 import { loadTouchContext, type TouchContext, type TouchRowsLoader } from './touch-context.service';
 import { AppError, ConflictError, NotFoundError, ValidationError } from './errors';
 import { requireCustomer, scopeOf, seesTask } from './visibility.service';
@@ -79,11 +80,11 @@ export async function openCallTasks(
 
 const TASK_CREATED: Readonly<TouchResult> = Object.freeze({ status: 'sent', reason: 'task_created', actor: 'worker' });
 
-/** refusedCall says why a customer's call may not become a task now, or null when it may. */
+/** refusedCall says why a customer's call may not become a task now, or null when it may (see eligibility). */
 function refusedCall(customer: TouchContext['customer']): TouchResult | null {
-  if (customer.erasedAt) return { status: 'cancelled', reason: 'erased' };
-  if (customer.doNotContact) return { status: 'cancelled', reason: 'do_not_contact' };
-  if (customer.paused) return { status: 'scheduled', reason: 'customer_paused' };
+  const decision = eligibility(customer, 'call');
+  if (decision.action === 'wait') return { status: 'scheduled', reason: decision.reason };
+  if (decision.action === 'skip') return { status: decision.status, reason: decision.reason };
   return null;
 }
 

@@ -163,6 +163,12 @@ export async function chooseSender(
   preferredId: string | null,
   salespersonId: string | null,
 ): Promise<StaffMember | null> {
+  // A salesperson a sale created (pending) signs their own customers' letters and emails, as loadTouchContext has
+  // them do; only their call tasks wait for a confirmation (loadPeople counts them out).
+  if (role === 'salesperson' && preferredId) {
+    const named = await findStaffById(db, preferredId);
+    if (named?.active && named.pending) return named;
+  }
   const { people, fallbacks } = await loadPeople(db, [preferredId, salespersonId]);
   const choice = chooseAssignee({ stepRole: role, preferredId, salespersonId, people, fallbacks });
   return choice.assigneeId ? findStaffById(db, choice.assigneeId) : null;

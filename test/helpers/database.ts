@@ -1,5 +1,6 @@
 /** A fresh, migrated Postgres database per test file, dropped at the end, so files run in parallel. */
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { Client } from 'pg';
 import { createDatabase, ensureDatabaseExists, type Database } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
@@ -44,4 +45,16 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
       await admin.end();
     },
   };
+}
+
+/** countRows counts a table's rows (tests and benches only: no service needs it). */
+export async function countRows(
+  db: Database,
+  table: 'sales' | 'touches' | 'customers' | 'planRuns' | 'staff' | 'saleItems',
+): Promise<number> {
+  const { n } = await db
+    .selectFrom(table)
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
+  return n;
 }

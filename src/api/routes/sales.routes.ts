@@ -13,7 +13,8 @@ const SaleResponseSchema = Type.Object({
   touches: Type.Array(TouchSummarySchema),
   warnings: Type.Optional(
     Type.Array(Type.String(), {
-      description: 'why the sale is not in the segment its rules chose (that segment is misconfigured)',
+      description:
+        'what the sender should know: a misconfigured segment the sale could not go to, or a customer no letter or email can reach (flagged for clean-up)',
     }),
   ),
 });

@@ -41,6 +41,7 @@ const StaffSchema = Type.Object({
   workStart: Type.String(),
   workEnd: Type.String(),
   active: Type.Boolean(),
+  pending: Type.Boolean({ description: 'created by a sale and not yet confirmed (POST /v1/staff/:id/confirm)' }),
 });
 const KeyBody = Type.Object(
   {
@@ -95,6 +96,19 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
       },
     },
     async (req) => staff.updateStaff(ctx, req.params.id, req.body, `key:${req.apiKey?.id}`),
+  );
+  app.post(
+    '/v1/staff/:id/confirm',
+    {
+      config: admin,
+      schema: {
+        tags: ['staff'],
+        summary: 'Confirm a salesperson a sale created: until then no customer data is emailed to them',
+        params: IdParams,
+        response: { 200: StaffSchema, ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => staff.confirmStaff(ctx, req.params.id, `key:${req.apiKey?.id}`),
   );
   app.post(
     '/v1/keys',

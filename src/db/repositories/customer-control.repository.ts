@@ -240,6 +240,7 @@ export async function wipeCustomerRow(db: Database, id: string, at: Date): Promi
       email: null,
       emailStatus: 'ok',
       phone: null,
+      phoneDisplay: null,
       timezone: null,
       preferredChannel: null,
       address: null,
@@ -256,6 +257,8 @@ export async function wipeCustomerRow(db: Database, id: string, at: Date): Promi
     })
     .where('id', '=', id)
     .execute();
+  // What phone-only matches said about another person who may be this one: personal data too.
+  await db.deleteFrom('possibleDuplicates').where('customerId', '=', id).execute();
 }
 
 /** wipeSaleReferralCodes removes the referral codes from the customer's sales and from sales credited to them. */

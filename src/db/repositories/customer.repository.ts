@@ -15,7 +15,10 @@ export interface Customer {
   lastName: string | null;
   email: string | null;
   emailStatus: 'ok' | 'bounced';
+  /** E.164 when it parsed, else as given (and then never used for matching). */
   phone: string | null;
+  /** The phone as it was given, for display. */
+  phoneDisplay: string | null;
   timezone: string | null;
   preferredChannel: 'email' | 'letter' | null;
   address: Address | null;
@@ -42,6 +45,7 @@ export interface ContactFields {
   lastName?: string | null;
   email?: string | null;
   phone?: string | null;
+  phoneDisplay?: string | null;
   timezone?: string | null;
   preferredChannel?: 'email' | 'letter' | null;
   address?: Address | null;
@@ -58,6 +62,7 @@ export function toCustomer(row: Selectable<Customers>): Customer {
     email: row.email,
     emailStatus: row.emailStatus as Customer['emailStatus'],
     phone: row.phone,
+    phoneDisplay: row.phoneDisplay ?? row.phone,
     timezone: row.timezone,
     preferredChannel: row.preferredChannel as Customer['preferredChannel'],
     address: row.address as unknown as Address | null,
@@ -88,7 +93,15 @@ export function newReferralCode(): string {
 
 function contactValues(c: ContactFields) {
   const values: Record<string, unknown> = {};
-  for (const key of ['firstName', 'lastName', 'email', 'phone', 'timezone', 'preferredChannel'] as const) {
+  for (const key of [
+    'firstName',
+    'lastName',
+    'email',
+    'phone',
+    'phoneDisplay',
+    'timezone',
+    'preferredChannel',
+  ] as const) {
     if (c[key] !== undefined) values[key] = c[key];
   }
   if (c.address !== undefined) values.address = c.address === null ? null : JSON.stringify(c.address);
@@ -96,74 +109,60 @@ function contactValues(c: ContactFields) {
 }
 
 /**
- * findCustomerForSale matches a sale's customer: by (source, externalId), else by email, else by phone.
- * Erased customers never match. Locks the row so concurrent sales of one customer serialise.
+ * findCustomerCandidates returns the live customers a sale could belong to, oldest first, locked so concurrent sales
+ * of one customer serialise: those with the sale's (source, externalId), email (case-folded), E.164 phone, or the
+ * digest of an email or phone they have since corrected (contact-corrections.ts), which a till may still send. The
+ * identity rules (domain/identity.ts, matchCustomer) then pick one. A phone that did not parse has no key: it never
+ * finds anyone.
  */
-export async function findCustomerForSale(
+export async function findCustomerCandidates(
   db: Database,
   m: {
     source: string;
-    externalId?: string;
-    email?: string;
-    phone?: string;
-    correctedEmail?: string;
-    correctedPhone?: string;
+    externalId?: string | null;
+    emailKey?: string | null;
+    phoneKey?: string | null;
+    correctedEmail?: string | null;
+    correctedPhone?: string | null;
   },
-): Promise<Customer | null> {
-  // One statement: the ways of matching are alternatives, ranked so the first that matches wins, and only the row
-  // returned is locked (rows are locked as the limit takes them). The last two find a customer by the digest of an
-  // email or phone they have since corrected (see contact-corrections.ts), which a till may still send.
-  const ways: { rank: number; match: Expression<SqlBool> }[] = [];
-  const lowerEmail = m.email?.toLowerCase();
-  if (m.externalId)
-    ways.push({ rank: 0, match: sql<SqlBool>`(source = ${m.source} and external_id = ${m.externalId})` });
-  if (lowerEmail) ways.push({ rank: 1, match: sql<SqlBool>`lower(email) = ${lowerEmail}` });
-  if (m.phone) ways.push({ rank: 2, match: sql<SqlBool>`phone = ${m.phone}` });
+): Promise<Customer[]> {
+  const ways: Expression<SqlBool>[] = [];
+  if (m.externalId) ways.push(sql<SqlBool>`(source = ${m.source} and external_id = ${m.externalId})`);
+  if (m.emailKey) ways.push(sql<SqlBool>`lower(email) = ${m.emailKey}`);
+  if (m.phoneKey) ways.push(sql<SqlBool>`phone = ${m.phoneKey}`);
   if (m.correctedEmail)
-    ways.push({
-      rank: 3,
-      match: sql<SqlBool>`(contact_corrections ? 'email' and contact_corrections ->> 'email' = ${m.correctedEmail})`,
-    });
+    ways.push(sql<SqlBool>`(contact_corrections ? 'email' and contact_corrections ->> 'email' = ${m.correctedEmail})`);
   if (m.correctedPhone)
-    ways.push({
-      rank: 4,
-      match: sql<SqlBool>`(contact_corrections ? 'phone' and contact_corrections ->> 'phone' = ${m.correctedPhone})`,
-    });
-  if (ways.length === 0) return null;
-  const row = await db
+    ways.push(sql<SqlBool>`(contact_corrections ? 'phone' and contact_corrections ->> 'phone' = ${m.correctedPhone})`);
+  if (ways.length === 0) return [];
+  // A shared office phone can be many people's: a bounded list is enough, as the oldest eligible one wins.
+  const rows = await db
     .selectFrom('customers')
     .selectAll()
     .where('erasedAt', 'is', null)
-    .where(
-      sql<SqlBool>`(${sql.join(
-        ways.map((w) => w.match),
-        sql` or `,
-      )})`,
-    )
-    .orderBy(
-      sql`case ${sql.join(
-        ways.map((w) => sql`when ${w.match} then ${sql.lit(w.rank)}`),
-        sql` `,
-      )} end`,
-    )
+    .where(sql<SqlBool>`(${sql.join(ways, sql` or `)})`)
     .orderBy('createdAt')
-    .limit(1)
+    .orderBy('id')
+    .limit(50)
     .forUpdate()
-    .executeTakeFirst();
-  return row ? toCustomer(row) : null;
+    .execute();
+  return rows.map(toCustomer);
 }
 
 /**
  * lockCustomerKeys serialises, until the transaction ends, every sale naming the same customer email or phone: a
  * row lock cannot, when the customer does not exist yet, and two tills must not create one person twice.
  */
-export async function lockCustomerKeys(db: Database, m: { email?: string; phone?: string }): Promise<void> {
+export async function lockCustomerKeys(
+  db: Database,
+  m: { emailKey?: string | null; phoneKey?: string | null },
+): Promise<void> {
   await lockKeys(db, customerLockKeys(m));
 }
 
-/** customerLockKeys are the advisory-lock keys of a customer's email and phone (shared by single and batched sales). */
-export function customerLockKeys(m: { email?: string | null; phone?: string | null }): string[] {
-  return [m.email && `email:${m.email.toLowerCase()}`, m.phone && `phone:${m.phone}`].filter((k): k is string =>
+/** customerLockKeys are the advisory-lock keys of a customer's email and phone keys (single and batched sales). */
+export function customerLockKeys(m: { emailKey?: string | null; phoneKey?: string | null }): string[] {
+  return [m.emailKey && `email:${m.emailKey}`, m.phoneKey && `phone:${m.phoneKey}`].filter((k): k is string =>
     Boolean(k),
   );
 }
@@ -200,12 +199,22 @@ export async function updateCustomer(
       >
     >,
 ): Promise<Customer> {
-  const { firstName, lastName, email, phone, timezone, preferredChannel, address, contactCorrections, ...flags } =
-    patch;
+  const {
+    firstName,
+    lastName,
+    email,
+    phone,
+    phoneDisplay,
+    timezone,
+    preferredChannel,
+    address,
+    contactCorrections,
+    ...flags
+  } = patch;
   const row = await db
     .updateTable('customers')
     .set({
-      ...contactValues({ firstName, lastName, email, phone, timezone, preferredChannel, address }),
+      ...contactValues({ firstName, lastName, email, phone, phoneDisplay, timezone, preferredChannel, address }),
       ...(contactCorrections ? { contactCorrections: JSON.stringify(contactCorrections) } : {}),
       ...flags,
       updatedAt: new Date(),

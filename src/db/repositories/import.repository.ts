@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../database';
-import type { Address } from '../../domain/types';
+import type { Address, PlanStep } from '../../domain/types';
 import type { Customer } from './customer.repository';
 
 /** ImportStatus is the life cycle of an import. */
@@ -427,6 +427,7 @@ export type MatchedCustomer = Pick<
   | 'email'
   | 'emailStatus'
   | 'phone'
+  | 'phoneDisplay'
   | 'timezone'
   | 'preferredChannel'
   | 'address'
@@ -484,6 +485,7 @@ export async function findCustomersForSales(
       'email',
       'emailStatus',
       'phone',
+      'phoneDisplay',
       'timezone',
       'preferredChannel',
       'address',
@@ -524,12 +526,12 @@ export interface RunTouch {
 export async function findActiveFirstYearRuns(
   db: Database,
   customerIds: string[],
-): Promise<Map<string, { id: string; touches: RunTouch[] }>> {
-  const result = new Map<string, { id: string; touches: RunTouch[] }>();
+): Promise<Map<string, { id: string; touches: RunTouch[]; plan: PlanStep[] }>> {
+  const result = new Map<string, { id: string; touches: RunTouch[]; plan: PlanStep[] }>();
   if (customerIds.length === 0) return result;
   const runs = await db
     .selectFrom('planRuns')
-    .select(['id', 'customerId'])
+    .select(['id', 'customerId', 'plan'])
     .where('customerId', '=', sql<string>`any(${customerIds}::uuid[])`)
     .where('kind', '=', 'first_year')
     .where('status', '=', 'active')
@@ -541,7 +543,12 @@ export async function findActiveFirstYearRuns(
     .where('planRunId', '=', sql<string>`any(${runs.map((r) => r.id)}::uuid[])`)
     .orderBy('step')
     .execute();
-  for (const r of runs) result.set(r.customerId, { id: r.id, touches: touches.filter((t) => t.planRunId === r.id) });
+  for (const r of runs)
+    result.set(r.customerId, {
+      id: r.id,
+      touches: touches.filter((t) => t.planRunId === r.id),
+      plan: r.plan as unknown as PlanStep[],
+    });
   return result;
 }
 
@@ -588,8 +595,8 @@ export async function findOrCreateSalespeople(
   const result = new Map<string, StaffForPlan>();
   if (people.length === 0) return result;
   await sql`
-    insert into staff (email, name, role)
-    select email, name, 'salesperson' from unnest(${people.map((p) => p.email)}::text[], ${people.map((p) => p.name)}::text[]) as p(email, name)
+    insert into staff (email, name, role, pending)
+    select email, name, 'salesperson', true from unnest(${people.map((p) => p.email)}::text[], ${people.map((p) => p.name)}::text[]) as p(email, name)
     on conflict ((lower(email))) do nothing`.execute(db);
   const rows = await db
     .selectFrom('staff')
@@ -614,17 +621,18 @@ const json = (v: unknown): string | null => (v == null ? null : JSON.stringify(v
 export async function insertCustomers(db: Database, rows: CustomerRow[], at: Date): Promise<void> {
   if (rows.length === 0) return;
   await sql`
-    insert into customers (id, source, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel,
-                           address, needs_cleanup, referral_code, referred_by, segment_id, program, created_at, updated_at)
-    select id, source, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel,
+    insert into customers (id, source, external_id, first_name, last_name, email, email_status, phone, phone_display, timezone,
+                           preferred_channel, address, needs_cleanup, referral_code, referred_by, segment_id, program, created_at,
+                           updated_at)
+    select id, source, external_id, first_name, last_name, email, email_status, phone, phone_display, timezone, preferred_channel,
            address::jsonb, needs_cleanup, referral_code, referred_by, segment_id, program, ${at}, ${at}
       from unnest(${col(rows, (r) => r.id)}::uuid[], ${col(rows, (r) => r.source)}::text[], ${col(rows, (r) => r.externalId)}::text[],
                   ${col(rows, (r) => r.firstName)}::text[], ${col(rows, (r) => r.lastName)}::text[], ${col(rows, (r) => r.email)}::text[],
-                  ${col(rows, (r) => r.emailStatus)}::text[], ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.timezone)}::text[],
-                  ${col(rows, (r) => r.preferredChannel)}::text[], ${col(rows, (r) => json(r.address))}::text[],
+                  ${col(rows, (r) => r.emailStatus)}::text[], ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.phoneDisplay)}::text[],
+                  ${col(rows, (r) => r.timezone)}::text[], ${col(rows, (r) => r.preferredChannel)}::text[], ${col(rows, (r) => json(r.address))}::text[],
                   ${col(rows, (r) => r.needsCleanup)}::boolean[], ${col(rows, (r) => r.referralCode)}::text[],
                   ${col(rows, (r) => r.referredBy)}::uuid[], ${col(rows, (r) => r.segmentId)}::uuid[], ${col(rows, (r) => r.program)}::text[])
-        as c(id, source, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel,
+        as c(id, source, external_id, first_name, last_name, email, email_status, phone, phone_display, timezone, preferred_channel,
              address, needs_cleanup, referral_code, referred_by, segment_id, program)`.execute(db);
 }
 
@@ -634,18 +642,33 @@ export async function updateCustomers(db: Database, rows: CustomerUpdate[], at: 
   await sql`
     update customers c
        set external_id = v.external_id, first_name = v.first_name, last_name = v.last_name, email = v.email,
-           email_status = v.email_status, phone = v.phone, timezone = v.timezone, preferred_channel = v.preferred_channel,
+           email_status = v.email_status, phone = v.phone, phone_display = v.phone_display, timezone = v.timezone,
+           preferred_channel = v.preferred_channel,
            address = v.address::jsonb, needs_cleanup = v.needs_cleanup, referred_by = v.referred_by, segment_id = v.segment_id,
            program = v.program, contact_corrections = v.contact_corrections::jsonb, updated_at = ${at}
       from unnest(${col(rows, (r) => r.id)}::uuid[], ${col(rows, (r) => r.externalId)}::text[], ${col(rows, (r) => r.firstName)}::text[],
                   ${col(rows, (r) => r.lastName)}::text[], ${col(rows, (r) => r.email)}::text[], ${col(rows, (r) => r.emailStatus)}::text[],
-                  ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.timezone)}::text[], ${col(rows, (r) => r.preferredChannel)}::text[],
-                  ${col(rows, (r) => json(r.address))}::text[], ${col(rows, (r) => r.needsCleanup)}::boolean[],
+                  ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.phoneDisplay)}::text[], ${col(rows, (r) => r.timezone)}::text[],
+                  ${col(rows, (r) => r.preferredChannel)}::text[], ${col(rows, (r) => json(r.address))}::text[], ${col(rows, (r) => r.needsCleanup)}::boolean[],
                   ${col(rows, (r) => r.referredBy)}::uuid[], ${col(rows, (r) => r.segmentId)}::uuid[], ${col(rows, (r) => r.program)}::text[],
                   ${col(rows, (r) => json(r.contactCorrections))}::text[])
-        as v(id, external_id, first_name, last_name, email, email_status, phone, timezone, preferred_channel, address,
+        as v(id, external_id, first_name, last_name, email, email_status, phone, phone_display, timezone, preferred_channel, address,
              needs_cleanup, referred_by, segment_id, program, contact_corrections)
      where c.id = v.id`.execute(db);
+}
+
+/** insertPossibleDuplicates keeps what phone-only matches' sales said differently about the person, for clean-up. */
+export async function insertPossibleDuplicates(
+  db: Database,
+  rows: { customerId: string; saleId: string; given: Record<string, unknown> }[],
+  at: Date,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    insert into possible_duplicates (customer_id, sale_id, matched_by, given, created_at)
+    select customer_id, sale_id, 'phone', given::jsonb, ${at}
+      from unnest(${col(rows, (r) => r.customerId)}::uuid[], ${col(rows, (r) => r.saleId)}::uuid[],
+                  ${col(rows, (r) => JSON.stringify(r.given))}::text[]) as d(customer_id, sale_id, given)`.execute(db);
 }
 
 /** SaleRow is a sale to insert, with its id chosen by the caller and the answer a replay of it returns. */

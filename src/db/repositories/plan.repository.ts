@@ -245,15 +245,3 @@ export async function listEventsOfCustomer(db: Database, customerId: string): Pr
     .orderBy('e.id')
     .execute();
 }
-
-/** countRows is a test and report helper: the number of rows in a table. */
-export async function countRows(
-  db: Database,
-  table: 'sales' | 'touches' | 'customers' | 'planRuns' | 'staff' | 'saleItems',
-): Promise<number> {
-  const { n } = await db
-    .selectFrom(table)
-    .select(sql<number>`count(*)::int`.as('n'))
-    .executeTakeFirstOrThrow();
-  return n;
-}

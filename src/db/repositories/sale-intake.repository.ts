@@ -81,7 +81,7 @@ export async function findStaffForSale(
   if (parts.length === 0) return result;
   const insert = salesperson
     ? sql`with ins as (
-        insert into staff (email, name, role) values (${salesperson.email}, ${salesperson.name}, 'salesperson')
+        insert into staff (email, name, role, pending) values (${salesperson.email}, ${salesperson.name}, 'salesperson', true)
         on conflict (lower(email)) do nothing returning *) `
     : sql``;
   const { rows } = await sql<
@@ -110,7 +110,14 @@ export type NewCustomerRecord = Customer;
  * can be planned for before it is written.
  */
 export function newCustomerRecord(
-  c: ContactFields & { source: string; externalId?: string | null; segmentId: string; referredBy?: string | null },
+  c: ContactFields & {
+    source: string;
+    externalId?: string | null;
+    segmentId: string;
+    referredBy?: string | null;
+    needsCleanup?: boolean;
+    program?: Customer['program'];
+  },
   now: Date,
 ): NewCustomerRecord {
   return {
@@ -122,18 +129,19 @@ export function newCustomerRecord(
     email: c.email ?? null,
     emailStatus: 'ok',
     phone: c.phone ?? null,
+    phoneDisplay: c.phoneDisplay ?? c.phone ?? null,
     timezone: c.timezone ?? null,
     preferredChannel: c.preferredChannel ?? null,
     address: c.address ?? null,
     emailOptOut: false,
     newsletterOptOut: false,
     doNotContact: false,
-    needsCleanup: false,
+    needsCleanup: c.needsCleanup ?? false,
     paused: false,
     referralCode: newReferralCode(),
     referredBy: c.referredBy ?? null,
     segmentId: c.segmentId,
-    program: 'first_year',
+    program: c.program ?? 'first_year',
     erasedAt: null,
     createdAt: now,
     contactCorrections: {},
@@ -150,8 +158,13 @@ export function newId(): string {
 export interface SaleWrite {
   customer?: NewCustomerRecord;
   sale: NewSale & { id: string; response: unknown };
-  run?: Pick<PlanRun, 'id' | 'customerId' | 'saleId' | 'segmentId' | 'kind' | 'year' | 'plan' | 'startedAt'>;
+  run?: Pick<PlanRun, 'id' | 'customerId' | 'saleId' | 'segmentId' | 'kind' | 'year' | 'plan' | 'startedAt'> & {
+    /** `completed` for a sale whose first year is already over (the customer is in the later years). */
+    status?: 'active' | 'completed';
+  };
   touches?: (NewTouch & { id: string })[];
+  /** What a phone-only match's sale said differently about the person, kept for clean-up (identity rules). */
+  possibleDuplicate?: Record<string, unknown> | null;
   audit: AuditEntry;
   at: Date;
 }
@@ -171,6 +184,7 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
   const runs = [];
   const touches = [];
   const audits = [];
+  const duplicates = [];
   // A plan (a segment's steps with their letters and talking points) is sent once per batch, not once per run:
   // runs of one segment share it, and it is most of a run's size.
   const plans: unknown[] = [];
@@ -186,6 +200,7 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
         last_name: c.lastName,
         email: c.email,
         phone: c.phone,
+        phone_display: c.phoneDisplay,
         timezone: c.timezone,
         preferred_channel: c.preferredChannel,
         address: c.address,
@@ -231,6 +246,7 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
         segment_id: run.segmentId,
         kind: run.kind,
         year: run.year,
+        status: run.status ?? 'active',
         plan_index: planIndex,
         started_at: run.startedAt,
       });
@@ -253,6 +269,8 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
         at: w.at,
       });
     }
+    if (w.possibleDuplicate)
+      duplicates.push({ customer_id: s.customerId, sale_id: s.id, given: w.possibleDuplicate, created_at: w.at });
     const a = w.audit;
     audits.push({
       actor: a.actor,
@@ -266,11 +284,11 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
   // The names of the common table expressions are never referred to; each is only a write.
   await sql`
     with new_customers as (
-      insert into customers (id, source, external_id, first_name, last_name, email, phone, timezone, preferred_channel, address,
-                             needs_cleanup, segment_id, referred_by, referral_code, program)
+      insert into customers (id, source, external_id, first_name, last_name, email, phone, phone_display, timezone, preferred_channel,
+                             address, needs_cleanup, segment_id, referred_by, referral_code, program)
       select * from json_to_recordset(${JSON.stringify(customers)}::json) as r(id uuid, source text, external_id text, first_name text,
-        last_name text, email text, phone text, timezone text, preferred_channel text, address jsonb, needs_cleanup boolean,
-        segment_id uuid, referred_by uuid, referral_code text, program text)
+        last_name text, email text, phone text, phone_display text, timezone text, preferred_channel text, address jsonb,
+        needs_cleanup boolean, segment_id uuid, referred_by uuid, referral_code text, program text)
       returning 1),
     new_sales as (
       insert into sales (id, source, external_id, customer_id, salesperson_id, segment_id, sold_at, total_amount, currency,
@@ -285,10 +303,11 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
         quantity integer, unit_price numeric)
       returning 1),
     new_runs as (
-      insert into plan_runs (id, customer_id, sale_id, segment_id, kind, year, plan, started_at)
-      select r.id, r.customer_id, r.sale_id, r.segment_id, r.kind, r.year, ${JSON.stringify(plans)}::jsonb -> r.plan_index, r.started_at
+      insert into plan_runs (id, customer_id, sale_id, segment_id, kind, year, status, plan, started_at)
+      select r.id, r.customer_id, r.sale_id, r.segment_id, r.kind, r.year, r.status, ${JSON.stringify(plans)}::jsonb -> r.plan_index,
+             r.started_at
       from json_to_recordset(${JSON.stringify(runs)}::json) as r(id uuid, customer_id uuid, sale_id uuid, segment_id uuid,
-        kind text, year integer, plan_index integer, started_at timestamptz)
+        kind text, year integer, status text, plan_index integer, started_at timestamptz)
       returning 1),
     touch_rows as materialized (
       select * from json_to_recordset(${JSON.stringify(touches)}::json) as r(id uuid, plan_run_id uuid, customer_id uuid,
@@ -304,6 +323,11 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
     new_events as (
       insert into touch_events (touch_id, at, status, reason)
       select id, at, status, status_reason from touch_rows
+      returning 1),
+    new_duplicates as (
+      insert into possible_duplicates (customer_id, sale_id, matched_by, given, created_at)
+      select customer_id, sale_id, 'phone', given, created_at
+      from json_to_recordset(${JSON.stringify(duplicates)}::json) as r(customer_id uuid, sale_id uuid, given jsonb, created_at timestamptz)
       returning 1)
     insert into audit_log (actor, action, entity, entity_id, detail, at)
     select * from json_to_recordset(${JSON.stringify(audits)}::json) as r(actor text, action text, entity text, entity_id text,

@@ -38,60 +38,6 @@ export interface NewSale {
   items: { sku?: string; name: string; category?: string; quantity: number; unitPrice: string }[];
 }
 
-/** findSaleByKey returns the stored sale with this (source, externalId), or null. */
-export async function findSaleByKey(db: Database, source: string, externalId: string): Promise<StoredSaleKey | null> {
-  const row = await db
-    .selectFrom('sales')
-    .select(['id', 'requestHash', 'response'])
-    .where('source', '=', source)
-    .where('externalId', '=', externalId)
-    .executeTakeFirst();
-  return row ?? null;
-}
-
-/** insertSale stores a sale and its items; the (source, externalId) key raises a unique violation on a race. */
-export async function insertSale(db: Database, s: NewSale): Promise<string> {
-  const { id } = await db
-    .insertInto('sales')
-    .values({
-      source: s.source,
-      externalId: s.externalId,
-      customerId: s.customerId,
-      salespersonId: s.salespersonId,
-      segmentId: s.segmentId,
-      soldAt: s.soldAt,
-      totalAmount: s.totalAmount,
-      currency: s.currency,
-      referralCode: s.referralCode,
-      requestHash: s.requestHash,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await db
-    .insertInto('saleItems')
-    .values(
-      s.items.map((i) => ({
-        saleId: id,
-        sku: i.sku ?? null,
-        name: i.name,
-        category: i.category ?? null,
-        quantity: i.quantity,
-        unitPrice: i.unitPrice,
-      })),
-    )
-    .execute();
-  return id;
-}
-
-/** setSaleResponse stores the answer given for a sale, returned as-is to replays. */
-export async function setSaleResponse(db: Database, saleId: string, response: unknown): Promise<void> {
-  await db
-    .updateTable('sales')
-    .set({ response: JSON.stringify(response) })
-    .where('id', '=', saleId)
-    .execute();
-}
-
 /** listSalesOfCustomer returns a customer's sales with items, oldest first. */
 export async function listSalesOfCustomer(db: Database, customerId: string): Promise<SaleRecord[]> {
   return salesWithItems(

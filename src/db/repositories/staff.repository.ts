@@ -19,12 +19,14 @@ export interface StaffMember {
   workStart: string;
   workEnd: string;
   active: boolean;
+  /** Created by a sale and not yet confirmed by a manager: no customer data is emailed to them, nor Reply-To. */
+  pending: boolean;
 }
 
 /** NewStaff is what creating a staff member needs. */
 export type NewStaff = Omit<
   StaffMember,
-  'id' | 'active' | 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'
+  'id' | 'active' | 'pending' | 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'
 > &
   Partial<Pick<StaffMember, 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'>>;
 
@@ -43,13 +45,8 @@ export function toStaff(row: Selectable<StaffRow>): StaffMember {
     workStart: row.workStart,
     workEnd: row.workEnd,
     active: row.active,
+    pending: row.pending,
   };
-}
-
-/** findStaffById returns one staff member or null. */
-export async function findStaffById(db: Database, id: string): Promise<StaffMember | null> {
-  const row = await db.selectFrom('staff').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toStaff(row) : null;
 }
 
 /** findStaffByEmail matches case-insensitively. */
@@ -59,6 +56,12 @@ export async function findStaffByEmail(db: Database, email: string): Promise<Sta
     .selectAll()
     .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
     .executeTakeFirst();
+  return row ? toStaff(row) : null;
+}
+
+/** findStaffById returns one staff member or null. */
+export async function findStaffById(db: Database, id: string): Promise<StaffMember | null> {
+  const row = await db.selectFrom('staff').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? toStaff(row) : null;
 }
 
@@ -81,20 +84,6 @@ export async function insertStaff(db: Database, s: NewStaff): Promise<StaffMembe
     .returningAll()
     .executeTakeFirstOrThrow();
   return toStaff(row);
-}
-
-/** findOrCreateSalesperson returns the staff member with this email, creating a salesperson when unknown. */
-export async function findOrCreateSalesperson(db: Database, email: string, name: string): Promise<StaffMember> {
-  const inserted = await db
-    .insertInto('staff')
-    .values({ email, name, role: 'salesperson' })
-    .onConflict((oc) => oc.expression(db.fn('lower', ['email']) as never).doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  if (inserted) return toStaff(inserted);
-  const found = await findStaffByEmail(db, email);
-  if (!found) throw new Error('salesperson vanished after conflict');
-  return found;
 }
 
 /** findFirstActiveByRole returns the longest-serving active staff member with `role`, or null. */
@@ -120,7 +109,7 @@ export async function listStaff(db: Database): Promise<StaffMember[]> {
 export async function updateStaff(
   db: Database,
   id: string,
-  patch: Partial<Omit<StaffMember, 'id'>>,
+  patch: Partial<Omit<StaffMember, 'id'>> & { confirmedAt?: Date },
 ): Promise<StaffMember | null> {
   const row = await db
     .updateTable('staff')

@@ -134,7 +134,7 @@ export async function loadPeople(
         select s.manager_id, c.depth + 1 from chain c join staff s on s.id = c.id
         where s.manager_id is not null and c.depth < 6
       )
-      select s.id, s.name, s.title, s.email, s.role, s.manager_id as "managerId", s.active, s.timezone,
+      select s.id, s.name, s.title, s.email, s.role, s.manager_id as "managerId", (s.active and not s.pending) as active, s.timezone,
              s.working_days as "workingDays", s.work_start as "workStart", s.work_end as "workEnd"
       from staff s where s.id in (select id from chain)`.execute(db);
     for (const r of rows.rows) people.set(r.id, toCalendar(r));
@@ -142,13 +142,13 @@ export async function loadPeople(
   const first = await sql<StaffCalendar & { pick: string }>`
       (select 'executive' as pick, * from (select id, name, title, email, role, manager_id as "managerId", active, timezone,
         working_days as "workingDays", work_start as "workStart", work_end as "workEnd", created_at from staff
-        where active and role = 'executive' order by created_at, id limit 1) e)
+        where active and not pending and role = 'executive' order by created_at, id limit 1) e)
       union all
       (select 'manager', * from (select id, name, title, email, role, manager_id, active, timezone, working_days, work_start,
-        work_end, created_at from staff where active and role = 'manager' order by created_at, id limit 1) m)
+        work_end, created_at from staff where active and not pending and role = 'manager' order by created_at, id limit 1) m)
       union all
       (select 'anyone', * from (select id, name, title, email, role, manager_id, active, timezone, working_days, work_start,
-        work_end, created_at from staff where active order by created_at, id limit 1) a)`.execute(db);
+        work_end, created_at from staff where active and not pending order by created_at, id limit 1) a)`.execute(db);
   const pick = (name: string): StaffCalendar | null => {
     const row = first.rows.find((r) => r.pick === name);
     if (!row) return null;
@@ -438,6 +438,8 @@ export async function listReminderCandidates(
     .where('k.status', '=', 'open')
     .where('k.dueAt', '<', dueBefore)
     .where('s.active', '=', true)
+    // A person created by a sale and not yet confirmed gets no email with customers' names and phones.
+    .where('s.pending', '=', false)
     .orderBy('k.dueAt')
     .limit(limit)
     .execute();
@@ -586,14 +588,17 @@ export interface OrphanTask {
   kind: TaskKind;
 }
 
-/** listTasksOfInactiveStaff returns open tasks assigned to people marked inactive. */
+/**
+ * listTasksOfInactiveStaff returns open tasks assigned to people marked inactive, or pending (created by a sale, not
+ * yet confirmed by a manager): their tasks show to their manager.
+ */
 export async function listTasksOfInactiveStaff(db: Database, limit: number): Promise<OrphanTask[]> {
   const rows = await db
     .selectFrom('tasks as k')
     .innerJoin('staff as s', 's.id', 'k.assigneeId')
     .select(['k.id', 'k.assigneeId', 'k.kind'])
     .where('k.status', '=', 'open')
-    .where('s.active', '=', false)
+    .where((eb) => eb.or([eb('s.active', '=', false), eb('s.pending', '=', true)]))
     .orderBy('k.dueAt')
     .limit(limit)
     .execute();
@@ -636,25 +641,6 @@ export async function latestSalespersonOf(db: Database, customerId: string): Pro
     .limit(1)
     .executeTakeFirst();
   return row?.salespersonId ?? null;
-}
-
-/** TouchState is a call touch's status, for deciding what an outcome may still change. */
-export interface TouchState {
-  id: string;
-  status: string;
-  customerId: string;
-  planRunId: string | null;
-  step: number;
-}
-
-/** findTouchState returns a touch's status, or null. */
-export async function findTouchState(db: Database, touchId: string): Promise<TouchState | null> {
-  const row = await db
-    .selectFrom('touches')
-    .select(['id', 'status', 'customerId', 'planRunId', 'step'])
-    .where('id', '=', touchId)
-    .executeTakeFirst();
-  return row ?? null;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { Client } from 'pg';
-import { countRows } from '../../../src/db/repositories/plan.repository';
+import { countRows } from '../../helpers/database';
 import { createLogger } from '../../../src/logger';
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
 import { waitFor } from '../../helpers/wait';
@@ -244,7 +244,7 @@ describe('batched sales', () => {
 
   it('gives two new sales by one new customer at once one customer and one first-year plan', async () => {
     lines.length = 0;
-    const customer = { externalId: undefined, email: 'Twice@Example.com', phone: '+1 555 3001' };
+    const customer = { externalId: undefined, email: 'Twice@Example.com', phone: '+61 2 5550 3001' };
     const results = await Promise.all([
       post(t, saleBody({ externalId: 'TWICE-1' }, customer)),
       post(t, saleBody({ externalId: 'TWICE-2' }, { ...customer, email: 'twice@example.com', phone: undefined })),

@@ -1,5 +1,5 @@
 /** POST /v1/sales against the real Postgres: plans, replays, conflicts, routing, repeat sales and bad input. */
-import { countRows } from '../../../src/db/repositories/plan.repository';
+import { countRows } from '../../helpers/database';
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
 
 let t: TestApp;
@@ -202,7 +202,7 @@ describe('recording a sale', () => {
     expect(res.json().touches[3].dueAt).toBe('2026-11-02T10:00:00.000Z');
   });
 
-  it('skips mail steps and flags the customer when no address is known', async () => {
+  it('plans mail steps, warns and flags the customer when no address is known', async () => {
     const res = await post(
       saleBody(
         { externalId: 'NOADDR-1' },
@@ -216,14 +216,14 @@ describe('recording a sale', () => {
       ),
     );
     const touches = res.json().touches;
-    expect(
-      touches.filter((x: { status: string }) => x.status === 'skipped').map((x: { step: number }) => x.step),
-    ).toEqual([1, 3, 4, 5, 6]);
+    // Planned all the same: whether a letter or an email goes (or none, `no_address`) is decided at each due time.
+    expect(touches.every((x: { status: string }) => x.status === 'scheduled')).toBe(true);
+    expect(res.json().warnings).toEqual([expect.stringContaining('no usable email or postal address')]);
     const profile = (
       await t.app.inject({ method: 'GET', url: `/v1/customers/${res.json().customer.id}`, headers: t.auth(t.adminKey) })
     ).json();
     expect(profile.customer.needsCleanup).toBe(true);
-    expect(profile.touches[0].history[0]).toMatchObject({ status: 'skipped', reason: 'no_address' });
+    expect(profile.touches[0].history[0]).toMatchObject({ status: 'scheduled' });
   });
 });
 

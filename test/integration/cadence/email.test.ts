@@ -69,6 +69,18 @@ it('delivers the due email with its headers, personalisation and signature, and 
   const first = sold.touches.find((x) => x.step === 1)!;
   expect(first.channel).toBe('email');
   expect(new Date(first.dueAt).getTime()).toBeLessThanOrEqual(NOW.getTime());
+  // Sam was created by the sale: replies reach him once an admin confirms him (see the pending test below).
+  const sam = await t.database.db
+    .selectFrom('staff')
+    .select('id')
+    .where('email', '=', 'sam@shop.example')
+    .executeTakeFirstOrThrow();
+  const confirmed = await t.app.inject({
+    method: 'POST',
+    url: `/v1/staff/${sam.id}/confirm`,
+    headers: t.auth(t.adminKey),
+  });
+  expect(confirmed.statusCode).toBe(200);
 
   await worker.runMaintenance('dispatch');
   const row = await waitFor(async () => {
@@ -263,4 +275,32 @@ it('puts the touch of a customer paused after the claim back on the schedule, an
   await worker.runMaintenance('dispatch');
   await waitFor(async () => (await touchRow(first.id)).status === 'sent', 'the resumed touch sent');
   expect(to('paused@example.com')).toHaveLength(1);
+});
+
+it('gives no Reply-To while the salesperson a sale created is pending: replies go to the business', async () => {
+  const body = saleBody(
+    {
+      externalId: 'INV-pendingrep-2',
+      soldAt: '2026-10-29T10:00:00Z',
+      salesperson: { email: 'new.rep@shop.example', name: 'Neo Rep' },
+    },
+    { externalId: 'C-pendingrep-2', email: 'pendingrep2@example.com', timezone: 'UTC' },
+  );
+  delete (body.customer as Record<string, unknown>).phone;
+  const res = await t.app.inject({ method: 'POST', url: '/v1/sales', headers: t.auth(t.posKey), payload: body });
+  expect(res.statusCode).toBe(201);
+  const first = (res.json().touches as SoldCustomer['touches']).find((x) => x.step === 1)!;
+  const rep = await t.database.db
+    .selectFrom('staff')
+    .select('pending')
+    .where('email', '=', 'new.rep@shop.example')
+    .executeTakeFirstOrThrow();
+  expect(rep.pending).toBe(true);
+  await worker.runMaintenance('dispatch');
+  await waitFor(async () => (await touchRow(first.id)).status === 'sent', 'the touch recorded sent');
+  const [msg] = to('pendingrep2@example.com');
+  expect(msg.from?.value[0]).toMatchObject({ address: 'hello@shop.test', name: 'Test Shop' });
+  expect(msg.replyTo).toBeUndefined();
+  // Signed by the person who sold all the same.
+  expect(msg.text).toMatch(/Kind regards,\nNeo Rep\n/);
 });

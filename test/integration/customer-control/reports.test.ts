@@ -10,7 +10,9 @@ const ids: Record<string, string> = {};
 const staff: Record<string, string> = {};
 
 const kim = { salesperson: { email: 'kim@shop.example', name: 'Kim Ko' } };
+// The till's own customer number: a repeat sale names the same customer (issue 12: (source, externalId) decides).
 const emailOnly = (name: string) => ({
+  externalId: `REPORTS-${name}`,
   firstName: name,
   email: `${name.toLowerCase()}@example.com`,
   phone: undefined,
@@ -54,7 +56,7 @@ beforeAll(async () => {
   // Sam's customers. C1 buys on Monday 2 November: email due Wed 4th 10:00, call Mon 9th 09:00.
   const c1 = await at('2026-11-02T10:00:00Z', emailOnly('Cleo'));
   const c2 = await at('2026-11-02T10:00:00Z', emailOnly('Cato'));
-  // Kim's customers: C3 can only be phoned (its email step is skipped), C5 first bought in June.
+  // Kim's customers: C3 can only be phoned (its email step is skipped when due), C5 first bought in June.
   const c3 = await at('2026-11-03T10:00:00Z', { ...emailOnly('Cyd'), email: undefined, phone: '+1 555 0403' }, kim);
   const c5 = await at('2026-06-01T10:00:00Z', emailOnly('Cosi'), kim);
   await at('2026-11-05T10:00:00Z', emailOnly('Cosi'), kim);
@@ -72,6 +74,8 @@ beforeAll(async () => {
   await setTouch(ids.c2, 1, 'sent', '2026-11-06T10:00:00Z');
   const c2call = await setTouch(ids.c2, 2, 'missed', null);
   await callTask(ids.c2, c2call.id, 'no_answer', '2026-11-09T16:00:00Z');
+  // C3's email fell due with neither an email nor a postal address known: delivery skipped it.
+  await setTouch(ids.c3, 1, 'skipped', '2026-11-05T10:00:00Z');
   // C4 unsubscribes on the 11th, before its first email.
   t.clock.set(new Date('2026-11-11T12:00:00Z'));
   const c4token = c4.unsubscribe;

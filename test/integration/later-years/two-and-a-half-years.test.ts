@@ -130,6 +130,16 @@ describe('one customer over two and a half years', () => {
     const res = await api('POST', '/v1/sales', saleBody({ soldAt: SOLD_AT }), { authorization: `Bearer ${t.posKey}` });
     expect(res.statusCode).toBe(201);
     customerId = res.json().customer.id;
+    // Sam was created by the sale, pending until a manager confirms him (until then his calls go to his manager).
+    const sam = await t.database.db
+      .selectFrom('staff')
+      .select('id')
+      .where('email', '=', 'sam@shop.example')
+      .executeTakeFirstOrThrow();
+    expect(
+      (await api('POST', `/v1/staff/${sam.id}/confirm`, undefined, { authorization: `Bearer ${t.adminKey}` }))
+        .statusCode,
+    ).toBe(200);
     const planned: { id: string; step: number; channel: string; dueAt: string }[] = res.json().touches;
     expect(planned.map((x) => x.channel)).toEqual(['email', 'call', 'email', 'email', 'email', 'email', 'call']);
 

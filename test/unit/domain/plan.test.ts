@@ -344,18 +344,17 @@ describe('computePlan: channels and skipped steps', () => {
     expect(touches.map((t) => t.channel)).toEqual(['letter', 'call', 'letter', 'letter', 'letter', 'letter', 'call']);
   });
 
-  test('no usable address: mail steps are skipped with no_address, calls still scheduled', () => {
+  test('no usable address: mail steps are still planned (the channel is decided again at delivery)', () => {
     const touches = computePlan(input(zone, sold, { contact: { email: 'a@example.com', emailBounced: true } }));
     expect(touches.map((t) => [t.step, t.channel, t.status, t.reason])).toEqual([
-      [1, 'email', 'skipped', 'no_address'],
+      [1, 'email', 'scheduled', undefined],
       [2, 'call', 'scheduled', undefined],
-      [3, 'email', 'skipped', 'no_address'],
-      [4, 'email', 'skipped', 'no_address'],
-      [5, 'email', 'skipped', 'no_address'],
-      [6, 'email', 'skipped', 'no_address'],
+      [3, 'email', 'scheduled', undefined],
+      [4, 'email', 'scheduled', undefined],
+      [5, 'email', 'scheduled', undefined],
+      [6, 'email', 'scheduled', undefined],
       [7, 'call', 'scheduled', undefined],
     ]);
-    // The skipped steps still record when they would have been due.
     expect(wall(touches[0].dueAt, zone)).toBe('2026-09-02 13:20 Wed');
   });
 
@@ -492,15 +491,15 @@ describe('computePlan: a backdated sale (history and late syncs)', () => {
     });
   });
 
-  test('a no-address customer: past mail steps are skipped (no_address), not missed', () => {
+  test('a no-address customer: past mail steps are missed like any other, later ones wait for an address', () => {
     const touches = computePlan(input(zone, '2026-04-10T10:00', { now, contact: {} }));
     expect(touches.map((t) => `${t.step} ${t.status} ${t.reason ?? ''}`.trim())).toEqual([
-      '1 skipped no_address',
+      '1 missed past_grace_period',
       '2 missed past_grace_period',
-      '3 skipped no_address',
-      '4 skipped no_address',
-      '5 skipped no_address',
-      '6 skipped no_address',
+      '3 missed past_grace_period',
+      '4 scheduled',
+      '5 scheduled',
+      '6 scheduled',
       '7 scheduled',
     ]);
   });
