@@ -285,6 +285,7 @@ export interface Staff {
   lastReminderAt: Timestamp | null;
   managerId: string | null;
   name: string;
+  pending: Generated<boolean>;
   phone: string | null;
   role: Generated<string>;
   timezone: string | null;

@@ -179,11 +179,16 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
 }
 
 /**
- * reassignTasksOfInactiveStaff hands the open tasks of people marked inactive to their manager (else the default
- * assignee), so a call owed by someone who left is still made; returns how many moved.
+ * reassignTasksOfInactiveStaff hands the open tasks of people marked inactive (or of one such person, `staffId`) to
+ * their manager (else the default assignee), so a call owed by someone who left is still made; returns how many
+ * moved. One call moves at most SWEEP_LIMIT tasks.
  */
-export async function reassignTasksOfInactiveStaff(ctx: ServiceContext): Promise<number> {
-  const orphans = await tasks.listTasksOfInactiveStaff(ctx.db, SWEEP_LIMIT);
+export async function reassignTasksOfInactiveStaff(
+  ctx: ServiceContext,
+  staffId?: string,
+  actor = 'worker',
+): Promise<number> {
+  const orphans = await tasks.listTasksOfInactiveStaff(ctx.db, SWEEP_LIMIT, staffId);
   if (orphans.length === 0) return 0;
   const { people, fallbacks } = await tasks.loadPeople(
     ctx.db,
@@ -203,7 +208,7 @@ export async function reassignTasksOfInactiveStaff(ctx: ServiceContext): Promise
     if (await tasks.reassignTask(ctx.db, o.id, o.assigneeId, choice.assigneeId)) {
       moved++;
       await audit(ctx.db, {
-        actor: 'worker',
+        actor,
         action: 'task.reassigned',
         entity: 'task',
         entityId: o.id,

@@ -19,12 +19,14 @@ export interface StaffMember {
   workStart: string;
   workEnd: string;
   active: boolean;
+  /** Met through a sale or an import and not yet confirmed by a manager: no customer data is emailed to them. */
+  pending: boolean;
 }
 
 /** NewStaff is what creating a staff member needs. */
 export type NewStaff = Omit<
   StaffMember,
-  'id' | 'active' | 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'
+  'id' | 'active' | 'pending' | 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'
 > &
   Partial<Pick<StaffMember, 'title' | 'phone' | 'managerId' | 'timezone' | 'workingDays' | 'workStart' | 'workEnd'>>;
 
@@ -43,6 +45,7 @@ export function toStaff(row: Selectable<StaffRow>): StaffMember {
     workStart: row.workStart,
     workEnd: row.workEnd,
     active: row.active,
+    pending: row.pending,
   };
 }
 
@@ -77,13 +80,15 @@ export async function insertStaff(db: Database, s: NewStaff): Promise<StaffMembe
       workingDays: s.workingDays ?? [1, 2, 3, 4, 5],
       workStart: s.workStart ?? '09:00',
       workEnd: s.workEnd ?? '17:00',
+      // Someone added by a manager or an admin is known; the table's default (pending) is for the sale paths.
+      pending: false,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toStaff(row);
 }
 
-/** findOrCreateSalesperson returns the staff member with this email, creating a salesperson when unknown. */
+/** findOrCreateSalesperson returns the staff member with this email, creating a pending salesperson when unknown. */
 export async function findOrCreateSalesperson(db: Database, email: string, name: string): Promise<StaffMember> {
   const inserted = await db
     .insertInto('staff')
@@ -114,6 +119,18 @@ export async function findFirstActiveByRole(db: Database, role: StaffRole): Prom
 /** listStaff returns everyone, by name. */
 export async function listStaff(db: Database): Promise<StaffMember[]> {
   return (await db.selectFrom('staff').selectAll().orderBy('name').execute()).map(toStaff);
+}
+
+/** countOpenTasks returns, per staff member with any, how many open tasks they hold. */
+export async function countOpenTasks(db: Database): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select(['assigneeId', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('status', '=', 'open')
+    .where('assigneeId', 'is not', null)
+    .groupBy('assigneeId')
+    .execute();
+  return new Map(rows.map((r) => [r.assigneeId as string, Number(r.n)]));
 }
 
 /** updateStaff changes the given fields of one staff member and returns it, or null when unknown. */

@@ -414,7 +414,7 @@ export interface ReminderCandidate extends StaffCalendar {
   tasks: ReminderTask[];
 }
 
-/** listReminderCandidates returns active staff with open tasks due before `dueBefore`, with those tasks, due order. */
+/** listReminderCandidates returns active, confirmed staff with open tasks due before `dueBefore`, with those tasks, due order. */
 export async function listReminderCandidates(
   db: Database,
   dueBefore: Date,
@@ -438,6 +438,8 @@ export async function listReminderCandidates(
     .where('k.status', '=', 'open')
     .where('k.dueAt', '<', dueBefore)
     .where('s.active', '=', true)
+    // Nobody's customers are emailed to a person a manager has not confirmed yet.
+    .where('s.pending', '=', false)
     .orderBy('k.dueAt')
     .limit(limit)
     .execute();
@@ -586,14 +588,15 @@ export interface OrphanTask {
   kind: TaskKind;
 }
 
-/** listTasksOfInactiveStaff returns open tasks assigned to people marked inactive. */
-export async function listTasksOfInactiveStaff(db: Database, limit: number): Promise<OrphanTask[]> {
+/** listTasksOfInactiveStaff returns open tasks assigned to people marked inactive (or to this one person, if given). */
+export async function listTasksOfInactiveStaff(db: Database, limit: number, staffId?: string): Promise<OrphanTask[]> {
   const rows = await db
     .selectFrom('tasks as k')
     .innerJoin('staff as s', 's.id', 'k.assigneeId')
     .select(['k.id', 'k.assigneeId', 'k.kind'])
     .where('k.status', '=', 'open')
     .where('s.active', '=', false)
+    .$if(staffId !== undefined, (qb) => qb.where('s.id', '=', staffId!))
     .orderBy('k.dueAt')
     .limit(limit)
     .execute();
