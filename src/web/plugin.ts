@@ -21,6 +21,8 @@ import { todayRoutes } from './routes/today.routes';
 import { taskRoutes } from './routes/tasks.routes';
 import { customerRoutes } from './routes/customers.routes';
 import { managerRoutes } from './routes/manager.routes';
+import { peopleRoutes } from './routes/people.routes';
+import { cleanUpRoutes } from './routes/clean-up.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -194,6 +196,8 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(taskRoutes, deps);
       await scope.register(customerRoutes, deps);
       await scope.register(managerRoutes, deps);
+      await scope.register(peopleRoutes, deps);
+      await scope.register(cleanUpRoutes, deps);
     },
     { prefix: '/console' },
   );
