@@ -76,8 +76,9 @@ export function createEmailDelivery(deps: HandlerDeps): Deliver {
       };
     }
     if (!result.permanent) return { status: 'retry', reason: refusalReason(result) };
-    // A permanent refusal means the address is bad: the next letter-or-email step falls back to a letter.
-    await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced' });
+    // A permanent refusal means the address is bad: the next letter-or-email step falls back to a letter, and the
+    // customer goes on the clean-up list for someone to find a good address.
+    await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced', needsCleanup: true });
     ctx.log.warn(
       { touchId: touch.id, customerId: customer.id, code: result.code },
       'email refused permanently; address marked bounced',

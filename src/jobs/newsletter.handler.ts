@@ -75,8 +75,8 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
       };
     const reason = refusalReason(result);
     if (!result.permanent) return { status: 'retry', reason };
-    // A permanent refusal means the address is bad: nothing more goes to it until a new one is given.
-    await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced' });
+    // A permanent refusal means the address is bad: nothing more goes to it until a new one is given (clean-up).
+    await updateCustomer(ctx.db, customer.id, { emailStatus: 'bounced', needsCleanup: true });
     return { status: 'failed', messageId, reason, content };
   };
 }

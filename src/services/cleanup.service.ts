@@ -8,7 +8,11 @@ import type { Address } from '../domain/types';
 import { audit } from '../db/repositories/access.repository';
 import * as repo from '../db/repositories/cleanup.repository';
 import type { Customer } from '../db/repositories/customer.repository';
-import { correctContactDetailsForCustomer, type ContactCorrection, type PreferenceChange } from './customer-control.service';
+import {
+  correctContactDetailsForCustomer,
+  type ContactCorrection,
+  type PreferenceChange,
+} from './customer-control.service';
 import { getVisibleCustomer } from './customer.service';
 import { requireCustomer, scopeOf, type Viewer } from './visibility.service';
 import { NotFoundError, ValidationError } from './errors';
@@ -45,7 +49,11 @@ export function reasonsOf(c: Customer, wrongNumberAt: Date | null): CleanupReaso
   const reasons: CleanupReason[] = [];
   const mail = chooseMailChannel(contactPointsOf(c));
   if (mail.channel === null && mail.reason === 'no_address')
-    reasons.push({ code: 'no_address', text: 'No address to write to: no usable email and no postal address', at: null });
+    reasons.push({
+      code: 'no_address',
+      text: 'No address to write to: no usable email and no postal address',
+      at: null,
+    });
   if (c.emailStatus === 'bounced') reasons.push({ code: 'bounced_email', text: 'Email bounced', at: null });
   if (wrongNumberAt) reasons.push({ code: 'wrong_number', text: 'Wrong number, found on a call', at: wrongNumberAt });
   if (reasons.length === 0 && c.needsCleanup)

@@ -19,10 +19,7 @@ export async function listFlagged(
   limit: number,
   offset: number,
 ): Promise<{ rows: FlaggedCustomer[]; total: number }> {
-  let q = db
-    .selectFrom('customers as c')
-    .where('c.needsCleanup', '=', true)
-    .where('c.erasedAt', 'is', null);
+  let q = db.selectFrom('customers as c').where('c.needsCleanup', '=', true).where('c.erasedAt', 'is', null);
   if (staffIds)
     q = q.where(
       sql<boolean>`(exists (select 1 from sales s where s.customer_id = c.id and s.salesperson_id = any(${staffIds}::uuid[]))

@@ -233,18 +233,22 @@ export async function peopleRoutes(app: FastifyInstance, { ctx, email: mail }: W
     form(reply, { person: null, values: blank(staffOf(req)) }),
   );
 
-  app.post<{ Body: PersonFormBody }>('/manager/people/new', { ...guard, schema: { body: PersonForm } }, async (req, reply) => {
-    const { fields, errors } = readPersonForm(req.body, true);
-    if (Object.keys(errors).length > 0) return form(reply, { person: null, values: req.body, errors }, 400);
-    try {
-      const created = await staff.createStaff(ctx, fields as NewStaff, actorOf(staffOf(req)));
-      return reply.redirect(`/console/manager/people?done=added&who=${encodeURIComponent(created.name)}`, 303);
-    } catch (err) {
-      const field = fieldOf(err);
-      if (!(err instanceof AppError) || !field || !FIELD_LABELS[field]) throw err;
-      return form(reply, { person: null, values: req.body, errors: { [field]: reasonOf(err, field) } }, 400);
-    }
-  });
+  app.post<{ Body: PersonFormBody }>(
+    '/manager/people/new',
+    { ...guard, schema: { body: PersonForm } },
+    async (req, reply) => {
+      const { fields, errors } = readPersonForm(req.body, true);
+      if (Object.keys(errors).length > 0) return form(reply, { person: null, values: req.body, errors }, 400);
+      try {
+        const created = await staff.createStaff(ctx, fields as NewStaff, actorOf(staffOf(req)));
+        return reply.redirect(`/console/manager/people?done=added&who=${encodeURIComponent(created.name)}`, 303);
+      } catch (err) {
+        const field = fieldOf(err);
+        if (!(err instanceof AppError) || !field || !FIELD_LABELS[field]) throw err;
+        return form(reply, { person: null, values: req.body, errors: { [field]: reasonOf(err, field) } }, 400);
+      }
+    },
+  );
 
   app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof ListQuery> }>(
     '/manager/people/:id',
@@ -284,7 +288,11 @@ export async function peopleRoutes(app: FastifyInstance, { ctx, email: mail }: W
         await staff.confirmStaff(ctx, person.id, text(req.body.managerId) || null, actorOf(staffOf(req)));
       } catch (err) {
         if (!(err instanceof ValidationError) || err.field !== 'managerId') throw err;
-        return form(reply, { person, values: valuesOf(person), errors: { confirmManager: reasonOf(err, 'managerId') } }, 400);
+        return form(
+          reply,
+          { person, values: valuesOf(person), errors: { confirmManager: reasonOf(err, 'managerId') } },
+          400,
+        );
       }
       return reply.redirect(`/console/manager/people?done=confirmed&who=${encodeURIComponent(person.name)}`, 303);
     },
