@@ -152,7 +152,14 @@ function reasonOf(err: AppError, field: string): string {
 }
 
 function blank(me: { id: string }): PersonFormBody {
-  return { role: 'salesperson', managerId: me.id, timezone: '', workStart: '09:00', workEnd: '17:00' };
+  return {
+    role: 'salesperson',
+    managerId: me.id,
+    timezone: '',
+    workingDays: ['1', '2', '3', '4', '5'],
+    workStart: '09:00',
+    workEnd: '17:00',
+  };
 }
 
 function valuesOf(p: StaffMember): PersonFormBody & { workingDayList: number[] } {

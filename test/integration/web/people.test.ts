@@ -123,6 +123,8 @@ test('adding a person: every mistake is named beside its field with nothing writ
   const page = await manager.get('/console/manager/people/new');
   expect(page.statusCode).toBe(200);
   expect(page.body).toContain('<option>Australia/Sydney</option>');
+  expect(page.body).toMatch(/id="day-5" name="workingDays" value="5" checked/); // Monday to Friday by default
+  expect(page.body).not.toMatch(/id="day-6" name="workingDays" value="6" checked/);
   const before = await staffCount();
 
   const bad = await manager.post('/console/manager/people/new', {
