@@ -588,14 +588,17 @@ export interface OrphanTask {
   kind: TaskKind;
 }
 
-/** listTasksOfInactiveStaff returns open tasks assigned to people marked inactive (or to this one person, if given). */
+/**
+ * listTasksOfInactiveStaff returns open tasks assigned to people marked inactive or not yet confirmed (pending), or
+ * to this one such person, if given.
+ */
 export async function listTasksOfInactiveStaff(db: Database, limit: number, staffId?: string): Promise<OrphanTask[]> {
   const rows = await db
     .selectFrom('tasks as k')
     .innerJoin('staff as s', 's.id', 'k.assigneeId')
     .select(['k.id', 'k.assigneeId', 'k.kind'])
     .where('k.status', '=', 'open')
-    .where('s.active', '=', false)
+    .where((eb) => eb.or([eb('s.active', '=', false), eb('s.pending', '=', true)]))
     .$if(staffId !== undefined, (qb) => qb.where('s.id', '=', staffId!))
     .orderBy('k.dueAt')
     .limit(limit)

@@ -236,21 +236,22 @@ test('editing a person saves each field; a manager loop is refused beside the ma
   expect((await findStaffByEmail(t.database.db, 'max@shop.example'))!.managerId).toBeNull();
 });
 
-test('a salesperson a sale introduced is pending: no reminders, no sign-in link, until a manager confirms them', async () => {
+test('a salesperson a sale introduced is pending: their calls go to a manager, no email, no sign-in, until confirmed', async () => {
   const pat = (await findStaffByEmail(t.database.db, 'pat@shop.example'))!;
   expect(pat.pending).toBe(true);
   const patTask = await openTask(pat.id, 'Check the rose bush took');
-  const maxTask = await openTask(max.id, 'Check the roses');
 
-  // The reminder run emails Max (confirmed) his digest, and Pat nothing: no customer's details go to an
-  // address a sale typed in until a manager vouches for it.
+  // The reminder run hands Pat's call to the first manager, Max, and emails Max his digest, with it; Pat gets
+  // nothing: no customer's details go to an address a sale typed in until a manager vouches for it.
   const before = smtp.messages.length;
   const run = await sendReminders({ ...t.ctx, clock: { now: () => new Date('2026-11-02T11:00:00Z') } }, mail);
-  expect(run.digests).toBe(1);
-  await waitFor(
-    () => smtp.messages.slice(before).some((m) => m.envelope.to.includes('max@shop.example')),
+  expect(run).toMatchObject({ reassigned: 1, digests: 1 });
+  expect(await assigneeOf(patTask)).toBe(max.id);
+  const digest = await waitFor(
+    () => smtp.messages.slice(before).find((m) => m.envelope.to.includes('max@shop.example')),
     'Max’s digest',
   );
+  expect(digest.text).toContain('Rose1');
   expect(smtp.messages.slice(before).some((m) => m.envelope.to.includes('pat@shop.example'))).toBe(false);
 
   // Nor can Pat have a sign-in link, from the sign-in form or from the People page.
@@ -279,11 +280,13 @@ test('a salesperson a sale introduced is pending: no reminders, no sign-in link,
   expect((await manager.post(`/console/manager/people/${pat.id}/confirm`, { managerId: max.id })).statusCode).toBe(409);
   expect(smtp.messages.some((m) => m.envelope.to.includes('pat@shop.example'))).toBe(false);
 
-  // Confirmed: the next run brings Pat their digest.
+  // Confirmed: Pat's next call stays with Pat, and the next run brings Pat their digest.
+  const next = await openTask(pat.id, 'Ask about the hedge');
   const run2 = await sendReminders({ ...t.ctx, clock: { now: () => new Date('2026-11-02T12:30:00Z') } }, mail);
-  expect(run2.digests).toBe(1);
+  expect(run2).toMatchObject({ reassigned: 0, digests: 1 });
+  expect(await assigneeOf(next)).toBe(pat.id);
   await waitFor(() => smtp.messages.some((m) => m.envelope.to.includes('pat@shop.example')), 'Pat’s digest');
-  await t.database.db.deleteFrom('tasks').where('id', 'in', [patTask, maxTask]).execute();
+  await t.database.db.deleteFrom('tasks').where('id', 'in', [patTask, next]).execute();
 });
 
 test('the People page emails a sign-in link that signs the person in', async () => {
