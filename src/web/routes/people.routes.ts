@@ -273,6 +273,9 @@ export async function peopleRoutes(app: FastifyInstance, { ctx, email: mail }: W
       const person = await staff.getStaff(ctx, req.params.id);
       const values = { ...req.body, email: person.email };
       const { fields, errors } = readPersonForm(req.body, false);
+      // A manager who made themselves a salesperson would lose these pages at once, with nobody to undo it.
+      if (person.id === staffOf(req).id && person.role === 'manager' && fields.role !== 'manager' && !errors.role)
+        errors.role = 'You cannot take away your own manager role: ask another manager to do it';
       if (Object.keys(errors).length > 0) return form(reply, { person, values, errors }, 400);
       try {
         const { email: _email, ...patch } = fields;

@@ -233,6 +233,15 @@ test('editing a person saves each field; a manager loop is refused beside the ma
   });
   expect(loop.statusCode).toBe(400);
   expect(loop.body).toContain('id="managerId-error">Reports to this person (a loop)</p>');
+  const demoted = await manager.post(`/console/manager/people/${max.id}`, {
+    name: 'Max Manager',
+    role: 'salesperson',
+    workingDays: '1',
+    workStart: '09:00',
+    workEnd: '17:00',
+  });
+  expect(demoted.statusCode).toBe(400);
+  expect(demoted.body).toContain('id="role-error">You cannot take away your own manager role');
   expect((await findStaffByEmail(t.database.db, 'max@shop.example'))!.managerId).toBeNull();
 });
 
