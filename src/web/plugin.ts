@@ -28,6 +28,8 @@ import { keysRoutes } from './routes/keys.routes';
 import { auditRoutes } from './routes/audit.routes';
 import { newsletterRoutes } from './routes/newsletters.routes';
 import { letterRoutes } from './routes/letters.routes';
+import { peopleRoutes } from './routes/people.routes';
+import { cleanUpRoutes } from './routes/clean-up.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
@@ -211,6 +213,8 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(auditRoutes, deps);
       await scope.register(newsletterRoutes, deps);
       await scope.register(letterRoutes, deps);
+      await scope.register(peopleRoutes, deps);
+      await scope.register(cleanUpRoutes, deps);
     },
     { prefix: '/console' },
   );
