@@ -71,7 +71,8 @@ function itemOf(c: Customer, wrongNumberAt: Date | null): CleanupItem {
     name: nameOf(c),
     email: c.email,
     emailBounced: c.emailStatus === 'bounced',
-    phone: c.phone,
+    // As it was given (a till's formatting), not the E.164 form kept for matching.
+    phone: c.phoneDisplay ?? c.phone,
     address: c.address,
     flagged: c.needsCleanup,
     reasons: reasonsOf(c, wrongNumberAt),

@@ -14,6 +14,7 @@ import {
 import { ValidationError } from '../../services/errors';
 import { actorOf, staffOf } from '../auth';
 import type { WebDeps } from '../plugin';
+import { addressFields } from '../address-form';
 
 /** BusinessForm is the form's fields, as posted (every value a string; checkboxes absent when off). */
 type BusinessForm = Partial<
@@ -39,11 +40,7 @@ type BusinessForm = Partial<
 function formOf(i: BusinessIdentity): BusinessForm {
   return {
     name: i.name ?? '',
-    addressLines: i.address?.lines.join('\n') ?? '',
-    city: i.address?.city ?? '',
-    region: i.address?.region ?? '',
-    postalCode: i.address?.postalCode ?? '',
-    country: i.address?.country ?? '',
+    ...addressFields(i.address),
     phone: i.phone ?? '',
     website: i.website ?? '',
     emailFrom: i.unset.includes('emailFrom') ? '' : i.emailFrom,

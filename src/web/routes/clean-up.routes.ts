@@ -10,6 +10,7 @@ import { ValidationError } from '../../services/errors';
 import type { Viewer } from '../../services/visibility.service';
 import { actorOf, staffOf } from '../auth';
 import type { WebDeps } from '../plugin';
+import { addressFields } from '../address-form';
 
 const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const ListQuery = Type.Object({
@@ -50,11 +51,7 @@ function valuesOf(item: cleanup.CleanupItem): FixBody {
   return {
     email: item.email ?? '',
     phone: item.phone ?? '',
-    addressLines: item.address?.lines.join('\n') ?? '',
-    city: item.address?.city ?? '',
-    region: item.address?.region ?? '',
-    postalCode: item.address?.postalCode ?? '',
-    country: item.address?.country ?? '',
+    ...addressFields(item.address),
   };
 }
 
