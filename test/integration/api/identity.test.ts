@@ -4,6 +4,7 @@
  */
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
 import { preferenceToken } from '../../helpers/links';
+import { searchCustomers } from '../../../src/services/customer-story.service';
 
 let t: TestApp;
 
@@ -106,6 +107,29 @@ it('a phone the customer corrects on their page is read the same way: stored in 
     address: { lines: ['2 Cor St'], country: 'AU' },
   });
   expect(again.customer.id).toBe(first.customer.id);
+});
+
+it('the console finds a customer by their phone typed in any of its forms', async () => {
+  const sold = await sell({
+    ...noAddress,
+    externalId: 'FIND-1',
+    email: undefined,
+    firstName: 'Fay',
+    phone: '(02) 5550 8301',
+    address: { lines: ['3 Fay St'], country: 'AU' },
+  });
+  // A number without its country code is read in DEFAULT_COUNTRY, as a sale's is.
+  const settings = t.ctx.settings as { defaultCountry?: string | null };
+  const before = settings.defaultCountry;
+  settings.defaultCountry = 'AU';
+  try {
+    for (const typed of ['+61 2 5550 8301', '(02) 5550 8301', '02 5550-8301']) {
+      const hits = await searchCustomers(t.ctx, { role: 'admin', staffId: null }, typed);
+      expect({ typed, found: hits.map((h) => h.id) }).toEqual({ typed, found: [sold.customer.id] });
+    }
+  } finally {
+    settings.defaultCountry = before;
+  }
 });
 
 it('a phone that does not parse is kept as given and never used for matching', async () => {
