@@ -166,7 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reportsRoutes, { ctx: deps.ctx });
   await app.register(dashboardRoutes, { ctx: deps.ctx });
   // The staff console: its own encapsulated context (cookies, CSRF, CSP, HTML errors), not fastify-plugin wrapped.
-  await app.register(webPlugin, { ctx: deps.ctx, email: deps.email });
+  await app.register(webPlugin, { ctx: deps.ctx, email: deps.email, enqueueImport: deps.enqueueImport });
   await app.ready();
   return app as unknown as FastifyInstance;
 }

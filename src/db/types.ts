@@ -147,6 +147,7 @@ export interface Imports {
   id: Generated<string>;
   imported: Generated<number>;
   lastLine: Generated<number>;
+  lines: number | null;
   options: Generated<Json>;
   rejected: Generated<number>;
   rowsRead: Generated<number>;

@@ -155,6 +155,11 @@ export function listApiKeys(ctx: ServiceContext): Promise<access.ApiKey[]> {
   return access.listApiKeys(ctx.db);
 }
 
+/** listAllApiKeys returns every key, revoked ones too (with when), for the console's list; never a secret. */
+export function listAllApiKeys(ctx: ServiceContext): Promise<access.ApiKeyListed[]> {
+  return access.listAllApiKeys(ctx.db);
+}
+
 /**
  * forgetCachedKeys empties this process's key cache, after a revoke or a staff member's deactivation (rare: forgetting
  * every cached key is simpler than finding the ones concerned).

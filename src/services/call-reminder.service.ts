@@ -179,16 +179,26 @@ export async function sendReminders(ctx: ServiceContext, email: EmailChannel): P
 }
 
 /**
- * reassignTasksOfInactiveStaff hands the open tasks of people marked inactive to their manager (else the default
- * assignee), so a call owed by someone who left is still made; returns how many moved.
+ * reassignTasksOfInactiveStaff hands the open tasks of people marked inactive, or not yet confirmed by a manager (or
+ * of one such person, `staffId`), to their manager (else the default assignee), so a call owed by someone who left,
+ * or whom nobody may email yet, is still made; returns how many moved. One call moves at most SWEEP_LIMIT tasks.
  */
-export async function reassignTasksOfInactiveStaff(ctx: ServiceContext): Promise<number> {
-  const orphans = await tasks.listTasksOfInactiveStaff(ctx.db, SWEEP_LIMIT);
+export async function reassignTasksOfInactiveStaff(
+  ctx: ServiceContext,
+  staffId?: string,
+  actor = 'worker',
+): Promise<number> {
+  const orphans = await tasks.listTasksOfInactiveStaff(ctx.db, SWEEP_LIMIT, staffId);
   if (orphans.length === 0) return 0;
   const { people, fallbacks } = await tasks.loadPeople(
     ctx.db,
     orphans.map((o) => o.assigneeId),
   );
+  // A pending person is active on paper (they sign their letters) but takes no calls until confirmed.
+  for (const o of orphans) {
+    const person = people.get(o.assigneeId);
+    if (person) people.set(o.assigneeId, { ...person, active: false });
+  }
   let moved = 0;
   const now = ctx.clock.now();
   for (const o of orphans) {
@@ -203,7 +213,7 @@ export async function reassignTasksOfInactiveStaff(ctx: ServiceContext): Promise
     if (await tasks.reassignTask(ctx.db, o.id, o.assigneeId, choice.assigneeId)) {
       moved++;
       await audit(ctx.db, {
-        actor: 'worker',
+        actor,
         action: 'task.reassigned',
         entity: 'task',
         entityId: o.id,

@@ -279,6 +279,28 @@ export async function correctContactDetails(
   input: ContactCorrection,
 ): Promise<PreferenceChange> {
   const id = await customerIdOfToken(ctx, token);
+  return applyContactCorrection(ctx, id, input, { actor: CUSTOMER_ACTOR, leaveCleanup: false });
+}
+
+/**
+ * correctContactDetailsForCustomer is the same correction made by staff on the customer's behalf (the clean-up
+ * page); the caller has checked that they may see the customer. The clean-up flag stays for the manager to resolve.
+ */
+export async function correctContactDetailsForCustomer(
+  ctx: ServiceContext,
+  customerId: string,
+  input: ContactCorrection,
+  actor: string,
+): Promise<PreferenceChange> {
+  return applyContactCorrection(ctx, customerId, input, { actor, leaveCleanup: true });
+}
+
+async function applyContactCorrection(
+  ctx: ServiceContext,
+  id: string,
+  input: ContactCorrection,
+  by: { actor: string; leaveCleanup: boolean },
+): Promise<PreferenceChange> {
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const before = await lockedCustomer(trx, id);
@@ -300,11 +322,12 @@ export async function correctContactDetails(
       ...(emailChanged ? { emailStatus: 'ok' as const } : {}),
     });
     const reachable = chooseMailChannel(contactPointsOf(customer)).channel !== null;
-    if (customer.needsCleanup && reachable) customer = await updateCustomer(trx, id, { needsCleanup: false });
+    if (customer.needsCleanup && reachable && !by.leaveCleanup)
+      customer = await updateCustomer(trx, id, { needsCleanup: false });
     const effects = await applyEffects(trx, customer, now, 'contact_corrected');
     // The audit names the fields, never their values: the trail must not become a copy of the personal data.
     await audit(trx, {
-      actor: CUSTOMER_ACTOR,
+      actor: by.actor,
       action: 'customer.contact_corrected',
       entity: 'customer',
       entityId: id,

@@ -85,5 +85,6 @@ export async function flagForCleanup(ctx: ServiceContext, customerId: string): P
 
 /** markEmailBounced records that the mail server refused a customer's address for good. */
 export async function markEmailBounced(ctx: ServiceContext, customerId: string): Promise<void> {
-  await customers.updateCustomer(ctx.db, customerId, { emailStatus: 'bounced' });
+  // On the clean-up list too, for someone to find a good address.
+  await customers.updateCustomer(ctx.db, customerId, { emailStatus: 'bounced', needsCleanup: true });
 }

@@ -82,6 +82,12 @@ export interface ImportReport {
   format: ImportFormat;
   fileName: string | null;
   bytes: number;
+  /** Lines in the file (null while it uploads, and for imports stored before lines were counted). */
+  lines: number | null;
+  /** The last line of the last committed batch: with `lines`, how far the import has read. */
+  lastLine: number;
+  /** Who uploaded it: `key:<api key id>`, `staff:<staff id>` (the console), or the command line. */
+  createdBy: string | null;
   rowsRead: number;
   salesRead: number;
   imported: number;
@@ -160,6 +166,8 @@ export async function createImport(
     at: ctx.clock.now(),
   });
   let bytes = 0;
+  let newlines = 0;
+  let lastByte = -1;
   let seq = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -190,6 +198,8 @@ export async function createImport(
           }),
         );
       }
+      for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) newlines++;
+      if (buf.length) lastByte = buf[buf.length - 1]!;
       pending.push(buf);
       pendingBytes += buf.length;
       if (pendingBytes >= CHUNK_BYTES) await flush();
@@ -205,8 +215,10 @@ export async function createImport(
     await repo.deleteImport(ctx.db, record.id);
     throw new ValidationError('body', 'is empty');
   }
-  await repo.finishUpload(ctx.db, record.id, bytes, seq, ctx.clock.now());
-  return { ...record, status: 'queued', bytes, chunks: seq };
+  // A last line without its newline is a line too (as the reader counts them).
+  const lines = newlines + (lastByte === 10 ? 0 : 1);
+  await repo.finishUpload(ctx.db, record.id, bytes, seq, ctx.clock.now(), lines);
+  return { ...record, status: 'queued', bytes, chunks: seq, lines };
 }
 
 /** STALE_UPLOAD_MS: an upload that has received nothing for this long is failed and its chunks deleted. */
@@ -244,6 +256,9 @@ export async function getImportReport(
     format: imp.format,
     fileName: imp.fileName,
     bytes: imp.bytes,
+    lines: imp.lines,
+    lastLine: imp.lastLine,
+    createdBy: imp.createdBy,
     rowsRead: imp.rowsRead,
     salesRead: imp.salesDone,
     imported: imp.imported,
@@ -261,6 +276,42 @@ export async function getImportReport(
     })),
     moreRejections: Math.max(0, imp.rejected - rejections.length),
   };
+}
+
+/** ImportSummary is one import in a list: its counts, without its rejected rows. */
+export type ImportSummary = Omit<ImportReport, 'rejections' | 'moreRejections'>;
+
+/** listImports returns the latest `limit` imports, newest first, with their counts. */
+export async function listImports(ctx: ServiceContext, limit = 50): Promise<ImportSummary[]> {
+  return (await repo.listImports(ctx.db, limit)).map((imp) => ({
+    id: imp.id,
+    status: imp.status,
+    format: imp.format,
+    fileName: imp.fileName,
+    bytes: imp.bytes,
+    lines: imp.lines,
+    lastLine: imp.lastLine,
+    createdBy: imp.createdBy,
+    rowsRead: imp.rowsRead,
+    salesRead: imp.salesDone,
+    imported: imp.imported,
+    duplicates: imp.duplicates,
+    rejected: imp.rejected,
+    error: imp.error,
+    createdAt: imp.createdAt.toISOString(),
+    startedAt: imp.startedAt?.toISOString() ?? null,
+    finishedAt: imp.finishedAt?.toISOString() ?? null,
+  }));
+}
+
+/**
+ * importPercent is how far an import has gone, 0 to 100: lines read of the file's lines while it runs (at most 99
+ * until it completes), 100 once completed.
+ */
+export function importPercent(r: Pick<ImportReport, 'status' | 'lines' | 'lastLine'>): number {
+  if (r.status === 'completed') return 100;
+  if (r.status === 'uploading' || !r.lines) return 0;
+  return Math.min(99, Math.floor((r.lastLine * 100) / r.lines));
 }
 
 /** storedFile reads an upload back chunk by chunk, counting the bytes handed out. */

@@ -18,7 +18,9 @@ import { findSale } from '../db/repositories/sale.repository';
 import { findSegment } from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
 import * as repo from '../db/repositories/newsletter.repository';
+import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
+import type { EmailChannel, SendResult } from '../channels/email.channel';
 import { buildMessageContext, businessVars, senderVars } from './touch-context.service';
 import { getBusinessIdentity } from './business-identity.service';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
@@ -131,12 +133,11 @@ function sendTimeOf(input: NewsletterInput): { sendAt: Date; local: { date: stri
   return { sendAt, local: null };
 }
 
-/** publishNewsletter validates and schedules an edition. */
-export async function publishNewsletter(
+/** checkInput validates an edition as written: its templates, send time (not past) and segment. */
+async function checkInput(
   ctx: ServiceContext,
   input: NewsletterInput,
-  actor: string,
-): Promise<NewsletterView> {
+): Promise<{ sendAt: Date; local: { date: string; time: string } | null; segmentId: string | null }> {
   const now = ctx.clock.now();
   try {
     validateTemplate({ subject: input.subject, body: input.body });
@@ -150,6 +151,17 @@ export async function publishNewsletter(
   const segmentId = input.segmentId ?? null;
   if (segmentId && !(await findSegment(ctx.db, segmentId)))
     throw new ValidationError('segmentId', `no segment ${segmentId}`);
+  return { sendAt, local, segmentId };
+}
+
+async function insertEdition(
+  ctx: ServiceContext,
+  input: NewsletterInput,
+  actor: string,
+  status: 'draft' | 'scheduled',
+): Promise<NewsletterView> {
+  const now = ctx.clock.now();
+  const { sendAt, local, segmentId } = await checkInput(ctx, input);
   const n = await ctx.db.transaction().execute(async (trx) => {
     const created = await repo.insertNewsletter(trx, {
       subject: input.subject,
@@ -159,10 +171,11 @@ export async function publishNewsletter(
       local,
       createdBy: actor,
       at: now,
+      status,
     });
     await audit(trx, {
       actor,
-      action: 'newsletter.published',
+      action: status === 'draft' ? 'newsletter.drafted' : 'newsletter.published',
       entity: 'newsletter',
       entityId: created.id,
       detail: { segmentId, sendAt },
@@ -171,6 +184,139 @@ export async function publishNewsletter(
     return created;
   });
   return view(n, {});
+}
+
+/** publishNewsletter validates and schedules an edition. */
+export function publishNewsletter(ctx: ServiceContext, input: NewsletterInput, actor: string): Promise<NewsletterView> {
+  return insertEdition(ctx, input, actor, 'scheduled');
+}
+
+/**
+ * saveNewsletterDraft validates an edition and keeps it as a draft: it is not sent until scheduleNewsletter, so the
+ * manager can first see who it would reach, preview it and send themselves a test. With `id`, rewrites that draft.
+ */
+export async function saveNewsletterDraft(
+  ctx: ServiceContext,
+  input: NewsletterInput,
+  actor: string,
+  id?: string,
+): Promise<NewsletterView> {
+  if (!id) return insertEdition(ctx, input, actor, 'draft');
+  const now = ctx.clock.now();
+  const { sendAt, local, segmentId } = await checkInput(ctx, input);
+  await ctx.db.transaction().execute(async (trx) => {
+    const n = await repo.lockNewsletter(trx, id);
+    if (!n) throw new NotFoundError('newsletter', id);
+    if (n.status !== 'draft') throw new ConflictError(`newsletter ${id} is ${n.status}, no longer a draft`);
+    await repo.updateDraft(trx, id, { subject: input.subject, body: input.body, segmentId, sendAt, local, at: now });
+    await audit(trx, {
+      actor,
+      action: 'newsletter.draft_changed',
+      entity: 'newsletter',
+      entityId: id,
+      detail: { segmentId, sendAt },
+      at: now,
+    });
+  });
+  return getNewsletter(ctx, id);
+}
+
+/**
+ * scheduleNewsletter schedules a draft to go out at its send time; `sendNow` (an edition at one instant only) makes
+ * that time now, for an edition meant to go at once or whose chosen time passed while it was a draft.
+ */
+export async function scheduleNewsletter(
+  ctx: ServiceContext,
+  id: string,
+  actor: string,
+  opts: { sendNow?: boolean } = {},
+): Promise<NewsletterView> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    const n = await repo.lockNewsletter(trx, id);
+    if (!n) throw new NotFoundError('newsletter', id);
+    if (n.status !== 'draft') throw new ConflictError(`newsletter ${id} is already ${n.status}`, { field: 'status' });
+    const local = Boolean(n.localDate && n.localTime);
+    const sendAt = opts.sendNow && !local ? now : n.sendAt;
+    if (sendAt.getTime() < now.getTime() - PAST_TOLERANCE_MS)
+      throw new ValidationError(local ? 'sendOn' : 'sendAt', 'must not be in the past');
+    await repo.updateNewsletter(trx, id, { status: 'scheduled', sendAt }, now);
+    await audit(trx, {
+      actor,
+      action: 'newsletter.published',
+      entity: 'newsletter',
+      entityId: id,
+      detail: { segmentId: n.segmentId, sendAt },
+      at: now,
+    });
+  });
+  return getNewsletter(ctx, id);
+}
+
+/** NewsletterAudience is who an edition would reach if it went out now. */
+export interface NewsletterAudience {
+  /** Customers of its audience who may get newsletters (later-years, not opted out, paused or bounced). */
+  eligible: number;
+  /** Of them, those already at the cap of 3 newsletters in a rolling year. */
+  capped: number;
+  /** Those it would go to: eligible and under the cap. */
+  recipients: number;
+}
+
+/**
+ * countNewsletterAudience counts who an edition would reach now, by the fan-out's own rules (the same repository
+ * query), with the cap counted around its send time (now, for a time already passed).
+ */
+export async function countNewsletterAudience(ctx: ServiceContext, id: string): Promise<NewsletterAudience> {
+  const n = await repo.findNewsletter(ctx.db, id);
+  if (!n) throw new NotFoundError('newsletter', id);
+  const now = ctx.clock.now();
+  return repo.countRecipients(ctx.db, { segmentId: n.segmentId, sendAt: n.sendAt < now ? now : n.sendAt });
+}
+
+/** PreviewCandidate is a customer an edition may go to, offered to preview it as. */
+export interface PreviewCandidate {
+  id: string;
+  name: string;
+  email: string | null;
+}
+
+/** listPreviewCandidates returns up to `limit` customers an edition's audience holds, by name, to preview it as. */
+export async function listPreviewCandidates(
+  ctx: ServiceContext,
+  segmentId: string | null,
+  limit = 100,
+): Promise<PreviewCandidate[]> {
+  const rows = await repo.listRecipientSample(ctx.db, segmentId, limit);
+  return rows.map((r) => ({
+    id: r.id,
+    name: [r.firstName, r.lastName].filter(Boolean).join(' ') || (r.email ?? 'customer'),
+    email: r.email,
+  }));
+}
+
+/**
+ * sendNewsletterTest emails an edition, rendered for `customerId` (or the sample customer), to `to` (the manager
+ * asking), its subject marked as a test. Nothing is recorded against the customer: no touch, no count.
+ */
+export async function sendNewsletterTest(
+  ctx: ServiceContext,
+  mail: EmailChannel,
+  id: string,
+  to: string,
+  customerId?: string,
+): Promise<SendResult> {
+  const preview = await previewNewsletter(ctx, id, customerId);
+  const identity = await getBusinessIdentity(ctx);
+  const host = new URL(ctx.settings.publicUrl).hostname || 'rapport.local';
+  return mail.send({
+    from: identity.emailFrom,
+    to,
+    subject: `[Test] ${preview.subject}`,
+    text: preview.text,
+    html: preview.html,
+    messageId: `<newsletter-test.${randomBytes(8).toString('hex')}@${host}>`,
+  });
 }
 
 /** listNewsletters returns editions, latest send time first, optionally of one status. */

@@ -12,6 +12,7 @@ import type { LeasedTouch } from '../db/repositories/dispatch.repository';
 import type { Address, PlanStep, Segment, StaffRole } from '../domain/types';
 import { getBusinessIdentity } from './business-identity.service';
 import { buildEmail } from './email-message.service';
+import { LetterTooLongError } from '../channels/letter.channel';
 import { renderTouchLetter } from './letter.service';
 import { buildMessageContext, chooseSender, type TouchContext } from './touch-context.service';
 import { NotFoundError, ValidationError } from './errors';
@@ -100,13 +101,25 @@ export type StepPreview =
     }
   | { channel: 'letter'; pdf: Uint8Array; paper: string };
 
-/** previewStep renders step `step` of a segment as `channel` for a customer (or a sample from `country`). */
-export async function previewStep(
-  ctx: ServiceContext,
-  p: { segmentId: string; step: number; channel: 'email' | 'letter'; customerId?: string; country?: string },
-): Promise<StepPreview> {
-  const segment = await findSegment(ctx.db, p.segmentId);
-  if (!segment) throw new NotFoundError('segment', p.segmentId);
+/** PreviewRequest names the step, the channel and the customer (or a sample from `country`) of a preview. */
+export interface PreviewRequest {
+  segmentId: string;
+  step: number;
+  channel: 'email' | 'letter';
+  customerId?: string;
+  country?: string;
+  /** Unsaved steps and content blocks to preview instead of the stored ones (the editor's form). */
+  draft?: Pick<Segment, 'plan' | 'content'>;
+}
+
+/**
+ * previewTouchContext assembles what a send of step `step` as `channel` would have for the customer (or a sample):
+ * the customer, their latest sale, the signer the send would choose and the template variables. Stores nothing.
+ */
+export async function previewTouchContext(ctx: ServiceContext, p: PreviewRequest): Promise<TouchContext> {
+  const stored = await findSegment(ctx.db, p.segmentId);
+  if (!stored) throw new NotFoundError('segment', p.segmentId);
+  const segment: Segment = p.draft ? { ...stored, plan: p.draft.plan, content: p.draft.content } : stored;
   const step: PlanStep | undefined = segment.plan.find((s) => s.step === p.step);
   if (!step) throw new ValidationError('step', `segment has no step ${p.step}`);
   if (step.channel !== 'mail' || !step.template)
@@ -144,7 +157,7 @@ export async function previewStep(
     letterBatchId: null,
     leaseUntil: now,
   };
-  const tc: TouchContext = {
+  return {
     touch,
     customer,
     step,
@@ -155,6 +168,12 @@ export async function previewStep(
     identity,
     message: buildMessageContext(ctx, { identity, customer, sale, sender, zone, segment, channel: p.channel }),
   };
+}
+
+/** previewStep renders step `step` of a segment as `channel` for a customer (or a sample from `country`). */
+export async function previewStep(ctx: ServiceContext, p: PreviewRequest): Promise<StepPreview> {
+  const tc = await previewTouchContext(ctx, p);
+  const { customer, identity } = tc;
   if (p.channel === 'email') {
     const { email } = buildEmail(tc, customer.email!, ctx.settings.publicUrl);
     return {
@@ -167,11 +186,17 @@ export async function previewStep(
       html: email.html,
     };
   }
-  const letter = await renderTouchLetter(
-    ctx,
-    tc,
-    ctx.settings.letterPaper ?? null,
-    async () => `${ctx.settings.publicUrl}/l/PREVIEW234`,
-  );
-  return { channel: 'letter', pdf: letter.pdf, paper: letter.content.paper };
+  try {
+    const letter = await renderTouchLetter(
+      ctx,
+      tc,
+      ctx.settings.letterPaper ?? null,
+      async () => `${ctx.settings.publicUrl}/l/PREVIEW234`,
+    );
+    return { channel: 'letter', pdf: letter.pdf, paper: letter.content.paper };
+  } catch (err) {
+    // For this customer (a long name or address) the letter may not fit where the sample did: say so, as a 400.
+    if (err instanceof LetterTooLongError) throw new ValidationError('letter', `does not fit its page: ${err.message}`);
+    throw err;
+  }
 }

@@ -11,6 +11,7 @@ import {
   findFirstActiveByRole,
   findStaffByEmail,
   insertStaff,
+  updateStaff,
   type StaffMember,
 } from '../db/repositories/staff.repository';
 import { audit, setSettingOnce } from '../db/repositories/access.repository';
@@ -48,14 +49,17 @@ export interface IssuedLink {
   staff: StaffMember;
 }
 
-/** issueSignInLink makes a link for the active staff member with this email; not_found when there is none. */
+/**
+ * issueSignInLink makes a link for the active, confirmed staff member with this email; not_found when there is none
+ * (someone a sale named is pending until a manager confirms them: anyone could have typed that address).
+ */
 export async function issueSignInLink(
   ctx: ServiceContext,
   email: string,
   ttlMs = SIGN_IN_LINK_MS,
 ): Promise<IssuedLink> {
   const staff = await findStaffByEmail(ctx.db, email.trim());
-  if (!staff || !staff.active) throw new NotFoundError('active staff member', email.trim());
+  if (!staff || !staff.active || staff.pending) throw new NotFoundError('active staff member', email.trim());
   const token = newToken();
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + ttlMs);
@@ -196,5 +200,7 @@ export async function firstManagerLink(ctx: ServiceContext, email: string): Prom
     (await findFirstActiveByRole(ctx.db, 'manager')) ??
     (await findStaffByEmail(ctx.db, email)) ??
     (await insertStaff(ctx.db, { email, name: 'Manager', role: 'manager' }));
+  // The operator named this address: a sale that met it first left it pending, which would refuse the link.
+  if (manager.pending) await updateStaff(ctx.db, manager.id, { pending: false });
   return issueSignInLink(ctx, manager.email, FIRST_LINK_MS);
 }

@@ -6,6 +6,9 @@ import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { isUniqueViolation, type ServiceContext } from './context';
 import { forgetCachedKeys } from './auth.service';
 import { revokeSessionsOf } from '../db/repositories/session.repository';
+import { loadPeople } from '../db/repositories/task.repository';
+import { chooseAssignee, type AssignRule } from '../domain/call-task';
+import { reassignTasksOfInactiveStaff } from './call-reminder.service';
 
 /** StaffFields are what a staff member is checked on as a whole, once a patch is applied to what is stored. */
 type StaffFields = Pick<repo.StaffMember, 'timezone' | 'workingDays' | 'workStart' | 'workEnd' | 'managerId'>;
@@ -66,9 +69,49 @@ export async function createStaff(ctx: ServiceContext, input: repo.NewStaff, act
   }
 }
 
+/** HandOver is what deactivating someone did at once: sessions ended and open tasks moved to someone else. */
+export interface HandOver {
+  sessionsEnded: number;
+  tasksMoved: number;
+}
+
+async function applyUpdate(
+  ctx: ServiceContext,
+  id: string,
+  patch: Partial<Omit<repo.StaffMember, 'id'>>,
+  actor: string,
+): Promise<{ member: repo.StaffMember; handOver: HandOver | null }> {
+  const current = await repo.findStaffById(ctx.db, id);
+  if (!current) throw new NotFoundError('staff member', id);
+  await checkStaff(ctx, id, { ...current, ...patch });
+  const member = await repo.updateStaff(ctx.db, id, patch);
+  if (!member) throw new NotFoundError('staff member', id);
+  let handOver: HandOver | null = null;
+  if (patch.active === false) {
+    // Someone who leaves is signed out of the console and their keys stop, at once (sign-in also checks `active`).
+    const sessionsEnded = await revokeSessionsOf(ctx.db, id, ctx.clock.now());
+    forgetCachedKeys(ctx.db);
+    // Their open calls go to their manager now, by the rule the worker's sweep also follows, rather than at its next
+    // run. Each pass moves a bounded number; a pass that moves nothing means the rest has nobody to go to.
+    let tasksMoved = 0;
+    for (let n = -1; n !== 0; tasksMoved += n) n = await reassignTasksOfInactiveStaff(ctx, id, actor);
+    handOver = { sessionsEnded, tasksMoved };
+  }
+  await audit(ctx.db, {
+    actor,
+    action: 'staff.updated',
+    entity: 'staff',
+    entityId: id,
+    detail: { fields: Object.keys(patch), ...(handOver ?? {}) },
+    at: ctx.clock.now(),
+  });
+  return { member, handOver };
+}
+
 /**
- * updateStaff changes a staff member (e.g. marks one who left inactive, so their tasks go to their manager); the
- * result is checked as a whole, so a patch of workEnd alone cannot end the day before the stored workStart.
+ * updateStaff changes a staff member; the result is checked as a whole, so a patch of workEnd alone cannot end the
+ * day before the stored workStart. Marking someone inactive (they left) ends their sessions and hands their open
+ * tasks to their manager (else the default assignee) at once.
  */
 export async function updateStaff(
   ctx: ServiceContext,
@@ -76,37 +119,102 @@ export async function updateStaff(
   patch: Partial<Omit<repo.StaffMember, 'id'>>,
   actor: string,
 ): Promise<repo.StaffMember> {
+  return (await applyUpdate(ctx, id, patch, actor)).member;
+}
+
+/** deactivateStaff marks someone who left inactive and says what was handed over (see updateStaff). */
+export async function deactivateStaff(
+  ctx: ServiceContext,
+  id: string,
+  actor: string,
+): Promise<{ member: repo.StaffMember; handOver: HandOver }> {
+  const { member, handOver } = await applyUpdate(ctx, id, { active: false }, actor);
+  return { member, handOver: handOver ?? { sessionsEnded: 0, tasksMoved: 0 } };
+}
+
+/**
+ * confirmStaff confirms a salesperson met through a sale (pending until now), optionally naming their manager: from
+ * now on they may sign in and are emailed their calls.
+ */
+export async function confirmStaff(
+  ctx: ServiceContext,
+  id: string,
+  managerId: string | null,
+  actor: string,
+): Promise<repo.StaffMember> {
   const current = await repo.findStaffById(ctx.db, id);
   if (!current) throw new NotFoundError('staff member', id);
+  if (!current.pending) throw new ConflictError(`${current.name} is already confirmed`, { field: 'pending' });
+  const now = ctx.clock.now();
+  const patch = { pending: false, confirmedAt: now, ...(managerId ? { managerId } : {}) };
   await checkStaff(ctx, id, { ...current, ...patch });
   const member = await repo.updateStaff(ctx.db, id, patch);
   if (!member) throw new NotFoundError('staff member', id);
-  if (patch.active === false) {
-    // Someone who leaves is signed out of the console and their keys stop, at once (sign-in also checks `active`).
-    await revokeSessionsOf(ctx.db, id, ctx.clock.now());
-    forgetCachedKeys(ctx.db);
-  }
   await audit(ctx.db, {
     actor,
-    action: 'staff.updated',
+    action: 'staff.confirmed',
     entity: 'staff',
     entityId: id,
-    detail: { fields: Object.keys(patch) },
-    at: ctx.clock.now(),
+    detail: { managerId: member.managerId },
+    at: now,
   });
   return member;
 }
 
-/**
- * confirmStaff confirms a person a sale created (pending): from now on their tasks are theirs, they get reminders and
- * digests, and replies to their customers' emails go to them.
- */
-export async function confirmStaff(ctx: ServiceContext, id: string, actor: string): Promise<repo.StaffMember> {
-  const now = ctx.clock.now();
-  const member = await repo.updateStaff(ctx.db, id, { pending: false, confirmedAt: now });
+/** getStaff returns one staff member, or not_found. */
+export async function getStaff(ctx: ServiceContext, id: string): Promise<repo.StaffMember> {
+  const member = await repo.findStaffById(ctx.db, id);
   if (!member) throw new NotFoundError('staff member', id);
-  await audit(ctx.db, { actor, action: 'staff.confirmed', entity: 'staff', entityId: id, at: now });
   return member;
+}
+
+/** Person is a staff member as the People list shows them: with their manager's name and open tasks. */
+export interface PersonRow extends repo.StaffMember {
+  managerName: string | null;
+  openTasks: number;
+}
+
+/** listPeople returns everyone, by name, with their manager's name and how many open tasks they hold. */
+export async function listPeople(ctx: ServiceContext): Promise<PersonRow[]> {
+  const [all, open] = await Promise.all([repo.listStaff(ctx.db), repo.countOpenTasks(ctx.db)]);
+  const names = new Map(all.map((s) => [s.id, s.name]));
+  return all.map((s) => ({
+    ...s,
+    managerName: s.managerId ? (names.get(s.managerId) ?? null) : null,
+    openTasks: open.get(s.id) ?? 0,
+  }));
+}
+
+/** DeactivationPreview is what deactivating someone would do: how many open tasks move, and to whom. */
+export interface DeactivationPreview {
+  member: repo.StaffMember;
+  openTasks: number;
+  /** Who would take their open tasks (null: nobody active to take them; they stay unassigned to anyone active). */
+  to: repo.StaffMember | null;
+  rule: AssignRule;
+}
+
+/** previewDeactivation says, without changing anything, where a person's open tasks would go if they left now. */
+export async function previewDeactivation(ctx: ServiceContext, id: string): Promise<DeactivationPreview> {
+  const member = await getStaff(ctx, id);
+  const open = (await repo.countOpenTasks(ctx.db)).get(id) ?? 0;
+  const { people, fallbacks } = await loadPeople(ctx.db, [id]);
+  const gone = <P extends { id: string }>(p: P | null): P | null => (p && p.id === id ? null : p);
+  const self = people.get(id);
+  if (self) people.set(id, { ...self, active: false });
+  const choice = chooseAssignee({
+    stepRole: 'salesperson',
+    preferredId: id,
+    salespersonId: null,
+    people,
+    fallbacks: {
+      executive: gone(fallbacks.executive),
+      manager: gone(fallbacks.manager),
+      anyone: gone(fallbacks.anyone),
+    },
+  });
+  const to = choice.assigneeId ? await repo.findStaffById(ctx.db, choice.assigneeId) : null;
+  return { member, openTasks: open, to, rule: choice.rule };
 }
 
 /** listStaff returns everyone. */

@@ -22,12 +22,22 @@ import { taskRoutes } from './routes/tasks.routes';
 import { customerRoutes } from './routes/customers.routes';
 import { managerRoutes } from './routes/manager.routes';
 import { businessRoutes } from './routes/business.routes';
+import { planRoutes } from './routes/plans.routes';
+import { importsRoutes } from './routes/imports.routes';
+import { keysRoutes } from './routes/keys.routes';
+import { auditRoutes } from './routes/audit.routes';
+import { newsletterRoutes } from './routes/newsletters.routes';
+import { letterRoutes } from './routes/letters.routes';
+import { peopleRoutes } from './routes/people.routes';
+import { cleanUpRoutes } from './routes/clean-up.routes';
 
 /** WebDeps is what the console needs from its composition root. */
 export interface WebDeps {
   ctx: ServiceContext;
   /** Sends sign-in links; without it the sign-in form says links cannot be emailed (use `npm run console:link`). */
   email?: EmailChannel | null;
+  /** Hands a stored import to the workers (the same as POST /v1/imports'); without it uploads are refused (503). */
+  enqueueImport?: (importId: string) => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -197,6 +207,14 @@ export async function webPlugin(app: FastifyInstance, deps: WebDeps): Promise<vo
       await scope.register(customerRoutes, deps);
       await scope.register(managerRoutes, deps);
       await scope.register(businessRoutes, deps);
+      await scope.register(planRoutes, deps);
+      await scope.register(importsRoutes, deps);
+      await scope.register(keysRoutes, deps);
+      await scope.register(auditRoutes, deps);
+      await scope.register(newsletterRoutes, deps);
+      await scope.register(letterRoutes, deps);
+      await scope.register(peopleRoutes, deps);
+      await scope.register(cleanUpRoutes, deps);
     },
     { prefix: '/console' },
   );

@@ -3,6 +3,8 @@ import { createTestApp, type TestApp } from './app';
 import { createEmailChannel } from '../../src/channels/email.channel';
 import { startSmtpServer, type TestSmtpServer } from './smtp';
 import { startTestWorker, type TestWorker } from './worker';
+import { enqueueImport } from '../../src/jobs/import.handler';
+import { QUEUES } from '../../src/jobs/contract';
 
 /** TestStack is the API, the in-process SMTP server the workers send to, and the workers. */
 export interface TestStack {
@@ -21,8 +23,17 @@ export async function startTestStack(label: string, now: Date): Promise<TestStac
     from: 'Test Shop <hello@shop.test>',
     pool: false,
   });
-  const t = await createTestApp(label, now, undefined, { email, smtpUrl: smtp.url });
-  const worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
+  // Uploads (POST /v1/imports and the console's) are queued for these workers, on their queue.
+  let worker: TestWorker | null = null;
+  const t = await createTestApp(label, now, undefined, {
+    email,
+    smtpUrl: smtp.url,
+    enqueueImport: async (id) => {
+      if (!worker) throw new Error('the workers have not started');
+      await enqueueImport(worker.queues[QUEUES.import], id);
+    },
+  });
+  worker = await startTestWorker({ database: t.database, clock: t.clock, smtpUrl: smtp.url });
   return { t, smtp, worker };
 }
 

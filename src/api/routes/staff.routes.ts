@@ -1,4 +1,7 @@
-/** Staff and API keys (admin): POST/GET /v1/staff, PATCH /v1/staff/:id, POST/GET /v1/keys, DELETE /v1/keys/:id. */
+/**
+ * Staff and API keys (admin): POST/GET /v1/staff, PATCH /v1/staff/:id, POST /v1/staff/:id/confirm, POST/GET
+ * /v1/keys, DELETE /v1/keys/:id.
+ */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import * as staff from '../../services/staff.service';
@@ -41,8 +44,12 @@ const StaffSchema = Type.Object({
   workStart: Type.String(),
   workEnd: Type.String(),
   active: Type.Boolean(),
-  pending: Type.Boolean({ description: 'created by a sale and not yet confirmed (POST /v1/staff/:id/confirm)' }),
+  pending: Type.Boolean({ description: 'met through a sale or an import and not yet confirmed by a manager' }),
 });
+const ConfirmBody = Type.Object(
+  { managerId: Type.Optional(Type.String({ format: 'uuid' })) },
+  { additionalProperties: false },
+);
 const KeyBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -103,12 +110,13 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
       config: admin,
       schema: {
         tags: ['staff'],
-        summary: 'Confirm a salesperson a sale created: until then no customer data is emailed to them',
+        summary: 'Confirm a salesperson a sale introduced (pending until then), optionally naming their manager',
         params: IdParams,
-        response: { 200: StaffSchema, ...errors(401, 403, 404) },
+        body: ConfirmBody,
+        response: { 200: StaffSchema, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (req) => staff.confirmStaff(ctx, req.params.id, `key:${req.apiKey?.id}`),
+    async (req) => staff.confirmStaff(ctx, req.params.id, req.body.managerId ?? null, `key:${req.apiKey?.id}`),
   );
   app.post(
     '/v1/keys',

@@ -95,6 +95,26 @@ export async function listApiKeys(db: Database): Promise<ApiKey[]> {
   return rows.map((r) => ({ ...r, role: r.role as ApiRole }));
 }
 
+/** ApiKeyListed is a key as the console lists it: live or revoked, with its staff member's name. */
+export interface ApiKeyListed extends ApiKey {
+  revokedAt: Date | null;
+  staffName: string | null;
+  fromEnv: boolean;
+}
+
+/** listAllApiKeys returns every key, live ones first, newest first within each. */
+export async function listAllApiKeys(db: Database): Promise<ApiKeyListed[]> {
+  const rows = await db
+    .selectFrom('apiKeys as k')
+    .leftJoin('staff as s', 's.id', 'k.staffId')
+    .select(['k.id', 'k.name', 'k.role', 'k.prefix', 'k.staffId', 'k.createdAt', 'k.revokedAt', 'k.fromEnv'])
+    .select('s.name as staffName')
+    .orderBy(sql`k.revoked_at is not null`)
+    .orderBy('k.createdAt', 'desc')
+    .execute();
+  return rows.map((r) => ({ ...r, role: r.role as ApiRole, staffName: r.staffName ?? null }));
+}
+
 /**
  * revokeApiKey revokes a live key unless it is the last live admin key: 'revoked', 'not_found' (no live key has this
  * id) or 'last_admin'. The live admin keys are locked while it decides, so two revokes at once cannot both pass.

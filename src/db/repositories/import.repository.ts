@@ -20,6 +20,8 @@ export interface ImportRecord {
   fileName: string | null;
   bytes: number;
   chunks: number;
+  /** Lines in the uploaded file (counted as it arrived); null while uploading and for older imports. */
+  lines: number | null;
   salesDone: number;
   rowsRead: number;
   lastLine: number;
@@ -51,6 +53,7 @@ function toImport(row: Record<string, unknown>): ImportRecord {
     fileName: (row.fileName as string | null) ?? null,
     bytes: Number(row.bytes),
     chunks: row.chunks as number,
+    lines: (row.lines as number | null) ?? null,
     salesDone: row.salesDone as number,
     rowsRead: row.rowsRead as number,
     lastLine: row.lastLine as number,
@@ -218,17 +221,18 @@ export async function listStaleUploads(db: Database, before: Date, limit: number
   return rows.map((r) => r.id);
 }
 
-/** finishUpload marks an upload complete (queued for processing) with its size. */
+/** finishUpload marks an upload complete (queued for processing) with its size and its number of lines. */
 export async function finishUpload(
   db: Database,
   importId: string,
   bytes: number,
   chunks: number,
   at: Date,
+  lines: number | null = null,
 ): Promise<void> {
   await db
     .updateTable('imports')
-    .set({ status: 'queued', bytes: String(bytes), chunks, updatedAt: at })
+    .set({ status: 'queued', bytes: String(bytes), chunks, lines, updatedAt: at })
     .where('id', '=', importId)
     .execute();
 }
@@ -247,6 +251,13 @@ export async function readChunk(db: Database, importId: string, seq: number): Pr
 /** deleteImport removes an import and its chunks (an upload refused before it was complete). */
 export async function deleteImport(db: Database, id: string): Promise<void> {
   await db.deleteFrom('imports').where('id', '=', id).execute();
+}
+
+/** listImports returns imports newest first, `limit` of them, those created before `before` when given. */
+export async function listImports(db: Database, limit: number, before?: Date): Promise<ImportRecord[]> {
+  let q = db.selectFrom('imports').selectAll().orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(limit);
+  if (before) q = q.where('createdAt', '<', before);
+  return (await q.execute()).map(toImport);
 }
 
 /** findImport returns one import, or null. */

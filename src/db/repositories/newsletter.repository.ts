@@ -67,6 +67,8 @@ export async function insertNewsletter(
     local?: { date: string; time: string } | null;
     createdBy: string;
     at: Date;
+    /** A draft is kept but never fanned out until it is scheduled; by default an edition is scheduled at once. */
+    status?: 'draft' | 'scheduled';
   },
 ): Promise<Newsletter> {
   const row = await db
@@ -78,7 +80,7 @@ export async function insertNewsletter(
       sendAt: n.sendAt,
       localDate: n.local?.date ?? null,
       localTime: n.local?.time ?? null,
-      status: 'scheduled',
+      status: n.status ?? 'scheduled',
       createdBy: n.createdBy,
       createdAt: n.at,
       updatedAt: n.at,
@@ -86,6 +88,36 @@ export async function insertNewsletter(
     .returningAll()
     .executeTakeFirstOrThrow();
   return toNewsletter(row);
+}
+
+/** updateDraft rewrites a draft's content, audience and send time; false when it is not (or no longer) a draft. */
+export async function updateDraft(
+  db: Database,
+  id: string,
+  n: {
+    subject: string;
+    body: string;
+    segmentId: string | null;
+    sendAt: Date;
+    local: { date: string; time: string } | null;
+    at: Date;
+  },
+): Promise<boolean> {
+  const r = await db
+    .updateTable('newsletters')
+    .set({
+      subject: n.subject,
+      body: n.body,
+      segmentId: n.segmentId,
+      sendAt: n.sendAt,
+      localDate: n.local?.date ?? null,
+      localTime: n.local?.time ?? null,
+      updatedAt: n.at,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'draft')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /** findNewsletter returns one edition, or null. */
@@ -141,7 +173,7 @@ export async function listDueNewsletterIds(db: Database, now: Date): Promise<str
 export async function updateNewsletter(
   db: Database,
   id: string,
-  patch: Partial<Pick<Newsletter, 'status' | 'fanoutCursor' | 'fannedOutAt' | 'sentAt' | 'cancelledAt'>> & {
+  patch: Partial<Pick<Newsletter, 'status' | 'sendAt' | 'fanoutCursor' | 'fannedOutAt' | 'sentAt' | 'cancelledAt'>> & {
     addRecipients?: number;
     addCapped?: number;
   },
@@ -161,19 +193,13 @@ export async function updateNewsletter(
 }
 
 /**
- * lockRecipientPage locks the next `limit` customers after `after` (by id) who may receive the edition: in the
- * later-years program (of its segment, when it has one), not opted out of newsletters, email or all contact, not
- * paused or erased, with an email address that has not bounced. Locking in id order means two fan-outs never deadlock.
+ * recipientsOf selects the customers who may receive an edition: in the later-years program (of its segment, when it
+ * has one), not opted out of newsletters, email or all contact, not paused or erased, with an email address that has
+ * not bounced. The one rule for the fan-out and for the count shown before an edition is scheduled.
  */
-export async function lockRecipientPage(
-  db: Database,
-  n: Pick<Newsletter, 'segmentId'>,
-  after: string | null,
-  limit: number,
-): Promise<string[]> {
+function recipientsOf(db: Database, segmentId: string | null) {
   let q = db
     .selectFrom('customers')
-    .select('id')
     .where('program', '=', 'later_years')
     .where('newsletterOptOut', '=', false)
     .where('emailOptOut', '=', false)
@@ -182,13 +208,72 @@ export async function lockRecipientPage(
     .where('erasedAt', 'is', null)
     .where('email', 'is not', null)
     .where('email', '<>', '')
-    .where('emailStatus', '=', 'ok')
-    .orderBy('id')
-    .limit(limit)
-    .forUpdate();
-  if (n.segmentId) q = q.where('segmentId', '=', n.segmentId);
+    .where('emailStatus', '=', 'ok');
+  if (segmentId) q = q.where('segmentId', '=', segmentId);
+  return q;
+}
+
+/**
+ * newslettersAround counts the newsletters that count towards a customer's cap (scheduled, queued or sent) within a
+ * year either side of `sendAt`; `customerId` is the SQL column holding the customer's id.
+ */
+function newslettersAround(customerId: string, sendAt: Date) {
+  return sql<number>`(
+      select count(*) from touches t
+      where t.customer_id = ${sql.ref(customerId)} and t.channel = 'newsletter' and t.status in ('scheduled', 'queued', 'sent')
+        and t.due_at > ${sendAt}::timestamptz - interval '1 year'
+        and t.due_at < ${sendAt}::timestamptz + interval '1 year'
+    )`;
+}
+
+/**
+ * lockRecipientPage locks the next `limit` customers after `after` (by id) who may receive the edition (recipientsOf).
+ * Locking in id order means two fan-outs never deadlock.
+ */
+export async function lockRecipientPage(
+  db: Database,
+  n: Pick<Newsletter, 'segmentId'>,
+  after: string | null,
+  limit: number,
+): Promise<string[]> {
+  let q = recipientsOf(db, n.segmentId).select('id').orderBy('id').limit(limit).forUpdate();
   if (after) q = q.where('id', '>', after);
   return (await q.execute()).map((r) => r.id);
+}
+
+/**
+ * countRecipients counts, as of now, who an edition sent at `sendAt` would reach: the customers who may receive it
+ * (recipientsOf), and of them those held back because they already have NEWSLETTER_CAP newsletters within a year
+ * either side (the fan-out's test). `recipients` is those it would go to.
+ */
+export async function countRecipients(
+  db: Database,
+  n: Pick<Newsletter, 'segmentId' | 'sendAt'>,
+): Promise<{ eligible: number; capped: number; recipients: number }> {
+  const row = await recipientsOf(db, n.segmentId)
+    .select([
+      sql<number>`count(*)::int`.as('eligible'),
+      sql<number>`(count(*) filter (where ${newslettersAround('customers.id', n.sendAt)} >= ${NEWSLETTER_CAP}))::int`.as(
+        'capped',
+      ),
+    ])
+    .executeTakeFirstOrThrow();
+  return { eligible: row.eligible, capped: row.capped, recipients: row.eligible - row.capped };
+}
+
+/** listRecipientSample returns up to `limit` customers an edition may go to, by name: whom a preview can be shown as. */
+export async function listRecipientSample(
+  db: Database,
+  segmentId: string | null,
+  limit: number,
+): Promise<{ id: string; firstName: string | null; lastName: string | null; email: string | null }[]> {
+  return recipientsOf(db, segmentId)
+    .select(['id', 'firstName', 'lastName', 'email'])
+    .orderBy('lastName')
+    .orderBy('firstName')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }
 
 /**
@@ -216,12 +301,7 @@ export async function insertNewsletterTouches(
     insert into touches (customer_id, newsletter_id, step, channel, due_at, status, created_at, updated_at)
     select c.id, ${n.id}::uuid, 0, 'newsletter', ${dueAt}, 'scheduled', ${at}::timestamptz, ${at}::timestamptz
     from unnest(${customerIds}::uuid[]) as c(id)
-    where (
-      select count(*) from touches t
-      where t.customer_id = c.id and t.channel = 'newsletter' and t.status in ('scheduled', 'queued', 'sent')
-        and t.due_at > ${n.sendAt}::timestamptz - interval '1 year'
-        and t.due_at < ${n.sendAt}::timestamptz + interval '1 year'
-    ) < ${NEWSLETTER_CAP}
+    where ${newslettersAround('c.id', n.sendAt)} < ${NEWSLETTER_CAP}
     on conflict (newsletter_id, customer_id) where newsletter_id is not null do nothing
     returning id`.execute(db);
   await insertTouchEvents(

@@ -80,6 +80,8 @@ export async function insertStaff(db: Database, s: NewStaff): Promise<StaffMembe
       workingDays: s.workingDays ?? [1, 2, 3, 4, 5],
       workStart: s.workStart ?? '09:00',
       workEnd: s.workEnd ?? '17:00',
+      // Someone added by a manager or an admin is known; the table's default (pending) is for the sale paths.
+      pending: false,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -103,6 +105,18 @@ export async function findFirstActiveByRole(db: Database, role: StaffRole): Prom
 /** listStaff returns everyone, by name. */
 export async function listStaff(db: Database): Promise<StaffMember[]> {
   return (await db.selectFrom('staff').selectAll().orderBy('name').execute()).map(toStaff);
+}
+
+/** countOpenTasks returns, per staff member with any, how many open tasks they hold. */
+export async function countOpenTasks(db: Database): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select(['assigneeId', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('status', '=', 'open')
+    .where('assigneeId', 'is not', null)
+    .groupBy('assigneeId')
+    .execute();
+  return new Map(rows.map((r) => [r.assigneeId as string, Number(r.n)]));
 }
 
 /** updateStaff changes the given fields of one staff member and returns it, or null when unknown. */

@@ -414,7 +414,7 @@ export interface ReminderCandidate extends StaffCalendar {
   tasks: ReminderTask[];
 }
 
-/** listReminderCandidates returns active staff with open tasks due before `dueBefore`, with those tasks, due order. */
+/** listReminderCandidates returns active, confirmed staff with open tasks due before `dueBefore`, with those tasks, due order. */
 export async function listReminderCandidates(
   db: Database,
   dueBefore: Date,
@@ -438,7 +438,7 @@ export async function listReminderCandidates(
     .where('k.status', '=', 'open')
     .where('k.dueAt', '<', dueBefore)
     .where('s.active', '=', true)
-    // A person created by a sale and not yet confirmed gets no email with customers' names and phones.
+    // Nobody's customers are emailed to a person a manager has not confirmed yet.
     .where('s.pending', '=', false)
     .orderBy('k.dueAt')
     .limit(limit)
@@ -589,16 +589,17 @@ export interface OrphanTask {
 }
 
 /**
- * listTasksOfInactiveStaff returns open tasks assigned to people marked inactive, or pending (created by a sale, not
- * yet confirmed by a manager): their tasks show to their manager.
+ * listTasksOfInactiveStaff returns open tasks assigned to people marked inactive or not yet confirmed (pending), or
+ * to this one such person, if given.
  */
-export async function listTasksOfInactiveStaff(db: Database, limit: number): Promise<OrphanTask[]> {
+export async function listTasksOfInactiveStaff(db: Database, limit: number, staffId?: string): Promise<OrphanTask[]> {
   const rows = await db
     .selectFrom('tasks as k')
     .innerJoin('staff as s', 's.id', 'k.assigneeId')
     .select(['k.id', 'k.assigneeId', 'k.kind'])
     .where('k.status', '=', 'open')
     .where((eb) => eb.or([eb('s.active', '=', false), eb('s.pending', '=', true)]))
+    .$if(staffId !== undefined, (qb) => qb.where('s.id', '=', staffId!))
     .orderBy('k.dueAt')
     .limit(limit)
     .execute();

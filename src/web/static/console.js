@@ -84,8 +84,12 @@
     }
   }
   setUp(document);
-  document.addEventListener('htmx:afterSettle', function () {
+  document.addEventListener('htmx:afterSettle', function (e) {
     setUp(document);
+    // A live part of the page refreshing itself (an import's progress) leaves the focus where the reader put it.
+    var from = e.detail && e.detail.elt;
+    if (from && from.closest && from.closest('[data-live]')) return;
+    if (e.target && e.target.closest && e.target.closest('[data-live]')) return;
     var main = document.getElementById('main');
     if (main) main.focus();
   });

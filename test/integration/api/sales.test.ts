@@ -175,10 +175,25 @@ describe('recording a sale', () => {
       ),
     );
     const staff = (await t.app.inject({ method: 'GET', url: '/v1/staff', headers: t.auth(t.adminKey) })).json().staff;
-    expect(staff.find((s: { email: string }) => s.email === 'new.rep@shop.example')).toMatchObject({
-      role: 'salesperson',
-      name: 'New Rep',
+    const rep = staff.find((s: { email: string }) => s.email === 'new.rep@shop.example');
+    // Pending until a manager (or an admin) confirms them: anyone could have typed that address into a till.
+    expect(rep).toMatchObject({ role: 'salesperson', name: 'New Rep', pending: true });
+    const auth = t.auth(t.adminKey);
+    const confirmed = await t.app.inject({
+      method: 'POST',
+      url: `/v1/staff/${rep.id}/confirm`,
+      headers: auth,
+      payload: {},
     });
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.json()).toMatchObject({ id: rep.id, pending: false });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: `/v1/staff/${rep.id}/confirm`,
+      headers: auth,
+      payload: {},
+    });
+    expect(again.statusCode).toBe(409);
   });
 
   it('marks steps older than the grace period missed for a backdated sale', async () => {
