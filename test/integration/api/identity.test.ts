@@ -213,15 +213,26 @@ describe('a salesperson a sale creates', () => {
     const list = (await t.app.inject({ method: 'GET', url: '/v1/staff', headers: t.auth(t.adminKey) })).json();
     const rep = list.staff.find((p: { email: string }) => p.email === 'new.rep@shop.example');
     expect(rep.pending).toBe(true);
-    const pos = await t.app.inject({ method: 'POST', url: `/v1/staff/${rep.id}/confirm`, headers: t.auth(t.posKey) });
+    const pos = await t.app.inject({
+      method: 'POST',
+      url: `/v1/staff/${rep.id}/confirm`,
+      headers: t.auth(t.posKey),
+      payload: {},
+    });
     expect(pos.statusCode).toBe(403);
-    const res = await t.app.inject({ method: 'POST', url: `/v1/staff/${rep.id}/confirm`, headers: t.auth(t.adminKey) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/staff/${rep.id}/confirm`,
+      headers: t.auth(t.adminKey),
+      payload: {},
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().pending).toBe(false);
     const missing = await t.app.inject({
       method: 'POST',
       url: '/v1/staff/00000000-0000-4000-8000-000000000000/confirm',
       headers: t.auth(t.adminKey),
+      payload: {},
     });
     expect(missing.statusCode).toBe(404);
   });
