@@ -115,6 +115,10 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = a
         body: ConfirmBody,
         response: { 200: StaffSchema, ...errors(400, 401, 403, 404, 409) },
       },
+      // The body is optional: a bare POST confirms without naming a manager.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
     },
     async (req) => staff.confirmStaff(ctx, req.params.id, req.body.managerId ?? null, `key:${req.apiKey?.id}`),
   );

@@ -147,9 +147,10 @@ beforeAll(async () => {
 });
 afterAll(() => closeTestStack(s ?? {}));
 
+// The salesperson first: the manager's forms include deactivating or editing that salesperson.
 it.each([
-  ['a manager', 'mia@shop.example'],
   ['a salesperson', 'sam@shop.example'],
+  ['a manager', 'mia@shop.example'],
 ])(
   'no console form answers 5xx to %s, and a refused post changes no table',
   async (_who, email) => {
