@@ -7,6 +7,7 @@ import { findCustomer, type Customer } from '../db/repositories/customer.reposit
 import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
 import { listNotesOfCustomer, listTasksOfCustomer } from '../db/repositories/timeline.repository';
 import * as story from '../db/repositories/customer-story.repository';
+import { normalizePhone } from '../domain/identity';
 import type { PlanStep } from '../domain/types';
 import { customerLinks } from './customer-link';
 import { getTouchesWithHistory, type TouchWithHistory } from './customer.service';
@@ -260,7 +261,10 @@ export async function searchCustomers(ctx: ServiceContext, viewer: Viewer, q: st
   if (staffIds && staffIds.length === 0) return [];
   const search: story.CustomerSearch = {};
   if (text.includes('@')) search.email = text;
-  else if (/^[+\d][\d\s().-]{5,}$/.test(text)) search.phone = text.replace(/[^\d+]/g, '');
+  // Phones are stored in E.164 when they parse (issue 12): one typed as the till or the customer wrote it is read
+  // the same way, in the default country when it has no country code; one that does not parse is looked up as typed.
+  else if (/^[+(\d][\d\s().-]{5,}$/.test(text))
+    search.phone = normalizePhone(text, ctx.settings.defaultCountry).key ?? text.replace(/[^\d+]/g, '');
   else {
     const words = text.split(/\s+/);
     search.referralCode = text;

@@ -4,6 +4,7 @@
  */
 import { createTestApp, saleBody, type TestApp } from '../../helpers/app';
 import { preferenceToken } from '../../helpers/links';
+import { searchCustomers } from '../../../src/services/customer-story.service';
 
 let t: TestApp;
 
@@ -108,6 +109,29 @@ it('a phone the customer corrects on their page is read the same way: stored in 
   expect(again.customer.id).toBe(first.customer.id);
 });
 
+it('the console finds a customer by their phone typed in any of its forms', async () => {
+  const sold = await sell({
+    ...noAddress,
+    externalId: 'FIND-1',
+    email: undefined,
+    firstName: 'Fay',
+    phone: '(02) 5550 8301',
+    address: { lines: ['3 Fay St'], country: 'AU' },
+  });
+  // A number without its country code is read in DEFAULT_COUNTRY, as a sale's is.
+  const settings = t.ctx.settings as { defaultCountry?: string | null };
+  const before = settings.defaultCountry;
+  settings.defaultCountry = 'AU';
+  try {
+    for (const typed of ['+61 2 5550 8301', '(02) 5550 8301', '02 5550-8301']) {
+      const hits = await searchCustomers(t.ctx, { role: 'admin', staffId: null }, typed);
+      expect({ typed, found: hits.map((h) => h.id) }).toEqual({ typed, found: [sold.customer.id] });
+    }
+  } finally {
+    settings.defaultCountry = before;
+  }
+});
+
 it('a phone that does not parse is kept as given and never used for matching', async () => {
   const one = await sell({
     ...noAddress,
@@ -189,15 +213,26 @@ describe('a salesperson a sale creates', () => {
     const list = (await t.app.inject({ method: 'GET', url: '/v1/staff', headers: t.auth(t.adminKey) })).json();
     const rep = list.staff.find((p: { email: string }) => p.email === 'new.rep@shop.example');
     expect(rep.pending).toBe(true);
-    const pos = await t.app.inject({ method: 'POST', url: `/v1/staff/${rep.id}/confirm`, headers: t.auth(t.posKey) });
+    const pos = await t.app.inject({
+      method: 'POST',
+      url: `/v1/staff/${rep.id}/confirm`,
+      headers: t.auth(t.posKey),
+      payload: {},
+    });
     expect(pos.statusCode).toBe(403);
-    const res = await t.app.inject({ method: 'POST', url: `/v1/staff/${rep.id}/confirm`, headers: t.auth(t.adminKey) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/staff/${rep.id}/confirm`,
+      headers: t.auth(t.adminKey),
+      payload: {},
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().pending).toBe(false);
     const missing = await t.app.inject({
       method: 'POST',
       url: '/v1/staff/00000000-0000-4000-8000-000000000000/confirm',
       headers: t.auth(t.adminKey),
+      payload: {},
     });
     expect(missing.statusCode).toBe(404);
   });

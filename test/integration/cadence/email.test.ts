@@ -79,6 +79,7 @@ it('delivers the due email with its headers, personalisation and signature, and 
     method: 'POST',
     url: `/v1/staff/${sam.id}/confirm`,
     headers: t.auth(t.adminKey),
+    payload: {},
   });
   expect(confirmed.statusCode).toBe(200);
 

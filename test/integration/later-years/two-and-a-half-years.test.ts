@@ -137,8 +137,7 @@ describe('one customer over two and a half years', () => {
       .where('email', '=', 'sam@shop.example')
       .executeTakeFirstOrThrow();
     expect(
-      (await api('POST', `/v1/staff/${sam.id}/confirm`, undefined, { authorization: `Bearer ${t.adminKey}` }))
-        .statusCode,
+      (await api('POST', `/v1/staff/${sam.id}/confirm`, {}, { authorization: `Bearer ${t.adminKey}` })).statusCode,
     ).toBe(200);
     const planned: { id: string; step: number; channel: string; dueAt: string }[] = res.json().touches;
     expect(planned.map((x) => x.channel)).toEqual(['email', 'call', 'email', 'email', 'email', 'email', 'call']);
