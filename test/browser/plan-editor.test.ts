@@ -7,6 +7,7 @@
 import type { Page } from 'playwright-core';
 import { closeTestStack, startTestStack, type TestStack } from '../helpers/stack';
 import { expectAccessible, openBrowser, type TestBrowser } from '../helpers/browser';
+import { refreshRollups } from '../../src/services/dashboard.service';
 import { waitFor } from '../helpers/wait';
 import { createStaff } from '../../src/services/staff.service';
 import { createSegment, listSegments, updateSegment } from '../../src/services/segment.service';
@@ -196,4 +197,18 @@ it('moves a step, dry-runs the 50 running customers, applies exactly the dry run
   await expectAccessible(page);
   expect(await touchesOf(4)).toEqual(step4);
   expect((await listSegments(s.t.ctx)).find((x) => x.id === segment.id)!.planVersion).toBe(5);
+});
+
+it('shows the results dashboard: charts with their tables, and the calls ahead', async () => {
+  await refreshRollups(s.t.ctx);
+  await page.goto(web.url('/console/manager/results'));
+  await page
+    .getByRole('heading', { name: /Results/ })
+    .first()
+    .waitFor();
+  await expect(page.locator('svg[role="img"]').count()).resolves.toBeGreaterThanOrEqual(3);
+  await expect(page.locator('table').count()).resolves.toBeGreaterThanOrEqual(3);
+  await expectAccessible(page);
+  // No email frame here: the whole page.
+  if (process.env.SCREENSHOTS === '1') await page.screenshot({ path: 'docs/console-results.png', fullPage: true });
 });
