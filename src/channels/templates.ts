@@ -80,12 +80,18 @@ export type TemplateFormat = 'text' | 'markdown';
 
 /** TemplateError says which part of a template is wrong and why, in words a manager can act on. */
 export class TemplateError extends Error {
+  /**
+   * True when the render ran out of time rather than being wrong: the limit is wall-clock time, so a worker starved
+   * of CPU (a loaded machine, a long GC pause) can hit it with a template that rendered fine before. Worth a retry.
+   */
+  readonly transient: boolean;
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(message);
     this.name = 'TemplateError';
+    this.transient = /render limit exceeded/i.test(message);
   }
 }
 

@@ -12,7 +12,7 @@ import { loadTouchContext } from '../services/touch-context.service';
 import { buildEmail, type EmailContent } from '../services/email-message.service';
 import { sendsHeldReason } from '../services/business-identity.service';
 import { enqueueTouches } from './queues';
-import type { Deliver, Delivery, HandlerDeps } from './handler-deps';
+import { templateRefused, type Deliver, type Delivery, type HandlerDeps } from './handler-deps';
 
 export { buildEmail, emailMessageId, type EmailContent } from '../services/email-message.service';
 
@@ -60,7 +60,7 @@ export function createEmailDelivery(deps: HandlerDeps): Deliver {
       built = buildEmail(tc, customer.email!, ctx.settings.publicUrl);
     } catch (err) {
       // Templates are validated when saved, so this is a step without a template or one saved before validation.
-      if (err instanceof TemplateError) return { status: 'failed', reason: `template: ${err.message}` };
+      if (err instanceof TemplateError) return templateRefused(err, 'template');
       throw err;
     }
 

@@ -35,3 +35,12 @@ export type AfterRecord = () => Promise<void>;
 
 /** Deliver delivers one leased touch. Expected failures are returned as values; a throw means a bug. */
 export type Deliver = (touch: LeasedTouch) => Promise<Delivery>;
+
+/**
+ * templateRefused is what a delivery does when its message cannot be rendered: a template that is wrong (or a letter
+ * that cannot fit) fails the contact, since no retry will fix it; a render that only ran out of time is retried.
+ */
+export function templateRefused(err: { message: string; transient?: boolean }, what: string): Delivery {
+  const reason = `${what}: ${err.message}`;
+  return err.transient ? { status: 'retry', reason } : { status: 'failed', reason };
+}

@@ -11,7 +11,7 @@ import { loadTouchContext } from '../services/touch-context.service';
 import { sendsHeldReason } from '../services/business-identity.service';
 import * as letters from '../services/letter.service';
 import { enqueueTouches } from './queues';
-import type { Deliver, HandlerDeps } from './handler-deps';
+import { templateRefused, type Deliver, type HandlerDeps } from './handler-deps';
 
 /** createLetterDelivery delivers letter touches: render, store the PDF, file into the day's print batch. */
 export function createLetterDelivery(deps: HandlerDeps): Deliver {
@@ -50,8 +50,7 @@ export function createLetterDelivery(deps: HandlerDeps): Deliver {
       rendered = await letters.renderTouchLetter(ctx, tc, deps.paper);
     } catch (err) {
       // Templates are checked when saved, but a long real name or address can still overflow: no retry will fix it.
-      if (err instanceof LetterTooLongError || err instanceof TemplateError)
-        return { status: 'failed', reason: `letter: ${err.message}` };
+      if (err instanceof LetterTooLongError || err instanceof TemplateError) return templateRefused(err, 'letter');
       throw err;
     }
     return {

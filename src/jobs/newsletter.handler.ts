@@ -11,7 +11,7 @@ import { listUnsubscribeHeaders, refusalReason } from '../services/email-headers
 import { fanOutDueNewsletters, renderNewsletter } from '../services/newsletter.service';
 import { buildMessageContext } from '../services/touch-context.service';
 import { emailMessageId } from './email.handler';
-import type { Deliver, HandlerDeps } from './handler-deps';
+import { templateRefused, type Deliver, type HandlerDeps } from './handler-deps';
 
 /** NewsletterContent is what is kept of a sent newsletter: the edition holds the body, so only the subject. */
 export interface NewsletterContent {
@@ -49,7 +49,7 @@ export function createNewsletterDelivery(deps: HandlerDeps): Deliver {
       rendered = renderNewsletter(newsletter, message);
     } catch (err) {
       // Validated when published; a render-time limit (a huge loop over data) still lands here.
-      if (err instanceof TemplateError) return { status: 'failed', reason: `template: ${err.message}` };
+      if (err instanceof TemplateError) return templateRefused(err, 'template');
       throw err;
     }
     const messageId = emailMessageId(touch.id, ctx.settings.publicUrl);

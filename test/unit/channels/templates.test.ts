@@ -7,6 +7,7 @@ import {
   validateTemplate,
   type MessageContext,
 } from '../../../src/channels/templates';
+import { templateRefused } from '../../../src/jobs/handler-deps';
 
 function context(overrides: Partial<MessageContext['customer']> = {}): MessageContext {
   return {
@@ -168,5 +169,29 @@ describe('validateTemplate', () => {
 describe('escapeHtml', () => {
   it('escapes the five HTML-significant characters', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('a render that runs out of time', () => {
+  it('is a transient TemplateError (a starved worker retries it); a wrong template is not', () => {
+    // Nine million iterations: past the 50 ms wall-clock limit on any machine, within the memory limit.
+    const runaway = { subject: 's', body: '{% for i in (1..3000) %}{% for j in (1..3000) %}{% endfor %}{% endfor %}' };
+    let caught: unknown;
+    try {
+      renderMessage(runaway, context());
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(TemplateError);
+    expect((caught as TemplateError).message).toMatch(/render limit exceeded/);
+    expect((caught as TemplateError).transient).toBe(true);
+    expect(templateRefused(caught as TemplateError, 'template').status).toBe('retry');
+
+    const wrong = new TemplateError('body', 'body: unexpected token');
+    expect(wrong.transient).toBe(false);
+    expect(templateRefused(wrong, 'template')).toEqual({
+      status: 'failed',
+      reason: 'template: body: unexpected token',
+    });
   });
 });
