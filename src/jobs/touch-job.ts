@@ -21,13 +21,28 @@ export class TransientDeliveryError extends Error {
 }
 
 /**
+ * MAX_HOLD_LEASES is how many lease lengths a delivery may hold its touch. One that has not returned by then is
+ * stuck (every send and statement has a timeout far shorter), so its lease is left to run out and the reconciler gives
+ * the touch to another worker: a possible duplicate rather than a contact lost behind a live lease (the soak found 16
+ * touches held that way for minutes after Redis and Postgres were cut).
+ */
+export const MAX_HOLD_LEASES = 10;
+
+/**
  * keepLease renews the lease every third of its length while a delivery runs, so a slow send (a loaded machine, a
- * slow mail server) is never taken over by another worker; only a dead worker's lease runs out.
+ * slow mail server) is never taken over by another worker; only a dead worker's lease, or a stuck delivery's after
+ * MAX_HOLD_LEASES lengths, runs out.
  */
 function keepLease(ctx: ServiceContext, touchId: string, first: Date, leaseMs: number): () => void {
   let held = first;
+  let renewals = 0;
   const timer = setInterval(
     () => {
+      if (++renewals > MAX_HOLD_LEASES * 3) {
+        clearInterval(timer);
+        ctx.log.warn({ touchId }, 'a delivery has not returned: its send lease is left to run out for another worker');
+        return;
+      }
       const until = new Date(ctx.clock.now().getTime() + leaseMs);
       renewLease(ctx.db, touchId, held, until)
         .then((ok) => {

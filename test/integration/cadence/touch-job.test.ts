@@ -9,7 +9,7 @@ import {
   listEventsOfCustomer,
   listTouchesOfCustomer,
 } from '../../../src/db/repositories/plan.repository';
-import { runTouchJob } from '../../../src/jobs/touch-job';
+import { MAX_HOLD_LEASES, runTouchJob } from '../../../src/jobs/touch-job';
 import { createDeliveryBatches } from '../../../src/jobs/delivery-batches';
 import type { ServiceContext } from '../../../src/services/context';
 import { DEFAULT_DISPATCH_SETTINGS } from '../../../src/services/dispatch.service';
@@ -19,6 +19,7 @@ import type { SaleInput } from '../../../src/services/sale-input';
 import { fixedClock } from '../../../src/clock';
 import { saleBody, testContext } from '../../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
+import { waitFor } from '../../helpers/wait';
 
 const LEASE_MS = DEFAULT_DISPATCH_SETTINGS.leaseMs;
 let database: TestDatabase;
@@ -167,3 +168,33 @@ it('records the other results of a batch when one of them cannot be recorded', a
   for (const id of ids)
     expect([id, rows.find((r) => r.id === id)!.status]).toEqual([id, id === bad ? 'queued' : 'sent']);
 }, 20_000);
+
+it('stops renewing the lease of a delivery that never returns, so another worker can take the touch', async () => {
+  const { touchId } = await queuedTouchOf('HANGS');
+  // A clock that moves: the lease is renewed from it.
+  const ctx = testContext(database, { now: () => new Date() });
+  const leaseMs = 300;
+  let release!: () => void;
+  const never = new Promise<void>((resolve) => (release = resolve));
+  const running = runTouchJob(
+    ctx,
+    async () => {
+      await never;
+      return { status: 'sent', messageId: '<hangs@test>' };
+    },
+    createDeliveryBatches(ctx, { leaseMs }),
+  )(jobFor(touchId));
+  const leaseOf = async () =>
+    (await database.db.selectFrom('touches').select('leaseUntil').where('id', '=', touchId).executeTakeFirstOrThrow())
+      .leaseUntil;
+  // Renewed while the delivery runs...
+  await waitFor(async () => (await leaseOf())!.getTime() > Date.now() + leaseMs / 2, 'a renewed lease');
+  // ...until MAX_HOLD_LEASES lengths have passed; then it runs out, and stays out.
+  await waitFor(
+    async () => (await leaseOf())!.getTime() < Date.now() - leaseMs,
+    'the lease left to run out',
+    MAX_HOLD_LEASES * leaseMs * 4,
+  );
+  release();
+  await running;
+});
