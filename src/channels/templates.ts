@@ -78,6 +78,9 @@ export interface RenderedMessage {
 /** TemplateFormat is how a body is written: plain paragraphs (letters and emails) or Markdown (newsletters). */
 export type TemplateFormat = 'text' | 'markdown';
 
+/** RENDER_TIMEOUT is how liquidjs says a render ran out of time (renderLimit). */
+const RENDER_TIMEOUT = /render limit exceeded/i;
+
 /** TemplateError says which part of a template is wrong and why, in words a manager can act on. */
 export class TemplateError extends Error {
   /**
@@ -91,7 +94,7 @@ export class TemplateError extends Error {
   ) {
     super(message);
     this.name = 'TemplateError';
-    this.transient = /render limit exceeded/i.test(message);
+    this.transient = RENDER_TIMEOUT.test(message);
   }
 }
 
@@ -153,10 +156,24 @@ function scope(ctx: MessageContext): Record<string, unknown> {
   };
 }
 
+/**
+ * twiceOnTimeout runs a render, and once more if it only ran out of time: the limit is wall-clock time, so a stall
+ * (a GC pause, a starved process) can end a render that takes well under a millisecond, while a runaway template
+ * runs out of time both times.
+ */
+function twiceOnTimeout<T>(render: () => T): T {
+  try {
+    return render();
+  } catch (err) {
+    if (!RENDER_TIMEOUT.test((err as Error).message)) throw err;
+    return render();
+  }
+}
+
 function renderSource(field: string, source: string, vars: Record<string, unknown>): string {
   let out: string;
   try {
-    out = engine.renderSync(parseCached(source), vars) as string;
+    out = twiceOnTimeout(() => engine.renderSync(parseCached(source), vars) as string);
   } catch (err) {
     throw new TemplateError(field, `${field}: ${(err as Error).message}`);
   }
@@ -343,7 +360,7 @@ export const SAMPLE_CONTEXT: Readonly<MessageContext> = Object.freeze({
 function validateSource(field: string, source: string): void {
   try {
     // Rendering against a complete sample with strict variables also catches typos such as {{ customer.frstName }}.
-    strictEngine.parseAndRenderSync(source, scope(SAMPLE_CONTEXT as MessageContext));
+    twiceOnTimeout(() => strictEngine.parseAndRenderSync(source, scope(SAMPLE_CONTEXT as MessageContext)));
   } catch (err) {
     throw new TemplateError(field, `${field}: ${(err as Error).message}`);
   }
