@@ -355,8 +355,12 @@ export async function finishImport(
   error: string | null,
   at: Date,
 ): Promise<void> {
-  await db.updateTable('imports').set({ status, error, finishedAt: at, updatedAt: at }).where('id', '=', id).execute();
-  await db.deleteFrom('importChunks').where('importId', '=', id).execute();
+  // One statement: an import seen finished has no chunks left, and a crash in between cannot leave them behind (the
+  // sweeper looks only at uploads still `uploading`). Called inside transactions too, so no transaction of its own.
+  await sql`
+    with dropped as (delete from import_chunks where import_id = ${id})
+    update imports set status = ${status}, error = ${error}, finished_at = ${at}, updated_at = ${at}
+    where id = ${id}`.execute(db);
 }
 
 /** listRejections returns the first `limit` rejected rows of an import, by line. */
