@@ -93,6 +93,8 @@ async function main(): Promise<void> {
         }),
       );
     }
+    // People met through an import are pending until a manager confirms them, and only confirmed staff sign in.
+    await sql`update staff set pending = false where id = ${person.id}`.execute(db);
     const link = await issueSignInLink(ctx, person.email);
     const session = await signIn(ctx, link.url.split('/').pop()!, 'bench');
     const cookie = `rapport_session=${session!.sessionToken}`;
