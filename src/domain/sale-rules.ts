@@ -35,15 +35,7 @@ export interface KnownCustomer {
 }
 
 /** ContactChange is what a sale changes on its matched customer (only the fields given are set). */
-export interface ContactChange {
-  firstName?: string;
-  lastName?: string;
-  email?: string;
-  phone?: string;
-  phoneDisplay?: string;
-  timezone?: string;
-  preferredChannel?: 'email' | 'letter';
-  address?: Address;
+export interface ContactChange extends SaleContact {
   emailStatus?: 'ok';
   externalId?: string;
   referredBy?: string;

@@ -251,23 +251,7 @@ export async function getImportReport(
   if (!imp || (owner !== undefined && imp.createdBy !== owner)) throw new NotFoundError('import', id);
   const rejections = await repo.listRejections(ctx.db, id, limit);
   return {
-    id: imp.id,
-    status: imp.status,
-    format: imp.format,
-    fileName: imp.fileName,
-    bytes: imp.bytes,
-    lines: imp.lines,
-    lastLine: imp.lastLine,
-    createdBy: imp.createdBy,
-    rowsRead: imp.rowsRead,
-    salesRead: imp.salesDone,
-    imported: imp.imported,
-    duplicates: imp.duplicates,
-    rejected: imp.rejected,
-    error: imp.error,
-    createdAt: imp.createdAt.toISOString(),
-    startedAt: imp.startedAt?.toISOString() ?? null,
-    finishedAt: imp.finishedAt?.toISOString() ?? null,
+    ...summaryOf(imp),
     rejections: rejections.map((r) => ({
       line: r.line,
       field: r.field,
@@ -281,9 +265,9 @@ export async function getImportReport(
 /** ImportSummary is one import in a list: its counts, without its rejected rows. */
 export type ImportSummary = Omit<ImportReport, 'rejections' | 'moreRejections'>;
 
-/** listImports returns the latest `limit` imports, newest first, with their counts. */
-export async function listImports(ctx: ServiceContext, limit = 50): Promise<ImportSummary[]> {
-  return (await repo.listImports(ctx.db, limit)).map((imp) => ({
+/** summaryOf is an import's counts and state as the API and the console show them. */
+function summaryOf(imp: repo.ImportRecord): ImportSummary {
+  return {
     id: imp.id,
     status: imp.status,
     format: imp.format,
@@ -301,7 +285,12 @@ export async function listImports(ctx: ServiceContext, limit = 50): Promise<Impo
     createdAt: imp.createdAt.toISOString(),
     startedAt: imp.startedAt?.toISOString() ?? null,
     finishedAt: imp.finishedAt?.toISOString() ?? null,
-  }));
+  };
+}
+
+/** listImports returns the latest `limit` imports, newest first, with their counts. */
+export async function listImports(ctx: ServiceContext, limit = 50): Promise<ImportSummary[]> {
+  return (await repo.listImports(ctx.db, limit)).map(summaryOf);
 }
 
 /**

@@ -83,3 +83,18 @@ export function consoleClient(app: FastifyInstance): ConsoleClient {
   }
   return client;
 }
+
+/** signedIn returns one client per address, each signed in through its emailed link. */
+export async function signedIn(
+  app: FastifyInstance,
+  smtp: TestSmtpServer,
+  ...emails: string[]
+): Promise<ConsoleClient[]> {
+  const clients: ConsoleClient[] = [];
+  for (const email of emails) {
+    const c = consoleClient(app);
+    await c.signIn(email, smtp);
+    clients.push(c);
+  }
+  return clients;
+}

@@ -5,7 +5,7 @@
  */
 import { createTestApp, type TestApp } from '../../helpers/app';
 import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
-import { consoleClient, type ConsoleClient } from '../../helpers/console-client';
+import { signedIn, type ConsoleClient } from '../../helpers/console-client';
 import { createStaff } from '../../../src/services/staff.service';
 import { audit } from '../../../src/db/repositories/access.repository';
 
@@ -44,10 +44,7 @@ beforeAll(async () => {
     at: new Date(NOW.getTime() - (120 - i) * HOUR),
   }));
   await audit(t.database.db, ...entries);
-  manager = consoleClient(t.app);
-  await manager.signIn('max@shop.example', smtp);
-  sam = consoleClient(t.app);
-  await sam.signIn('sam@shop.example', smtp);
+  [manager, sam] = await signedIn(t.app, smtp, 'max@shop.example', 'sam@shop.example');
 });
 afterAll(async () => {
   await t?.close();

@@ -6,7 +6,7 @@
  */
 import { createTestApp, type TestApp } from '../../helpers/app';
 import { startSmtpServer, type TestSmtpServer } from '../../helpers/smtp';
-import { consoleClient, type ConsoleClient } from '../../helpers/console-client';
+import { signedIn, type ConsoleClient } from '../../helpers/console-client';
 import { createStaff } from '../../../src/services/staff.service';
 import { listAllApiKeys } from '../../../src/services/auth.service';
 
@@ -26,10 +26,7 @@ beforeAll(async () => {
   t = await createTestApp('web_keys', NOW, undefined, { smtpUrl: smtp.url });
   await createStaff(t.ctx, { email: 'max@shop.example', name: 'Max Manager', role: 'manager' }, 'test');
   samId = (await createStaff(t.ctx, { email: 'sam@shop.example', name: 'Sam Shaw', role: 'salesperson' }, 'test')).id;
-  manager = consoleClient(t.app);
-  await manager.signIn('max@shop.example', smtp);
-  sam = consoleClient(t.app);
-  await sam.signIn('sam@shop.example', smtp);
+  [manager, sam] = await signedIn(t.app, smtp, 'max@shop.example', 'sam@shop.example');
 });
 afterAll(async () => {
   await t?.close();
