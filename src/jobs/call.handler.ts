@@ -6,7 +6,7 @@ import { openCallTasks } from '../services/task.service';
 import { createBatcher } from '../services/batcher';
 import { escalateOverdueTasks, sendReminders } from '../services/call-reminder.service';
 import type { MaintenanceTask } from './contract';
-import type { LeasedTouch } from '../db/repositories/dispatch.repository';
+import type { LeasedTouch } from '../db/repositories/touch-lifecycle.repository';
 import type { Deliver, HandlerDeps } from './handler-deps';
 
 /** createCallDelivery turns a due call touch into a task for the person the step names, with the calls due at once. */

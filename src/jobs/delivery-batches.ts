@@ -9,7 +9,7 @@ import {
   type FinishedTouch,
   type LeasedTouch,
   type TouchResult,
-} from '../db/repositories/dispatch.repository';
+} from '../db/repositories/touch-lifecycle.repository';
 import { loadTouchContextRows } from '../db/repositories/touch-context.repository';
 import type { ServiceContext } from '../services/context';
 import { fileLetters, type FiledLetter } from '../services/letter.service';

@@ -6,7 +6,7 @@ import { eligibility } from '../domain/eligibility';
 import { refusalReason } from '../services/email-headers';
 import { flagForCleanup, markEmailBounced } from '../services/customer.service';
 import type { Customer } from '../db/repositories/customer.repository';
-import type { LeasedTouch } from '../db/repositories/dispatch.repository';
+import type { LeasedTouch } from '../db/repositories/touch-lifecycle.repository';
 import { TemplateError } from '../channels/templates';
 import { loadTouchContext } from '../services/touch-context.service';
 import { buildEmail, type EmailContent } from '../services/email-message.service';

@@ -3,8 +3,8 @@ import type { EmailChannel } from '../channels/email.channel';
 import type { Paper } from '../channels/letter.channel';
 import type { ServiceContext } from '../services/context';
 import type { DispatchSettings } from '../services/dispatch.service';
-import type { LeasedTouch } from '../db/repositories/dispatch.repository';
-import type { TouchResult } from '../db/repositories/dispatch.repository';
+import type { LeasedTouch } from '../db/repositories/touch-lifecycle.repository';
+import type { TouchResult } from '../db/repositories/touch-lifecycle.repository';
 import type { DeliveryBatches } from './delivery-batches';
 import type { Queues } from './queues';
 

@@ -9,7 +9,7 @@ import {
   renewLease,
   type LeasedTouch,
   type TouchResult,
-} from '../db/repositories/dispatch.repository';
+} from '../db/repositories/touch-lifecycle.repository';
 import { retryTransient, type ServiceContext } from '../services/context';
 import type { TouchJob } from './contract';
 import type { DeliveryBatches } from './delivery-batches';

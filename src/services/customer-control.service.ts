@@ -14,7 +14,7 @@ import { blankOut } from './import-format';
 import { updateCustomer, type Customer } from '../db/repositories/customer.repository';
 import { noteCorrections } from '../domain/contact-corrections';
 import { normalizePhone } from '../domain/identity';
-import { cancelScheduledTouches } from '../db/repositories/plan.repository';
+import * as lifecycle from '../db/repositories/touch-lifecycle.repository';
 import type { LinkPurpose } from './customer-link';
 import { resolveCustomerLink } from './customer-link.service';
 import { deleteLinksOfCustomer } from '../db/repositories/customer-link.repository';
@@ -65,12 +65,18 @@ function usable(c: Customer, channel: 'email' | 'letter'): boolean {
 async function applyEffects(trx: Database, c: Customer, now: Date, cause: string): Promise<Effects> {
   const effects: Effects = { cancelled: 0, rerouted: 0, tasksCancelled: 0 };
   if (c.doNotContact) {
-    effects.cancelled += await cancelScheduledTouches(trx, { customerId: c.id }, now, cause);
+    effects.cancelled += await lifecycle.cancelOpenTouches(trx, { customerId: c.id }, now, cause, null);
     effects.tasksCancelled += await control.cancelOpenTasks(trx, c.id, ['call', 'escalation'], now, cause);
     return effects;
   }
   if (c.emailOptOut || c.newsletterOptOut) {
-    effects.cancelled += await cancelScheduledTouches(trx, { customerId: c.id, channels: ['newsletter'] }, now, cause);
+    effects.cancelled += await lifecycle.cancelOpenTouches(
+      trx,
+      { customerId: c.id, channels: ['newsletter'] },
+      now,
+      cause,
+      null,
+    );
   }
   const choice = chooseMailChannel(contactPointsOf(c)).channel;
   const toCancel: string[] = [];
@@ -87,8 +93,9 @@ async function applyEffects(trx: Database, c: Customer, now: Date, cause: string
       toMove.push(t.id);
     }
   }
-  effects.cancelled += await control.cancelTouchesById(trx, toCancel, now, cause);
-  if (choice) effects.rerouted += await control.rerouteTouches(trx, toMove, choice, now, `rerouted_${choice}:${cause}`);
+  effects.cancelled += await lifecycle.cancelOpenTouches(trx, { touchIds: toCancel }, now, cause, 'customer');
+  if (choice)
+    effects.rerouted += await lifecycle.rerouteTouches(trx, toMove, choice, now, `rerouted_${choice}:${cause}`);
   return effects;
 }
 
@@ -417,7 +424,7 @@ export async function eraseCustomerData(ctx: ServiceContext, id: string): Promis
       if (customer.erasedAt) return { erased: false, effects: { cancelled: 0, rerouted: 0, tasksCancelled: 0 } };
       const needles = personalNeedles(customer);
       const effects: Effects = {
-        cancelled: await cancelScheduledTouches(trx, { customerId: id }, now, 'erased'),
+        cancelled: await lifecycle.cancelOpenTouches(trx, { customerId: id }, now, 'erased', null),
         rerouted: 0,
         tasksCancelled: await control.cancelOpenTasks(trx, id, null, now, 'erased'),
       };

@@ -2,7 +2,7 @@
  * The scheduler's two periodic duties: hand touches that fall due within a short horizon to the queues, and queue
  * again the touches whose job was lost (Redis flushed or restarted). Redis only ever holds the near-term work.
  */
-import * as dispatch from '../db/repositories/dispatch.repository';
+import * as dispatch from '../db/repositories/touch-lifecycle.repository';
 import type { Channel } from '../domain/types';
 import type { ServiceContext } from './context';
 import { getBusinessIdentity, sendsHeldReason } from './business-identity.service';

@@ -5,6 +5,7 @@
 import { DateTime } from 'luxon';
 import type { Address } from '../domain/types';
 import * as repo from '../db/repositories/letter.repository';
+import { fileTouchesIntoBatch } from '../db/repositories/touch-lifecycle.repository';
 import {
   addressesCsv,
   checkLetterFits,
@@ -254,7 +255,7 @@ async function fileOnPaper(ctx: ServiceContext, touchIds: string[], paper: Paper
           (await repo.lockOpenBatch(trx, businessDate, paper)) ??
           (await repo.insertOpenBatch(trx, businessDate, paper, now));
         const label = batchLabel({ businessDate, seq: batch.seq });
-        const filed = await repo.fileTouchesIntoBatch(trx, touchIds, batch.id, now, `in ${label}`);
+        const filed = await fileTouchesIntoBatch(trx, touchIds, batch.id, now, `in ${label}`);
         return new Map([...filed].map((id) => [id, { id: batch.id, businessDate, seq: batch.seq }]));
       });
     } catch (err) {

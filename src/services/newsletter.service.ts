@@ -18,6 +18,7 @@ import { findSale } from '../db/repositories/sale.repository';
 import { findSegment } from '../db/repositories/segment.repository';
 import { audit } from '../db/repositories/access.repository';
 import * as repo from '../db/repositories/newsletter.repository';
+import * as lifecycle from '../db/repositories/touch-lifecycle.repository';
 import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { EmailChannel, SendResult } from '../channels/email.channel';
@@ -411,7 +412,13 @@ export async function cancelNewsletter(ctx: ServiceContext, id: string, actor: s
     if (n.status === 'sent' || (n.fannedOutAt && (await repo.countOpenTouches(trx, id)) === 0)) {
       throw new ConflictError(`newsletter ${id} has already been sent`, { field: 'status' });
     }
-    const cancelled = await repo.cancelOpenTouches(trx, id, now, 'newsletter_cancelled');
+    const cancelled = await lifecycle.cancelOpenTouches(
+      trx,
+      { newsletterId: id },
+      now,
+      'newsletter_cancelled',
+      'newsletter',
+    );
     await repo.updateNewsletter(trx, id, { status: 'cancelled', cancelledAt: now }, now);
     await audit(trx, {
       actor,

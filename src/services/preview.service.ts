@@ -8,7 +8,7 @@ import type { Customer } from '../db/repositories/customer.repository';
 import { findCustomer } from '../db/repositories/customer.repository';
 import { listSalesOfCustomer, type SaleRecord } from '../db/repositories/sale.repository';
 import { findSegment } from '../db/repositories/segment.repository';
-import type { LeasedTouch } from '../db/repositories/dispatch.repository';
+import type { LeasedTouch } from '../db/repositories/touch-lifecycle.repository';
 import type { Address, PlanStep, Segment, StaffRole } from '../domain/types';
 import { getBusinessIdentity } from './business-identity.service';
 import { buildEmail } from './email-message.service';

@@ -13,7 +13,7 @@ import { countChanges, replanChanges, type ReplanChange, type ReplanChangeKind }
 import type { PlanStep, SendWindow, StaffRole } from '../domain/types';
 import type { Database } from '../db/database';
 import { audit, type AuditEntry } from '../db/repositories/access.repository';
-import { cancelScheduledTouches } from '../db/repositories/plan.repository';
+import * as lifecycle from '../db/repositories/touch-lifecycle.repository';
 import * as versions from '../db/repositories/plan-version.repository';
 import * as replans from '../db/repositories/replan.repository';
 import * as segmentsRepo from '../db/repositories/segment.repository';
@@ -405,7 +405,7 @@ export async function applyReplan(ctx: ServiceContext, input: ApplyInput, actor:
 
 async function writePage(trx: Database, page: Computed[], target: Target, now: Date, actor: string): Promise<void> {
   const cancels: string[] = [];
-  const moves: replans.MovedTouch[] = [];
+  const moves: lifecycle.RetimedTouch[] = [];
   const adds: replans.AddedTouch[] = [];
   const audits: AuditEntry[] = [];
   const steps = new Map(target.plan.map((s) => [s.step, s]));
@@ -454,8 +454,9 @@ async function writePage(trx: Database, page: Computed[], target: Target, now: D
         at: now,
       });
   }
-  if (cancels.length > 0) await cancelScheduledTouches(trx, { touchIds: cancels }, now, 'replanned: step removed');
-  await replans.moveTouches(trx, moves, now, actor);
+  if (cancels.length > 0)
+    await lifecycle.cancelOpenTouches(trx, { touchIds: cancels }, now, 'replanned: step removed', null);
+  await lifecycle.retimeTouches(trx, moves, now, actor);
   const ids = await replans.addTouches(trx, adds, now, actor);
   // The new touches' ids, in the answer, so the caller sees the rows apply made.
   let k = 0;

@@ -4,9 +4,9 @@
  */
 import * as tasks from '../db/repositories/task.repository';
 import { findCustomer, updateCustomer } from '../db/repositories/customer.repository';
-import { insertTouchEvents } from '../db/repositories/plan.repository';
 import { audit } from '../db/repositories/access.repository';
-import type { LeasedTouch, TouchResult } from '../db/repositories/dispatch.repository';
+import * as lifecycle from '../db/repositories/touch-lifecycle.repository';
+import type { LeasedTouch, TouchResult } from '../db/repositories/touch-lifecycle.repository';
 import type { Database } from '../db/database';
 import { renderTalkingPoints, TemplateError } from '../channels/templates';
 import {
@@ -283,7 +283,7 @@ async function applyOutcome(
   const effect = outcomeEffect(outcome, task.attempt);
   if (task.touch && task.kind === 'call') {
     if (effect.touch)
-      await tasks.closeCallTouch(db, task.touch.id, effect.touch.status, effect.touch.reason, now, actor);
+      await lifecycle.closeCallTouch(db, task.touch.id, effect.touch.status, effect.touch.reason, now, actor);
     if (effect.retryAttempt) await openRetry(ctx, db, task, effect.retryAttempt, actor);
   }
   if (effect.flagPhone) {
@@ -357,9 +357,7 @@ async function openRetry(
       createdAt: now,
     },
   ]);
-  await insertTouchEvents(db, [
-    { touchId, at: now, status: 'sent', reason: `no_answer: attempt ${attempt} due ${dueAt.toISOString()}`, actor },
-  ]);
+  await lifecycle.noteCallRetried(db, touchId, now, `no_answer: attempt ${attempt} due ${dueAt.toISOString()}`, actor);
 }
 
 /**

@@ -12,7 +12,7 @@ import { findFirstActiveByRole, findStaffById, type StaffMember } from '../db/re
 import { loadPeople } from '../db/repositories/task.repository';
 import { chooseAssignee } from '../domain/call-task';
 import { getBusinessIdentity, type BusinessIdentity } from './business-identity.service';
-import type { LeasedTouch } from '../db/repositories/dispatch.repository';
+import type { LeasedTouch } from '../db/repositories/touch-lifecycle.repository';
 import type { MessageContext } from '../channels/templates';
 import type { Segment, SegmentContent } from '../domain/types';
 import { customerLinks } from './customer-link';

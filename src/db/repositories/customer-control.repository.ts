@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Channel, TouchStatus } from '../../domain/types';
 import { toCustomer, type Customer } from './customer.repository';
-import { insertTouchEvents, lockedInIdOrder } from './plan.repository';
+import { cancelCallTouches } from './touch-lifecycle.repository';
 
 /** lockCustomer returns a customer with the row locked for the rest of the transaction, or null. */
 export async function lockCustomer(db: Database, id: string): Promise<Customer | null> {
@@ -134,54 +134,6 @@ export async function listReroutableMailTouches(db: Database, customerId: string
 }
 
 /**
- * rerouteTouches moves touches to another channel and back to `scheduled` (the scheduler claims them again for
- * their new queue), recording the change in their history. Only touches not held by a worker are moved.
- */
-export async function rerouteTouches(
-  db: Database,
-  ids: string[],
-  channel: 'email' | 'letter',
-  at: Date,
-  reason: string,
-): Promise<number> {
-  if (ids.length === 0) return 0;
-  const rows = await db
-    .updateTable('touches')
-    .set({ channel, status: 'scheduled', statusReason: reason, queuedAt: null, completedAt: null, updatedAt: at })
-    .where('id', 'in', lockedInIdOrder(db, ids))
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'scheduled'),
-        eb.and([eb('status', '=', 'skipped'), eb('statusReason', '=', 'no_address')]),
-      ]),
-    )
-    .returning('id')
-    .execute();
-  await insertTouchEvents(
-    db,
-    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason, actor: 'customer' })),
-  );
-  return rows.length;
-}
-
-/** cancelTouchesById cancels the given touches if still scheduled or queued, recording why; returns how many. */
-export async function cancelTouchesById(db: Database, ids: string[], at: Date, reason: string): Promise<number> {
-  if (ids.length === 0) return 0;
-  const rows = await db
-    .updateTable('touches')
-    .set({ status: 'cancelled', statusReason: reason, updatedAt: at })
-    .where('id', 'in', lockedInIdOrder(db, ids))
-    .where('status', 'in', ['scheduled', 'queued'])
-    .returning('id')
-    .execute();
-  await insertTouchEvents(
-    db,
-    rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: 'customer' })),
-  );
-  return rows.length;
-}
-
-/**
  * cancelOpenTasks cancels a customer's open tasks of the given kinds (all kinds when null), and the call touches
  * behind them (a call touch is `sent` while its task is on someone's list); returns how many tasks it cancelled.
  */
@@ -201,18 +153,7 @@ export async function cancelOpenTasks(
   const rows = await q.returning(['id', 'touchId']).execute();
   const touchIds = [...new Set(rows.map((r) => r.touchId).filter((id): id is string => id !== null))];
   if (touchIds.length > 0) {
-    const touches = await db
-      .updateTable('touches')
-      .set({ status: 'cancelled', statusReason: reason, completedAt: at, updatedAt: at })
-      .where('id', 'in', lockedInIdOrder(db, touchIds))
-      .where('channel', '=', 'call')
-      .where('status', '=', 'sent')
-      .returning('id')
-      .execute();
-    await insertTouchEvents(
-      db,
-      touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason, actor: 'customer' })),
-    );
+    await cancelCallTouches(db, touchIds, at, reason, 'customer');
   }
   return rows.length;
 }

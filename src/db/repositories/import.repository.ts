@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Address, PlanStep } from '../../domain/types';
 import type { Customer } from './customer.repository';
+import { plannedEventsSql } from './touch-lifecycle.repository';
 
 /** ImportStatus is the life cycle of an import. */
 export type ImportStatus = 'uploading' | 'queued' | 'running' | 'completed' | 'failed';
@@ -785,8 +786,7 @@ export async function insertRunsAndTouches(db: Database, runs: RunRow[], touches
                     ${col(touches, (t) => t.status)}::text[], ${col(touches, (t) => t.reason)}::text[])
           as t(id, plan_run_id, customer_id, step, channel, sender_role, assignee_id, due_at, status, reason)
       returning id, status, status_reason)
-    insert into touch_events (touch_id, at, status, reason)
-    select id, ${at}, status, status_reason from t`.execute(db);
+    ${plannedEventsSql('t', at)}`.execute(db);
 }
 
 /** CheckSummary is a fingerprint of the imported data, to compare two imports of one file. */

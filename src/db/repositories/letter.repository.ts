@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../database';
-import { insertTouchEvents, lockedTouchesCte } from './plan.repository';
+import { markBatchLettersSent } from './touch-lifecycle.repository';
 
 /**
  * BatchStatus is `open` (letters still join it), `printing` (downloaded for printing, so closed to new letters) or
@@ -160,31 +160,6 @@ export async function insertOpenBatch(
     .executeTakeFirstOrThrow();
 }
 
-/**
- * fileTouchesIntoBatch puts queued, unfiled letter touches into a batch and records it on each touch's history, in
- * one statement; returns the ids filed (a touch no longer queued, cancelled meanwhile, or already filed is left out).
- */
-export async function fileTouchesIntoBatch(
-  trx: Database,
-  touchIds: string[],
-  batchId: string,
-  now: Date,
-  reason: string,
-): Promise<Set<string>> {
-  const { rows } = await sql<{ id: string }>`
-    with ${lockedTouchesCte(touchIds)}, filed as (
-      update touches t set letter_batch_id = ${batchId}, status_reason = ${reason}, updated_at = ${now}
-      from locked l
-      where t.id = l.id and l.status = 'queued' and l.letter_batch_id is null
-      returning t.id
-    ), events as (
-      insert into touch_events (touch_id, at, status, reason, actor)
-      select id, ${now}, 'queued', ${reason}, 'worker' from filed
-    )
-    select id from filed`.execute(trx);
-  return new Set(rows.map((r) => r.id));
-}
-
 /** listLetterBatches returns batches newest day first, optionally of one status or day. */
 export async function listLetterBatches(
   db: Database,
@@ -260,16 +235,5 @@ export async function markBatchMailed(
     .returning('id')
     .executeTakeFirst();
   if (!batch) return null;
-  const sent = await trx
-    .updateTable('touches')
-    .set({ status: 'sent', statusReason: reason, completedAt: now, leaseUntil: null, updatedAt: now })
-    .where('letterBatchId', '=', batchId)
-    .where('status', '=', 'queued')
-    .returning('id')
-    .execute();
-  await insertTouchEvents(
-    trx,
-    sent.map((t) => ({ touchId: t.id, at: now, status: 'sent', reason, actor })),
-  );
-  return sent.map((t) => t.id);
+  return markBatchLettersSent(trx, batchId, now, actor, reason);
 }

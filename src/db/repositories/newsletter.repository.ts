@@ -6,7 +6,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Database } from '../database';
 import type { Newsletters } from '../types';
-import { insertTouchEvents } from './plan.repository';
+import { notePlanned } from './touch-lifecycle.repository';
 
 /** NewsletterStatus is the life cycle of an edition. */
 export type NewsletterStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled';
@@ -304,9 +304,11 @@ export async function insertNewsletterTouches(
     where ${newslettersAround('c.id', n.sendAt)} < ${NEWSLETTER_CAP}
     on conflict (newsletter_id, customer_id) where newsletter_id is not null do nothing
     returning id`.execute(db);
-  await insertTouchEvents(
+  await notePlanned(
     db,
-    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: null, actor: 'newsletter' })),
+    rows.map((r) => ({ id: r.id, status: 'scheduled', reason: null })),
+    at,
+    'newsletter',
   );
   return rows.map((r) => r.id);
 }
@@ -320,31 +322,6 @@ export async function countOpenTouches(db: Database, id: string): Promise<number
     .where('status', 'in', ['scheduled', 'queued'])
     .executeTakeFirstOrThrow();
   return n;
-}
-
-/** cancelOpenTouches cancels an edition's touches not yet delivered and returns how many. */
-export async function cancelOpenTouches(db: Database, id: string, at: Date, reason: string): Promise<number> {
-  const rows = await db
-    .updateTable('touches')
-    .set({ status: 'cancelled', statusReason: reason, completedAt: at, updatedAt: at })
-    // Locked in id order, like every statement that changes many touches (a worker may be recording some of them).
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('touches')
-        .select('id')
-        .where('newsletterId', '=', id)
-        .where('status', 'in', ['scheduled', 'queued'])
-        .orderBy('id')
-        .forUpdate(),
-    )
-    .where('status', 'in', ['scheduled', 'queued'])
-    .returning('id')
-    .execute();
-  await insertTouchEvents(
-    db,
-    rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: 'newsletter' })),
-  );
-  return rows.length;
 }
 
 /** findLatestSaleId returns the id of a customer's most recent sale, or null (templates may name the purchase). */

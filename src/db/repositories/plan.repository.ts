@@ -1,7 +1,7 @@
 /** Plan runs and their touches: every planned contact is a row, with each status change kept as an event. */
-import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Channel, PlanStep, StaffRole, TouchStatus } from '../../domain/types';
+import { cancelOpenTouches, notePlanned, type TouchEvent } from './touch-lifecycle.repository';
 
 /** PlanRun is one plan being run for a customer. */
 export interface PlanRun {
@@ -44,15 +44,6 @@ export interface NewTouch {
   reason?: string | null;
 }
 
-/** TouchEvent is one status change of a touch. */
-export interface TouchEvent {
-  touchId: string;
-  at: Date;
-  status: string;
-  reason: string | null;
-  actor: string | null;
-}
-
 /** findActiveFirstYearRun returns the customer's running first-year plan, or null. */
 export async function findActiveFirstYearRun(db: Database, customerId: string): Promise<PlanRun | null> {
   const row = await db
@@ -83,37 +74,7 @@ export async function endActiveRuns(
     .returning('id')
     .execute();
   if (runs.length === 0) return;
-  await cancelScheduledTouches(db, { runIds: runs.map((r) => r.id) }, at, reason);
-}
-
-/**
- * cancelScheduledTouches cancels the not-yet-delivered touches of some runs, of a customer or of a list of touches
- * (optionally only some channels), recording why, and returns how many it cancelled.
- */
-export async function cancelScheduledTouches(
-  db: Database,
-  scope: { runIds?: string[]; customerId?: string; channels?: Channel[]; touchIds?: string[] },
-  at: Date,
-  reason: string,
-): Promise<number> {
-  let open = db.selectFrom('touches').select('id').where('status', 'in', ['scheduled', 'queued']);
-  if (scope.runIds) open = open.where('planRunId', 'in', scope.runIds);
-  if (scope.customerId) open = open.where('customerId', '=', scope.customerId);
-  if (scope.channels) open = open.where('channel', 'in', scope.channels);
-  if (scope.touchIds) open = open.where('id', '=', sql<string>`any(${scope.touchIds}::uuid[])`);
-  // Rows are locked in id order, as every statement that changes many touches does (see lockedInIdOrder).
-  const rows = await db
-    .updateTable('touches')
-    .set({ status: 'cancelled', statusReason: reason, updatedAt: at })
-    .where('id', 'in', open.orderBy('id').forUpdate())
-    .where('status', 'in', ['scheduled', 'queued'])
-    .returning('id')
-    .execute();
-  await insertTouchEvents(
-    db,
-    rows.map((r) => ({ touchId: r.id, at, status: 'cancelled', reason, actor: null })),
-  );
-  return rows.length;
+  await cancelOpenTouches(db, { runIds: runs.map((r) => r.id) }, at, reason, null);
 }
 
 /** insertTouches stores the touches of a run with a first event each, and returns them in step order. */
@@ -142,44 +103,13 @@ export async function insertTouches(
     )
     .returningAll()
     .execute();
-  await insertTouchEvents(
+  await notePlanned(
     db,
-    rows.map((r) => ({ touchId: r.id, at, status: r.status, reason: r.statusReason, actor: null })),
+    rows.map((r) => ({ id: r.id, status: r.status as TouchStatus, reason: r.statusReason })),
+    at,
+    null,
   );
   return rows.map(toTouch).sort((a, b) => a.step - b.step);
-}
-
-/**
- * lockedInIdOrder selects the given touches locked FOR UPDATE in id order. Every statement that changes many touches at
- * once takes its rows this way, so two of them (a worker's batch of results and a customer's opt-out, say) never
- * deadlock.
- */
-export function lockedInIdOrder(db: Database, touchIds: string[]) {
-  return db
-    .selectFrom('touches')
-    .select('id')
-    .where('id', '=', sql<string>`any(${touchIds}::uuid[])`)
-    .orderBy('id')
-    .forUpdate();
-}
-
-/**
- * lockedTouchesCte is `locked`, a common table expression of the given touches' id, status, lease and print batch,
- * locked in id order (see lockedInIdOrder), for statements that go on to change those that are still queued. They test
- * the status on `locked`, not on the table: a test of the table's `status = 'queued'` lets the planner scan the whole
- * index of queued touches (right after a claim its statistics say there are none; a backlog makes them thousands),
- * where looking each touch up by its key is what is wanted.
- */
-export function lockedTouchesCte(touchIds: string[]) {
-  return sql`locked as materialized (
-    select id, status, lease_until, letter_batch_id from touches where id = any(${touchIds}::uuid[]) order by id for update
-  )`;
-}
-
-/** insertTouchEvents appends status changes to the touches' history. */
-export async function insertTouchEvents(db: Database, events: TouchEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await db.insertInto('touchEvents').values(events).execute();
 }
 
 function toTouch(row: {

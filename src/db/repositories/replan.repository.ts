@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Address, Channel, PlanStep, StaffRole, TouchStatus } from '../../domain/types';
 import type { CustomerContact } from '../../domain/channel';
-import { insertTouchEvents, lockedInIdOrder } from './plan.repository';
+import { lockedInIdOrder, notePlanned } from './touch-lifecycle.repository';
 
 /** RunningPlan is a running first-year plan with its customer's zone and contact points and its salesperson. */
 export interface RunningPlan {
@@ -139,34 +139,6 @@ export async function lockRunsAndTouches(db: Database, runIds: string[]): Promis
   ).execute();
 }
 
-/** MovedTouch is a scheduled touch given a new due time and channel (and caller, for a call). */
-export interface MovedTouch {
-  touchId: string;
-  dueAt: Date;
-  channel: Channel;
-  assigneeId: string | null;
-}
-
-/** moveTouches re-times scheduled touches and records each move on the timeline; returns how many moved. */
-export async function moveTouches(db: Database, moves: MovedTouch[], at: Date, actor: string): Promise<number> {
-  if (moves.length === 0) return 0;
-  const { rows } = await sql<{ id: string; reason: string }>`
-    update touches t
-       set due_at = v.due_at, channel = v.channel, assignee_id = coalesce(v.assignee_id, t.assignee_id), updated_at = ${at}
-      from unnest(${moves.map((m) => m.touchId)}::uuid[], ${moves.map((m) => m.dueAt.toISOString())}::timestamptz[],
-                  ${moves.map((m) => m.channel)}::text[], ${moves.map((m) => m.assigneeId)}::uuid[])
-           as v(id, due_at, channel, assignee_id)
-     where t.id = v.id and t.status = 'scheduled'
-    returning t.id, 'replanned: ' || t.channel || ' due ' || to_char(t.due_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') as reason`.execute(
-    db,
-  );
-  await insertTouchEvents(
-    db,
-    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: r.reason, actor })),
-  );
-  return rows.length;
-}
-
 /** AddedTouch is a new scheduled touch of a run. */
 export interface AddedTouch {
   runId: string;
@@ -198,9 +170,11 @@ export async function addTouches(db: Database, touches: AddedTouch[], at: Date, 
     )
     .returning(['id', 'planRunId', 'step'])
     .execute();
-  await insertTouchEvents(
+  await notePlanned(
     db,
-    rows.map((r) => ({ touchId: r.id, at, status: 'scheduled', reason: 'replanned: step added', actor })),
+    rows.map((r) => ({ id: r.id, status: 'scheduled', reason: 'replanned: step added' })),
+    at,
+    actor,
   );
   const ids = new Map(rows.map((r) => [`${r.planRunId}:${r.step}`, r.id]));
   return touches.map((t) => ids.get(`${t.runId}:${t.step}`) as string);

@@ -13,6 +13,7 @@ import type { AuditEntry } from './access.repository';
 import { newReferralCode, type ContactFields, type Customer } from './customer.repository';
 import type { PlanRun, NewTouch } from './plan.repository';
 import type { NewSale, StoredSaleKey } from './sale.repository';
+import { plannedEventsSql } from './touch-lifecycle.repository';
 import { toStaff, type StaffMember } from './staff.repository';
 
 /** SaleKeyLookup is a stored sale with this key (or null) and the current version of the segments table. */
@@ -321,8 +322,7 @@ export async function writeSales(db: Database, writes: SaleWrite[]): Promise<voi
       returning 1),
     -- Each touch's first event is its status when planned: made from the touch's own row, not sent a second time.
     new_events as (
-      insert into touch_events (touch_id, at, status, reason)
-      select id, at, status, status_reason from touch_rows
+      ${plannedEventsSql('touch_rows')}
       returning 1),
     new_duplicates as (
       insert into possible_duplicates (customer_id, sale_id, matched_by, given, created_at)

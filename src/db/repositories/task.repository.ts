@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { Database } from '../database';
 import type { Fallbacks, Person } from '../../domain/call-task';
 import type { StaffRole } from '../../domain/types';
+import { cancelCallTouches } from './touch-lifecycle.repository';
 
 /** TaskKind is what a task asks for. */
 export type TaskKind = 'call' | 'complaint' | 'escalation' | 'cleanup';
@@ -645,30 +646,6 @@ export async function latestSalespersonOf(db: Database, customerId: string): Pro
 }
 
 /**
- * closeCallTouch moves a call touch from `sent` (a task is out) to done or failed, recording the event; false when
- * it was not `sent` any more.
- */
-export async function closeCallTouch(
-  db: Database,
-  touchId: string,
-  status: 'done' | 'failed',
-  reason: string,
-  at: Date,
-  actor: string,
-): Promise<boolean> {
-  const rows = await db
-    .updateTable('touches')
-    .set({ status, statusReason: reason, completedAt: at, updatedAt: at })
-    .where('id', '=', touchId)
-    .where('status', '=', 'sent')
-    .returning('id')
-    .execute();
-  if (rows.length === 0) return false;
-  await db.insertInto('touchEvents').values({ touchId, at, status, reason, actor }).execute();
-  return true;
-}
-
-/**
  * cancelTasksOfUncontactable cancels the open tasks of customers who asked not to be contacted (or were erased)
  * and the call touches behind them; returns the cancelled task ids.
  */
@@ -687,21 +664,7 @@ export async function cancelTasksOfUncontactable(db: Database, at: Date): Promis
     .execute();
   const touchIds = [...new Set(rows.map((r) => r.touchId).filter((id): id is string => !!id))];
   if (touchIds.length > 0) {
-    const touches = await db
-      .updateTable('touches')
-      .set({ status: 'cancelled', statusReason: 'do_not_contact', completedAt: at, updatedAt: at })
-      .where('id', 'in', touchIds)
-      .where('status', '=', 'sent')
-      .returning('id')
-      .execute();
-    if (touches.length > 0) {
-      await db
-        .insertInto('touchEvents')
-        .values(
-          touches.map((t) => ({ touchId: t.id, at, status: 'cancelled', reason: 'do_not_contact', actor: 'worker' })),
-        )
-        .execute();
-    }
+    await cancelCallTouches(db, touchIds, at, 'do_not_contact', 'worker');
   }
   return rows.map((r) => r.id);
 }

@@ -5,7 +5,7 @@
 import IORedis from 'ioredis';
 import { Worker } from 'bullmq';
 import { fixedClock } from '../../../src/clock';
-import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
+import { claimDueTouches } from '../../../src/db/repositories/touch-lifecycle.repository';
 import { touchJobId } from '../../../src/jobs/contract';
 import { closeQueues, createQueues, pendingJobs, touchQueuePort, type Queues } from '../../../src/jobs/queues';
 import {

@@ -3,12 +3,8 @@
  * committing meanwhile) keeps its cancellation; a hand-off does not run; a message that did go out is still noted.
  */
 import type { Job } from 'bullmq';
-import { claimDueTouches } from '../../../src/db/repositories/dispatch.repository';
-import {
-  cancelScheduledTouches,
-  listEventsOfCustomer,
-  listTouchesOfCustomer,
-} from '../../../src/db/repositories/plan.repository';
+import { cancelOpenTouches, claimDueTouches } from '../../../src/db/repositories/touch-lifecycle.repository';
+import { listEventsOfCustomer, listTouchesOfCustomer } from '../../../src/db/repositories/plan.repository';
 import { MAX_HOLD_LEASES, runTouchJob } from '../../../src/jobs/touch-job';
 import { createDeliveryBatches } from '../../../src/jobs/delivery-batches';
 import type { ServiceContext } from '../../../src/services/context';
@@ -57,7 +53,7 @@ it('keeps a cancellation that committed during delivery and skips the hand-off',
   await runTouchJob(
     ctx,
     async () => {
-      await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'email_opt_out');
+      await cancelOpenTouches(database.db, { customerId }, clock.now(), 'email_opt_out', null);
       return { status: 'queued', channel: 'letter', afterRecord: async () => void (handedOff = true) };
     },
     batchesOf(ctx),
@@ -72,7 +68,7 @@ it('notes a message that went out before the cancellation, without undoing it', 
   await runTouchJob(
     ctx,
     async () => {
-      await cancelScheduledTouches(database.db, { customerId }, clock.now(), 'do_not_contact');
+      await cancelOpenTouches(database.db, { customerId }, clock.now(), 'do_not_contact', null);
       return { status: 'sent', messageId: '<x@test>' };
     },
     batchesOf(ctx),

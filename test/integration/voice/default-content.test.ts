@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import jsQR from 'jsqr';
 import { PDFDocument } from 'pdf-lib';
 import { PNG } from 'pngjs';
-import type { LeasedTouch } from '../../../src/db/repositories/dispatch.repository';
+import type { LeasedTouch } from '../../../src/db/repositories/touch-lifecycle.repository';
 import { buildEmail } from '../../../src/services/email-message.service';
 import { renderTouchLetter } from '../../../src/services/letter.service';
 import { loadTouchContext } from '../../../src/services/touch-context.service';
