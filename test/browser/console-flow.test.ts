@@ -8,7 +8,7 @@ import { saleBody } from '../helpers/app';
 import { closeTestStack, startTestStack, type TestStack } from '../helpers/stack';
 import { expectAccessible, openBrowser, type TestBrowser } from '../helpers/browser';
 import { waitFor } from '../helpers/wait';
-import { listTasksOfTouch } from '../../src/db/repositories/task.repository';
+import { tasksOfTouch } from '../helpers/database';
 import { linksOf } from '../helpers/links';
 
 const MONDAY = new Date('2026-11-09T09:30:00Z');
@@ -89,7 +89,7 @@ describe('a salesperson works through the calls of the day', () => {
     // Ann's call fell due last Friday (overdue by Monday), Ben's this morning.
     const dispatched = async (touch: string) => {
       await s.worker.runMaintenance('dispatch');
-      await waitFor(async () => (await listTasksOfTouch(s.t.database.db, touch)).length === 1, `the task of ${touch}`);
+      await waitFor(async () => (await tasksOfTouch(s.t.database.db, touch)).length === 1, `the task of ${touch}`);
     };
     s.t.clock.set(new Date(MONDAY.getTime() - 3 * DAY));
     ann = await callSale(1, 'sam', 'Ann');
@@ -183,7 +183,7 @@ describe('a salesperson works through the calls of the day', () => {
   });
 
   it('answers another salesperson with a 404 for that task and customer, by link and by id', async () => {
-    const [attempt2] = (await listTasksOfTouch(s.t.database.db, ann.callTouchId)).filter((k) => k.status === 'open');
+    const [attempt2] = (await tasksOfTouch(s.t.database.db, ann.callTouchId)).filter((k) => k.status === 'open');
     const pat = await web.newPage();
     await web.signIn(pat, 'pat@shop.example', s.smtp);
     for (const path of [`/console/tasks/${attempt2!.id}`, `/console/customers/${ann.customerId}`]) {
@@ -202,14 +202,14 @@ describe('a salesperson works through the calls of the day', () => {
   });
 
   it('refuses a form posted without its CSRF token', async () => {
-    const [attempt2] = (await listTasksOfTouch(s.t.database.db, ann.callTouchId)).filter((k) => k.status === 'open');
+    const [attempt2] = (await tasksOfTouch(s.t.database.db, ann.callTouchId)).filter((k) => k.status === 'open');
     const res = await samPage.request.post(web.url(`/console/tasks/${attempt2!.id}/outcome`), {
       form: { outcome: 'reached' },
       maxRedirects: 0,
     });
     expect(res.status()).toBe(403);
     expect(await res.text()).toContain('This form has expired');
-    expect((await listTasksOfTouch(s.t.database.db, ann.callTouchId)).find((k) => k.id === attempt2!.id)!.status).toBe(
+    expect((await tasksOfTouch(s.t.database.db, ann.callTouchId)).find((k) => k.id === attempt2!.id)!.status).toBe(
       'open',
     );
   });

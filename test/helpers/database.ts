@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { Client } from 'pg';
 import { createDatabase, ensureDatabaseExists, type Database } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
+import { findTask, type TaskView } from '../../src/db/repositories/task.repository';
 
 const BASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -57,4 +58,10 @@ export async function countRows(
     .select(sql<number>`count(*)::int`.as('n'))
     .executeTakeFirstOrThrow();
   return n;
+}
+
+/** tasksOfTouch returns every attempt of a call touch's task, first attempt first, as the task views staff see. */
+export async function tasksOfTouch(db: Database, touchId: string): Promise<TaskView[]> {
+  const rows = await db.selectFrom('tasks').select('id').where('touchId', '=', touchId).orderBy('attempt').execute();
+  return Promise.all(rows.map(async (r) => (await findTask(db, r.id))!));
 }

@@ -308,11 +308,6 @@ export async function listTasks(db: Database, f: TaskFilter): Promise<TaskView[]
   return (await q.orderBy('k.dueAt').orderBy('k.id').limit(f.limit).execute()).map(toView);
 }
 
-/** listTasksOfTouch returns every attempt of a call touch's task, first attempt first. */
-export async function listTasksOfTouch(db: Database, touchId: string): Promise<TaskView[]> {
-  return (await baseQuery(db).where('k.touchId', '=', touchId).orderBy('k.attempt').execute()).map(toView);
-}
-
 /**
  * recentHistory returns, per customer, their latest finished touches, tasks and notes (at most `perKind` of each),
  * newest first, in three queries however many customers are asked for.

@@ -7,7 +7,8 @@ import { saleBody, type TestApp } from '../../helpers/app';
 import { type TestWorker } from '../../helpers/worker';
 import { type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
 import { waitFor } from '../../helpers/wait';
-import { listTasksOfTouch, type TaskView } from '../../../src/db/repositories/task.repository';
+import type { TaskView } from '../../../src/db/repositories/task.repository';
+import { tasksOfTouch } from '../../helpers/database';
 import { findCustomer, updateCustomer } from '../../../src/db/repositories/customer.repository';
 import type { ReminderRun } from '../../../src/services/call-reminder.service';
 import { closeTestStack, startTestStack } from '../../helpers/stack';
@@ -96,7 +97,7 @@ async function callSale(salesperson: string, firstName: string, opts: { withAddr
 async function dispatchCall(touchId: string): Promise<TaskView> {
   await worker.runMaintenance('dispatch');
   await waitFor(async () => (await touchRow(touchId)).status === 'sent', `touch ${touchId} sent`);
-  const [task] = await listTasksOfTouch(t.database.db, touchId);
+  const [task] = await tasksOfTouch(t.database.db, touchId);
   return task!;
 }
 
@@ -242,7 +243,7 @@ describe('outcomes move the plan', () => {
       status: 'done',
       outcome: 'no_answer',
     });
-    let attempts = await listTasksOfTouch(t.database.db, s.callTouchId);
+    let attempts = await tasksOfTouch(t.database.db, s.callTouchId);
     expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
       [1, 'done'],
       [2, 'open'],
@@ -255,14 +256,14 @@ describe('outcomes move the plan', () => {
 
     task = attempts[1]!;
     await outcome(task.id, { outcome: 'no_answer' });
-    attempts = await listTasksOfTouch(t.database.db, s.callTouchId);
+    attempts = await tasksOfTouch(t.database.db, s.callTouchId);
     expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
       [1, 'done'],
       [2, 'done'],
       [3, 'open'],
     ]);
     await outcome(attempts[2]!.id, { outcome: 'no_answer' });
-    attempts = await listTasksOfTouch(t.database.db, s.callTouchId);
+    attempts = await tasksOfTouch(t.database.db, s.callTouchId);
     expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
       [1, 'done'],
       [2, 'done'],
@@ -362,7 +363,7 @@ describe('customers who may not be contacted', () => {
     await worker.runMaintenance('dispatch');
     await waitFor(async () => (await touchRow(s.callTouchId)).status === 'cancelled', 'call cancelled');
     expect((await touchRow(s.callTouchId)).statusReason).toBe('do_not_contact');
-    expect(await listTasksOfTouch(t.database.db, s.callTouchId)).toHaveLength(0);
+    expect(await tasksOfTouch(t.database.db, s.callTouchId)).toHaveLength(0);
   });
 
   it('cancels an open call task when the customer asks not to be contacted', async () => {
@@ -370,7 +371,7 @@ describe('customers who may not be contacted', () => {
     const task = await dispatchCall(s.callTouchId);
     await updateCustomer(t.database.db, s.customerId, { doNotContact: true });
     expect((await remind()).cancelled).toBe(1);
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
+    expect((await tasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
       id: task.id,
       status: 'cancelled',
     });
@@ -403,7 +404,7 @@ describe('staff keys see their own tasks, a manager also their team', () => {
     expect((await api('GET', `/v1/tasks/${patTask.id}`, undefined, staff.sam!.key)).statusCode).toBe(404);
     const refused = await outcome(patTask.id, { outcome: 'reached' }, staff.sam!.key);
     expect(refused.statusCode).toBe(404);
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]!.status).toBe('open');
+    expect((await tasksOfTouch(t.database.db, s.callTouchId))[0]!.status).toBe('open');
     expect((await outcome(patTask.id, { outcome: 'voicemail' }, staff.pat!.key)).json()).toMatchObject({
       status: 'done',
       outcome: 'voicemail',
@@ -433,7 +434,7 @@ describe('assignees', () => {
     expect((await api('PATCH', `/v1/staff/${staff.leo!.id}`, { active: false })).statusCode).toBe(200);
     expect((await dispatchCall(s.callTouchId)).assignee?.id).toBe(staff.max!.id);
     // His open task moved to Max when he was marked inactive, not at the next reminder run.
-    expect((await listTasksOfTouch(t.database.db, before.callTouchId))[0]!.assignee?.id).toBe(staff.max!.id);
+    expect((await tasksOfTouch(t.database.db, before.callTouchId))[0]!.assignee?.id).toBe(staff.max!.id);
     expect((await remind()).reassigned).toBe(0);
 
     const n = await callSale('nia', 'Lou');
@@ -448,7 +449,7 @@ describe('assignees', () => {
     expect(anniversary.status).toBe('scheduled');
     await worker.runMaintenance('dispatch');
     await waitFor(async () => (await touchRow(anniversary.id)).status === 'sent', 'anniversary call task');
-    const [task] = await listTasksOfTouch(t.database.db, anniversary.id);
+    const [task] = await tasksOfTouch(t.database.db, anniversary.id);
     expect(task!.assignee?.id).toBe(staff.eva!.id);
     expect(task!.talkingPoints).toContain('Thank them for a year as our customer.');
   });
@@ -468,13 +469,13 @@ describe('assignees', () => {
       async () => (await Promise.all(all.map((s) => touchRow(s.callTouchId)))).every((r) => r.status !== 'queued'),
       'every call handled',
     );
-    const assigneeOf = async (touchId: string) => (await listTasksOfTouch(t.database.db, touchId))[0]?.assignee?.id;
+    const assigneeOf = async (touchId: string) => (await tasksOfTouch(t.database.db, touchId))[0]?.assignee?.id;
     expect(await assigneeOf(sales.sam.callTouchId)).toBe(staff.sam!.id);
     expect(await assigneeOf(sales.pat.callTouchId)).toBe(staff.pat!.id);
     expect(await assigneeOf(sales.leo.callTouchId)).toBe(staff.max!.id);
     expect(await assigneeOf(sales.nia.callTouchId)).toBe(staff.mia!.id);
     expect(await touchRow(barred.callTouchId)).toMatchObject({ status: 'cancelled', statusReason: 'do_not_contact' });
-    expect(await listTasksOfTouch(t.database.db, barred.callTouchId)).toEqual([]);
+    expect(await tasksOfTouch(t.database.db, barred.callTouchId)).toEqual([]);
   });
 });
 
@@ -484,7 +485,7 @@ describe('escalation', () => {
     const task = await dispatchCall(s.callTouchId);
     t.clock.set(new Date('2026-11-12T16:00:00Z')); // Thursday: two business days (Wed, Thu)
     await worker.runMaintenance('escalate');
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]!.escalatedAt).toBeNull();
+    expect((await tasksOfTouch(t.database.db, s.callTouchId))[0]!.escalatedAt).toBeNull();
 
     t.clock.set(new Date('2026-11-13T09:30:00Z')); // Friday: three
     await worker.runMaintenance('escalate');
@@ -497,7 +498,7 @@ describe('escalation', () => {
       .execute();
     expect(escalations).toHaveLength(1);
     expect(escalations[0]!.assigneeId).toBe(staff.mia!.id);
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
+    expect((await tasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
       escalatedTo: staff.mia!.id,
       status: 'open',
     });
@@ -505,7 +506,7 @@ describe('escalation', () => {
     // The manager makes the call: the escalation and the original task close, and the touch is done.
     const res = await outcome(escalations[0]!.id, { outcome: 'reached' }, staff.mia!.key);
     expect(res.statusCode).toBe(200);
-    expect((await listTasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
+    expect((await tasksOfTouch(t.database.db, s.callTouchId))[0]).toMatchObject({
       status: 'done',
       outcome: 'reached',
     });

@@ -10,7 +10,7 @@ import { saleBody, type TestApp } from '../../helpers/app';
 import { type TestWorker } from '../../helpers/worker';
 import { type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp';
 import { waitFor } from '../../helpers/wait';
-import { listTasksOfTouch } from '../../../src/db/repositories/task.repository';
+import { tasksOfTouch } from '../../helpers/database';
 import { customerOfLink, linkIn, unsubscribeToken } from '../../helpers/links';
 import { TEST_SETTINGS } from '../../helpers/app';
 import { closeTestStack, startTestStack } from '../../helpers/stack';
@@ -150,7 +150,7 @@ describe('one customer over two and a half years', () => {
       const row = (await touches()).find((x) => x.id === step.id)!;
       expect(row.status).toBe('sent');
       if (step.channel === 'call') {
-        const [task] = await listTasksOfTouch(t.database.db, step.id);
+        const [task] = await tasksOfTouch(t.database.db, step.id);
         expect(task).toMatchObject({ kind: 'call', status: 'open', customer: { id: customerId } });
       }
       if (step.dueAt < '2027-06-01T00:00:00Z' && planned[planned.indexOf(step) + 1]?.dueAt > '2027-06-01T00:00:00Z') {
@@ -231,7 +231,7 @@ describe('one customer over two and a half years', () => {
     expect(year2Call.status).toBe('scheduled'); // completing the year does not cancel its contact
 
     await advanceTo(year2Call.dueAt);
-    const [task] = await listTasksOfTouch(t.database.db, year2Call.id);
+    const [task] = await tasksOfTouch(t.database.db, year2Call.id);
     expect(task).toMatchObject({
       kind: 'call',
       status: 'open',
