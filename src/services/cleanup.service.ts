@@ -23,7 +23,7 @@ export const CLEANUP_PAGE = 50;
 
 /** CleanupReason is one reason a customer is on the list, in words for the manager. */
 export interface CleanupReason {
-  code: 'no_address' | 'bounced_email' | 'wrong_number' | 'unknown';
+  code: 'no_address' | 'bounced_email' | 'wrong_number' | 'possible_duplicate' | 'unknown';
   text: string;
   /** When it was found, where that is known. */
   at: Date | null;
@@ -41,11 +41,25 @@ export interface CleanupItem {
   reasons: CleanupReason[];
 }
 
+/** duplicateText says what a sale matched by phone only gave that differs from the customer. */
+function duplicateText(d: repo.PossibleDuplicate): string {
+  const name = [d.given.firstName, d.given.lastName].filter(Boolean).join(' ');
+  const gave = [name && `the name ${name}`, d.given.email && `the email ${d.given.email}`]
+    .filter(Boolean)
+    .join(' and ');
+  return `Possible duplicate: a sale with this phone number gave ${gave || 'other details'}. It was recorded on this customer without changing their details. If those are their new details, enter them below; if it was someone else, nothing needs changing`;
+}
+
 /**
  * reasonsOf says why a flagged customer is on the list, from what is known now: no way to write to them, a bounced
- * email, a call that found the number wrong. A customer whose details were fixed since shows no reason left.
+ * email, a call that found the number wrong, a sale matched by phone only that named someone else. A customer whose
+ * details were fixed since shows no reason left.
  */
-export function reasonsOf(c: Customer, wrongNumberAt: Date | null): CleanupReason[] {
+export function reasonsOf(
+  c: Customer,
+  wrongNumberAt: Date | null,
+  duplicates: repo.PossibleDuplicate[] = [],
+): CleanupReason[] {
   const reasons: CleanupReason[] = [];
   const mail = chooseMailChannel(contactPointsOf(c));
   if (mail.channel === null && mail.reason === 'no_address')
@@ -56,6 +70,7 @@ export function reasonsOf(c: Customer, wrongNumberAt: Date | null): CleanupReaso
     });
   if (c.emailStatus === 'bounced') reasons.push({ code: 'bounced_email', text: 'Email bounced', at: null });
   if (wrongNumberAt) reasons.push({ code: 'wrong_number', text: 'Wrong number, found on a call', at: wrongNumberAt });
+  for (const d of duplicates) reasons.push({ code: 'possible_duplicate', text: duplicateText(d), at: d.at });
   if (reasons.length === 0 && c.needsCleanup)
     reasons.push({ code: 'unknown', text: 'No reason left: the details look complete now', at: null });
   return reasons;
@@ -65,7 +80,7 @@ function nameOf(c: Customer): string {
   return [c.firstName, c.lastName].filter(Boolean).join(' ') || c.email || 'Customer without a name';
 }
 
-function itemOf(c: Customer, wrongNumberAt: Date | null): CleanupItem {
+function itemOf(c: Customer, wrongNumberAt: Date | null, duplicates: repo.PossibleDuplicate[]): CleanupItem {
   return {
     id: c.id,
     name: nameOf(c),
@@ -74,8 +89,8 @@ function itemOf(c: Customer, wrongNumberAt: Date | null): CleanupItem {
     // As it was given (a till's formatting), not the E.164 form kept for matching.
     phone: c.phoneDisplay ?? c.phone,
     address: c.address,
-    flagged: c.needsCleanup,
-    reasons: reasonsOf(c, wrongNumberAt),
+    flagged: c.needsCleanup || duplicates.length > 0,
+    reasons: reasonsOf(c, wrongNumberAt, duplicates),
   };
 }
 
@@ -95,7 +110,7 @@ export async function listCleanup(ctx: ServiceContext, viewer: Viewer, page = 1)
   if (staffIds && staffIds.length === 0) return { items: [], total: 0, page, pages: 1 };
   const { rows, total } = await repo.listFlagged(ctx.db, staffIds, CLEANUP_PAGE, (page - 1) * CLEANUP_PAGE);
   return {
-    items: rows.map((r) => itemOf(r.customer, r.wrongNumberAt)),
+    items: rows.map((r) => itemOf(r.customer, r.wrongNumberAt, r.duplicates)),
     total,
     page,
     pages: Math.max(1, Math.ceil(total / CLEANUP_PAGE)),
@@ -106,7 +121,11 @@ export async function listCleanup(ctx: ServiceContext, viewer: Viewer, page = 1)
 export async function getCleanupItem(ctx: ServiceContext, viewer: Viewer, id: string): Promise<CleanupItem> {
   const c = await getVisibleCustomer(ctx, viewer, id);
   if (c.erasedAt) throw new NotFoundError('customer', id);
-  return itemOf(c, await repo.lastWrongNumberAt(ctx.db, id));
+  const [wrongNumberAt, duplicates] = await Promise.all([
+    repo.lastWrongNumberAt(ctx.db, id),
+    repo.listOpenDuplicates(ctx.db, id),
+  ]);
+  return itemOf(c, wrongNumberAt, duplicates);
 }
 
 /**
@@ -124,11 +143,12 @@ export async function fixContactDetails(
   return correctContactDetailsForCustomer(ctx, id, input, actor);
 }
 
-/** resolveCleanup takes a customer off the clean-up list. */
+/** resolveCleanup takes a customer off the clean-up list, their possible duplicates looked at. */
 export async function resolveCleanup(ctx: ServiceContext, viewer: Viewer, id: string, actor: string): Promise<void> {
   const item = await getCleanupItem(ctx, viewer, id);
   const now = ctx.clock.now();
   if (!(await repo.setCleanupFlag(ctx.db, id, false, now))) throw new NotFoundError('customer', id);
+  await repo.resolveDuplicates(ctx.db, id, now);
   await audit(ctx.db, {
     actor,
     action: 'customer.cleanup_resolved',

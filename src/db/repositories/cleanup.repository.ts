@@ -3,10 +3,29 @@ import { sql } from 'kysely';
 import type { Database } from '../database';
 import { toCustomer, type Customer } from './customer.repository';
 
-/** FlaggedCustomer is a flagged customer and when a call last found their number wrong (null: never). */
+/** PossibleDuplicate is a sale matched to the customer by phone only that named someone else (what it gave). */
+export interface PossibleDuplicate {
+  at: Date;
+  given: { firstName?: string; lastName?: string; email?: string };
+}
+
+/**
+ * FlaggedCustomer is a flagged customer, when a call last found their number wrong (null: never) and the sales that
+ * may have been someone else's, not yet resolved.
+ */
 export interface FlaggedCustomer {
   customer: Customer;
   wrongNumberAt: Date | null;
+  duplicates: PossibleDuplicate[];
+}
+
+/** openDuplicates is the customer's (`c`) unresolved possible duplicates, oldest first, as a JSON array. */
+const openDuplicates = sql<PossibleDuplicate[]>`coalesce((
+  select json_agg(json_build_object('at', d.created_at, 'given', d.given) order by d.created_at)
+  from possible_duplicates d where d.customer_id = c.id and d.resolved_at is null), '[]'::json)`;
+
+function toDuplicates(rows: PossibleDuplicate[]): PossibleDuplicate[] {
+  return rows.map((d) => ({ at: new Date(d.at), given: d.given }));
 }
 
 /**
@@ -33,6 +52,7 @@ export async function listFlagged(
           'wrongNumberAt',
         ),
       )
+      .select(openDuplicates.as('duplicates'))
       .orderBy('c.updatedAt', 'desc')
       .orderBy('c.id')
       .limit(limit)
@@ -41,7 +61,11 @@ export async function listFlagged(
     q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return {
-    rows: rows.map(({ wrongNumberAt, ...row }) => ({ customer: toCustomer(row), wrongNumberAt })),
+    rows: rows.map(({ wrongNumberAt, duplicates, ...row }) => ({
+      customer: toCustomer(row),
+      wrongNumberAt,
+      duplicates: toDuplicates(duplicates),
+    })),
     total: Number(count.n),
   };
 }
@@ -55,6 +79,26 @@ export async function lastWrongNumberAt(db: Database, customerId: string): Promi
     .where('outcome', '=', 'wrong_number')
     .executeTakeFirst();
   return (row?.at as Date | null | undefined) ?? null;
+}
+
+/** listOpenDuplicates returns the customer's unresolved possible duplicates, oldest first. */
+export async function listOpenDuplicates(db: Database, customerId: string): Promise<PossibleDuplicate[]> {
+  const row = await db
+    .selectFrom('customers as c')
+    .select(openDuplicates.as('duplicates'))
+    .where('c.id', '=', customerId)
+    .executeTakeFirst();
+  return toDuplicates(row?.duplicates ?? []);
+}
+
+/** resolveDuplicates marks the customer's possible duplicates resolved (looked at by a manager). */
+export async function resolveDuplicates(db: Database, customerId: string, at: Date): Promise<void> {
+  await db
+    .updateTable('possibleDuplicates')
+    .set({ resolvedAt: at })
+    .where('customerId', '=', customerId)
+    .where('resolvedAt', 'is', null)
+    .execute();
 }
 
 /** setCleanupFlag sets or clears the customer's clean-up flag; false when the customer is unknown or erased. */

@@ -1,6 +1,6 @@
 /**
  * The Clean-up pages over app.inject(): the flagged customers a manager's team looks after, each with why (no
- * address, a bounced email, a wrong number); fixing their details through the customer's own correction (the
+ * address, a bounced email, a wrong number, a sale matched by phone only that named someone else); fixing their details through the customer's own correction (the
  * skipped letter comes back, a new email is no longer bounced; bad input named beside its field, nothing written);
  * and "Resolved", which takes them off the list.
  */
@@ -73,6 +73,13 @@ beforeAll(async () => {
   await recordOutcome(t.ctx, { role: 'admin', staffId: null, actor: 'test' }, task, { outcome: 'wrong_number' });
   // Dee is flagged too, but Pat's customer: Max's team does not look after her.
   await customerOf('Dee', 'pat', { phone: '+61 2 5550 5555' });
+  // Fay: a later sale with her phone but someone else's name and email, and no customer number: kept on Fay, nothing
+  // overwritten, listed as a possible duplicate.
+  await customerOf('Fay', 'sam', { externalId: undefined, email: 'fay@example.com', phone: '+61 2 5550 6666' });
+  await recordSale(t.ctx, {
+    ...sale('Gus', 'sam', { phone: '+61255506666', email: 'gus@example.com', country: 'AU' }),
+    customer: { firstName: 'Gus', lastName: 'Lee', phone: '+61255506666', email: 'gus@example.com', timezone: 'UTC' },
+  } as SaleInput);
   // Eve is fine: not on the list.
   await customerOf('Eve', 'sam', { email: 'eve@example.com' });
   manager = consoleClient(t.app);
@@ -87,12 +94,16 @@ test("the list shows the team's flagged customers with why; others' customers an
   const page = await manager.get('/console/manager/clean-up');
   expect(page.statusCode).toBe(200);
   expect(page.body).toContain('<a href="/console/manager/clean-up" aria-current="page">Clean-up</a>');
-  expect(page.body).toContain('3 customers need cleaning up');
+  expect(page.body).toContain('4 customers need cleaning up');
   const row = (name: string) => page.body.slice(page.body.indexOf(`>${name} Lee</a>`)).split('</tr>')[0]!;
   expect(row('Ann')).toContain('No address to write to');
   expect(row('Bob')).toContain('Email bounced');
   expect(row('Bob')).toContain('bob@bounce.example <span class="tag">bounced</span>');
   expect(row('Cal')).toContain('Wrong number, found on a call');
+  expect(row('Fay')).toContain(
+    'Possible duplicate: a sale with this phone number gave the name Gus and the email gus@example.com.',
+  );
+  expect(row('Fay')).toContain('fay@example.com');
   expect(page.body).not.toContain('Dee Lee');
   expect(page.body).not.toContain('Eve Lee');
   expect((await manager.get(`/console/manager/clean-up/${ids.Dee}`)).statusCode).toBe(404);
@@ -182,7 +193,7 @@ test("fixing Ann's address before her thank-you is due: it goes as a letter; Res
   ]);
   const list = await manager.get(resolved.headers.location as string);
   expect(list.body).toContain('Ann Lee is off the clean-up list.');
-  expect(list.body).toContain('2 customers need cleaning up');
+  expect(list.body).toContain('3 customers need cleaning up');
   expect(list.body).not.toContain('>Ann Lee</a>');
 });
 
@@ -207,6 +218,19 @@ test('a new email for Bob is no longer bounced; a new number for Cal is kept; bo
     phoneDisplay: '+61 2 5550 4444',
   });
   expect((await manager.post(`/console/manager/clean-up/${ids.Cal}/resolve`)).statusCode).toBe(303);
+
+  // Fay's possible duplicate: looked at and resolved, it is marked so and leaves the list with her.
+  expect((await manager.get(`/console/manager/clean-up/${ids.Fay}`)).body).toContain('Possible duplicate');
+  expect((await manager.post(`/console/manager/clean-up/${ids.Fay}/resolve`)).statusCode).toBe(303);
+  expect(await auditOf(ids.Fay!, 'customer.cleanup_resolved')).toEqual([
+    { actor: `staff:${max.id}`, detail: { reasons: ['possible_duplicate'] } },
+  ]);
+  const open = await t.database.db
+    .selectFrom('possibleDuplicates')
+    .select('resolvedAt')
+    .where('customerId', '=', ids.Fay!)
+    .execute();
+  expect(open).toEqual([{ resolvedAt: NOW }]);
   const list = await manager.get('/console/manager/clean-up');
   expect(list.body).toContain('Nobody needs cleaning up.');
 });
