@@ -233,7 +233,7 @@ export async function releaseIdempotencyKey(db: Database, k: IdempotencyKey): Pr
 }
 
 /** getSetting reads one stored setting. */
-export async function getSetting(db: Database, key: string): Promise<string | null> {
+async function getSetting(db: Database, key: string): Promise<string | null> {
   const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
   return row?.value ?? null;
 }
