@@ -5,11 +5,20 @@
  * transaction the segment with the most running first-year plans gets a new version (step BENCH_STEP, default 5,
  * one month later), and the dry run lists what would change for its first BENCH_CUSTOMERS running customers.
  * Run with `BENCH_DATABASE_URL=postgres://… npm run bench:replan`; figures go to BENCHMARKS.md.
+ *
+ * Without a large database at hand, `BENCH_SEED_SALES=150000 npm run bench:replan` first builds one: a scratch
+ * database `rapport_bench_replan_<pid>` on BENCH_DATABASE_URL's server (default the local one), filled by the real
+ * import command line from a generated history whose sales all fall in the last year (so most have a running
+ * first-year plan); it is dropped afterwards unless BENCH_KEEP=1 (then reuse it with BENCH_DATABASE_URL).
  */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { systemClock } from '../src/clock';
-import { createDatabase, type Database } from '../src/db/database';
+import { createDatabase, ensureDatabaseExists, type Database } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
 import * as segmentsRepo from '../src/db/repositories/segment.repository';
 import * as versions from '../src/db/repositories/plan-version.repository';
@@ -17,12 +26,52 @@ import { describePlanChanges } from '../src/domain/plan-version';
 import { createLogger } from '../src/logger';
 import { installZoneOffsetCache } from '../src/main/zone-offset-cache';
 import { dryRunReplan } from '../src/services/replan.service';
+import { generateSales } from './generate-sales';
+import { databaseUrl, dropDatabase } from './scratch';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** seed builds a scratch database of `sales` imported sales of the last year and returns its URL. */
+async function seed(base: string, sales: number): Promise<string> {
+  const url = databaseUrl(base, `rapport_bench_replan_${process.pid}`);
+  await ensureDatabaseExists(url);
+  const db = createDatabase(url, 2);
+  await migrateToLatest(db, path.join(ROOT, 'migrations'));
+  await db.destroy();
+  const file = path.join(os.tmpdir(), `rapport-bench-replan-${process.pid}.csv`);
+  await generateSales({
+    count: sales,
+    format: 'csv',
+    out: file,
+    badRate: 0,
+    seed: 1,
+    now: new Date(),
+    years: 1,
+    source: 'shop-pos',
+  });
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main', 'import.js'), file], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn', RAPPORT_SECRET: randomBytes(32).toString('hex') },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await rm(file, { force: true });
+  if (code !== 0) throw new Error(`import exited with ${code}`);
+  console.log(`seeded ${sales} sales into ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return url;
+}
 
 class Rollback extends Error {}
 
 async function main(): Promise<void> {
-  const url = process.env.BENCH_DATABASE_URL;
-  if (!url) throw new Error('BENCH_DATABASE_URL must name an existing database (e.g. the bench:import one)');
+  const seedSales = Number(process.env.BENCH_SEED_SALES ?? 0);
+  const base = process.env.BENCH_DATABASE_URL;
+  if (!base && !seedSales)
+    throw new Error(
+      'BENCH_DATABASE_URL must name an existing database (e.g. the bench:import one), or set BENCH_SEED_SALES',
+    );
+  const url = seedSales ? await seed(base ?? 'postgres://postgres@127.0.0.1:5432/postgres', seedSales) : base!;
   const customers = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
   const stepNo = Number(process.env.BENCH_STEP ?? 5);
   installZoneOffsetCache();
@@ -30,7 +79,7 @@ async function main(): Promise<void> {
   const db: Database = createDatabase(url, 4);
   try {
     const migrated = Date.now();
-    await migrateToLatest(db, path.join(path.resolve(__dirname, '..', '..'), 'migrations'));
+    await migrateToLatest(db, path.join(ROOT, 'migrations'));
     console.log(`migrated in ${((Date.now() - migrated) / 1000).toFixed(1)} s`);
     const { rows } = await sql<{ segmentId: string; runs: number }>`
       select segment_id, count(*)::int as runs from plan_runs
@@ -95,6 +144,8 @@ async function main(): Promise<void> {
     );
   } finally {
     await db.destroy();
+    if (seedSales && process.env.BENCH_KEEP !== '1')
+      await dropDatabase(databaseUrl(url, 'postgres'), new URL(url).pathname.slice(1));
   }
 }
 

@@ -74,12 +74,35 @@ function stepKey(step: PlanStep | undefined, v: VersionInput): string {
 
 const isCall = (c: Channel) => c === 'call';
 
+const stepMaps = new WeakMap<PlanStep[], Map<number, PlanStep>>();
+
+/** timedSteps maps a version's steps timed from the sale by step number; memoised per plan object (one per version). */
+function timedSteps(steps: PlanStep[]): Map<number, PlanStep> {
+  let map = stepMaps.get(steps);
+  if (!map) stepMaps.set(steps, (map = new Map(steps.filter((s) => !s.trigger).map((s) => [s.step, s]))));
+  return map;
+}
+
+const unions = new WeakMap<Map<number, PlanStep>, WeakMap<Map<number, PlanStep>, number[]>>();
+
+/** stepUnion is the step numbers of either version, in order; memoised per pair of versions. */
+function stepUnion(before: Map<number, PlanStep>, after: Map<number, PlanStep>): number[] {
+  let byAfter = unions.get(before);
+  if (!byAfter) unions.set(before, (byAfter = new WeakMap()));
+  let steps = byAfter.get(after);
+  if (!steps) byAfter.set(after, (steps = [...new Set([...before.keys(), ...after.keys()])].sort((a, b) => a - b)));
+  return steps;
+}
+
 /** replanChanges lists the changes moving one running plan from `from` to `to` would make, in step order. */
 export function replanChanges(input: ReplanInput): ReplanChange[] {
   const touches = new Map(input.touches.map((t) => [t.step, t]));
-  const before = new Map(input.from.steps.filter((s) => !s.trigger).map((s) => [s.step, s]));
-  const after = new Map(input.to.steps.filter((s) => !s.trigger).map((s) => [s.step, s]));
-  const steps = [...new Set([...before.keys(), ...after.keys(), ...touches.keys()])].sort((a, b) => a - b);
+  const before = timedSteps(input.from.steps);
+  const after = timedSteps(input.to.steps);
+  let steps = stepUnion(before, after);
+  // A contact of a step neither version has (rare): listed with the others, in order.
+  if ([...touches.keys()].some((n) => !before.has(n) && !after.has(n)))
+    steps = [...new Set([...steps, ...touches.keys()])].sort((a, b) => a - b);
   // First the steps whose outcome may change, computed together in one call (the cost of a re-plan is this call).
   const recompute: PlanStep[] = [];
   for (const n of steps) {

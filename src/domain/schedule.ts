@@ -28,10 +28,17 @@ export function wallClock(at: Date, zone: string): { weekday: number; minutes: n
   return { weekday: local.getUTCDay() || 7, minutes: local.getUTCHours() * 60 + local.getUTCMinutes() };
 }
 
-/** parseClock turns "HH:mm" into minutes after midnight, or null when malformed. */
+const clocks = new Map<string, number | null>();
+
+/** parseClock turns "HH:mm" into minutes after midnight, or null when malformed. Memoised: a plan asks for few. */
 export function parseClock(hhmm: string): number | null {
-  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
-  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+  let minutes = clocks.get(hhmm);
+  if (minutes === undefined) {
+    const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
+    minutes = m ? Number(m[1]) * 60 + Number(m[2]) : null;
+    if (clocks.size < 1000) clocks.set(hhmm, minutes);
+  }
+  return minutes;
 }
 
 function atMinutes(day: DateTime, minutes: number): DateTime {
@@ -88,6 +95,42 @@ function localToInstant(local: number, guess: number, tz: IANAZone): number {
   return local - Math.min(o2, o3) * 60_000;
 }
 
+const DAY_MS = 86_400_000;
+
+/** A zone's offset over a span of local days, or null when it changes in the span; keyed by zone and first local day. */
+const steadyOffsets = new Map<string, number | null>();
+
+/**
+ * steadyOffset is `zone`'s UTC offset (minutes) when it is the same over every instant of local days `from` to
+ * `from + days - 1` (whatever the offset, those lie between 14 hours before UTC midnight of `from` and 12 hours after
+ * that of `from + days`), else null. Over such a span local dates and wall times map to instants by plain arithmetic,
+ * with no gap or overlap to resolve, so the answers below equal luxon's without building a DateTime. As in the zone
+ * offset cache, offsets equal at points a day apart count as constant between them (no zone changes twice a day).
+ */
+function steadyOffset(zone: string, from: number, days: number): number | null {
+  const key = `${zone}|${from}|${days}`;
+  let found = steadyOffsets.get(key);
+  if (found === undefined) {
+    const tz = IANAZone.create(zone);
+    const first = from * DAY_MS - 14 * 3_600_000;
+    const last = (from + days) * DAY_MS + 12 * 3_600_000;
+    found = tz.offset(first);
+    for (let t = first + DAY_MS; found !== null; t += DAY_MS) {
+      if (tz.offset(Math.min(t, last)) !== found) found = null;
+      if (t >= last) break;
+    }
+    if (steadyOffsets.size >= 100_000) steadyOffsets.clear();
+    steadyOffsets.set(key, found);
+  }
+  return found;
+}
+
+/** localDay is the number of the local date (days since 1970-01-01) that a clock `offset` minutes from UTC shows at `ms`. */
+const localDay = (ms: number, offset: number) => Math.floor((ms + offset * 60_000) / DAY_MS);
+
+/** isoWeekday is the ISO weekday (1 Monday .. 7 Sunday) of a local day number (day 0 was a Thursday). */
+const isoWeekday = (day: number) => ((((day + 3) % 7) + 7) % 7) + 1;
+
 /**
  * fitSendWindow returns the first instant at or after `at` that lies inside the window, in `zone`: unchanged when
  * already inside, else the opening of the next allowed day.
@@ -98,6 +141,25 @@ export function fitSendWindow(at: Date, zone: string, window: SendWindow): Date 
   // Most instants are already inside: the wall clock from the zone's offset says so without building a DateTime.
   const wall = wallClock(at, zone);
   if (window.days.includes(wall.weekday) && wall.minutes >= start && wall.minutes < end) return at;
+  // With no offset change in the days ahead, the next opening is arithmetic on the local date.
+  const ms = at.getTime();
+  const today = localDay(ms, IANAZone.create(zone).offset(ms));
+  const offset = steadyOffset(zone, today, 8);
+  if (offset !== null) {
+    for (let i = 0; i < 8; i++) {
+      if (!window.days.includes(isoWeekday(today + i))) continue;
+      const open = (today + i) * DAY_MS + (start - offset) * 60_000;
+      const close = (today + i) * DAY_MS + (end - offset) * 60_000;
+      if (i === 0 && ms >= open && ms < close) return at;
+      if (ms < open) return new Date(open);
+    }
+    throw new Error('send window has no open day');
+  }
+  return fitSendWindowAcrossChange(at, zone, window, start, end);
+}
+
+/** fitSendWindowAcrossChange is fitSendWindow when the zone's offset changes in the days ahead: luxon resolves it. */
+function fitSendWindowAcrossChange(at: Date, zone: string, window: SendWindow, start: number, end: number): Date {
   const local = DateTime.fromJSDate(at, { zone });
   for (let i = 0; i < 8; i++) {
     const day = local.plus({ days: i }).startOf('day');
@@ -119,6 +181,15 @@ export function fitSendWindow(at: Date, zone: string, window: SendWindow): Date 
  */
 export function nextBusinessDay(at: Date, zone: string, days: number[], workStart = '09:00', after = false): Date {
   const minutes = parseClock(workStart) ?? 9 * 60;
+  // With no offset change in the fortnight ahead, the day and its start are arithmetic on the local date.
+  const ms = at.getTime();
+  const today = localDay(ms, IANAZone.create(zone).offset(ms));
+  const offset = steadyOffset(zone, today, 15);
+  if (offset !== null) {
+    for (let i = after ? 1 : 0; i < 15; i++)
+      if (days.includes(isoWeekday(today + i))) return new Date((today + i) * DAY_MS + (minutes - offset) * 60_000);
+    throw new Error('no business day in the week');
+  }
   const local = DateTime.fromJSDate(at, { zone }).startOf('day');
   for (let i = after ? 1 : 0; i < 15; i++) {
     const day = local.plus({ days: i });

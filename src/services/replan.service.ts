@@ -5,7 +5,7 @@
  * as of the same moment, refuses when any fingerprint differs, and otherwise makes exactly those changes, batch by
  * batch, each change on the customer's timeline and each customer in the audit trail.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json';
 import { contactPointsOf } from '../domain/channel';
 import type { CallerCalendar } from '../domain/plan';
@@ -71,6 +71,9 @@ export interface ApplyResult extends DryRun {
 /** REPLAN_PAGE is how many running plans are read, computed and (on apply) written together. */
 export const REPLAN_PAGE = 1000;
 
+/** How many pages are read ahead of the one being computed. */
+const PAGES_AHEAD = 2;
+
 /** A dry run older than this is refused by apply: the moment it was computed for has passed too long ago. */
 const MAX_DRY_RUN_AGE_MS = 60 * 60 * 1000;
 
@@ -94,7 +97,7 @@ function planFingerprint(t: Omit<Target, 'fingerprint'>): string {
 }
 
 function sha(s: string): string {
-  return createHash('sha256').update(s).digest('base64url');
+  return hash('sha256', s, 'base64url');
 }
 
 async function loadTarget(db: Database, segmentId: string): Promise<Target> {
@@ -144,24 +147,16 @@ interface Computed {
   salesperson: staffRepo.StaffMember | null;
 }
 
-/** Page is one page of running plans computed together. */
-interface Page {
-  computed: Computed[];
-  lastRunId: string | null;
-}
-
 type PageInput = {
   scope: ReplanScope;
   target: Target;
   staff: StaffBook;
   asOf: Date;
-  afterId: string | null;
-  runIds?: string[];
   versionCache: Map<number, versions.PlanVersion | null>;
 };
 
-async function fetchPage(db: Database, p: PageInput): Promise<replans.RunningPlan[]> {
-  const runs = await replans.listRunningPlans(db, p.scope, p.afterId, REPLAN_PAGE, p.runIds);
+async function fetchPage(db: Database, p: PageInput, runIds: string[]): Promise<replans.RunningPlan[]> {
+  const runs = await replans.listRunningPlans(db, p.scope, runIds);
   const missing = [...new Set(runs.map((r) => r.planVersion).filter((v): v is number => v !== null))].filter(
     (v) => !p.versionCache.has(v),
   );
@@ -172,9 +167,9 @@ async function fetchPage(db: Database, p: PageInput): Promise<replans.RunningPla
   return runs;
 }
 
-async function computePage(ctx: ServiceContext, db: Database, p: PageInput): Promise<Page> {
-  const runs = await fetchPage(db, p);
-  return { computed: runs.map((run) => computeOne(ctx, run, run.touches, p)), lastRunId: runs.at(-1)?.runId ?? null };
+async function computePage(ctx: ServiceContext, db: Database, p: PageInput, runIds: string[]): Promise<Computed[]> {
+  const runs = await fetchPage(db, p, runIds);
+  return runs.map((run) => computeOne(ctx, run, run.touches, p));
 }
 
 function computeOne(
@@ -242,17 +237,15 @@ function computeOne(
 
 /** runFingerprint names the state of a running plan that a re-plan depends on: its touches, version and customer. */
 function runFingerprint(run: replans.RunningPlan, touches: replans.RunTouch[]): string {
-  const parts = [
-    run.planVersion,
-    run.planVersion === null ? canonicalJson(run.plan) : '',
-    run.startedAt.getTime(),
-    run.timezone,
-    run.salespersonId,
-    JSON.stringify(run.contact),
-  ];
-  for (const t of touches.slice().sort((a, b) => a.step - b.step))
-    parts.push(t.id, t.step, t.channel, t.dueAt.getTime(), t.status, t.assigneeId);
-  return sha(parts.join('|'));
+  // The fields joined by '|', a missing one empty (as Array.join writes null): built as one string, per run.
+  let text =
+    `${run.planVersion ?? ''}|${run.planVersion === null ? canonicalJson(run.plan) : ''}|${run.startedAt.getTime()}|` +
+    `${run.timezone ?? ''}|${run.salespersonId ?? ''}|${JSON.stringify(run.contact)}`;
+  // The repository reads touches in step order; sorting is then only a check.
+  const sorted = touches.every((t, i) => i === 0 || touches[i - 1].step <= t.step);
+  for (const t of sorted ? touches : touches.slice().sort((a, b) => a.step - b.step))
+    text += `|${t.id}|${t.step}|${t.channel}|${t.dueAt.getTime()}|${t.status}|${t.assigneeId ?? ''}`;
+  return sha(text);
 }
 
 /** Walk is a full pass over the scope as of one moment, page by page. */
@@ -268,14 +261,24 @@ async function walk(
   const versionCache = new Map<number, versions.PlanVersion | null>();
   const all = createHash('sha256');
   let considered = 0;
-  const input: PageInput = { scope, target, staff, asOf, afterId: null, versionCache };
-  // The next page is read while this one is computed, so the database and the computation overlap.
-  let next = fetchPage(ctx.db, input);
-  for (;;) {
-    const runs = await next;
-    if (runs.length === 0) break;
-    if (runs.length === REPLAN_PAGE) next = fetchPage(ctx.db, { ...input, afterId: runs[runs.length - 1].runId });
-    else next = Promise.resolve([]);
+  const input: PageInput = { scope, target, staff, asOf, versionCache };
+  // The scope is resolved to run ids once; each page then finds its runs by id. The next pages are read while this one
+  // is computed, so the database and the computation overlap (on two connections of a pool; in a transaction the
+  // reads queue on its one connection).
+  const runIds = await replans.listRunIds(ctx.db, scope);
+  const reading: Promise<replans.RunningPlan[]>[] = [];
+  let from = 0;
+  const readAhead = () => {
+    for (; reading.length < PAGES_AHEAD && from < runIds.length; from += REPLAN_PAGE) {
+      const page = fetchPage(ctx.db, input, runIds.slice(from, from + REPLAN_PAGE));
+      page.catch(() => undefined); // a failure is thrown where the page is awaited, never left unhandled
+      reading.push(page);
+    }
+  };
+  readAhead();
+  while (reading.length > 0) {
+    const runs = await reading.shift()!;
+    readAhead();
     const computed = runs.map((run) => computeOne(ctx, run, run.touches, input));
     for (const c of computed) all.update(`${c.entry.runId}:${c.entry.fingerprint};`);
     considered += computed.length;
@@ -359,19 +362,13 @@ export async function applyReplan(ctx: ServiceContext, input: ApplyInput, actor:
           },
         );
       await replans.lockRunsAndTouches(trx, batch);
-      const page = await computePage(ctx, trx, {
-        scope,
-        target: check.target,
-        staff: check.staff,
-        asOf,
-        afterId: null,
-        runIds: batch,
-        versionCache,
-      });
-      if (
-        page.computed.length !== batch.length ||
-        page.computed.some((c) => expected.get(c.entry.runId) !== c.entry.fingerprint)
-      )
+      const page = await computePage(
+        ctx,
+        trx,
+        { scope, target: check.target, staff: check.staff, asOf, versionCache },
+        batch,
+      );
+      if (page.length !== batch.length || page.some((c) => expected.get(c.entry.runId) !== c.entry.fingerprint))
         throw new ConflictError(
           `a customer changed during the apply, after ${moved} plans were moved: run a new dry run`,
           {
@@ -379,8 +376,8 @@ export async function applyReplan(ctx: ServiceContext, input: ApplyInput, actor:
             moved,
           },
         );
-      await writePage(trx, page.computed, check.target, now, actor);
-      return page.computed;
+      await writePage(trx, page, check.target, now, actor);
+      return page;
     });
     batches++;
     moved += written.length;

@@ -43,75 +43,99 @@ export interface RunScope {
   customerIds?: string[];
 }
 
-/** listRunningPlans returns up to `limit` running plans of the scope with run id after `afterId`, by run id. */
-export async function listRunningPlans(
-  db: Database,
-  scope: RunScope,
-  afterId: string | null,
-  limit: number,
-  runIds?: string[],
-): Promise<RunningPlan[]> {
+/**
+ * listRunIds returns the ids of every running plan of the scope, in id order: one statement, so the list of customers
+ * (up to 100,000 ids) is sent and planned once, not with every page.
+ */
+export async function listRunIds(db: Database, scope: RunScope): Promise<string[]> {
   let q = db
     .selectFrom('planRuns as r')
-    .innerJoin('customers as c', 'c.id', 'r.customerId')
-    .leftJoin('sales as s', 's.id', 'r.saleId')
-    .select([
-      'r.id as runId',
-      'r.customerId',
-      'c.firstName',
-      'c.lastName',
-      'r.planVersion',
-      sql<unknown>`case when r.plan_version is null then r.plan end`.as('plan'),
-      'r.startedAt',
-      'c.timezone',
-      'c.email',
-      'c.emailStatus',
-      'c.emailOptOut',
-      'c.address',
-      'c.preferredChannel',
-      'c.doNotContact',
-      's.salespersonId',
-      // The run's touches in the same round trip: one statement per page of runs.
-      sql<[string, number, string, string, string, string | null, string | null][] | null>`(
-        select json_agg(json_build_array(t.id, t.step, t.channel, t.due_at, t.status, t.assignee_id, t.sender_role))
-          from touches t where t.plan_run_id = r.id)`.as('touches'),
-    ])
+    .select('r.id')
     .where('r.segmentId', '=', scope.segmentId)
     .where('r.kind', '=', 'first_year')
     .where('r.status', '=', 'active');
   if (scope.fromVersion !== undefined) q = q.where('r.planVersion', '=', scope.fromVersion);
   if (scope.customerIds) q = q.where('r.customerId', '=', sql<string>`any(${scope.customerIds}::uuid[])`);
-  if (runIds) q = q.where('r.id', '=', sql<string>`any(${runIds}::uuid[])`);
-  if (afterId) q = q.where('r.id', '>', afterId);
-  const rows = await q.orderBy('r.id').limit(limit).execute();
+  const rows = await q.orderBy('r.id').execute();
+  return rows.map((r) => r.id);
+}
+
+type RunRow = {
+  runId: string;
+  customerId: string;
+  firstName: string | null;
+  lastName: string | null;
+  planVersion: number | null;
+  plan: PlanStep[] | null;
+  startedAt: Date;
+  timezone: string | null;
+  email: string | null;
+  emailStatus: string;
+  emailOptOut: boolean;
+  address: Address | null;
+  preferredChannel: string | null;
+  doNotContact: boolean;
+  salespersonId: string | null;
+  touches: string | null;
+};
+
+type TouchTuple = [string, number, string, number, string, string | null, string | null];
+
+/**
+ * listRunningPlans returns those of the given runs that are still running plans of the scope (segment, kind, status
+ * and version; the customers were chosen with the ids), by run id. Each run is found by its id (an index probe, never
+ * a scan), with its customer, salesperson and touches in the same statement; a touch's due time comes as epoch
+ * milliseconds, which is all a JavaScript Date holds, and the touches as JSON text, parsed here once (the row
+ * plugin would otherwise copy every nested array to rename keys it does not have).
+ */
+export async function listRunningPlans(db: Database, scope: RunScope, runIds: string[]): Promise<RunningPlan[]> {
+  if (runIds.length === 0) return [];
+  const version = scope.fromVersion === undefined ? sql`` : sql`and r.plan_version = ${scope.fromVersion}`;
+  const { rows } = await sql<RunRow>`
+    select r.id as "runId", r.customer_id as "customerId", c.first_name as "firstName", c.last_name as "lastName",
+           r.plan_version as "planVersion", case when r.plan_version is null then r.plan end as plan,
+           r.started_at as "startedAt", c.timezone, c.email, c.email_status as "emailStatus",
+           c.email_opt_out as "emailOptOut", c.address, c.preferred_channel as "preferredChannel",
+           c.do_not_contact as "doNotContact", s.salesperson_id as "salespersonId",
+           (select json_agg(json_build_array(t.id, t.step, t.channel, floor(extract(epoch from t.due_at) * 1000),
+                                             t.status, t.assignee_id, t.sender_role) order by t.step)::text
+              from touches t where t.plan_run_id = r.id) as touches
+      from unnest(${runIds}::uuid[]) as k(id)
+      join plan_runs r on r.id = k.id
+      join customers c on c.id = r.customer_id
+      left join sales s on s.id = r.sale_id
+     where r.segment_id = ${scope.segmentId} and r.kind = 'first_year' and r.status = 'active' ${version}
+     order by r.id`.execute(db);
   return rows.map((r) => ({
     runId: r.runId,
     customerId: r.customerId,
     firstName: r.firstName,
     lastName: r.lastName,
     planVersion: r.planVersion,
-    plan: (r.plan as PlanStep[] | null) ?? null,
+    plan: r.plan ?? null,
     startedAt: r.startedAt,
     timezone: r.timezone,
     contact: {
       email: r.email,
       emailStatus: r.emailStatus,
       emailOptOut: r.emailOptOut,
-      address: r.address as Address | null,
+      address: r.address,
       preferredChannel: r.preferredChannel as CustomerContact['preferredChannel'],
       doNotContact: r.doNotContact,
     },
     salespersonId: r.salespersonId,
-    touches: (r.touches ?? []).map(([id, step, channel, dueAt, status, assigneeId, senderRole]) => ({
-      id,
-      runId: r.runId,
-      step,
-      channel: channel as Channel,
-      dueAt: new Date(dueAt),
-      status: status as TouchStatus,
-      assigneeId,
-      senderRole: senderRole as StaffRole | null,
-    })),
+    touches: (r.touches === null ? [] : (JSON.parse(r.touches) as TouchTuple[])).map(
+      ([id, step, channel, dueAt, status, assigneeId, senderRole]) => ({
+        id,
+        runId: r.runId,
+        step,
+        channel: channel as Channel,
+        dueAt: new Date(dueAt),
+        status: status as TouchStatus,
+        assigneeId,
+        senderRole: senderRole as StaffRole | null,
+      }),
+    ),
   }));
 }
 

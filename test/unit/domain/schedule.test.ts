@@ -483,6 +483,80 @@ describe('addOffset', () => {
   });
 });
 
+describe('fitSendWindow and nextBusinessDay without luxon', () => {
+  // The luxon forms these functions had before taking the arithmetic path when the zone's offset does not change in
+  // the days ahead: the reference they must equal, at random instants and around every DST change.
+  const refAtMinutes = (day: DateTime, m: number) =>
+    day.set({ hour: Math.floor(m / 60), minute: m % 60, second: 0, millisecond: 0 });
+  function refFit(at: Date, zone: string, window: { days: number[]; start: string; end: string }): Date {
+    const start = parseClock(window.start) ?? 540;
+    const end = parseClock(window.end) ?? 1020;
+    const local = DateTime.fromJSDate(at, { zone });
+    for (let i = 0; i < 8; i++) {
+      const day = local.plus({ days: i }).startOf('day');
+      if (!window.days.includes(day.weekday)) continue;
+      const open = refAtMinutes(day, start);
+      const close = refAtMinutes(day, end);
+      const wall = local.hour * 60 + local.minute;
+      if (i === 0 && ((local >= open && local < close) || (wall >= start && wall < end))) return at;
+      if (local < open) return open.toJSDate();
+    }
+    throw new Error('send window has no open day');
+  }
+  function refNext(at: Date, zone: string, days: number[], workStart: string, after: boolean): Date {
+    const minutes = parseClock(workStart) ?? 540;
+    const local = DateTime.fromJSDate(at, { zone }).startOf('day');
+    for (let i = after ? 1 : 0; i < 15; i++) {
+      const day = local.plus({ days: i });
+      if (days.includes(day.weekday)) return refAtMinutes(day, minutes).toJSDate();
+    }
+    throw new Error('no business day in the week');
+  }
+
+  test('equal the luxon reference for every kind of zone and window, at random instants and around every DST change', () => {
+    const zones = [NY, SYD, LON, 'Asia/Kolkata', 'Asia/Kathmandu', 'UTC', 'Australia/Lord_Howe', 'America/Santiago'];
+    const windows = [
+      DEFAULT_SEND_WINDOW,
+      { days: [2, 4], start: '10:00', end: '12:00' },
+      { days: [6, 7], start: '00:30', end: '23:30' },
+      { days: EVERY_DAY, start: '02:30', end: '03:15' },
+      { days: [3], start: '01:00', end: '02:00' },
+    ];
+    const callers: [number[], string][] = [
+      [MON_FRI, '09:00'],
+      [[7, 1, 2, 3, 4], '02:30'],
+      [[6], '00:00'],
+      [EVERY_DAY, '23:45'],
+    ];
+    const mismatches: string[] = [];
+    const check = (at: Date, zone: string, i: number) => {
+      const w = windows[i % windows.length];
+      const ours = fitSendWindow(at, zone, w).toISOString();
+      const ref = refFit(at, zone, w).toISOString();
+      if (ours !== ref) mismatches.push(`fit ${zone} ${at.toISOString()} ${JSON.stringify(w)}: ${ours}, luxon ${ref}`);
+      const [days, start] = callers[i % callers.length];
+      const after = i % 3 === 0;
+      const next = nextBusinessDay(at, zone, days, start, after).toISOString();
+      const refN = refNext(at, zone, days, start, after).toISOString();
+      if (next !== refN)
+        mismatches.push(`next ${zone} ${at.toISOString()} ${days} ${start} ${after}: ${next}, luxon ${refN}`);
+    };
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 3_000; i++)
+      check(new Date(Date.UTC(2025, 0, 1) + Math.floor(random() * 4 * 365 * 86_400_000)), zones[i % zones.length], i);
+    // Every 20 minutes of the fortnight before each transition and the day after it: gaps and overlaps ahead.
+    let k = 0;
+    for (const zone of zones) {
+      for (let day = DateTime.fromISO('2026-01-01', { zone }); day.year < 2028; day = day.plus({ days: 1 })) {
+        if (day.offset === day.endOf('day').offset) continue;
+        for (let m = -15 * 24 * 60; m < 2 * 24 * 60; m += 20) check(day.plus({ minutes: m }).toJSDate(), zone, k++);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
+
 describe('anniversary', () => {
   test.each([
     { years: 1, expected: '2029-02-28 11:00 Wed' },
