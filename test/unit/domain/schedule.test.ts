@@ -545,12 +545,13 @@ describe('fitSendWindow and nextBusinessDay without luxon', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 3_000; i++)
       check(new Date(Date.UTC(2025, 0, 1) + Math.floor(random() * 4 * 365 * 86_400_000)), zones[i % zones.length], i);
-    // Every 20 minutes of the fortnight before each transition and the day after it: gaps and overlaps ahead.
+    // Every 50 minutes (so every minute-of-hour phase comes round) of the fortnight before each transition and the
+    // two days after it: gaps and overlaps ahead.
     let k = 0;
     for (const zone of zones) {
       for (let day = DateTime.fromISO('2026-01-01', { zone }); day.year < 2028; day = day.plus({ days: 1 })) {
         if (day.offset === day.endOf('day').offset) continue;
-        for (let m = -15 * 24 * 60; m < 2 * 24 * 60; m += 20) check(day.plus({ minutes: m }).toJSDate(), zone, k++);
+        for (let m = -15 * 24 * 60; m < 2 * 24 * 60; m += 50) check(day.plus({ minutes: m }).toJSDate(), zone, k++);
       }
     }
     expect(mismatches).toEqual([]);
