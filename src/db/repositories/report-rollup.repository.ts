@@ -185,19 +185,20 @@ export interface WorkloadRow {
 /**
  * readWorkload counts the call contacts still to make per assignee and week, due before `to`: scheduled call touches
  * and open call tasks by their due time (a call's touch is no longer scheduled once its task exists). Overdue ones
- * come in the weeks they fell due; the caller counts them in the current week.
+ * come in the weeks they fell due; the caller counts them in the current week. Each half is an index-only scan of its
+ * partial index (touches_call_workload_idx, tasks_call_workload_idx), and the week is formatted once per group.
  */
 export async function readWorkload(db: Database, to: Date, zone: string): Promise<WorkloadRow[]> {
-  const week = (col: string) => sql`to_char(date_trunc('week', ${sql.ref(col)} at time zone ${zone}), 'YYYY-MM-DD')`;
+  const week = (col: string) => sql`date_trunc('week', ${sql.ref(col)} at time zone ${zone})`;
   const { rows } = await sql<WorkloadRow>`
-    select assignee_id as "assigneeId", week, sum(n)::int as calls from (
+    select assignee_id as "assigneeId", to_char(week, 'YYYY-MM-DD') as week, sum(n)::int as calls from (
       select t.assignee_id, ${week('t.due_at')} as week, count(*) as n from touches t
-       where t.status = 'scheduled' and t.channel = 'call' and t.due_at < ${to}
+       where t.channel = 'call' and t.status = 'scheduled' and t.due_at < ${to}
        group by 1, 2
       union all
       select k.assignee_id, ${week('k.due_at')}, count(*) from tasks k
-       where k.status = 'open' and k.kind = 'call' and k.due_at < ${to}
+       where k.kind = 'call' and k.status = 'open' and k.due_at < ${to}
        group by 1, 2
-    ) u group by 1, 2 order by 2, 1`.execute(db);
+    ) u group by 1, u.week order by u.week, 1`.execute(db);
   return rows;
 }

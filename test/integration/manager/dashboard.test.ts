@@ -128,6 +128,37 @@ test('the workload lists planned calls per person per week for 8 weeks', async (
   expect(byName['Kim Ko']).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
 });
 
+test('the workload counts open call tasks by due week, and no other task', async () => {
+  const kim = (
+    await t.database.db
+      .selectFrom('staff')
+      .select('id')
+      .where('email', '=', 'kim@shop.example')
+      .executeTakeFirstOrThrow()
+  ).id;
+  const task = (kind: string, status: string, dueAt: string) => ({
+    customerId: ids.c3,
+    assigneeId: kim,
+    kind,
+    status,
+    dueAt: new Date(dueAt),
+  });
+  await t.database.db
+    .insertInto('tasks')
+    .values([
+      task('call', 'open', '2026-11-25T10:00:00Z'), // week 3
+      task('call', 'open', '2026-10-20T10:00:00Z'), // overdue: this week
+      task('call', 'done', '2026-11-25T10:00:00Z'),
+      task('complaint', 'open', '2026-11-25T10:00:00Z'),
+      task('call', 'open', '2027-01-05T10:00:00Z'), // beyond the 8 weeks
+    ])
+    .execute();
+  const d = await get('/v1/reports/dashboard');
+  const byName = Object.fromEntries(d.workload.people.map((p: { name: string; calls: number[] }) => [p.name, p.calls]));
+  expect(byName['Kim Ko']).toEqual([2, 0, 1, 0, 0, 0, 0, 0]);
+  expect(byName['Sam Shaw']).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
+});
+
 test('a malformed month is a 400 naming the field', async () => {
   const res = await t.app.inject({
     method: 'GET',
