@@ -426,8 +426,9 @@ export async function processImport(
       at: ctx.clock.now(),
     });
   });
-  // An import leaves the statistics current, so the pages that read what it wrote are planned for its size.
-  await repo.analyzeWrittenTables(ctx.db);
+  // An import leaves the statistics and the visibility map current, so the pages that read what it wrote are planned
+  // for its size and its index-only reads stay in the index.
+  await repo.vacuumWrittenTables(ctx.db);
   const report = await getImportReport(ctx, importId);
   ctx.log.info(
     { importId, imported: report.imported, duplicates: report.duplicates, rejected: report.rejected },
