@@ -143,9 +143,14 @@ describe('a due call becomes a task, and its assignee is reminded', () => {
       phone: expect.stringContaining('555'),
     });
     expect(shown.talkingPoints).toHaveLength(3);
-    // The customer's history: the thank-you step skipped for want of an address, with why.
+    // The customer's history: the thank-you step skipped for want of an address, with why (the email worker skips it
+    // at its due time, beside the call: waited for, not assumed done with the call).
+    const thankYou = first.touches.find((x) => x.step === 1)!;
+    await waitFor(async () => (await touchRow(thankYou.id)).status === 'skipped', 'the thank-you skipped');
+    const again = await api('GET', `/v1/tasks?assignee=${staff.sam!.id}&status=open&due=today`);
+    const [reread] = again.json().tasks;
     expect(
-      shown.history.some(
+      reread.history.some(
         (h: { type: string; detail: string }) => h.type === 'touch' && /step 1 .*no_address/.test(h.detail),
       ),
     ).toBe(true);
