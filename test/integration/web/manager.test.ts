@@ -61,7 +61,7 @@ test('the results dashboard draws each chart as SVG with a title, a text alterna
     expect(page.body).toContain(`aria-labelledby="${id}-t ${id}-d"`);
     expect(page.body).toMatch(new RegExp(`<title id="${id}-t">[^<]+</title><desc id="${id}-d">[^<]+</desc>`));
   }
-  expect(page.body).toContain('<caption>Contacts due each month</caption>');
+  expect(page.body).toContain('<caption id="contacts-caption">Contacts due each month</caption>');
   expect(page.body).toContain('Figures as of');
   expect(page.body).toContain('<option value="' + segment.id + '">garden</option>');
   const bad = await manager.get('/console/manager/results?from=2026-13');
