@@ -169,20 +169,7 @@ export async function findLostTouches(
   queuedBefore: Date,
   limit: number,
 ): Promise<ClaimedTouch[]> {
-  const result = await sql<ClaimedTouch>`
-    with lost as (
-      select id from touches
-      where status = 'queued' and queued_at < ${queuedBefore}
-        and (lease_until is null or lease_until < ${now})
-        and letter_batch_id is null
-      order by queued_at
-      limit ${limit}
-      for update skip locked
-    )
-    update touches t set queued_at = ${now}, updated_at = ${now}
-    from lost where t.id = lost.id
-    returning t.id, t.channel, t.due_at as "dueAt"`.execute(db);
-  return result.rows;
+  return restampQueued(db, now, sql`queued_at < ${queuedBefore}`, sql`queued_at`, limit);
 }
 
 /**
@@ -195,20 +182,34 @@ export async function takeQueuedTouches(
   afterId: string | null,
   limit: number,
 ): Promise<ClaimedTouch[]> {
+  const rows = await restampQueued(db, now, sql`(${afterId}::uuid is null or id > ${afterId}::uuid)`, sql`id`, limit);
+  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * restampQueued stamps queued again now up to `limit` queued touches matching `where` that no live lease holds and
+ * that are not waiting in a letter batch, taken in `order` and skipping rows another reconciler holds; returns them.
+ */
+async function restampQueued(
+  db: Database,
+  now: Date,
+  where: RawBuilder<unknown>,
+  order: RawBuilder<unknown>,
+  limit: number,
+): Promise<ClaimedTouch[]> {
   const result = await sql<ClaimedTouch>`
     with lost as (
       select id from touches
       where status = 'queued' and (lease_until is null or lease_until < ${now})
-        and letter_batch_id is null
-        and (${afterId}::uuid is null or id > ${afterId}::uuid)
-      order by id
+        and letter_batch_id is null and ${where}
+      order by ${order}
       limit ${limit}
       for update skip locked
     )
     update touches t set queued_at = ${now}, updated_at = ${now}
     from lost where t.id = lost.id
     returning t.id, t.channel, t.due_at as "dueAt"`.execute(db);
-  return result.rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return result.rows;
 }
 
 /** LeasedTouch is a touch a worker now holds for delivery. */
