@@ -4,7 +4,9 @@
  * the plan change is made inside a transaction that is rolled back, so the database keeps its plans: in that
  * transaction the segment with the most running first-year plans gets a new version (step BENCH_STEP, default 5,
  * one month later), and the dry run lists what would change for its first BENCH_CUSTOMERS running customers.
- * Run with `BENCH_DATABASE_URL=postgres://… npm run bench:replan`; figures go to BENCHMARKS.md.
+ * Run with `BENCH_DATABASE_URL=postgres://… npm run bench:replan`; figures go to BENCHMARKS.md. With BENCH_POOL=1 the
+ * change is committed and the dry run reads through the pool as the API's does (the next pages on other connections),
+ * then the segment and its versions are put back.
  *
  * Without a large database at hand, `BENCH_SEED_SALES=150000 npm run bench:replan` first builds one: a scratch
  * database `rapport_bench_replan_<pid>` on BENCH_DATABASE_URL's server (default the local one), filled by the real
@@ -92,48 +94,75 @@ async function main(): Promise<void> {
        order by id limit ${customers}`.execute(db);
     const ids = picked.map((r) => r.customerId);
     console.log(`segment ${segmentId}: ${runs} running plans; dry run over ${ids.length}`);
+    const ctxOn = (on: Database) => ({
+      db: on,
+      clock: systemClock,
+      log,
+      settings: {
+        defaultTimezone: 'UTC',
+        graceDays: 14,
+        publicUrl: 'http://bench',
+        identity: { name: 'Bench', address: null, phone: null, website: null, emailFrom: null },
+        secret: 'bench-secret-0123456789abcdef012345',
+        saleBatchSize: 0,
+        saleBatchesInFlight: 1,
+      },
+    });
+    /** changePlan gives the segment a new version with step `stepNo` one month later; returns the segment before. */
+    const changePlan = async (trx: Database) => {
+      const segment = (await segmentsRepo.findSegmentForUpdate(trx, segmentId))!;
+      const plan = segment.plan.map((s) =>
+        s.step === stepNo ? { ...s, offset: { ...s.offset, months: (s.offset.months ?? 0) + 1 } } : s,
+      );
+      const version = (segment.planVersion ?? 1) + 1;
+      await segmentsRepo.updateSegment(trx, segmentId, { ...segment, plan }, version);
+      await versions.insertPlanVersion(trx, {
+        segmentId,
+        version,
+        plan,
+        sendWindow: segment.sendWindow,
+        changes: describePlanChanges(segment, { plan, sendWindow: segment.sendWindow }),
+        createdBy: 'bench',
+        createdAt: new Date(),
+      });
+      return { segment, version };
+    };
+    const timed = async (on: Database) => {
+      const started = process.hrtime.bigint();
+      const run = await dryRunReplan(ctxOn(on), { segmentId, customerIds: ids });
+      return { run, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    };
     let result: Awaited<ReturnType<typeof dryRunReplan>> | undefined;
     let ms = 0;
-    await db
-      .transaction()
-      .execute(async (trx) => {
-        const segment = (await segmentsRepo.findSegmentForUpdate(trx, segmentId))!;
-        const plan = segment.plan.map((s) =>
-          s.step === stepNo ? { ...s, offset: { ...s.offset, months: (s.offset.months ?? 0) + 1 } } : s,
-        );
-        const version = (segment.planVersion ?? 1) + 1;
-        await segmentsRepo.updateSegment(trx, segmentId, { ...segment, plan }, version);
-        await versions.insertPlanVersion(trx, {
-          segmentId,
-          version,
-          plan,
-          sendWindow: segment.sendWindow,
-          changes: describePlanChanges(segment, { plan, sendWindow: segment.sendWindow }),
-          createdBy: 'bench',
-          createdAt: new Date(),
+    if (process.env.BENCH_POOL === '1') {
+      // As the API runs it: the change committed, the dry run on the pool (pages read ahead on other connections);
+      // then the segment and its versions are put back as they were.
+      const before = await db.transaction().execute(changePlan);
+      try {
+        ({ run: result, ms } = await timed(db));
+      } finally {
+        await db.transaction().execute(async (trx) => {
+          await segmentsRepo.updateSegment(trx, segmentId, before.segment, before.segment.planVersion ?? undefined);
+          await trx
+            .deleteFrom('planVersions')
+            .where('segmentId', '=', segmentId)
+            .where('version', '=', before.version)
+            .execute();
         });
-        const ctx = {
-          db: trx,
-          clock: systemClock,
-          log,
-          settings: {
-            defaultTimezone: 'UTC',
-            graceDays: 14,
-            publicUrl: 'http://bench',
-            identity: { name: 'Bench', address: null, phone: null, website: null, emailFrom: null },
-            secret: 'bench-secret-0123456789abcdef012345',
-            saleBatchSize: 0,
-            saleBatchesInFlight: 1,
-          },
-        };
-        const started = process.hrtime.bigint();
-        result = await dryRunReplan(ctx, { segmentId, customerIds: ids });
-        ms = Number(process.hrtime.bigint() - started) / 1e6;
-        throw new Rollback();
-      })
-      .catch((err) => {
-        if (!(err instanceof Rollback)) throw err;
-      });
+      }
+    } else {
+      // Inside one transaction that is rolled back: every read queues on its one connection.
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          await changePlan(trx);
+          ({ run: result, ms } = await timed(trx));
+          throw new Rollback();
+        })
+        .catch((err) => {
+          if (!(err instanceof Rollback)) throw err;
+        });
+    }
     const r = result!;
     console.log(
       `dry run: ${r.considered} running plans considered, ${r.customers} customers would change ` +
