@@ -230,7 +230,7 @@ function addressOf(input: ContactCorrection, current: Address | null): Address |
   const postalCode =
     cleaned(input.postalCode, 'postalCode', 20) ?? (input.postalCode === undefined ? current?.postalCode : undefined);
   const country = (
-    cleaned(input.country, 'country', 2) ?? (input.country === undefined ? current?.country : undefined)
+    cleaned(input.country, 'country', 100) ?? (input.country === undefined ? current?.country : undefined)
   )?.toUpperCase();
   if (lines.length === 0) {
     if (city || postalCode) throw new ValidationError('addressLines', 'is required for a postal address');
