@@ -131,8 +131,12 @@ test('fixing details: bad input is named beside its field and nothing is written
     country: 'Australia',
   });
   expect(bad.statusCode).toBe(400);
-  expect(bad.body).toContain('<p class="field-error" id="country-error">Must be a two-letter country code (ISO 3166-1), e.g. AU</p>');
-  expect(bad.body).toContain('<a href="#country">Country code: Must be a two-letter country code (ISO 3166-1), e.g. AU</a>');
+  expect(bad.body).toContain(
+    '<p class="field-error" id="country-error">Must be a two-letter country code (ISO 3166-1), e.g. AU</p>',
+  );
+  expect(bad.body).toContain(
+    '<a href="#country">Country code: Must be a two-letter country code (ISO 3166-1), e.g. AU</a>',
+  );
   expect(bad.body).toContain('>3 Rose Lane</textarea>');
   const email = await manager.post(`/console/manager/clean-up/${ids.Ann}`, { email: 'ann at example' });
   expect(email.statusCode).toBe(400);
