@@ -13,13 +13,12 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { buildApp } from '../src/api/app';
 import { createApiMetrics } from '../src/api/metrics';
-import { systemClock } from '../src/clock';
 import { createDatabase } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
 import { insertTask } from '../src/db/repositories/task.repository';
 import { createLogger } from '../src/logger';
 import { ensureSecret } from '../src/services/auth.service';
-import type { ServiceContext } from '../src/services/context';
+import { benchContext } from './scratch';
 import { issueSignInLink, signIn } from '../src/services/session.service';
 
 function num(name: string, fallback: number): number {
@@ -45,20 +44,7 @@ async function main(): Promise<void> {
   const log = createLogger(process.env.LOG_LEVEL || 'warn');
   const applied = await migrateToLatest(db);
   if (applied.length) console.log(`applied migrations: ${applied.join(', ')}`);
-  const ctx: ServiceContext = {
-    db,
-    clock: systemClock,
-    log,
-    settings: {
-      defaultTimezone: 'UTC',
-      graceDays: 14,
-      publicUrl: 'http://localhost:3000',
-      identity: { name: 'Bench Shop', address: null, phone: null, website: null, emailFrom: null },
-      secret: await ensureSecret(db, null),
-      saleBatchSize: 0,
-      saleBatchesInFlight: 1,
-    },
-  };
+  const ctx = benchContext(db, { publicUrl: 'http://localhost:3000', secret: await ensureSecret(db, null) }, log);
   const counts = await sql<{ sales: string; touches: string }>`
     select (select reltuples::bigint from pg_class where relname = 'sales')::text as sales,
            (select reltuples::bigint from pg_class where relname = 'touches')::text as touches`.execute(db);

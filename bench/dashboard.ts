@@ -6,31 +6,17 @@
  */
 import path from 'node:path';
 import { sql } from 'kysely';
-import { systemClock } from '../src/clock';
 import { createDatabase } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
-import { createLogger } from '../src/logger';
 import { getDashboard, refreshRollups, type DashboardQuery } from '../src/services/dashboard.service';
+import { benchContext } from './scratch';
 
 async function main(): Promise<void> {
   const url = process.env.BENCH_DATABASE_URL;
   if (!url) throw new Error('BENCH_DATABASE_URL must name an existing database (e.g. the bench:import one)');
   const runs = Number(process.env.BENCH_RUNS ?? 50);
   const db = createDatabase(url, 4);
-  const ctx = {
-    db,
-    clock: systemClock,
-    log: createLogger('warn'),
-    settings: {
-      defaultTimezone: process.env.DEFAULT_TIMEZONE ?? 'UTC',
-      graceDays: 14,
-      publicUrl: 'http://bench',
-      identity: { name: 'Bench', address: null, phone: null, website: null, emailFrom: null },
-      secret: 'bench-secret-0123456789abcdef012345',
-      saleBatchSize: 0,
-      saleBatchesInFlight: 1,
-    },
-  };
+  const ctx = benchContext(db, { defaultTimezone: process.env.DEFAULT_TIMEZONE ?? 'UTC' });
   try {
     await migrateToLatest(db, path.join(path.resolve(__dirname, '..', '..'), 'migrations'));
     let t0 = Date.now();

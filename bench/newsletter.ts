@@ -14,12 +14,11 @@ import path from 'node:path';
 import IORedis from 'ioredis';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
-import { systemClock } from '../src/clock';
 import { createDatabase, ensureDatabaseExists, type Database } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
 import { createLogger } from '../src/logger';
 import { getNewsletter, publishNewsletter } from '../src/services/newsletter.service';
-import { cpuSeconds, databaseUrl, dropDatabase } from './scratch';
+import { benchContext, cpuSeconds, databaseUrl, dropDatabase } from './scratch';
 
 /** BenchSettings are the knobs of one run, from the environment. */
 interface BenchSettings {
@@ -217,12 +216,9 @@ async function main(): Promise<void> {
     const idle = procStatus(pid);
     const cpuBefore = cpuSeconds(pid);
 
-    const ctx = {
+    const ctx = benchContext(
       db,
-      clock: systemClock,
-      settings: {
-        defaultTimezone: 'UTC',
-        graceDays: 14,
+      {
         publicUrl: 'https://shop.bench.example',
         identity: {
           name: 'Bench Shop',
@@ -232,11 +228,9 @@ async function main(): Promise<void> {
           emailFrom: 'Bench Shop <hello@shop.bench.example>',
         },
         secret,
-        saleBatchSize: 0,
-        saleBatchesInFlight: 1,
       },
-      log: createLogger('silent'),
-    };
+      createLogger('silent'),
+    );
     const published = Date.now();
     const edition = await publishNewsletter(
       ctx,

@@ -19,7 +19,6 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { systemClock } from '../src/clock';
 import { createDatabase, ensureDatabaseExists, type Database } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
 import * as segmentsRepo from '../src/db/repositories/segment.repository';
@@ -29,7 +28,7 @@ import { createLogger } from '../src/logger';
 import { installZoneOffsetCache } from '../src/main/zone-offset-cache';
 import { dryRunReplan } from '../src/services/replan.service';
 import { generateSales } from './generate-sales';
-import { databaseUrl, dropDatabase } from './scratch';
+import { benchContext, databaseUrl, dropDatabase } from './scratch';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -94,20 +93,6 @@ async function main(): Promise<void> {
        order by id limit ${customers}`.execute(db);
     const ids = picked.map((r) => r.customerId);
     console.log(`segment ${segmentId}: ${runs} running plans; dry run over ${ids.length}`);
-    const ctxOn = (on: Database) => ({
-      db: on,
-      clock: systemClock,
-      log,
-      settings: {
-        defaultTimezone: 'UTC',
-        graceDays: 14,
-        publicUrl: 'http://bench',
-        identity: { name: 'Bench', address: null, phone: null, website: null, emailFrom: null },
-        secret: 'bench-secret-0123456789abcdef012345',
-        saleBatchSize: 0,
-        saleBatchesInFlight: 1,
-      },
-    });
     /** changePlan gives the segment a new version with step `stepNo` one month later; returns the segment before. */
     const changePlan = async (trx: Database) => {
       const segment = (await segmentsRepo.findSegmentForUpdate(trx, segmentId))!;
@@ -129,7 +114,7 @@ async function main(): Promise<void> {
     };
     const timed = async (on: Database) => {
       const started = process.hrtime.bigint();
-      const run = await dryRunReplan(ctxOn(on), { segmentId, customerIds: ids });
+      const run = await dryRunReplan(benchContext(on, {}, log), { segmentId, customerIds: ids });
       return { run, ms: Number(process.hrtime.bigint() - started) / 1e6 };
     };
     let result: Awaited<ReturnType<typeof dryRunReplan>> | undefined;

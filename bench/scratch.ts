@@ -1,6 +1,36 @@
-/** Helpers the benchmarks share: scratch databases on the bench's Postgres server, and a process's CPU time. */
+/**
+ * Helpers the benchmarks share: scratch databases on the bench's Postgres server, a process's CPU time, and the
+ * service context a bench calls the services with.
+ */
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
+import { systemClock } from '../src/clock';
+import type { Database } from '../src/db/database';
+import { createLogger, type Logger } from '../src/logger';
+import type { ServiceContext, ServiceSettings } from '../src/services/context';
+
+/** benchContext is a service context on `db` with the real clock, a quiet log and settings any bench can use. */
+export function benchContext(
+  db: Database,
+  settings: Partial<ServiceSettings> = {},
+  log: Logger = createLogger('warn'),
+): ServiceContext {
+  return {
+    db,
+    clock: systemClock,
+    log,
+    settings: {
+      defaultTimezone: 'UTC',
+      graceDays: 14,
+      publicUrl: 'http://bench',
+      identity: { name: 'Bench Shop', address: null, phone: null, website: null, emailFrom: null },
+      secret: 'bench-secret-0123456789abcdef012345',
+      saleBatchSize: 0,
+      saleBatchesInFlight: 1,
+      ...settings,
+    },
+  };
+}
 
 /** databaseUrl returns `base` pointing at database `name`. */
 export function databaseUrl(base: string, name: string): string {

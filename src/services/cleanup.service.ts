@@ -47,7 +47,7 @@ function duplicateText(d: repo.PossibleDuplicate): string {
   const gave = [name && `the name ${name}`, d.given.email && `the email ${d.given.email}`]
     .filter(Boolean)
     .join(' and ');
-  return `Possible duplicate: a sale with this phone number gave ${gave || 'other details'}. It was recorded on this customer without changing their details. If those are their new details, enter them below; if it was someone else, nothing needs changing`;
+  return `Possible duplicate: a sale with this phone number gave ${gave || 'other details'}. It was recorded on this customer without changing their details. If those are their new details, update them; if it was someone else, nothing needs changing but marking it resolved`;
 }
 
 /**
@@ -147,14 +147,17 @@ export async function fixContactDetails(
 export async function resolveCleanup(ctx: ServiceContext, viewer: Viewer, id: string, actor: string): Promise<void> {
   const item = await getCleanupItem(ctx, viewer, id);
   const now = ctx.clock.now();
-  if (!(await repo.setCleanupFlag(ctx.db, id, false, now))) throw new NotFoundError('customer', id);
-  await repo.resolveDuplicates(ctx.db, id, now);
-  await audit(ctx.db, {
-    actor,
-    action: 'customer.cleanup_resolved',
-    entity: 'customer',
-    entityId: id,
-    detail: { reasons: item.reasons.map((r) => r.code) },
-    at: now,
+  // The flag, the duplicates and the audit entry change together or not at all.
+  await ctx.db.transaction().execute(async (trx) => {
+    if (!(await repo.setCleanupFlag(trx, id, false, now))) throw new NotFoundError('customer', id);
+    await repo.resolveDuplicates(trx, id, now);
+    await audit(trx, {
+      actor,
+      action: 'customer.cleanup_resolved',
+      entity: 'customer',
+      entityId: id,
+      detail: { reasons: item.reasons.map((r) => r.code) },
+      at: now,
+    });
   });
 }

@@ -143,3 +143,21 @@ test("a manager fixes a flagged customer's address and marks them resolved", asy
   await expect(page.textContent('main')).resolves.toContain('Nobody needs cleaning up.');
   expect((await findCustomer(t.database.db, bea))!.needsCleanup).toBe(false);
 });
+
+test('a possible duplicate shows on the clean-up list with what the other sale gave, until resolved', async () => {
+  // Cy's phone came again with someone else's name and email and no customer number.
+  await recordSale(t.ctx, sale('Cy', { externalId: undefined, email: 'cy@example.com', phone: '+61 2 5550 1230' }));
+  await recordSale(t.ctx, {
+    ...sale('Di', {}),
+    customer: { firstName: 'Di', lastName: 'Lee', email: 'di@example.com', phone: '+61255501230', timezone: 'UTC' },
+  } as SaleInput);
+  await page.goto(web.url('/console/manager/clean-up'));
+  await expect(page.textContent('main')).resolves.toContain(
+    'Possible duplicate: a sale with this phone number gave the name Di and the email di@example.com.',
+  );
+  await expectAccessible(page);
+  await shoot('clean-up-duplicate');
+  await page.getByRole('link', { name: 'Cy Lee' }).click();
+  await page.getByRole('button', { name: 'Resolved' }).click();
+  await page.getByText('Cy Lee is off the clean-up list.').waitFor();
+});

@@ -56,15 +56,31 @@ function toNewsletter(row: Selectable<Newsletters>): Newsletter {
   };
 }
 
+/** NewsletterContent is what a manager writes of an edition: its text, audience and send time. */
+interface NewsletterContent {
+  subject: string;
+  body: string;
+  segmentId: string | null;
+  sendAt: Date;
+  local?: { date: string; time: string } | null;
+}
+
+/** contentColumns are the columns that hold an edition's content. */
+function contentColumns(n: NewsletterContent) {
+  return {
+    subject: n.subject,
+    body: n.body,
+    segmentId: n.segmentId,
+    sendAt: n.sendAt,
+    localDate: n.local?.date ?? null,
+    localTime: n.local?.time ?? null,
+  };
+}
+
 /** insertNewsletter stores a scheduled edition. */
 export async function insertNewsletter(
   db: Database,
-  n: {
-    subject: string;
-    body: string;
-    segmentId: string | null;
-    sendAt: Date;
-    local?: { date: string; time: string } | null;
+  n: NewsletterContent & {
     createdBy: string;
     at: Date;
     /** A draft is kept but never fanned out until it is scheduled; by default an edition is scheduled at once. */
@@ -74,12 +90,7 @@ export async function insertNewsletter(
   const row = await db
     .insertInto('newsletters')
     .values({
-      subject: n.subject,
-      body: n.body,
-      segmentId: n.segmentId,
-      sendAt: n.sendAt,
-      localDate: n.local?.date ?? null,
-      localTime: n.local?.time ?? null,
+      ...contentColumns(n),
       status: n.status ?? 'scheduled',
       createdBy: n.createdBy,
       createdAt: n.at,
@@ -91,29 +102,10 @@ export async function insertNewsletter(
 }
 
 /** updateDraft rewrites a draft's content, audience and send time; false when it is not (or no longer) a draft. */
-export async function updateDraft(
-  db: Database,
-  id: string,
-  n: {
-    subject: string;
-    body: string;
-    segmentId: string | null;
-    sendAt: Date;
-    local: { date: string; time: string } | null;
-    at: Date;
-  },
-): Promise<boolean> {
+export async function updateDraft(db: Database, id: string, n: NewsletterContent & { at: Date }): Promise<boolean> {
   const r = await db
     .updateTable('newsletters')
-    .set({
-      subject: n.subject,
-      body: n.body,
-      segmentId: n.segmentId,
-      sendAt: n.sendAt,
-      localDate: n.local?.date ?? null,
-      localTime: n.local?.time ?? null,
-      updatedAt: n.at,
-    })
+    .set({ ...contentColumns(n), updatedAt: n.at })
     .where('id', '=', id)
     .where('status', '=', 'draft')
     .executeTakeFirst();

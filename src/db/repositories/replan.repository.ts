@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../database';
-import type { Address, Channel, PlanStep, StaffRole, TouchStatus } from '../../domain/types';
+import type { Channel, PlanStep, StaffRole, TouchStatus } from '../../domain/types';
 import type { CustomerContact } from '../../domain/channel';
 import { lockedInIdOrder, notePlanned } from './touch-lifecycle.repository';
 
@@ -60,24 +60,8 @@ export async function listRunIds(db: Database, scope: RunScope): Promise<string[
   return rows.map((r) => r.id);
 }
 
-type RunRow = {
-  runId: string;
-  customerId: string;
-  firstName: string | null;
-  lastName: string | null;
-  planVersion: number | null;
-  plan: PlanStep[] | null;
-  startedAt: Date;
-  timezone: string | null;
-  email: string | null;
-  emailStatus: string;
-  emailOptOut: boolean;
-  address: Address | null;
-  preferredChannel: string | null;
-  doNotContact: boolean;
-  salespersonId: string | null;
-  touches: string | null;
-};
+/** RunRow is a running plan as the statement returns it: its customer's contact points flat, its touches as JSON text. */
+type RunRow = Omit<RunningPlan, 'contact' | 'touches'> & CustomerContact & { touches: string | null };
 
 type TouchTuple = [string, number, string, number, string, string | null, string | null];
 
@@ -106,24 +90,10 @@ export async function listRunningPlans(db: Database, scope: RunScope, runIds: st
       left join sales s on s.id = r.sale_id
      where r.segment_id = ${scope.segmentId} and r.kind = 'first_year' and r.status = 'active' ${version}
      order by r.id`.execute(db);
-  return rows.map((r) => ({
-    runId: r.runId,
-    customerId: r.customerId,
-    firstName: r.firstName,
-    lastName: r.lastName,
-    planVersion: r.planVersion,
+  return rows.map(({ email, emailStatus, emailOptOut, address, preferredChannel, doNotContact, ...r }) => ({
+    ...r,
     plan: r.plan ?? null,
-    startedAt: r.startedAt,
-    timezone: r.timezone,
-    contact: {
-      email: r.email,
-      emailStatus: r.emailStatus,
-      emailOptOut: r.emailOptOut,
-      address: r.address,
-      preferredChannel: r.preferredChannel as CustomerContact['preferredChannel'],
-      doNotContact: r.doNotContact,
-    },
-    salespersonId: r.salespersonId,
+    contact: { email, emailStatus, emailOptOut, address, preferredChannel, doNotContact },
     touches: (r.touches === null ? [] : (JSON.parse(r.touches) as TouchTuple[])).map(
       ([id, step, channel, dueAt, status, assigneeId, senderRole]) => ({
         id,

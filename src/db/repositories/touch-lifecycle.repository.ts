@@ -2,8 +2,8 @@
  * The one owner of a touch's life: every change of a touch's status is made here, each with its event on the touch's
  * history in the same statement, and only as domain/touch-lifecycle's table allows. Also here: claiming due touches
  * for the queues (FOR UPDATE SKIP LOCKED, so any number of schedulers never claim one twice), finding ones lost from
- * Redis, and the send lease a worker holds while delivering. Other repositories create touches (a plan's first events
- * come from plannedEventsSql) and read them; they never change their status.
+ * Redis, and the send lease a worker holds while delivering. Other repositories create touches (their first events
+ * written through notePlanned or plannedEventsSql) and read them; they never change their status.
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Database } from '../database';
@@ -139,6 +139,7 @@ export async function claimDueTouches(
   limit: number,
   channels?: Channel[],
 ): Promise<ClaimedTouch[]> {
+  assertMove(['scheduled'], 'queued');
   const result = await sql<ClaimedTouch>`
     with due as (
       select t.id from touches t
@@ -148,14 +149,15 @@ export async function claimDueTouches(
       order by t.due_at
       limit ${limit}
       for update of t skip locked
+    ), claimed as (
+      update touches t set status = 'queued', queued_at = ${now}, updated_at = ${now}
+      from due where t.id = due.id
+      returning t.id, t.channel, t.due_at as "dueAt"
+    ), events as (
+      insert into touch_events (touch_id, at, status, reason, actor)
+      select id, ${now}, 'queued', null, 'scheduler' from claimed
     )
-    update touches t set status = 'queued', queued_at = ${now}, updated_at = ${now}
-    from due where t.id = due.id
-    returning t.id, t.channel, t.due_at as "dueAt"`.execute(db);
-  await insertEvents(
-    db,
-    result.rows.map((r) => ({ touchId: r.id, at: now, status: 'queued', reason: null, actor: 'scheduler' })),
-  );
+    select * from claimed`.execute(db);
   return result.rows;
 }
 

@@ -67,6 +67,11 @@ beforeAll(async () => {
 
 afterAll(() => t.close());
 
+async function staffId(email: string): Promise<string> {
+  const row = await t.database.db.selectFrom('staff').select('id').where('email', '=', email).executeTakeFirstOrThrow();
+  return row.id;
+}
+
 test('after a refresh the dashboard agrees with the live report for the month', async () => {
   await refreshRollups(t.ctx);
   const d = await get('/v1/reports/dashboard?from=2026-11&to=2026-11');
@@ -89,13 +94,7 @@ test('after a refresh the dashboard agrees with the live report for the month', 
   expect(d.computedAt).toBe('2026-11-12T12:00:00.000Z');
 
   // By salesperson: Kim's one customer opted out; the rest are Sam's.
-  const kim = (
-    await t.database.db
-      .selectFrom('staff')
-      .select('id')
-      .where('email', '=', 'kim@shop.example')
-      .executeTakeFirstOrThrow()
-  ).id;
+  const kim = await staffId('kim@shop.example');
   const k = await get(`/v1/reports/dashboard?from=2026-11&to=2026-11&salesperson=${kim}`);
   const liveKim = await get(`/v1/reports/summary?from=2026-11-01&to=2026-12-01&salesperson=${kim}`);
   expect(k.total.contacts).toEqual(liveKim.contacts.total);
@@ -129,13 +128,7 @@ test('the workload lists planned calls per person per week for 8 weeks', async (
 });
 
 test('the workload counts open call tasks by due week, and no other task', async () => {
-  const kim = (
-    await t.database.db
-      .selectFrom('staff')
-      .select('id')
-      .where('email', '=', 'kim@shop.example')
-      .executeTakeFirstOrThrow()
-  ).id;
+  const kim = await staffId('kim@shop.example');
   const task = (kind: string, status: string, dueAt: string) => ({
     customerId: ids.c3,
     assigneeId: kim,
